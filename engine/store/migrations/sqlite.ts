@@ -1,0 +1,131 @@
+/**
+ * Schema versions of the SQLite store, applied in order at open.
+ *
+ * Each migration runs in its own transaction together with the row that
+ * records it in `schema_migrations`, so a crash mid-migration leaves the
+ * database at the previous version. Never edit a published migration; add the
+ * next version instead.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+
+/** One schema version: the SQL that takes the schema from `version - 1` to `version`. */
+export interface SqliteMigration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Every schema version, oldest first. */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    description: "tasks table with unique idempotency keys",
+    // `payload` and `result` have no declared type, so SQLite stores each
+    // value as given: JSON text, or a BLOB for bytes, or NULL for `undefined`.
+    sql: `
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY NOT NULL,
+        type TEXT NOT NULL,
+        payload,
+        priority INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        timeout_ms INTEGER NOT NULL,
+        progress REAL,
+        result,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        run_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        worker_id INTEGER,
+        idempotency_key TEXT,
+        node_id TEXT
+      );
+      CREATE UNIQUE INDEX tasks_idempotency_key ON tasks (idempotency_key);
+      CREATE INDEX tasks_status ON tasks (status);
+    `,
+  },
+  {
+    version: 2,
+    description: "indexes for list filters (newest first) and retention pruning",
+    sql: `
+      DROP INDEX tasks_status;
+      CREATE INDEX tasks_status_id ON tasks (status, id);
+      CREATE INDEX tasks_type_id ON tasks (type, id);
+      CREATE INDEX tasks_finished_at ON tasks (finished_at)
+        WHERE status IN ('succeeded', 'failed', 'cancelled');
+    `,
+  },
+];
+
+/** The schema version the current code expects. */
+export const SQLITE_SCHEMA_VERSION: number = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]
+  .version;
+
+/**
+ * Brings the database up to `targetVersion` (default: the latest), applying
+ * each missing migration in its own transaction. Returns the versions applied.
+ * Refuses a database whose schema is newer than this code knows.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { migrateSqlite } from "./sqlite.ts";
+ * const db = new DatabaseSync(":memory:");
+ * migrateSqlite(db); // [1, 2]
+ * migrateSqlite(db); // []
+ * db.close();
+ * ```
+ */
+export function migrateSqlite(
+  db: DatabaseSync,
+  targetVersion: number = SQLITE_SCHEMA_VERSION,
+): number[] {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY NOT NULL,
+      description TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )
+  `);
+  const currentVersion = db.prepare(
+    "SELECT coalesce(max(version), 0) AS version FROM schema_migrations",
+  );
+  const readVersion = () => (currentVersion.get() as { version: number }).version;
+  const found = readVersion();
+  if (found > SQLITE_SCHEMA_VERSION) {
+    throw new Error(
+      `The database schema is version ${found}, newer than this ThreadFlow knows ` +
+        `(${SQLITE_SCHEMA_VERSION}): upgrade ThreadFlow or use another database file.`,
+    );
+  }
+  const applied: number[] = [];
+  const record = db.prepare(
+    "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+  );
+  for (const migration of SQLITE_MIGRATIONS) {
+    if (migration.version > targetVersion) break;
+    // BEGIN IMMEDIATE takes the write lock first, so the version read inside
+    // is final even when two processes open the same file at once.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      if (readVersion() >= migration.version) {
+        db.exec("COMMIT");
+        continue;
+      }
+      db.exec(migration.sql);
+      record.run(migration.version, migration.description, Date.now());
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+    applied.push(migration.version);
+  }
+  return applied;
+}

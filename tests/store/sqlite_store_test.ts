@@ -1,0 +1,156 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { SqliteStore } from "../../engine/store/sqlite_store.ts";
+import { migrateSqlite, SQLITE_SCHEMA_VERSION } from "../../engine/store/migrations/sqlite.ts";
+import { StoreUnavailableError } from "../../engine/errors.ts";
+import { makeTask, storeConformance } from "./conformance.ts";
+
+storeConformance({
+  name: "sqlite store",
+  durable: true,
+  harness: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+    const path = join(dir, "nested", "threadflow.db");
+    return {
+      create: () => new SqliteStore(path),
+      cleanup: () => Deno.remove(dir, { recursive: true }),
+    };
+  },
+});
+
+function versions(path: string): number[] {
+  const db = new DatabaseSync(path);
+  try {
+    const rows = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all();
+    return rows.map((row) => row.version as number);
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("sqlite store: migrates an empty file, and re-running changes nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  try {
+    const path = join(dir, "a.db");
+    const store = new SqliteStore(path);
+    await store.open();
+    await store.close();
+    assertEquals(versions(path), [1, 2]);
+    assertEquals(SQLITE_SCHEMA_VERSION, 2);
+    const again = new SqliteStore(path);
+    await again.open();
+    await again.close();
+    assertEquals(versions(path), [1, 2]);
+    const db = new DatabaseSync(path);
+    try {
+      assertEquals(migrateSqlite(db), []);
+      const mode = db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
+      assertEquals(mode.journal_mode, "wal");
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite store: a file at schema version 1 opens and is upgraded", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  try {
+    const path = join(dir, "v1.db");
+    const task = makeTask({ payload: new Uint8Array([7, 7]), status: "running", attempts: 1 });
+    const db = new DatabaseSync(path);
+    assertEquals(migrateSqlite(db, 1), [1]);
+    // A row written the way the version-1 code wrote it.
+    db.prepare(
+      `INSERT INTO tasks (id, type, payload, priority, status, attempts, max_attempts, timeout_ms,
+        progress, result, error, created_at, run_at, started_at, finished_at, worker_id,
+        idempotency_key, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      task.id,
+      task.type,
+      task.payload as Uint8Array,
+      task.priority,
+      task.status,
+      task.attempts,
+      task.maxAttempts,
+      task.timeoutMs,
+      null,
+      "null",
+      null,
+      task.createdAt,
+      task.runAt,
+      null,
+      null,
+      null,
+      null,
+      null,
+    );
+    db.close();
+    assertEquals(versions(path), [1]);
+    const store = new SqliteStore(path);
+    try {
+      assertEquals(await store.open(), [task]);
+      assertEquals(versions(path), [1, 2]);
+      assertEquals((await store.list({ status: ["running"] })).tasks, [task]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite store: a file from a newer schema is refused with a clear error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  try {
+    const path = join(dir, "future.db");
+    const db = new DatabaseSync(path);
+    migrateSqlite(db);
+    db.prepare("INSERT INTO schema_migrations VALUES (99, 'from the future', 0)").run();
+    db.close();
+    const store = new SqliteStore(path);
+    const error = await store.open().then(() => undefined, (e) => e);
+    await store.close();
+    assert(error instanceof StoreUnavailableError);
+    assert(error.message.includes(path) && error.message.includes("version 99"), error.message);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite store: an unusable path fails with an error naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  try {
+    // A regular file where a folder should be: fails even for root.
+    const blocker = join(dir, "not-a-folder");
+    await Deno.writeTextFile(blocker, "");
+    const path = join(blocker, "sub", "threadflow.db");
+    const store = new SqliteStore(path);
+    const error = await store.open().then(() => undefined, (e) => e);
+    await store.close();
+    assert(error instanceof StoreUnavailableError);
+    assertEquals(error.code, "store_unavailable");
+    assert(error.message.includes(path), error.message);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite store: calls after close are refused, the folder is created", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  try {
+    const path = join(dir, "a", "b", "c.db");
+    const store = new SqliteStore(new URL(`file://${path}`));
+    assertEquals(store.name, `sqlite:${path}`);
+    assertEquals(store.kind, "local");
+    await store.open();
+    assert((await Deno.stat(path)).isFile);
+    await store.close();
+    const error = await store.get("x").then(() => undefined, (e) => e);
+    assert(error instanceof StoreUnavailableError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
