@@ -1,0 +1,72 @@
+/**
+ * The engine's typed event stream.
+ *
+ * @module
+ */
+
+import type { Task } from "./task.ts";
+
+/** Events about one task. Every status change emits exactly one of these. */
+export type TaskEventType =
+  | "task.scheduled"
+  | "task.queued"
+  | "task.started"
+  | "task.progress"
+  | "task.retrying"
+  | "task.succeeded"
+  | "task.failed"
+  | "task.cancelled";
+
+/** Events about a worker slot. */
+export type WorkerEventType = "worker.started" | "worker.exited";
+
+/** The task events that end a task. */
+export const TERMINAL_EVENT_TYPES: ReadonlySet<TaskEventType> = new Set<TaskEventType>([
+  "task.succeeded",
+  "task.failed",
+  "task.cancelled",
+]);
+
+/** A task changed. `task` is a snapshot taken when the event was emitted. */
+export interface TaskEvent {
+  type: TaskEventType;
+  /** Grows by one with every event this engine emits. */
+  seq: number;
+  /** When it happened, ms since epoch. */
+  at: number;
+  task: Task;
+}
+
+/** A worker slot's worker started or exited. */
+export interface WorkerEvent {
+  type: WorkerEventType;
+  seq: number;
+  at: number;
+  worker: WorkerInfo;
+  /** Why it exited (`timeout`, `cancel-grace`, `crashed: …`, `closed`, `shutdown`). */
+  reason?: string;
+}
+
+/** Anything the engine emits. */
+export type ThreadFlowEvent = TaskEvent | WorkerEvent;
+
+/** A listener for {@linkcode ThreadFlowEvent}s. */
+export type EventListener = (event: ThreadFlowEvent) => void;
+
+/** State of one worker slot. */
+export interface WorkerInfo {
+  /** Slot number, from 0. Stable across restarts of the slot's worker. */
+  id: number;
+  /** Node the worker belongs to. */
+  nodeId: string;
+  state: "starting" | "idle" | "busy" | "stopped";
+  /** Ids of the tasks the worker holds now. */
+  taskIds: string[];
+  /** Progress of the first task it holds, 0–1, or `null`. */
+  progress: number | null;
+  completed: number;
+  failed: number;
+  /** How many times this slot's worker was replaced. */
+  restarts: number;
+  startedAt: number;
+}

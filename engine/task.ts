@@ -1,0 +1,133 @@
+/**
+ * The task model: what a task is, the statuses it moves through, and what a
+ * submitter may ask for.
+ *
+ * @module
+ */
+
+/** Where a task is in its life. `succeeded`, `failed` and `cancelled` are terminal. */
+export type TaskStatus =
+  | "scheduled"
+  | "queued"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "cancelled";
+
+/** Every status, in lifecycle order. */
+export const TASK_STATUSES: readonly TaskStatus[] = [
+  "scheduled",
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
+
+/** The statuses a task ends in. */
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set<TaskStatus>([
+  "succeeded",
+  "failed",
+  "cancelled",
+]);
+
+/** Lowest priority. */
+export const MIN_PRIORITY = 1;
+/** Highest (most urgent) priority. */
+export const MAX_PRIORITY = 10;
+/** Priority of a task submitted without one. */
+export const DEFAULT_PRIORITY = 5;
+
+/** A serialisable error, as recorded on a failed task. */
+export interface TaskError {
+  /** Error class name, e.g. `TimeoutError`, `WorkerExitedError`, `TypeError`. */
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** Progress as reported by a handler: a fraction from 0 to 1, or counts. */
+export type ProgressValue = number | { done: number; total: number };
+
+/**
+ * One task. Timestamps are milliseconds since the Unix epoch.
+ *
+ * @example
+ * ```ts
+ * import type { Task } from "./mod.ts";
+ * function describe(task: Task): string {
+ *   return `${task.id} ${task.type} p${task.priority} ${task.status}`;
+ * }
+ * ```
+ */
+export interface Task {
+  /** UUIDv7: unique, and sorts by creation time. */
+  id: string;
+  /** Name of the task type (a built-in or a module in `tasksDir`). */
+  type: string;
+  /** JSON value, or bytes (`Uint8Array`). */
+  payload: unknown;
+  /** 1 to 10; 10 is the most urgent. */
+  priority: number;
+  status: TaskStatus;
+  /** Attempts started so far. */
+  attempts: number;
+  maxAttempts: number;
+  /** A run longer than this fails with `TimeoutError` (or is retried). */
+  timeoutMs: number;
+  /** Last progress reported, as a fraction from 0 to 1; `null` before any. */
+  progress: number | null;
+  /** The handler's return value (JSON value or bytes) once succeeded. */
+  result: unknown;
+  error: TaskError | null;
+  createdAt: number;
+  /** Earliest time the task may run. Equals `createdAt` unless delayed. */
+  runAt: number;
+  /** When the current (or last) attempt was handed to a worker. */
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Worker slot running (or that last ran) the task. */
+  workerId: number | null;
+  /** Client-chosen key: a second submit with the same key returns this task. */
+  idempotencyKey: string | null;
+  /** Node that runs (or last ran) the task; set by shared stores. */
+  nodeId: string | null;
+}
+
+/**
+ * What a submitter may ask for. Only `type` is required.
+ *
+ * @example
+ * ```ts
+ * import type { SubmitInput } from "./mod.ts";
+ * const input: SubmitInput = { type: "fib", payload: { n: 30 }, priority: 9 };
+ * ```
+ */
+export interface SubmitInput {
+  type: string;
+  payload?: unknown;
+  /** Integer 1–10; default 5. */
+  priority?: number;
+  /** Run no earlier than this many milliseconds from now. */
+  delayMs?: number;
+  /** Run no earlier than this time (ms since epoch, or an ISO 8601 string). */
+  runAt?: number | string;
+  /** Per-task run time limit; default the engine's `defaultTimeoutMs`. */
+  timeoutMs?: number;
+  /** 1 to 100; default the engine's `defaultMaxAttempts`. */
+  maxAttempts?: number;
+  /** Up to 200 characters. */
+  idempotencyKey?: string;
+}
+
+/** The answer to a submit: the task, and whether this call created it. */
+export interface SubmitResult {
+  task: Task;
+  /** `false` when an earlier task with the same idempotency key was returned. */
+  created: boolean;
+}
+
+/** Whether `status` is terminal. */
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.has(status);
+}
