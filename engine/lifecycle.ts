@@ -1,0 +1,161 @@
+/**
+ * The task state machine: the one place a task's status changes. Each move is
+ * checked against the allowed transitions, counted, queued for the store, and
+ * announced with exactly one event.
+ *
+ * ```text
+ *            ┌────────────┐
+ *   submit ─►│ scheduled  │──────────┐
+ *      │     └────────────┘          ▼
+ *      └──────────────────────► queued ──► running ──► succeeded
+ *                                  ▲          │  └───► failed ───┐
+ *            retry (backoff) ──────┘◄─────────┘  └───► cancelled ┤
+ *            manual retry ◄─────────────────────────────────────┘
+ * ```
+ *
+ * @module
+ */
+
+import type { TaskEventType, ThreadFlowEvent } from "./events.ts";
+import { type Task, type TaskStatus, TERMINAL_STATUSES } from "./task.ts";
+import { emptyCounts, type StatusCounts } from "./store/store.ts";
+
+/** Where a task may go from each status (`new` is a task being created). */
+const ALLOWED: Record<TaskStatus | "new", readonly TaskStatus[]> = {
+  new: ["scheduled", "queued"],
+  scheduled: ["queued", "cancelled"],
+  queued: ["running", "cancelled"],
+  running: ["succeeded", "failed", "cancelled", "queued", "scheduled"],
+  succeeded: [],
+  failed: ["queued", "scheduled"],
+  cancelled: ["queued", "scheduled"],
+};
+
+/** A transition the state machine refuses: a bug in the caller, never user input. */
+export class IllegalTransitionError extends Error {
+  constructor(task: Task, to: TaskStatus) {
+    super(`Task ${task.id} cannot move from ${task.status} to ${to}.`);
+    this.name = "IllegalTransitionError";
+  }
+}
+
+/** Whether the state machine allows `from` → `to`. */
+export function canTransition(from: TaskStatus | "new", to: TaskStatus): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+function eventFor(from: TaskStatus | "new", to: TaskStatus): TaskEventType {
+  switch (to) {
+    case "scheduled":
+    case "queued":
+      if (from === "new") return to === "queued" ? "task.queued" : "task.scheduled";
+      if (from === "scheduled") return "task.queued";
+      return "task.retrying";
+    case "running":
+      return "task.started";
+    case "succeeded":
+      return "task.succeeded";
+    case "failed":
+      return "task.failed";
+    case "cancelled":
+      return "task.cancelled";
+  }
+}
+
+/** What the lifecycle needs from its owner. */
+export interface LifecycleHooks {
+  /** The task's record changed and must reach the store. */
+  changed(task: Task): void;
+  /** The task reached a terminal status. */
+  ended(task: Task): void;
+}
+
+/**
+ * Moves tasks between statuses, keeps counts, numbers events and delivers
+ * them to listeners.
+ */
+export class Lifecycle {
+  readonly counts: StatusCounts = emptyCounts();
+  #seq = 0;
+  #listeners: Array<(event: ThreadFlowEvent) => void> = [];
+  #hooks: LifecycleHooks;
+
+  constructor(hooks: LifecycleHooks, initialCounts?: StatusCounts) {
+    this.#hooks = hooks;
+    if (initialCounts) Object.assign(this.counts, initialCounts);
+  }
+
+  /** The seq of the last event emitted. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get hasListeners(): boolean {
+    return this.#listeners.length > 0;
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  listen(listener: (event: ThreadFlowEvent) => void): () => void {
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Records a new task entering its first status (`scheduled` or `queued`). */
+  create(task: Task): void {
+    const to = task.status;
+    if (!canTransition("new", to)) throw new IllegalTransitionError(task, to);
+    this.counts[to]++;
+    this.#emitTask(eventFor("new", to), task);
+  }
+
+  /**
+   * Moves `task` to `to`, applying `patch` first. Throws
+   * {@linkcode IllegalTransitionError} when the move is not allowed.
+   */
+  move(task: Task, to: TaskStatus, patch?: Partial<Task>): void {
+    const from = task.status;
+    if (!canTransition(from, to)) throw new IllegalTransitionError(task, to);
+    if (patch) Object.assign(task, patch);
+    task.status = to;
+    this.counts[from]--;
+    this.counts[to]++;
+    this.#hooks.changed(task);
+    this.#emitTask(eventFor(from, to), task);
+    if (TERMINAL_STATUSES.has(to)) this.#hooks.ended(task);
+  }
+
+  /** Announces progress (not a status change; the caller throttles). */
+  progress(task: Task): void {
+    this.#emitTask("task.progress", task);
+  }
+
+  /** Announces anything else (worker events), numbered like the rest. */
+  emit(event: Omit<ThreadFlowEvent, "seq">): void {
+    const numbered = { ...event, seq: ++this.#seq } as ThreadFlowEvent;
+    this.#deliver(numbered);
+  }
+
+  /** Forgets counts of tasks deleted from the store by retention. */
+  forget(status: TaskStatus, count: number): void {
+    this.counts[status] = Math.max(0, this.counts[status] - count);
+  }
+
+  #emitTask(type: TaskEventType, task: Task): void {
+    const seq = ++this.#seq;
+    if (this.#listeners.length === 0) return;
+    this.#deliver({ type, seq, at: Date.now(), task: { ...task } });
+  }
+
+  #deliver(event: ThreadFlowEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's bug must not break the engine or the other listeners.
+        console.error("A ThreadFlow event listener threw:", error);
+      }
+    }
+  }
+}

@@ -1,0 +1,395 @@
+/**
+ * The worker pool: a fixed number of slots, each holding one module Web
+ * Worker. The pool sends jobs, enforces timeouts and cancel grace periods,
+ * and replaces any worker that dies. It knows nothing of queues, stores or
+ * HTTP: the engine feeds it through {@linkcode PoolHooks}.
+ *
+ * @module
+ */
+
+import type { WorkerEventType, WorkerInfo } from "./events.ts";
+import type { FromWorker, Job, JobOutcome, ToWorker } from "../workers/protocol.ts";
+import { DeadlineQueue } from "./deadline_queue.ts";
+import type { ProgressValue } from "./task.ts";
+
+/** A task as the pool sees it. */
+export interface PoolJob {
+  id: string;
+  type: string;
+  payload: unknown;
+  attempt: number;
+  timeoutMs: number;
+}
+
+/** Why a worker's tasks were taken from it. */
+export type InterruptCause =
+  | { kind: "timeout"; taskId: string; timeoutMs: number }
+  | { kind: "cancelled"; taskId: string }
+  | { kind: "crashed"; reason: string }
+  | { kind: "shutdown" };
+
+/** How the pool talks back to the engine. */
+export interface PoolHooks {
+  /**
+   * Hands out up to `count` tasks for `slot`, most urgent first, then up to
+   * `extra` more while the next task's type `isFast`. The engine marks them running.
+   */
+  take(slot: number, count: number, extra: number, isFast: (type: string) => boolean): PoolJob[];
+  /** How many tasks wait for a worker. */
+  backlog(): number;
+  /** Jobs finished (or threw) in their worker. */
+  settled(slot: number, outcomes: JobOutcome[]): void;
+  progress(id: string, value: ProgressValue): void;
+  /** A worker was replaced while holding these tasks. */
+  interrupted(slot: number, ids: string[], cause: InterruptCause): void;
+  workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void;
+}
+
+/** Options for {@linkcode WorkerPool}. */
+export interface WorkerPoolOptions {
+  size: number;
+  concurrency: number;
+  dispatchBatch: number;
+  cancelGraceMs: number;
+  nodeId: string;
+  /** Task type name → module URL, loaded by every worker. */
+  types: Record<string, string>;
+  hooks: PoolHooks;
+}
+
+interface InFlight {
+  type: string;
+  dispatchedAt: number;
+}
+
+interface Slot {
+  id: number;
+  worker: Worker | null;
+  ready: boolean;
+  inFlight: Map<string, InFlight>;
+  firstProgress: number | null;
+  completed: number;
+  failed: number;
+  restarts: number;
+  startedAt: number;
+  onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void;
+}
+
+interface PoolDeadline {
+  slot: number;
+  taskId: string;
+  kind: "timeout" | "cancel";
+  timeoutMs: number;
+}
+
+/** A task whose handler runs faster than this (ms, moving average) may be batched. */
+const FAST_TASK_MS = 1;
+const WORKER_URL = new URL("../workers/task_worker.ts", import.meta.url);
+
+/**
+ * Runs jobs on module workers.
+ *
+ * @example
+ * ```ts ignore
+ * const pool = new WorkerPool({ size: 2, concurrency: 1, dispatchBatch: 64, cancelGraceMs: 1000,
+ *   nodeId: "n1", types: { noop: "file:///…/noop.ts" }, hooks });
+ * await pool.start();
+ * pool.fill();
+ * await pool.close();
+ * ```
+ */
+export class WorkerPool {
+  #options: WorkerPoolOptions;
+  #hooks: PoolHooks;
+  #slots: Slot[] = [];
+  #deadlines: DeadlineQueue<PoolDeadline>;
+  /** Moving average of handler run time per task type, ms. */
+  #typeRunMs = new Map<string, number>();
+  #closed = false;
+  #filling = false;
+  readonly #isFast = (type: string) => (this.#typeRunMs.get(type) ?? Infinity) < FAST_TASK_MS;
+
+  constructor(options: WorkerPoolOptions) {
+    this.#options = options;
+    this.#hooks = options.hooks;
+    this.#deadlines = new DeadlineQueue((due) => this.#onDeadlines(due));
+  }
+
+  /** Starts every worker; rejects naming the task modules that cannot be used. */
+  async start(): Promise<void> {
+    const readies: Promise<Array<{ type: string; url: string; reason: string }>>[] = [];
+    for (let id = 0; id < this.#options.size; id++) {
+      const slot: Slot = {
+        id,
+        worker: null,
+        ready: false,
+        inFlight: new Map(),
+        firstProgress: null,
+        completed: 0,
+        failed: 0,
+        restarts: 0,
+        startedAt: Date.now(),
+      };
+      this.#slots.push(slot);
+      readies.push(new Promise((resolve) => this.#spawn(slot, resolve)));
+    }
+    const invalid = (await Promise.all(readies))[0];
+    if (invalid.length > 0) {
+      await this.close();
+      const problems = invalid.map((m) => `${m.url}: ${m.reason}`).join("; ");
+      throw new Error(`Task modules cannot be used as task types: ${problems}.`);
+    }
+  }
+
+  /** Tasks currently held by workers. */
+  get inFlight(): number {
+    let count = 0;
+    for (const slot of this.#slots) count += slot.inFlight.size;
+    return count;
+  }
+
+  /** Gives free worker capacity to waiting tasks. Cheap to call often. */
+  fill(): void {
+    if (this.#closed || this.#filling) return;
+    this.#filling = true;
+    try {
+      const { concurrency, dispatchBatch } = this.#options;
+      for (const slot of this.#slots) {
+        if (!slot.ready) continue;
+        const free = concurrency - slot.inFlight.size;
+        if (free <= 0) continue;
+        const backlog = this.#hooks.backlog();
+        if (backlog === 0) break;
+        // Deep queue: let this worker hold up to dispatchBatch fast tasks, its fair share of the backlog.
+        const share = Math.ceil(backlog / this.#slots.length);
+        const extra = dispatchBatch > 1 && backlog > free * this.#slots.length
+          ? Math.max(0, Math.min(dispatchBatch, share) - free - slot.inFlight.size)
+          : 0;
+        const jobs = this.#hooks.take(slot.id, free, extra, this.#isFast);
+        if (jobs.length > 0) this.#send(slot, jobs);
+      }
+    } finally {
+      this.#filling = false;
+    }
+  }
+
+  /** Asks the worker holding `taskId` to abort it; replaces the worker if it has not stopped in time. */
+  cancel(taskId: string): void {
+    const slot = this.#slotOf(taskId);
+    if (slot === undefined) return;
+    this.#post(slot, { kind: "abort", id: taskId });
+    this.#deadlines.set(`cancel:${taskId}`, Date.now() + this.#options.cancelGraceMs, {
+      slot: slot.id,
+      taskId,
+      kind: "cancel",
+      timeoutMs: 0,
+    });
+  }
+
+  /** State of every slot. */
+  info(): WorkerInfo[] {
+    return this.#slots.map((slot) => this.#infoOf(slot));
+  }
+
+  /** Total worker replacements across slots. */
+  get restarts(): number {
+    return this.#slots.reduce((sum, slot) => sum + slot.restarts, 0);
+  }
+
+  /** Terminates every worker and clears every timer; tasks still held are reported interrupted. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    this.#deadlines.close();
+    for (const slot of this.#slots) {
+      const ids = [...slot.inFlight.keys()];
+      this.#stopWorker(slot);
+      if (ids.length > 0) this.#hooks.interrupted(slot.id, ids, { kind: "shutdown" });
+      this.#hooks.workerEvent("worker.exited", this.#infoOf(slot), "shutdown");
+    }
+    return Promise.resolve();
+  }
+
+  #send(slot: Slot, jobs: PoolJob[]): void {
+    const now = Date.now();
+    const wire: Job[] = [];
+    const transfer: Transferable[] = [];
+    for (const job of jobs) {
+      slot.inFlight.set(job.id, { type: job.type, dispatchedAt: now });
+      wire.push([job.id, job.type, job.payload, job.attempt]);
+      if (job.payload instanceof Uint8Array && job.payload.buffer instanceof ArrayBuffer) {
+        if (!transfer.includes(job.payload.buffer)) transfer.push(job.payload.buffer);
+      }
+      this.#deadlines.set(job.id, now + job.timeoutMs, {
+        slot: slot.id,
+        taskId: job.id,
+        kind: "timeout",
+        timeoutMs: job.timeoutMs,
+      });
+    }
+    this.#post(slot, { kind: "run", jobs: wire }, transfer);
+  }
+
+  #post(slot: Slot, message: ToWorker, transfer: Transferable[] = []): void {
+    try {
+      slot.worker?.postMessage(message, transfer);
+    } catch (error) {
+      this.#replace(slot, { kind: "crashed", reason: `a message could not be sent: ${error}` });
+    }
+  }
+
+  #spawn(
+    slot: Slot,
+    onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void,
+  ): void {
+    const worker = new Worker(WORKER_URL, { type: "module", name: `threadflow-${slot.id}` });
+    slot.worker = worker;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    slot.onReady = onReady;
+    worker.onmessage = (event: MessageEvent<FromWorker>) =>
+      this.#onMessage(slot, worker, event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      // Handled here: an uncaught error in a worker must not take the process down.
+      event.preventDefault();
+      if (slot.worker === worker) {
+        this.#replace(slot, { kind: "crashed", reason: `uncaught ${event.message}` });
+      }
+    };
+    worker.onmessageerror = () => {
+      if (slot.worker === worker) {
+        this.#replace(slot, { kind: "crashed", reason: "a message could not be read" });
+      }
+    };
+    this.#post(slot, {
+      kind: "init",
+      slot: slot.id,
+      types: this.#options.types,
+      concurrency: this.#options.concurrency,
+    });
+  }
+
+  #onMessage(slot: Slot, worker: Worker, message: FromWorker): void {
+    if (slot.worker !== worker || this.#closed) return;
+    switch (message.kind) {
+      case "ready": {
+        slot.ready = true;
+        const onReady = slot.onReady;
+        slot.onReady = undefined;
+        onReady?.(message.invalid);
+        this.#hooks.workerEvent("worker.started", this.#infoOf(slot));
+        this.fill();
+        break;
+      }
+      case "done":
+        this.#onDone(slot, message.outcomes);
+        break;
+      case "progress":
+        if (slot.inFlight.has(message.id)) {
+          if (slot.inFlight.keys().next().value === message.id) {
+            slot.firstProgress = toFraction(message.value);
+          }
+          this.#hooks.progress(message.id, message.value);
+        }
+        break;
+      case "exiting":
+        this.#replace(slot, { kind: "crashed", reason: message.reason });
+        break;
+    }
+  }
+
+  #onDone(slot: Slot, outcomes: JobOutcome[]): void {
+    const settled: JobOutcome[] = [];
+    for (const outcome of outcomes) {
+      const [id, ok, , runMs] = outcome;
+      const flight = slot.inFlight.get(id);
+      if (flight === undefined) continue; // timed out or replaced already
+      slot.inFlight.delete(id);
+      this.#deadlines.delete(id);
+      this.#deadlines.delete(`cancel:${id}`);
+      const average = this.#typeRunMs.get(flight.type);
+      this.#typeRunMs.set(flight.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
+      if (ok) slot.completed++;
+      else slot.failed++;
+      settled.push(outcome);
+    }
+    if (slot.inFlight.size === 0) slot.firstProgress = null;
+    if (settled.length > 0) this.#hooks.settled(slot.id, settled);
+    this.fill();
+  }
+
+  #onDeadlines(due: PoolDeadline[]): void {
+    for (const deadline of due) {
+      const slot = this.#slots[deadline.slot];
+      if (!slot.inFlight.has(deadline.taskId)) continue;
+      const cause: InterruptCause = deadline.kind === "timeout"
+        ? { kind: "timeout", taskId: deadline.taskId, timeoutMs: deadline.timeoutMs }
+        : { kind: "cancelled", taskId: deadline.taskId };
+      this.#replace(slot, cause);
+    }
+  }
+
+  /** Terminates the slot's worker, reports its tasks, and starts a new one. */
+  #replace(slot: Slot, cause: InterruptCause): void {
+    if (this.#closed || slot.worker === null) return;
+    const ids = [...slot.inFlight.keys()];
+    this.#stopWorker(slot);
+    slot.restarts++;
+    const reason = cause.kind === "timeout"
+      ? "timeout"
+      : cause.kind === "cancelled"
+      ? "cancel-grace"
+      : cause.kind === "crashed"
+      ? `crashed: ${cause.reason}`
+      : "shutdown";
+    this.#hooks.workerEvent("worker.exited", this.#infoOf(slot), reason);
+    if (ids.length > 0) this.#hooks.interrupted(slot.id, ids, cause);
+    this.#spawn(slot);
+  }
+
+  #stopWorker(slot: Slot): void {
+    for (const id of slot.inFlight.keys()) {
+      this.#deadlines.delete(id);
+      this.#deadlines.delete(`cancel:${id}`);
+    }
+    slot.inFlight.clear();
+    slot.firstProgress = null;
+    slot.worker?.terminate();
+    slot.worker = null;
+    slot.ready = false;
+  }
+
+  #slotOf(taskId: string): Slot | undefined {
+    return this.#slots.find((slot) => slot.inFlight.has(taskId));
+  }
+
+  #infoOf(slot: Slot): WorkerInfo {
+    return {
+      id: slot.id,
+      nodeId: this.#options.nodeId,
+      state: slot.worker === null
+        ? "stopped"
+        : !slot.ready
+        ? "starting"
+        : slot.inFlight.size > 0
+        ? "busy"
+        : "idle",
+      taskIds: [...slot.inFlight.keys()],
+      progress: slot.firstProgress,
+      completed: slot.completed,
+      failed: slot.failed,
+      restarts: slot.restarts,
+      startedAt: slot.startedAt,
+    };
+  }
+}
+
+/** A progress report as a fraction from 0 to 1. */
+export function toFraction(value: ProgressValue): number {
+  const fraction = typeof value === "number"
+    ? value
+    : value.total > 0
+    ? value.done / value.total
+    : 0;
+  return Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+}

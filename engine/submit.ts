@@ -1,0 +1,247 @@
+/**
+ * Turns a {@linkcode SubmitInput} into a new {@linkcode Task}, validating
+ * every field with an error that names it.
+ *
+ * @module
+ */
+
+import { v7 as uuidv7 } from "uuid";
+import { PayloadTooLargeError, UnknownTaskTypeError, ValidationError } from "./errors.ts";
+import { describe, MAX_ATTEMPTS, MAX_TIMEOUT_MS, type ResolvedOptions } from "./options.ts";
+import type { SubmitInput } from "./task.ts";
+import { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, type Task } from "./task.ts";
+
+/** Longest idempotency key. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+/** Furthest a task may be delayed: one year. */
+export const MAX_DELAY_MS = 365 * 86_400_000;
+
+const KNOWN_FIELDS = new Set([
+  "type",
+  "payload",
+  "priority",
+  "delayMs",
+  "runAt",
+  "timeoutMs",
+  "maxAttempts",
+  "idempotencyKey",
+]);
+
+/** What building a task needs from the engine. */
+export interface TaskFactoryContext {
+  options: ResolvedOptions;
+  hasTaskType(name: string): boolean;
+  nodeId: string;
+}
+
+/**
+ * Validates `input` (a {@linkcode SubmitInput} from an untrusted source) and returns the new task (status `queued`, or `scheduled`
+ * when delayed). `prefix` goes before field names in errors, e.g. `tasks[3].`.
+ */
+export function buildTask(
+  input: unknown,
+  context: TaskFactoryContext,
+  now: number,
+  prefix = "",
+): Task {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ValidationError(
+      `A task must be a JSON object: received ${describe(input)}.`,
+      prefix.replace(/\.$/, "") || undefined,
+    );
+  }
+  const fields = input as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!KNOWN_FIELDS.has(key)) {
+      throw new ValidationError(
+        `Unknown field ${JSON.stringify(key)}: a task takes ${[...KNOWN_FIELDS].join(", ")}.`,
+        prefix + key,
+      );
+    }
+  }
+  const { options } = context;
+
+  const type = fields.type;
+  if (typeof type !== "string" || type === "") {
+    throw new ValidationError(
+      `Field type must be a task type name: received ${describe(type)}.`,
+      prefix + "type",
+    );
+  }
+  if (!context.hasTaskType(type)) throw new UnknownTaskTypeError(type, prefix + "type");
+
+  const priority = integerField(
+    fields,
+    "priority",
+    DEFAULT_PRIORITY,
+    MIN_PRIORITY,
+    MAX_PRIORITY,
+    prefix,
+  );
+  const timeoutMs = integerField(
+    fields,
+    "timeoutMs",
+    options.defaultTimeoutMs,
+    1,
+    MAX_TIMEOUT_MS,
+    prefix,
+  );
+  const maxAttempts = integerField(
+    fields,
+    "maxAttempts",
+    options.defaultMaxAttempts,
+    1,
+    MAX_ATTEMPTS,
+    prefix,
+  );
+  const runAt = runAtField(fields, now, prefix);
+
+  let idempotencyKey: string | null = null;
+  if (fields.idempotencyKey !== undefined && fields.idempotencyKey !== null) {
+    const key = fields.idempotencyKey;
+    if (typeof key !== "string" || key === "" || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      throw new ValidationError(
+        `Field idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters: received ${
+          describe(key)
+        }.`,
+        prefix + "idempotencyKey",
+      );
+    }
+    idempotencyKey = key;
+  }
+
+  const payload = fields.payload === undefined ? null : fields.payload;
+  checkPayload(payload, options.maxPayloadBytes, prefix + "payload");
+
+  return {
+    id: uuidv7(),
+    type,
+    payload,
+    priority,
+    status: runAt > now ? "scheduled" : "queued",
+    attempts: 0,
+    maxAttempts,
+    timeoutMs,
+    progress: null,
+    result: null,
+    error: null,
+    createdAt: now,
+    runAt: Math.max(runAt, now),
+    startedAt: null,
+    finishedAt: null,
+    workerId: null,
+    idempotencyKey,
+    nodeId: null,
+  };
+}
+
+function integerField(
+  fields: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  prefix: string,
+): number {
+  const value = fields[name];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(
+      `Field ${name} must be an integer from ${min} to ${max}: received ${describe(value)}.`,
+      prefix + name,
+    );
+  }
+  return value;
+}
+
+function runAtField(fields: Record<string, unknown>, now: number, prefix: string): number {
+  const { delayMs, runAt } = fields;
+  if (delayMs !== undefined && delayMs !== null && runAt !== undefined && runAt !== null) {
+    throw new ValidationError("Give delayMs or runAt, not both.", prefix + "runAt");
+  }
+  if (delayMs !== undefined && delayMs !== null) {
+    if (
+      typeof delayMs !== "number" || !Number.isInteger(delayMs) || delayMs < 0 ||
+      delayMs > MAX_DELAY_MS
+    ) {
+      throw new ValidationError(
+        `Field delayMs must be an integer from 0 to ${MAX_DELAY_MS}: received ${
+          describe(delayMs)
+        }.`,
+        prefix + "delayMs",
+      );
+    }
+    return now + delayMs;
+  }
+  if (runAt !== undefined && runAt !== null) {
+    const time = typeof runAt === "string" ? Date.parse(runAt) : runAt;
+    if (typeof time !== "number" || !Number.isFinite(time) || time > now + MAX_DELAY_MS) {
+      throw new ValidationError(
+        `Field runAt must be a time (ms since epoch or ISO 8601) within a year: received ${
+          describe(runAt)
+        }.`,
+        prefix + "runAt",
+      );
+    }
+    return time;
+  }
+  return now;
+}
+
+/** Bytes a payload takes: raw length for bytes, UTF-8 JSON length otherwise. */
+export function payloadSize(payload: unknown): number {
+  if (payload instanceof Uint8Array) return payload.byteLength;
+  if (payload === null || payload === undefined) return 0;
+  if (typeof payload === "number" || typeof payload === "boolean") return 8;
+  if (typeof payload === "string" && payload.length < 64) return payload.length + 2;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload);
+  } catch {
+    return Infinity;
+  }
+  return json === undefined ? 0 : utf8Length(json);
+}
+
+function checkPayload(payload: unknown, limit: number, field: string): void {
+  if (payload instanceof Uint8Array) {
+    if (payload.byteLength > limit) {
+      throw new PayloadTooLargeError(payload.byteLength, limit, field);
+    }
+    return;
+  }
+  if (
+    payload === null || typeof payload === "number" || typeof payload === "boolean"
+  ) {
+    if (typeof payload === "number" && !Number.isFinite(payload)) {
+      throw new ValidationError("Field payload must be a JSON value.", field);
+    }
+    return;
+  }
+  if (typeof payload === "function" || typeof payload === "symbol" || typeof payload === "bigint") {
+    throw new ValidationError(
+      `Field payload must be a JSON value or bytes: received ${describe(payload)}.`,
+      field,
+    );
+  }
+  const size = payloadSize(payload);
+  if (size === Infinity) {
+    throw new ValidationError("Field payload must be a JSON value (no cycles).", field);
+  }
+  if (size > limit) throw new PayloadTooLargeError(size, limit, field);
+}
+
+function utf8Length(text: string): number {
+  // Counting beats encoding: no allocation for the common all-ASCII case.
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}

@@ -1,0 +1,621 @@
+/**
+ * The engine: accepts tasks, keeps them in the priority queue (or the delay
+ * heap), feeds the worker pool, records every transition in the store and
+ * announces it as an event.
+ *
+ * @module
+ */
+
+import {
+  ClosedError,
+  QueueFullError,
+  TaskConflictError,
+  TaskNotFoundError,
+  TimeoutError,
+  ValidationError,
+  WorkerExitedError,
+} from "./errors.ts";
+import type { EventListener, WorkerEventType, WorkerInfo } from "./events.ts";
+import { Lifecycle } from "./lifecycle.ts";
+import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./options.ts";
+import { type InterruptCause, type PoolJob, toFraction, WorkerPool } from "./pool.ts";
+import { PriorityQueue } from "./priority_queue.ts";
+import { DeadlineQueue } from "./deadline_queue.ts";
+import { type EngineStats, StatsRecorder, workerTotals } from "./stats.ts";
+import { buildTask } from "./submit.ts";
+import { loadTaskTypes, type TaskTypeInfo } from "./task_types.ts";
+import {
+  isTerminal,
+  type ProgressValue,
+  type SubmitInput,
+  type SubmitResult,
+  type Task,
+  type TaskError,
+} from "./task.ts";
+import { MemoryStore } from "./store/memory_store.ts";
+import type { TaskPage, TaskQuery, TaskStore } from "./store/store.ts";
+import type { JobOutcome } from "../workers/protocol.ts";
+
+/** Options for {@linkcode ThreadFlow.close}. */
+export interface CloseOptions {
+  /** How long running tasks may take to finish before they are interrupted. Default 10,000 ms. */
+  drainMs?: number;
+}
+
+/** Options for {@linkcode ThreadFlow.wait}. */
+export interface WaitOptions {
+  /** Stops waiting (rejecting with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** How often finished tasks past retention are pruned. */
+const PRUNE_INTERVAL_MS = 60_000;
+const PRUNE_BATCH = 1_000;
+
+const idOf = (task: Task) => task.id;
+
+/**
+ * A task engine: a priority queue feeding a pool of module Web Workers.
+ *
+ * @example
+ * ```ts
+ * import { ThreadFlow } from "./mod.ts";
+ * const tf = await ThreadFlow.start({ workers: 2 });
+ * const task = await tf.submit({ type: "fib", payload: { n: 20 }, priority: 9 });
+ * const done = await tf.wait(task.id); // done.result === 6765
+ * await tf.close();
+ * ```
+ */
+export class ThreadFlow {
+  /** Resolved options, every default filled in. */
+  readonly options: Readonly<ResolvedOptions>;
+  readonly store: TaskStore;
+  readonly nodeId: string;
+  #state: "running" | "draining" | "closed" = "running";
+  #types: Map<string, TaskTypeInfo>;
+  #lifecycle: Lifecycle;
+  #queue: PriorityQueue<Task>;
+  #delayed: DeadlineQueue<Task>;
+  #pool: WorkerPool;
+  /** Tasks not finished, by id. */
+  #live = new Map<string, Task>();
+  /** Tasks handed to a worker and not yet given back (may be cancelled already). */
+  #held = new Map<string, Task>();
+  #waiters = new Map<string, Array<(task: Task) => void>>();
+  #dirty = new Set<Task>();
+  #flushScheduled = false;
+  #writes: Promise<void> = Promise.resolve();
+  #lastProgressEmit = new Map<string, number>();
+  #stats = new StatsRecorder();
+  #reserved = 0;
+  #startedAt = Date.now();
+  #pruneTimer: ReturnType<typeof setInterval> | undefined;
+  #pruning = false;
+  #drained: (() => void) | undefined;
+
+  private constructor(
+    options: ResolvedOptions,
+    store: TaskStore,
+    types: Map<string, TaskTypeInfo>,
+  ) {
+    this.options = Object.freeze(options);
+    this.store = store;
+    this.nodeId = options.nodeId;
+    this.#types = types;
+    this.#lifecycle = new Lifecycle({
+      changed: (task) => this.#markDirty(task),
+      ended: (task) => this.#onEnded(task),
+    });
+    this.#queue = new PriorityQueue<Task>({ agingMs: options.agingMs });
+    this.#delayed = new DeadlineQueue<Task>((due) => this.#promote(due));
+    const typeSources: Record<string, string> = {};
+    for (const [name, info] of types) typeSources[name] = info.source;
+    this.#pool = new WorkerPool({
+      size: options.workers,
+      concurrency: options.concurrencyPerWorker,
+      dispatchBatch: options.dispatchBatch,
+      cancelGraceMs: options.cancelGraceMs,
+      nodeId: options.nodeId,
+      types: typeSources,
+      hooks: {
+        take: (slot, count, extra, isFast) => this.#take(slot, count, extra, isFast),
+        backlog: () => this.#state === "running" ? this.#queue.size : 0,
+        settled: (slot, outcomes) => this.#settled(slot, outcomes),
+        progress: (id, value) => this.#progress(id, value),
+        interrupted: (_slot, ids, cause) => this.#interrupted(ids, cause),
+        workerEvent: (type, worker, reason) => this.#workerEvent(type, worker, reason),
+      },
+    });
+  }
+
+  /**
+   * Starts an engine: opens the store, recovers unfinished tasks, starts the
+   * workers. Rejects with an error naming the option or task module at fault.
+   */
+  static async start(options: ThreadFlowOptions = {}): Promise<ThreadFlow> {
+    const resolved = resolveOptions(options);
+    const store = options.store ?? new MemoryStore();
+    const types = await loadTaskTypes(resolved.tasksDir);
+    const unfinished = await store.open();
+    const engine = new ThreadFlow(resolved, store, types);
+    try {
+      Object.assign(engine.#lifecycle.counts, await store.counts());
+      engine.#recover(unfinished);
+      await engine.#pool.start();
+    } catch (error) {
+      engine.#state = "closed";
+      engine.#delayed.close();
+      await engine.#pool.close();
+      await store.close();
+      throw error;
+    }
+    engine.#pruneTimer = setInterval(() => engine.#prune(), PRUNE_INTERVAL_MS);
+    engine.#pool.fill();
+    return engine;
+  }
+
+  /** `running`; `draining` once `close()` was called; then `closed`. */
+  get state(): "running" | "draining" | "closed" {
+    return this.#state;
+  }
+
+  /** Submits one task. Resolves once it is recorded in the store. */
+  async submit(input: SubmitInput): Promise<Task> {
+    const [outcome] = await this.#submit([input], false);
+    return outcome.task;
+  }
+
+  /**
+   * Submits several tasks, validated as a whole: one bad input rejects them
+   * all with an error whose `field` names it (`tasks[3].priority`).
+   */
+  submitBatch(inputs: SubmitInput[]): Promise<SubmitResult[]> {
+    return this.#submit(inputs, true);
+  }
+
+  /** The task with this id (a snapshot), or `undefined`. */
+  async get(id: string): Promise<Task | undefined> {
+    const live = this.#live.get(id);
+    if (live !== undefined) return { ...live };
+    const stored = await this.store.get(id);
+    return stored === undefined ? undefined : { ...stored };
+  }
+
+  /** A page of tasks, newest first. */
+  async list(query: TaskQuery = {}): Promise<TaskPage> {
+    const page = await this.store.list(query);
+    return { tasks: page.tasks.map((task) => ({ ...task })), nextCursor: page.nextCursor };
+  }
+
+  /** Resolves with the task once it has ended. Rejects with `TaskNotFoundError` for an unknown id. */
+  async wait(id: string, options: WaitOptions = {}): Promise<Task> {
+    if (!this.#live.has(id)) {
+      const stored = await this.store.get(id);
+      if (stored === undefined) throw new TaskNotFoundError(id);
+      if (isTerminal(stored.status) || !this.#live.has(id)) return { ...stored };
+    }
+    const { signal } = options;
+    signal?.throwIfAborted();
+    return await new Promise<Task>((resolve, reject) => {
+      const onAbort = () => {
+        remove();
+        reject(signal!.reason);
+      };
+      const waiter = (task: Task) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(task);
+      };
+      const waiters = this.#waiters.get(id) ?? [];
+      waiters.push(waiter);
+      this.#waiters.set(id, waiters);
+      const remove = () => {
+        const list = this.#waiters.get(id);
+        if (list === undefined) return;
+        const rest = list.filter((w) => w !== waiter);
+        if (rest.length === 0) this.#waiters.delete(id);
+        else this.#waiters.set(id, rest);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Cancels a task. A scheduled or queued task is removed at once; a running
+   * one is marked cancelled and its handler's signal aborted (its worker is
+   * replaced if it has not stopped within `cancelGraceMs`). Rejects with
+   * `TaskConflictError` when the task has already ended.
+   */
+  async cancel(id: string): Promise<Task> {
+    const task = this.#live.get(id) ?? await this.store.get(id);
+    if (task === undefined) throw new TaskNotFoundError(id);
+    if (isTerminal(task.status)) {
+      throw new TaskConflictError(
+        `Task ${id} has already ${task.status}; only scheduled, queued or running tasks can be cancelled.`,
+      );
+    }
+    const now = Date.now();
+    const cancelled: TaskError = { name: "CancelledError", message: "The task was cancelled." };
+    if (task.status === "scheduled") this.#delayed.delete(id);
+    if (task.status === "queued") this.#queue.remove(id);
+    const wasRunning = task.status === "running";
+    this.#lifecycle.move(task, "cancelled", { finishedAt: now, error: cancelled });
+    if (wasRunning) this.#pool.cancel(id);
+    return { ...task };
+  }
+
+  /**
+   * Runs a failed or cancelled task again, with the same id and priority and a
+   * fresh set of attempts. Rejects with `TaskConflictError` for other statuses.
+   */
+  async retry(id: string): Promise<Task> {
+    this.#assertAccepting();
+    const task = this.#live.get(id) ?? await this.store.get(id);
+    if (task === undefined) throw new TaskNotFoundError(id);
+    if (task.status !== "failed" && task.status !== "cancelled") {
+      throw new TaskConflictError(
+        `Task ${id} is ${task.status}; only failed or cancelled tasks can be retried.`,
+      );
+    }
+    this.#assertRoom(1);
+    const now = Date.now();
+    this.#live.set(id, task);
+    this.#lifecycle.move(task, "queued", {
+      attempts: 0,
+      error: null,
+      result: null,
+      progress: null,
+      startedAt: null,
+      finishedAt: null,
+      runAt: now,
+    });
+    this.#queue.push(id, task, task.priority, now);
+    this.#pool.fill();
+    return { ...task };
+  }
+
+  /** Counts, queue depth, latencies, throughput and worker totals. */
+  stats(): Promise<EngineStats> {
+    const now = Date.now();
+    const oldest = this.#queue.oldestByPriority();
+    const oldestQueuedAgeMs: Record<string, number | null> = {};
+    for (const [level, at] of Object.entries(oldest)) {
+      oldestQueuedAgeMs[level] = at === null ? null : now - at;
+    }
+    return Promise.resolve({
+      nodeId: this.nodeId,
+      store: this.store.name,
+      state: this.#state,
+      uptimeMs: now - this.#startedAt,
+      counts: { ...this.#lifecycle.counts },
+      queuedByPriority: this.#queue.sizeByPriority(),
+      oldestQueuedAgeMs,
+      throughput: this.#stats.throughput(now),
+      waitMs: this.#stats.wait.summary(),
+      runMs: this.#stats.run.summary(),
+      waitMsByPriority: this.#stats.waitSummaries(),
+      histograms: { waitMs: this.#stats.wait.snapshot(), runMs: this.#stats.run.snapshot() },
+      workers: workerTotals(this.#pool.info()),
+    });
+  }
+
+  /** State of every worker slot. */
+  workers(): WorkerInfo[] {
+    return this.#pool.info();
+  }
+
+  /** Every task type this engine runs. */
+  taskTypes(): TaskTypeInfo[] {
+    return [...this.#types.values()].map((info) => ({ ...info }));
+  }
+
+  hasTaskType(name: string): boolean {
+    return this.#types.has(name);
+  }
+
+  /** The seq of the last event emitted. */
+  get seq(): number {
+    return this.#lifecycle.seq;
+  }
+
+  /**
+   * Listens to every event. Listeners run synchronously inside the engine:
+   * keep them quick. Returns the function that stops listening.
+   */
+  on(listener: EventListener): () => void {
+    return this.#lifecycle.listen(listener);
+  }
+
+  /**
+   * Stops: accepts no new tasks, lets running tasks finish for up to
+   * `drainMs`, then interrupts the rest (they return to `queued` for the next
+   * start), terminates the workers, clears every timer and closes the store.
+   * Queued and scheduled tasks stay in the store.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.#state !== "running") return;
+    this.#state = "draining";
+    const drainMs = options.drainMs ?? 10_000;
+    clearInterval(this.#pruneTimer);
+    this.#delayed.close();
+    if (this.#held.size > 0 && drainMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        timer = setTimeout(resolve, drainMs);
+      });
+      clearTimeout(timer);
+      this.#drained = undefined;
+    }
+    await this.#pool.close();
+    this.#flush();
+    await this.#writes;
+    await this.store.close();
+    this.#state = "closed";
+    for (const [id, waiters] of this.#waiters) {
+      const task = this.#live.get(id);
+      if (task !== undefined) { for (const waiter of waiters) waiter({ ...task }); }
+    }
+    this.#waiters.clear();
+  }
+
+  async #submit(inputs: SubmitInput[], batch: boolean): Promise<SubmitResult[]> {
+    this.#assertAccepting();
+    if (!Array.isArray(inputs)) {
+      throw new ValidationError("Field tasks must be an array of tasks.", "tasks");
+    }
+    if (inputs.length === 0 && batch) {
+      throw new ValidationError("Field tasks must hold at least one task.", "tasks");
+    }
+    const now = Date.now();
+    const context = { options: this.options, hasTaskType: (t: string) => this.hasTaskType(t) };
+    const tasks = inputs.map((input, i) =>
+      buildTask(input, { ...context, nodeId: this.nodeId }, now, batch ? `tasks[${i}].` : "")
+    );
+    this.#assertRoom(tasks.length);
+    this.#reserved += tasks.length;
+    let outcomes;
+    try {
+      outcomes = await this.store.insert(tasks);
+    } finally {
+      this.#reserved -= tasks.length;
+    }
+    const results: SubmitResult[] = [];
+    for (const outcome of outcomes) {
+      const task = outcome.task;
+      if (outcome.created) {
+        this.#live.set(task.id, task);
+        if (task.status === "queued") this.#queue.push(task.id, task, task.priority, now);
+        else this.#delayed.set(task.id, task.runAt, task);
+        this.#lifecycle.create(task);
+      }
+      results.push({ task: { ...task }, created: outcome.created });
+    }
+    this.#pool.fill();
+    return results;
+  }
+
+  #assertAccepting(): void {
+    if (this.#state !== "running") throw new ClosedError();
+  }
+
+  #assertRoom(count: number): void {
+    const waiting = this.#queue.size + this.#delayed.size + this.#reserved;
+    if (waiting + count > this.options.maxQueued) {
+      throw new QueueFullError(this.options.maxQueued);
+    }
+  }
+
+  #recover(unfinished: Task[]): void {
+    const now = Date.now();
+    for (const task of unfinished) {
+      this.#live.set(task.id, task);
+      if (task.status === "running") {
+        // The process stopped while the task ran: at-least-once, so run it again if attempts remain.
+        this.#fail(task, new WorkerExitedError("the process stopped while the task ran"), now);
+        continue;
+      }
+      if (task.status === "queued") this.#queue.push(task.id, task, task.priority, task.runAt);
+      else if (task.status === "scheduled") this.#delayed.set(task.id, task.runAt, task);
+    }
+  }
+
+  #take(slot: number, count: number, extra: number, isFast: (type: string) => boolean): PoolJob[] {
+    if (this.#state !== "running") return [];
+    const jobs: PoolJob[] = [];
+    const now = Date.now();
+    const limit = count + extra;
+    while (jobs.length < limit) {
+      if (jobs.length >= count) {
+        const next = this.#queue.peek(now);
+        if (next === undefined || !isFast(next.type)) break;
+      }
+      const task = this.#queue.pop(now, idOf);
+      if (task === undefined) break;
+      this.#stats.recordWait(task.priority, now - task.runAt);
+      this.#lifecycle.move(task, "running", {
+        attempts: task.attempts + 1,
+        startedAt: now,
+        workerId: slot,
+        nodeId: this.nodeId,
+        progress: null,
+      });
+      this.#held.set(task.id, task);
+      jobs.push({
+        id: task.id,
+        type: task.type,
+        payload: task.payload,
+        attempt: task.attempts,
+        timeoutMs: task.timeoutMs,
+      });
+    }
+    return jobs;
+  }
+
+  #settled(_slot: number, outcomes: JobOutcome[]): void {
+    const now = Date.now();
+    for (const [id, ok, value, runMs, payload] of outcomes) {
+      const task = this.#held.get(id);
+      if (task === undefined) continue;
+      this.#held.delete(id);
+      if (payload !== undefined) task.payload = payload;
+      this.#stats.run.record(runMs);
+      if (task.status !== "running") continue; // cancelled while it ran
+      if (ok) {
+        this.#lifecycle.move(task, "succeeded", { result: value, finishedAt: now, progress: 1 });
+      } else {
+        this.#fail(task, value as TaskError, now);
+      }
+    }
+    this.#checkDrained();
+  }
+
+  #interrupted(ids: string[], cause: InterruptCause): void {
+    const now = Date.now();
+    for (const id of ids) {
+      const task = this.#held.get(id);
+      if (task === undefined) continue;
+      this.#held.delete(id);
+      if (task.status !== "running") continue;
+      if (payloadLost(task)) {
+        this.#lifecycle.move(task, "failed", {
+          finishedAt: now,
+          error: {
+            name: "WorkerExitedError",
+            message: "The worker holding the task's bytes exited; the bytes went with it.",
+          },
+        });
+        continue;
+      }
+      if (cause.kind === "timeout" && cause.taskId === id) {
+        this.#fail(task, new TimeoutError(cause.timeoutMs), now);
+      } else if (cause.kind === "crashed") {
+        this.#fail(task, new WorkerExitedError(cause.reason), now);
+      } else {
+        // Not this task's fault (a neighbour timed out or was cancelled, or we are
+        // shutting down): give the attempt back and queue it again.
+        this.#lifecycle.move(task, "queued", { attempts: task.attempts - 1, runAt: now });
+        if (this.#state === "running") this.#queue.push(id, task, task.priority, now);
+      }
+    }
+    this.#checkDrained();
+  }
+
+  /** Retries `task` with backoff when attempts remain; fails it otherwise. */
+  #fail(task: Task, error: Error | TaskError, now: number): void {
+    const recorded: TaskError = { name: error.name, message: error.message, stack: error.stack };
+    if (task.attempts < task.maxAttempts) {
+      const delay = backoff(task.attempts, this.options.backoffMs, this.options.maxBackoffMs);
+      if (delay > 0) {
+        this.#lifecycle.move(task, "scheduled", { error: recorded, runAt: now + delay });
+        this.#delayed.set(task.id, task.runAt, task);
+      } else {
+        this.#lifecycle.move(task, "queued", { error: recorded, runAt: now });
+        this.#queue.push(task.id, task, task.priority, now);
+      }
+      return;
+    }
+    this.#lifecycle.move(task, "failed", { error: recorded, finishedAt: now });
+  }
+
+  #promote(due: Task[]): void {
+    const now = Date.now();
+    for (const task of due) {
+      if (task.status !== "scheduled") continue;
+      this.#lifecycle.move(task, "queued");
+      this.#queue.push(task.id, task, task.priority, now);
+    }
+    this.#pool.fill();
+  }
+
+  #progress(id: string, value: ProgressValue): void {
+    const task = this.#held.get(id);
+    if (task === undefined || task.status !== "running") return;
+    task.progress = toFraction(value);
+    const now = Date.now();
+    const last = this.#lastProgressEmit.get(id) ?? 0;
+    if (now - last < this.options.progressIntervalMs) return;
+    this.#lastProgressEmit.set(id, now);
+    this.#markDirty(task);
+    this.#lifecycle.progress(task);
+  }
+
+  #workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void {
+    const event = { type, at: Date.now(), worker, ...(reason === undefined ? {} : { reason }) };
+    this.#lifecycle.emit(event);
+  }
+
+  #onEnded(task: Task): void {
+    this.#live.delete(task.id);
+    this.#lastProgressEmit.delete(task.id);
+    this.#stats.recordFinished(task.finishedAt ?? Date.now());
+    const waiters = this.#waiters.get(task.id);
+    if (waiters !== undefined) {
+      this.#waiters.delete(task.id);
+      for (const waiter of waiters) waiter({ ...task });
+    }
+  }
+
+  #checkDrained(): void {
+    if (this.#drained !== undefined && this.#held.size === 0) this.#drained();
+  }
+
+  #markDirty(task: Task): void {
+    this.#dirty.add(task);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Group commit: everything that changed in this turn goes to the store in one write.
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#dirty.size === 0) return;
+    const tasks = [...this.#dirty];
+    this.#dirty.clear();
+    this.#writes = this.#writes.then(() => this.store.write(tasks)).catch((error) => {
+      console.error(`ThreadFlow could not record ${tasks.length} task changes:`, error);
+    });
+  }
+
+  async #prune(): Promise<void> {
+    if (this.#pruning || this.#state !== "running") return;
+    this.#pruning = true;
+    try {
+      const finishedBefore = Date.now() - this.options.retentionMs;
+      let deleted = 0;
+      for (;;) {
+        const count = await this.store.prune({
+          finishedBefore,
+          maxFinished: this.options.retentionMaxFinished,
+          batchSize: PRUNE_BATCH,
+        });
+        deleted += count;
+        if (count < PRUNE_BATCH || this.#state !== "running") break;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      if (deleted > 0) {
+        const counts = await this.store.counts();
+        for (const status of ["succeeded", "failed", "cancelled"] as const) {
+          this.#lifecycle.counts[status] = counts[status];
+        }
+      }
+    } catch (error) {
+      console.error("ThreadFlow could not prune finished tasks:", error);
+    } finally {
+      this.#pruning = false;
+    }
+  }
+}
+
+/** Exponential backoff with ±50% jitter, capped. */
+function backoff(attempt: number, baseMs: number, maxMs: number): number {
+  if (baseMs === 0) return 0;
+  const exponential = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.min(maxMs, Math.round(exponential * (0.5 + Math.random())));
+}
+
+function payloadLost(task: Task): boolean {
+  const payload = task.payload;
+  return payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer &&
+    payload.buffer.detached;
+}

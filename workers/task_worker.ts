@@ -1,0 +1,177 @@
+/**
+ * The task worker: a module Web Worker that loads task type modules and runs
+ * the jobs the pool sends it, at most `concurrency` at a time, reporting
+ * outcomes in batches.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import type { ProgressValue } from "../engine/task.ts";
+import type { TaskContext, TaskHandler } from "./context.ts";
+import {
+  type FromWorker,
+  type Job,
+  type JobOutcome,
+  toTaskError,
+  type ToWorker,
+} from "./protocol.ts";
+
+/** Least time between two progress messages of one task. */
+const PROGRESS_INTERVAL_MS = 50;
+
+const handlers = new Map<string, TaskHandler>();
+const controllers = new Map<string, AbortController>();
+const backlog: Job[] = [];
+let backlogHead = 0;
+let concurrency = 1;
+let running = 0;
+let outbox: JobOutcome[] = [];
+let transfers: Transferable[] = [];
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+function post(message: FromWorker, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+// A handler that closes its own worker must not vanish silently: tell the pool first.
+const closeWorker = self.close.bind(self);
+self.close = () => {
+  post({ kind: "exiting", reason: "the task called self.close()" });
+  closeWorker();
+};
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  switch (message.kind) {
+    case "init":
+      concurrency = message.concurrency;
+      init(message.types).then((invalid) => post({ kind: "ready", invalid }));
+      break;
+    case "run":
+      for (const job of message.jobs) backlog.push(job);
+      pump();
+      break;
+    case "abort":
+      controllers.get(message.id)?.abort(new DOMException("The task was cancelled.", "AbortError"));
+      break;
+  }
+};
+
+async function init(
+  types: Record<string, string>,
+): Promise<Array<{ type: string; url: string; reason: string }>> {
+  const invalid: Array<{ type: string; url: string; reason: string }> = [];
+  await Promise.all(
+    Object.entries(types).map(async ([type, url]) => {
+      try {
+        const module = await import(url);
+        if (typeof module.default !== "function") {
+          invalid.push({ type, url, reason: "it has no default export that is a function" });
+          return;
+        }
+        handlers.set(type, module.default);
+      } catch (error) {
+        invalid.push({ type, url, reason: `it failed to load: ${toTaskError(error).message}` });
+      }
+    }),
+  );
+  return invalid;
+}
+
+function pump(): void {
+  while (running < concurrency && backlogHead < backlog.length) {
+    const job = backlog[backlogHead++];
+    running++;
+    run(job);
+  }
+  if (backlogHead === backlog.length) {
+    backlog.length = 0;
+    backlogHead = 0;
+  }
+}
+
+function run(job: Job): void {
+  const [id, type, payload, attempt] = job;
+  const controller = new AbortController();
+  controllers.set(id, controller);
+  const started = performance.now();
+  let lastProgressAt = 0;
+  const ctx: TaskContext = {
+    signal: controller.signal,
+    taskId: id,
+    attempt,
+    progress(value: ProgressValue) {
+      const now = Date.now();
+      if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+      lastProgressAt = now;
+      post({ kind: "progress", id, value });
+    },
+  };
+  let result: unknown;
+  try {
+    result = handlers.get(type)!(payload, ctx);
+  } catch (error) {
+    settle(id, false, toTaskError(error), payload, started);
+    return;
+  }
+  if (result instanceof Promise) {
+    result.then(
+      (value) => settle(id, true, value, payload, started),
+      (error) => settle(id, false, toTaskError(error), payload, started),
+    );
+  } else {
+    // Settle on a microtask like an async handler would, keeping one code path for ordering.
+    queueMicrotask(() => settle(id, true, result, payload, started));
+  }
+}
+
+function settle(id: string, ok: boolean, value: unknown, payload: unknown, started: number): void {
+  controllers.delete(id);
+  running--;
+  // Bytes move back without copying; the pool gives a moved payload back to its task.
+  const bytes = payload instanceof Uint8Array ? payload : undefined;
+  outbox.push([id, ok, value, performance.now() - started, bytes]);
+  if (value instanceof Uint8Array) addTransfer(value);
+  if (bytes !== undefined) addTransfer(bytes);
+  pump();
+  if (running === 0) {
+    flush();
+  } else if (flushTimer === undefined) {
+    flushTimer = setTimeout(flush, 0);
+  }
+}
+
+function addTransfer(bytes: Uint8Array): void {
+  const buffer = bytes.buffer;
+  if (buffer instanceof ArrayBuffer && !transfers.includes(buffer)) transfers.push(buffer);
+}
+
+function flush(): void {
+  if (flushTimer !== undefined) {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+  }
+  if (outbox.length === 0) return;
+  const outcomes = outbox;
+  const transfer = transfers;
+  outbox = [];
+  transfers = [];
+  try {
+    post({ kind: "done", outcomes }, transfer);
+  } catch {
+    // Some result cannot be cloned (a function, a class instance with private state...).
+    // Send the outcomes one by one so only the offending tasks fail.
+    for (const outcome of outcomes) {
+      try {
+        post({ kind: "done", outcomes: [outcome] });
+      } catch (error) {
+        const [id, , , runMs] = outcome;
+        const failure = toTaskError(error);
+        failure.message = `The task's result cannot be sent from the worker: ${failure.message}`;
+        post({ kind: "done", outcomes: [[id, false, failure, runMs]] });
+      }
+    }
+  }
+}
