@@ -8,7 +8,6 @@
 import { v7 as uuidv7 } from "uuid";
 import { PayloadTooLargeError, UnknownTaskTypeError, ValidationError } from "./errors.ts";
 import { describe, MAX_ATTEMPTS, MAX_TIMEOUT_MS, type ResolvedOptions } from "./options.ts";
-import type { SubmitInput } from "./task.ts";
 import { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, type Task } from "./task.ts";
 
 /** Longest idempotency key. */
@@ -35,7 +34,7 @@ export interface TaskFactoryContext {
 }
 
 /**
- * Validates `input` (a {@linkcode SubmitInput} from an untrusted source) and returns the new task (status `queued`, or `scheduled`
+ * Validates `input` (a `SubmitInput` from an untrusted source) and returns the new task (status `queued`, or `scheduled`
  * when delayed). `prefix` goes before field names in errors, e.g. `tasks[3].`.
  */
 export function buildTask(
