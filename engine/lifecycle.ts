@@ -126,6 +126,18 @@ export class Lifecycle {
     if (TERMINAL_STATUSES.has(to)) this.#hooks.ended(task);
   }
 
+  /**
+   * Announces a change made elsewhere (a shared store claimed or cancelled the
+   * task) without moving it here; counts follow the new status.
+   */
+  announce(task: Task, type: TaskEventType, from?: TaskStatus): void {
+    if (from !== undefined && from !== task.status) {
+      this.counts[from] = Math.max(0, this.counts[from] - 1);
+      this.counts[task.status]++;
+    }
+    this.#emitTask(type, task);
+  }
+
   /** Announces progress (not a status change; the caller throttles). */
   progress(task: Task): void {
     this.#emitTask("task.progress", task);

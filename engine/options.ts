@@ -56,6 +56,10 @@ export interface ThreadFlowOptions {
   retentionMaxFinished?: number;
   /** This node's id, in `task.nodeId` and stats. Default a random id. */
   nodeId?: string;
+  /** Shared stores: how long a claimed task's lease lasts without renewal. Default 15,000 ms. */
+  leaseMs?: number;
+  /** Shared stores: how often leases are renewed. Default 5,000 ms; must be under `leaseMs`. */
+  heartbeatMs?: number;
 }
 
 /** {@linkcode ThreadFlowOptions} with every default filled in. */
@@ -76,6 +80,8 @@ export interface ResolvedOptions {
   retentionMs: number;
   retentionMaxFinished: number;
   nodeId: string;
+  leaseMs: number;
+  heartbeatMs: number;
 }
 
 /** Longest timeout a task may ask for: one day. */
@@ -102,7 +108,20 @@ export function resolveOptions(options: ThreadFlowOptions): ResolvedOptions {
     retentionMs: integer(options, "retentionMs", 7 * 86_400_000, 0, 3650 * 86_400_000),
     retentionMaxFinished: integer(options, "retentionMaxFinished", 1_000_000, 0, 1_000_000_000),
     nodeId: nodeId(options.nodeId),
+    ...leaseTimings(options),
   };
+}
+
+function leaseTimings(options: ThreadFlowOptions): { leaseMs: number; heartbeatMs: number } {
+  const leaseMs = integer(options, "leaseMs", 15_000, 100, 3_600_000);
+  const heartbeatMs = integer(options, "heartbeatMs", Math.min(5_000, leaseMs / 3), 10, 3_600_000);
+  if (heartbeatMs >= leaseMs) {
+    throw new InvalidOptionError(
+      `Option heartbeatMs must be less than leaseMs (${leaseMs}): received ${heartbeatMs}.`,
+      "heartbeatMs",
+    );
+  }
+  return { leaseMs, heartbeatMs };
 }
 
 function integer(

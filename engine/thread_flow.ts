@@ -15,7 +15,14 @@ import {
   ValidationError,
   WorkerExitedError,
 } from "./errors.ts";
-import type { EventListener, WorkerEventType, WorkerInfo } from "./events.ts";
+import {
+  type EventListener,
+  TERMINAL_EVENT_TYPES,
+  type ThreadFlowEvent,
+  type WorkerEventType,
+  type WorkerInfo,
+} from "./events.ts";
+import { ClusterLink } from "./cluster.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./options.ts";
 import { type InterruptCause, type PoolJob, toFraction, WorkerPool } from "./pool.ts";
@@ -34,12 +41,19 @@ import {
 } from "./task.ts";
 import { MemoryStore } from "./store/memory_store.ts";
 import type { TaskPage, TaskQuery, TaskStore } from "./store/store.ts";
+import { type ClaimedTask, isSharedStore, type SharedTaskStore } from "./store/shared_store.ts";
 import type { JobOutcome } from "../workers/protocol.ts";
 
 /** Options for {@linkcode ThreadFlow.close}. */
 export interface CloseOptions {
   /** How long running tasks may take to finish before they are interrupted. Default 10,000 ms. */
   drainMs?: number;
+}
+
+/** One node of a cluster and its workers (a single entry without a shared store). */
+export interface NodeWorkers {
+  nodeId: string;
+  workers: WorkerInfo[];
 }
 
 /** Options for {@linkcode ThreadFlow.wait}. */
@@ -92,6 +106,13 @@ export class ThreadFlow {
   #pruneTimer: ReturnType<typeof setInterval> | undefined;
   #pruning = false;
   #drained: (() => void) | undefined;
+  /** Set when the store is shared: the queue lives in the store and tasks are claimed. */
+  #shared: SharedTaskStore | null;
+  #cluster: ClusterLink | null = null;
+  /** Claimed tasks not yet handed to a worker (shared store only). */
+  #claimed: Task[] = [];
+  /** Set while re-emitting another node's event, so it is not published back. */
+  #relaying = false;
 
   private constructor(
     options: ResolvedOptions,
@@ -102,6 +123,7 @@ export class ThreadFlow {
     this.store = store;
     this.nodeId = options.nodeId;
     this.#types = types;
+    this.#shared = isSharedStore(store) ? store : null;
     this.#lifecycle = new Lifecycle({
       changed: (task) => this.#markDirty(task),
       ended: (task) => this.#onEnded(task),
@@ -119,12 +141,35 @@ export class ThreadFlow {
       types: typeSources,
       hooks: {
         take: (slot, count, extra, isFast) => this.#take(slot, count, extra, isFast),
-        backlog: () => this.#state === "running" ? this.#queue.size : 0,
+        backlog: () =>
+          this.#state !== "running" ? 0 : this.#shared ? this.#claimed.length : this.#queue.size,
         settled: (slot, outcomes) => this.#settled(slot, outcomes),
         progress: (id, value) => this.#progress(id, value),
         interrupted: (_slot, ids, cause) => this.#interrupted(ids, cause),
         workerEvent: (type, worker, reason) => this.#workerEvent(type, worker, reason),
       },
+    });
+    if (this.#shared !== null) this.#link(this.#shared);
+  }
+
+  #link(store: SharedTaskStore): void {
+    const capacity = this.options.workers * this.options.concurrencyPerWorker;
+    this.#cluster = new ClusterLink(store, {
+      nodeId: this.nodeId,
+      leaseMs: this.options.leaseMs,
+      heartbeatMs: this.options.heartbeatMs,
+      sweepMs: 1_000,
+    }, {
+      freeCapacity: () =>
+        this.#state === "running" ? capacity - this.#pool.inFlight - this.#claimed.length : 0,
+      claimed: (claimed) => this.#onClaimed(claimed),
+      leasesLost: (ids) => this.#onLeasesLost(ids),
+      cancelRequested: (id) => this.#onRemoteCancel(id),
+      remoteEvent: (event) => this.#onRemoteEvent(event),
+      workers: () => this.#pool.info(),
+    });
+    this.#lifecycle.listen((event) => {
+      if (!this.#relaying) this.#cluster?.publish(event);
     });
   }
 
@@ -140,8 +185,9 @@ export class ThreadFlow {
     const engine = new ThreadFlow(resolved, store, types);
     try {
       Object.assign(engine.#lifecycle.counts, await store.counts());
-      engine.#recover(unfinished);
+      if (engine.#shared === null) engine.#recover(unfinished);
       await engine.#pool.start();
+      await engine.#cluster?.start();
     } catch (error) {
       engine.#state = "closed";
       engine.#delayed.close();
@@ -151,12 +197,18 @@ export class ThreadFlow {
     }
     engine.#pruneTimer = setInterval(() => engine.#prune(), PRUNE_INTERVAL_MS);
     engine.#pool.fill();
+    engine.#cluster?.claim();
     return engine;
   }
 
   /** `running`; `draining` once `close()` was called; then `closed`. */
   get state(): "running" | "draining" | "closed" {
     return this.#state;
+  }
+
+  /** `false` while a shared store is unreachable (the engine keeps trying). */
+  get healthy(): boolean {
+    return this.#shared === null || this.#shared.healthy;
   }
 
   /** Submits one task. Resolves once it is recorded in the store. */
@@ -192,7 +244,8 @@ export class ThreadFlow {
     if (!this.#live.has(id)) {
       const stored = await this.store.get(id);
       if (stored === undefined) throw new TaskNotFoundError(id);
-      if (isTerminal(stored.status) || !this.#live.has(id)) return { ...stored };
+      if (isTerminal(stored.status)) return { ...stored };
+      if (this.#shared === null && !this.#live.has(id)) return { ...stored };
     }
     const { signal } = options;
     signal?.throwIfAborted();
@@ -226,6 +279,7 @@ export class ThreadFlow {
    * `TaskConflictError` when the task has already ended.
    */
   async cancel(id: string): Promise<Task> {
+    if (this.#shared !== null && !this.#held.has(id)) return await this.#cancelShared(id);
     const task = this.#live.get(id) ?? await this.store.get(id);
     if (task === undefined) throw new TaskNotFoundError(id);
     if (isTerminal(task.status)) {
@@ -241,6 +295,23 @@ export class ThreadFlow {
     this.#lifecycle.move(task, "cancelled", { finishedAt: now, error: cancelled });
     if (wasRunning) this.#pool.cancel(id);
     return { ...task };
+  }
+
+  async #cancelShared(id: string): Promise<Task> {
+    const before = await this.store.get(id);
+    const cancelled = await this.#shared!.cancel(id);
+    if (cancelled === undefined) {
+      if (before === undefined) throw new TaskNotFoundError(id);
+      const now = await this.store.get(id) ?? before;
+      throw new TaskConflictError(
+        `Task ${id} has already ${now.status}; only scheduled, queued or running tasks can be cancelled.`,
+      );
+    }
+    if (before?.status === "running" && before.nodeId !== null && before.nodeId !== this.nodeId) {
+      this.#cluster!.requestCancel(id, before.nodeId);
+    }
+    this.#lifecycle.announce(cancelled, "task.cancelled", before?.status);
+    return { ...cancelled };
   }
 
   /**
@@ -268,25 +339,24 @@ export class ThreadFlow {
       finishedAt: null,
       runAt: now,
     });
-    this.#queue.push(id, task, task.priority, now);
-    this.#pool.fill();
+    this.#enqueue(task, now);
     return { ...task };
   }
 
   /** Counts, queue depth, latencies, throughput and worker totals. */
-  stats(): Promise<EngineStats> {
+  async stats(): Promise<EngineStats> {
     const now = Date.now();
     const oldest = this.#queue.oldestByPriority();
     const oldestQueuedAgeMs: Record<string, number | null> = {};
     for (const [level, at] of Object.entries(oldest)) {
       oldestQueuedAgeMs[level] = at === null ? null : now - at;
     }
-    return Promise.resolve({
+    return {
       nodeId: this.nodeId,
       store: this.store.name,
       state: this.#state,
       uptimeMs: now - this.#startedAt,
-      counts: { ...this.#lifecycle.counts },
+      counts: this.#shared === null ? { ...this.#lifecycle.counts } : await this.store.counts(),
       queuedByPriority: this.#queue.sizeByPriority(),
       oldestQueuedAgeMs,
       throughput: this.#stats.throughput(now),
@@ -295,7 +365,18 @@ export class ThreadFlow {
       waitMsByPriority: this.#stats.waitSummaries(),
       histograms: { waitMs: this.#stats.wait.snapshot(), runMs: this.#stats.run.snapshot() },
       workers: workerTotals(this.#pool.info()),
-    });
+    };
+  }
+
+  /** Every node and its workers: this one alone, or all live nodes sharing the store. */
+  async nodes(): Promise<NodeWorkers[]> {
+    if (this.#shared === null) return [{ nodeId: this.nodeId, workers: this.workers() }];
+    const nodes = await this.#shared.nodes();
+    const others = nodes.filter((node) => node.nodeId !== this.nodeId);
+    return [
+      { nodeId: this.nodeId, workers: this.workers() },
+      ...others.map((node) => ({ nodeId: node.nodeId, workers: node.workers })),
+    ];
   }
 
   /** State of every worker slot. */
@@ -346,9 +427,14 @@ export class ThreadFlow {
       clearTimeout(timer);
       this.#drained = undefined;
     }
+    for (const task of this.#claimed) {
+      this.#lifecycle.move(task, "queued", { attempts: task.attempts - 1 });
+    }
+    this.#claimed = [];
     await this.#pool.close();
     this.#flush();
     await this.#writes;
+    await this.#cluster?.close();
     await this.store.close();
     this.#state = "closed";
     for (const [id, waiters] of this.#waiters) {
@@ -383,14 +469,17 @@ export class ThreadFlow {
     for (const outcome of outcomes) {
       const task = outcome.task;
       if (outcome.created) {
-        this.#live.set(task.id, task);
-        if (task.status === "queued") this.#queue.push(task.id, task, task.priority, now);
-        else this.#delayed.set(task.id, task.runAt, task);
+        if (this.#shared === null) {
+          this.#live.set(task.id, task);
+          if (task.status === "queued") this.#queue.push(task.id, task, task.priority, now);
+          else this.#delayed.set(task.id, task.runAt, task);
+        }
         this.#lifecycle.create(task);
       }
       results.push({ task: { ...task }, created: outcome.created });
     }
     this.#pool.fill();
+    this.#cluster?.claim();
     return results;
   }
 
@@ -421,6 +510,7 @@ export class ThreadFlow {
 
   #take(slot: number, count: number, extra: number, isFast: (type: string) => boolean): PoolJob[] {
     if (this.#state !== "running") return [];
+    if (this.#shared !== null) return this.#takeClaimed(slot, count);
     const jobs: PoolJob[] = [];
     const now = Date.now();
     const limit = count + extra;
@@ -451,6 +541,66 @@ export class ThreadFlow {
     return jobs;
   }
 
+  #takeClaimed(slot: number, count: number): PoolJob[] {
+    const tasks = this.#claimed.splice(0, count);
+    const now = Date.now();
+    return tasks.map((task) => {
+      task.workerId = slot;
+      this.#stats.recordWait(task.priority, Math.max(0, (task.startedAt ?? now) - task.runAt));
+      this.#held.set(task.id, task);
+      this.#lifecycle.announce(task, "task.started");
+      return {
+        id: task.id,
+        type: task.type,
+        payload: task.payload,
+        attempt: task.attempts,
+        timeoutMs: task.timeoutMs,
+      };
+    });
+  }
+
+  #onClaimed(claimed: ClaimedTask[]): void {
+    for (const { task } of claimed) {
+      this.#live.set(task.id, task);
+      this.#claimed.push(task);
+    }
+    this.#pool.fill();
+  }
+
+  #onLeasesLost(ids: string[]): void {
+    for (const id of ids) {
+      this.#cluster!.leases.delete(id);
+      // Another node owns the task now: stop our run quietly and write nothing; its
+      // outcome, if any, is ignored because the task is no longer held.
+      this.#claimed = this.#claimed.filter((t) => t.id !== id);
+      this.#live.delete(id);
+      if (this.#held.delete(id)) this.#pool.cancel(id);
+    }
+  }
+
+  #onRemoteCancel(id: string): void {
+    // The store holds the cancellation already and its node announced it.
+    this.#cluster!.leases.delete(id);
+    this.#live.delete(id);
+    if (this.#held.delete(id)) this.#pool.cancel(id);
+  }
+
+  #onRemoteEvent(event: ThreadFlowEvent): void {
+    this.#relaying = true;
+    try {
+      this.#lifecycle.emit(event);
+    } finally {
+      this.#relaying = false;
+    }
+    if ("task" in event && TERMINAL_EVENT_TYPES.has(event.type as never)) {
+      const waiters = this.#waiters.get(event.task.id);
+      if (waiters !== undefined) {
+        this.#waiters.delete(event.task.id);
+        for (const waiter of waiters) waiter({ ...event.task });
+      }
+    }
+  }
+
   #settled(_slot: number, outcomes: JobOutcome[]): void {
     const now = Date.now();
     for (const [id, ok, value, runMs, payload] of outcomes) {
@@ -467,6 +617,7 @@ export class ThreadFlow {
       }
     }
     this.#checkDrained();
+    this.#cluster?.claim();
   }
 
   #interrupted(ids: string[], cause: InterruptCause): void {
@@ -494,10 +645,22 @@ export class ThreadFlow {
         // Not this task's fault (a neighbour timed out or was cancelled, or we are
         // shutting down): give the attempt back and queue it again.
         this.#lifecycle.move(task, "queued", { attempts: task.attempts - 1, runAt: now });
-        if (this.#state === "running") this.#queue.push(id, task, task.priority, now);
+        if (this.#state === "running") this.#enqueue(task, now);
       }
     }
     this.#checkDrained();
+    this.#cluster?.claim();
+  }
+
+  /** Makes a task that just became `queued` available to workers. */
+  #enqueue(task: Task, now: number): void {
+    if (this.#shared !== null) {
+      this.#live.delete(task.id);
+      this.#shared.notifyWork().catch(() => {});
+      return;
+    }
+    this.#queue.push(task.id, task, task.priority, now);
+    this.#pool.fill();
   }
 
   /** Retries `task` with backoff when attempts remain; fails it otherwise. */
@@ -507,10 +670,12 @@ export class ThreadFlow {
       const delay = backoff(task.attempts, this.options.backoffMs, this.options.maxBackoffMs);
       if (delay > 0) {
         this.#lifecycle.move(task, "scheduled", { error: recorded, runAt: now + delay });
-        this.#delayed.set(task.id, task.runAt, task);
+        // A shared store promotes due tasks itself.
+        if (this.#shared === null) this.#delayed.set(task.id, task.runAt, task);
+        else this.#live.delete(task.id);
       } else {
         this.#lifecycle.move(task, "queued", { error: recorded, runAt: now });
-        this.#queue.push(task.id, task, task.priority, now);
+        this.#enqueue(task, now);
       }
       return;
     }
@@ -572,7 +737,39 @@ export class ThreadFlow {
     if (this.#dirty.size === 0) return;
     const tasks = [...this.#dirty];
     this.#dirty.clear();
+    if (this.#cluster !== null) {
+      this.#flushFenced(tasks, this.#cluster);
+      return;
+    }
     this.#writes = this.#writes.then(() => this.store.write(tasks)).catch((error) => {
+      console.error(`ThreadFlow could not record ${tasks.length} task changes:`, error);
+    });
+  }
+
+  /** Writes of claimed tasks carry their lease token; a lost lease refuses the write. */
+  #flushFenced(tasks: Task[], cluster: ClusterLink): void {
+    const fenced: Array<{ task: Task; leaseToken: string }> = [];
+    const plain: Task[] = [];
+    for (const task of tasks) {
+      const leaseToken = cluster.leases.get(task.id);
+      if (leaseToken === undefined) plain.push(task);
+      else {
+        fenced.push({ task: { ...task }, leaseToken });
+        if (task.status !== "running") cluster.leases.delete(task.id);
+      }
+    }
+    const shared = this.#shared!;
+    this.#writes = this.#writes.then(async () => {
+      if (plain.length > 0) await shared.write(plain);
+      if (fenced.length > 0) {
+        const refused = await shared.writeFenced(fenced);
+        if (refused.length > 0) {
+          console.warn(
+            `ThreadFlow lost the lease of ${refused.length} tasks; their results were not recorded.`,
+          );
+        }
+      }
+    }).catch((error) => {
       console.error(`ThreadFlow could not record ${tasks.length} task changes:`, error);
     });
   }

@@ -1,0 +1,172 @@
+/**
+ * The link between one engine and the other nodes sharing its store: claims
+ * work under leases, renews them on a heartbeat, reclaims the leases of dead
+ * nodes, promotes due scheduled tasks, and relays events and cancels.
+ *
+ * @module
+ */
+
+import type { ThreadFlowEvent, WorkerInfo } from "./events.ts";
+import type { ClaimedTask, SharedMessage, SharedTaskStore } from "./store/shared_store.ts";
+
+/** Timings of the cluster link. */
+export interface ClusterOptions {
+  nodeId: string;
+  /** How long a claimed task's lease lasts without renewal. Default 15,000 ms. */
+  leaseMs: number;
+  /** How often leases are renewed and the node reports itself. Default 5,000 ms. */
+  heartbeatMs: number;
+  /** How often expired leases are reclaimed and due tasks promoted. Default 1,000 ms. */
+  sweepMs: number;
+}
+
+/** What the cluster link needs from its engine. */
+export interface ClusterHooks {
+  /** Worker capacity free for claimed tasks. */
+  freeCapacity(): number;
+  /** Tasks claimed for this node, to hand to workers. */
+  claimed(tasks: ClaimedTask[]): void;
+  /** Leases of these tasks were lost (expired, reclaimed, cancelled): stop their runs. */
+  leasesLost(taskIds: string[]): void;
+  /** Another node cancelled a task this node runs. */
+  cancelRequested(taskId: string): void;
+  /** An event from another node. */
+  remoteEvent(event: ThreadFlowEvent): void;
+  workers(): WorkerInfo[];
+}
+
+/** Runs the claim loop and the timers of a node in a cluster. */
+export class ClusterLink {
+  #store: SharedTaskStore;
+  #options: ClusterOptions;
+  #hooks: ClusterHooks;
+  /** Lease token of every task this node runs. */
+  readonly leases = new Map<string, string>();
+  #timers: Array<ReturnType<typeof setInterval>> = [];
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #claiming = false;
+  #claimAgain = false;
+  #closed = false;
+  #startedAt = Date.now();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #failures = 0;
+
+  constructor(store: SharedTaskStore, options: ClusterOptions, hooks: ClusterHooks) {
+    this.#store = store;
+    this.#options = options;
+    this.#hooks = hooks;
+  }
+
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.#store.subscribe((message) => this.#onMessage(message));
+    await this.#heartbeat();
+    this.#timers.push(setInterval(() => this.#heartbeat(), this.#options.heartbeatMs));
+    this.#timers.push(setInterval(() => this.#sweep(), this.#options.sweepMs));
+  }
+
+  /** Claims as many tasks as workers are free for; cheap to call often. */
+  claim(): void {
+    if (this.#closed) return;
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return;
+    }
+    const free = this.#hooks.freeCapacity();
+    if (free <= 0) return;
+    this.#claiming = true;
+    this.#store.claim(free, this.#options.nodeId, this.#options.leaseMs).then(
+      (claimed) => {
+        this.#failures = 0;
+        this.#claiming = false;
+        if (this.#closed) return;
+        for (const { task, leaseToken } of claimed) this.leases.set(task.id, leaseToken);
+        if (claimed.length > 0) this.#hooks.claimed(claimed);
+        // A full claim means more may wait; an answer that was asked again must be asked again.
+        if (claimed.length === free || this.#claimAgain) {
+          this.#claimAgain = false;
+          this.claim();
+        }
+      },
+      (error) => {
+        this.#claiming = false;
+        this.#failures++;
+        if (this.#failures === 1) console.error("ThreadFlow could not claim tasks:", error);
+        this.#retryLater();
+      },
+    );
+  }
+
+  /** Publishes a local event to the other nodes. */
+  publish(event: ThreadFlowEvent): void {
+    if (this.#closed) return;
+    this.#store.publish({ kind: "event", origin: this.#store.instanceId, event }).catch(() => {});
+  }
+
+  /** Tells the node running `taskId` to stop it. */
+  requestCancel(taskId: string, nodeId: string): void {
+    this.#store.publish({ kind: "cancel", origin: this.#store.instanceId, taskId, nodeId })
+      .catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    clearTimeout(this.#retryTimer);
+    await this.#unsubscribe?.().catch(() => {});
+    await this.#store.removeNode(this.#options.nodeId).catch(() => {});
+  }
+
+  #retryLater(): void {
+    if (this.#closed || this.#retryTimer !== undefined) return;
+    const delay = Math.min(5_000, 100 * 2 ** Math.min(this.#failures, 6));
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.claim();
+    }, delay);
+  }
+
+  #onMessage(message: SharedMessage): void {
+    if (this.#closed) return;
+    switch (message.kind) {
+      case "work":
+        this.claim();
+        break;
+      case "event":
+        if (message.origin !== this.#store.instanceId) this.#hooks.remoteEvent(message.event);
+        break;
+      case "cancel":
+        if (message.nodeId === this.#options.nodeId && this.leases.has(message.taskId)) {
+          this.#hooks.cancelRequested(message.taskId);
+        }
+        break;
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    try {
+      // Only leases held before the renewal can be judged by its answer.
+      const before = [...this.leases.keys()];
+      const held = await this.#store.renewLeases(this.#options.nodeId, this.#options.leaseMs);
+      const still = new Set(held.map((lease) => lease.taskId));
+      const lost = before.filter((id) => !still.has(id) && this.leases.has(id));
+      if (lost.length > 0) this.#hooks.leasesLost(lost);
+      await this.#store.heartbeat({
+        nodeId: this.#options.nodeId,
+        startedAt: this.#startedAt,
+        workers: this.#hooks.workers(),
+      });
+    } catch {
+      // The store reports its own health; the next beat tries again.
+    }
+  }
+
+  async #sweep(): Promise<void> {
+    try {
+      const reclaimed = await this.#store.reclaimExpired();
+      const promoted = await this.#store.promoteDue();
+      if (reclaimed.length > 0 || promoted.length > 0) this.claim();
+    } catch {
+      // As above: the store is unhealthy; try again on the next sweep.
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Schema versions of the PostgreSQL store, applied in order at open inside
+ * the store's schema (the `schema` option, default `threadflow`).
+ *
+ * Nodes starting together serialise on an advisory lock, so each migration
+ * runs once. Never edit a published migration; add the next version instead.
+ *
+ * @module
+ */
+
+/** One schema version. */
+export interface PostgresMigration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Every schema version, oldest first. */
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    description: "tasks with leases, node registry",
+    // JSON values are kept as text (exact round trip; jsonb would reorder
+    // keys), bytes in the *_bytes columns. Times are ms since epoch (bigint),
+    // like the Task model.
+    sql: `
+      CREATE TABLE tasks (
+        id uuid PRIMARY KEY,
+        type text NOT NULL,
+        payload text,
+        payload_bytes bytea,
+        priority smallint NOT NULL,
+        status text NOT NULL,
+        attempts integer NOT NULL,
+        max_attempts integer NOT NULL,
+        timeout_ms bigint NOT NULL,
+        progress double precision,
+        result text,
+        result_bytes bytea,
+        error text,
+        created_at bigint NOT NULL,
+        run_at bigint NOT NULL,
+        started_at bigint,
+        finished_at bigint,
+        worker_id integer,
+        idempotency_key text UNIQUE,
+        node_id text,
+        lease_token uuid,
+        lease_expires_at bigint
+      );
+      CREATE INDEX tasks_claim ON tasks (priority DESC, id) WHERE status = 'queued';
+      CREATE INDEX tasks_scheduled ON tasks (run_at) WHERE status = 'scheduled';
+      CREATE INDEX tasks_lease ON tasks (lease_expires_at) WHERE status = 'running';
+      CREATE INDEX tasks_running_node ON tasks (node_id) WHERE status = 'running';
+      CREATE INDEX tasks_status_id ON tasks (status, id);
+      CREATE INDEX tasks_type_id ON tasks (type, id);
+      CREATE INDEX tasks_finished_at ON tasks (finished_at)
+        WHERE status IN ('succeeded', 'failed', 'cancelled');
+      CREATE TABLE nodes (
+        node_id text PRIMARY KEY,
+        started_at bigint NOT NULL,
+        heartbeat_at bigint NOT NULL,
+        workers jsonb NOT NULL,
+        info jsonb NOT NULL
+      );
+    `,
+  },
+];
+
+/** The schema version the current code expects. */
+export const POSTGRES_SCHEMA_VERSION: number =
+  POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;
+
+/** The subset of a postgres.js `sql` function the migrator needs. */
+export interface UnsafeQueryable {
+  unsafe(query: string, parameters?: unknown[]): PromiseLike<Record<string, unknown>[]>;
+}
+
+/** Runs `fn` in one transaction (postgres.js `sql.begin`). */
+export type BeginFunction = <T>(fn: (tx: UnsafeQueryable) => Promise<T>) => Promise<T>;
+
+/**
+ * Creates `schema` when missing and brings it up to `targetVersion` (default:
+ * the latest) in one transaction, under an advisory lock so nodes starting
+ * together migrate once. Returns the versions applied. `schema` must be a
+ * plain lower-case identifier (checked by the store).
+ *
+ * @example
+ * ```ts
+ * import postgres from "postgres";
+ * import { migratePostgres } from "./postgres.ts";
+ * const sql = postgres("postgres://postgres@127.0.0.1:5432/test");
+ * await migratePostgres((fn) => sql.begin(fn) as never, "threadflow");
+ * await sql.end();
+ * ```
+ */
+export function migratePostgres(
+  begin: BeginFunction,
+  schema: string,
+  targetVersion: number = POSTGRES_SCHEMA_VERSION,
+): Promise<number[]> {
+  return begin(async (tx) => {
+    await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1::text))", [`threadflow:${schema}`]);
+    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
+    await tx.unsafe(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        description text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    const [row] = await tx.unsafe(
+      "SELECT coalesce(max(version), 0)::int AS version FROM schema_migrations",
+    );
+    const current = row.version as number;
+    if (current > POSTGRES_SCHEMA_VERSION) {
+      throw new Error(
+        `The schema "${schema}" is at version ${current}, newer than this ThreadFlow knows ` +
+          `(${POSTGRES_SCHEMA_VERSION}): upgrade ThreadFlow or use another schema.`,
+      );
+    }
+    const applied: number[] = [];
+    for (const migration of POSTGRES_MIGRATIONS) {
+      if (migration.version <= current || migration.version > targetVersion) continue;
+      await tx.unsafe(migration.sql);
+      await tx.unsafe(
+        "INSERT INTO schema_migrations (version, description) VALUES ($1::int, $2::text)",
+        [migration.version, migration.description],
+      );
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+}
