@@ -1,0 +1,146 @@
+/**
+ * The ThreadFlow service: `deno task start [flags]` (see `--help`).
+ *
+ * Wires the real parts together (config, store, engine, app) and listens.
+ * SIGINT or SIGTERM shuts down gracefully: `/ready` turns 503, WebSockets
+ * close with 1001, the server stops accepting, work drains for up to
+ * `--drain-ms`, and the process exits 0. A second signal exits at once.
+ *
+ * @module
+ */
+
+import { ThreadFlow } from "./mod.ts";
+import { createApp, type ThreadFlowApp } from "./server/app.ts";
+import { ConfigError, helpText, parseConfig, type ServiceConfig } from "./server/config.ts";
+import { createLogger, type Logger } from "./server/logger.ts";
+import { storeFromConfig } from "./server/store_from_config.ts";
+import { logTransitions } from "./server/task_log.ts";
+
+/** Exit code for a bad setting. */
+const EXIT_CONFIG = 2;
+/** Exit code when a second signal cuts shutdown short. */
+const EXIT_FORCED = 130;
+
+/**
+ * Runs the service until a signal stops it; resolves with the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * Deno.exit(await main(["--port", "0"], Deno.env.toObject()));
+ * ```
+ */
+export async function main(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
+  let config: ServiceConfig;
+  let store;
+  try {
+    const parsed = parseConfig(args, env);
+    if (parsed.help) {
+      console.log(helpText());
+      return 0;
+    }
+    config = parsed.config;
+    store = storeFromConfig(config.store);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`ThreadFlow cannot start: ${error.message}`);
+    return EXIT_CONFIG;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+
+  let engine: ThreadFlow;
+  try {
+    engine = await ThreadFlow.start({
+      workers: config.workers,
+      tasksDir: config.tasksDir,
+      store,
+      maxQueued: config.maxQueued,
+    });
+  } catch (error) {
+    logger.error("ThreadFlow cannot start.", { error });
+    return EXIT_CONFIG;
+  }
+  const stopLogging = logTransitions(engine, logger);
+  const service = createApp({ engine, config, logger });
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.hostname,
+    onListen: ({ hostname, port }) => announce(config, `http://${hostname}:${port}`),
+  }, service.fetch);
+
+  const stopped = Promise.withResolvers<number>();
+  let stopping = false;
+  const onSignal = (signal: Deno.Signal) => {
+    if (stopping) {
+      logger.warn("Second signal: exiting at once.", { signal });
+      Deno.exit(EXIT_FORCED);
+    }
+    stopping = true;
+    logger.info("Shutting down.", { signal, drainMs: config.drainMs });
+    shutDown(service, server, engine, config, logger).then(
+      () => stopped.resolve(0),
+      (error) => {
+        logger.error("Shutdown failed.", { error });
+        stopped.resolve(1);
+      },
+    );
+  };
+  const onInterrupt = () => onSignal("SIGINT");
+  const onTerminate = () => onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  Deno.addSignalListener("SIGTERM", onTerminate);
+
+  const code = await stopped.promise;
+  Deno.removeSignalListener("SIGINT", onInterrupt);
+  Deno.removeSignalListener("SIGTERM", onTerminate);
+  stopLogging();
+  logger.info("Stopped.");
+  return code;
+}
+
+/** Prints the bound address; tests and scripts read this line. */
+function announce(config: ServiceConfig, url: string): void {
+  const message = `ThreadFlow listening on ${url}`;
+  if (config.logFormat === "json") {
+    console.log(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: message }));
+  } else {
+    console.log(message);
+  }
+}
+
+async function shutDown(
+  service: ThreadFlowApp,
+  server: Deno.HttpServer,
+  engine: ThreadFlow,
+  config: ServiceConfig,
+  logger: Logger,
+): Promise<void> {
+  const deadline = Date.now() + config.drainMs;
+  service.drain();
+  service.closeWebSockets(1001, "ThreadFlow is shutting down.");
+  // Stops accepting connections and lets requests in flight (submits) finish.
+  await server.shutdown();
+  if (engine.store.name === "memory") {
+    // A memory store forgets queued tasks on exit, so run them first while time allows.
+    await waitForIdle(engine, deadline);
+  }
+  const remaining = Math.max(0, deadline - Date.now());
+  await engine.close({ drainMs: remaining });
+  const counts = await engine.stats().then((stats) => stats.counts, () => undefined);
+  logger.info("Engine closed.", { counts });
+}
+
+async function waitForIdle(engine: ThreadFlow, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const { counts } = await engine.stats();
+    if (counts.queued === 0 && counts.running === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args, Deno.env.toObject()));
+}

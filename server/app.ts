@@ -1,0 +1,173 @@
+/**
+ * The service's Hono app, built by a factory from its dependencies so tests
+ * build one on an ephemeral port and `main.ts` only wires parts together.
+ *
+ * @module
+ */
+
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono } from "hono";
+import denoJson from "../deno.json" with { type: "json" };
+import type { AppEnv } from "./app_env.ts";
+import type { ServiceConfig } from "./config.ts";
+import type { ServiceEngine } from "./engine_port.ts";
+import { errorAnswer, errorBody } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { HttpMetrics } from "./metrics.ts";
+import { CompletionLog } from "./completion_log.ts";
+import { bodyLimit } from "./middleware/body_limit.ts";
+import { cors } from "./middleware/cors.ts";
+import { requestId } from "./middleware/request_id.ts";
+import { requestMetrics } from "./middleware/request_metrics.ts";
+import { tokenAuth } from "./middleware/auth.ts";
+import { registerTaskRoutes } from "./routes/tasks.ts";
+import { registerApiSystemRoutes, registerRootSystemRoutes } from "./routes/system.ts";
+import { registerLegacyRoutes } from "./routes/legacy.ts";
+import { validationError } from "./validation.ts";
+import { WebSocketHub, type WebSocketHubOptions } from "./ws.ts";
+import { registerUi } from "./ui/mod.ts";
+
+/** What {@linkcode createApp} is built from. */
+export interface AppDeps {
+  engine: ServiceEngine;
+  config: ServiceConfig;
+  logger: Logger;
+}
+
+/** Tuning for tests and benchmarks; the defaults suit production. */
+export interface AppOptions {
+  /** WebSocket limits (ring size, slow-consumer limits, malformed budget). */
+  webSocket?: Omit<WebSocketHubOptions, "token" | "version">;
+}
+
+/** The built service: the Hono app and the handles `main.ts` needs to stop it. */
+export interface ThreadFlowApp {
+  /** The Hono app; `app.fetch` serves requests. */
+  app: OpenAPIHono<AppEnv>;
+  /** Serves one request (for `Deno.serve`). */
+  fetch(request: Request): Response | Promise<Response>;
+  /** The WebSocket endpoint's hub. */
+  hub: WebSocketHub;
+  /** HTTP request counters. */
+  metrics: HttpMetrics;
+  /** Whether {@linkcode ThreadFlowApp.drain} was called. */
+  readonly draining: boolean;
+  /** Starts shutting down: `/ready` answers 503 and long polls end. */
+  drain(): void;
+  /** Closes every WebSocket with `code` (1001 on shutdown) and stops listening to the engine. */
+  closeWebSockets(code?: number, reason?: string): void;
+}
+
+/** The version this build reports (from deno.json). */
+export const VERSION: string = denoJson.version;
+
+/**
+ * Builds the service. Routes: `/api/*` (token-protected when a token is
+ * set), `/ws`, `/health`, `/ready`, `/metrics`, the original ThreadFlow
+ * endpoints, and the dashboard from `server/ui/`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ThreadFlow } from "./mod.ts";
+ * import { createApp } from "./server/app.ts";
+ * import { parseConfig } from "./server/config.ts";
+ * import { createLogger } from "./server/logger.ts";
+ * const engine = await ThreadFlow.start({ workers: 2 });
+ * const parsed = parseConfig(["--port", "0"], {});
+ * if (parsed.help) throw new Error("unreachable");
+ * const service = createApp({ engine, config: parsed.config, logger: createLogger() });
+ * const server = Deno.serve({ port: 0 }, service.fetch);
+ * ```
+ */
+export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowApp {
+  const { engine, config, logger } = deps;
+  const metrics = new HttpMetrics();
+  const completions = new CompletionLog();
+  const shutdown = new AbortController();
+  const hub = new WebSocketHub(engine, logger, {
+    ...options.webSocket,
+    token: config.token,
+    version: VERSION,
+    maxMessageBytes: options.webSocket?.maxMessageBytes ?? config.maxBody,
+  });
+  const stopCompletions = engine.on((event) => completions.observe(event));
+
+  const defaultHook = (
+    result: { success: boolean; error?: unknown; target?: string },
+  ): void => {
+    if (!result.success) {
+      throw validationError(result.error as Parameters<typeof validationError>[0], result.target);
+    }
+  };
+  const app = new OpenAPIHono<AppEnv>({ defaultHook });
+  const api = new OpenAPIHono<AppEnv>({ defaultHook });
+
+  app.use(requestMetrics(metrics, logger));
+  app.use(requestId());
+  app.use(cors(config.corsOrigins));
+  app.use(bodyLimit(config.maxBody));
+  app.use("/api/*", tokenAuth(config.token));
+
+  const systemDeps = {
+    engine,
+    metrics,
+    webSocketFigures: () => hub.figures(),
+    isReady: () => !shutdown.signal.aborted,
+  };
+  registerTaskRoutes(api, { engine, shutdownSignal: shutdown.signal });
+  registerApiSystemRoutes(api, systemDeps);
+  api.doc("/openapi.json", {
+    openapi: "3.0.0",
+    info: {
+      title: "ThreadFlow",
+      version: VERSION,
+      description: "Task-processing service for Deno. Errors are { error: { code, message, " +
+        "field? } }. With --token, send Authorization: Bearer <token>.",
+    },
+  });
+  app.route("/api", api);
+  registerRootSystemRoutes(app, systemDeps);
+  app.get("/ws", (c) => hub.upgrade(c.req.raw));
+  registerLegacyRoutes(app, { engine, completions, token: config.token });
+  registerUi(
+    app as unknown as Hono,
+    { engine, config, logger } as Parameters<typeof registerUi>[1],
+  );
+
+  app.notFound((c) =>
+    c.json(
+      errorBody("not_found", `No route matches ${c.req.method} ${c.req.path}.`, "path"),
+      404,
+    )
+  );
+  app.onError((error, c) => {
+    const answer = errorAnswer(error);
+    if (answer.status >= 500 && answer.body.error.code === "internal_error") {
+      logger.error("Request failed", {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        error,
+        stack: error instanceof Error ? error.stack : undefined,
+      });
+    }
+    return c.json(answer.body, answer.status as 400, answer.headers);
+  });
+
+  return {
+    app,
+    fetch: (request) => app.fetch(request),
+    hub,
+    metrics,
+    get draining() {
+      return shutdown.signal.aborted;
+    },
+    drain() {
+      shutdown.abort();
+    },
+    closeWebSockets(code = 1001, reason = "ThreadFlow is shutting down.") {
+      stopCompletions();
+      hub.close(code, reason);
+    },
+  };
+}

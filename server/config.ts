@@ -1,0 +1,306 @@
+/**
+ * Service configuration: command-line flags and environment variables.
+ *
+ * Every setting has a flag (`--max-body`) and an environment variable made
+ * from the same name (`THREADFLOW_MAX_BODY`); a flag wins over the variable,
+ * and the variable over the default. Settings are validated at start with an
+ * error that names the bad one.
+ *
+ * @module
+ */
+
+/** How much the service logs. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** How log lines are written. */
+export type LogFormat = "pretty" | "json";
+
+/** The resolved service configuration. */
+export interface ServiceConfig {
+  /** TCP port to listen on; `0` picks a free one. Default 8081. */
+  port: number;
+  /** Address to bind. Default `127.0.0.1`. */
+  hostname: string;
+  /** Worker count; `undefined` means the engine's default (one per CPU). */
+  workers: number | undefined;
+  /** Folder of extra task modules, or `undefined`. */
+  tasksDir: string | undefined;
+  /** Store spec: `memory` (more kinds come with the durable stores). Default `memory`. */
+  store: string;
+  /** API token; `undefined` turns authentication off. */
+  token: string | undefined;
+  /** Origins allowed to call the API from a browser; empty means none. */
+  corsOrigins: string[];
+  /** Largest request body accepted, in bytes. Default 1 MiB. */
+  maxBody: number;
+  /** Most tasks that may wait in the queue; `undefined` means the engine's default. */
+  maxQueued: number | undefined;
+  /** Longest time shutdown waits for work to finish, in ms. Default 10,000. */
+  drainMs: number;
+  /** Default `info`. */
+  logLevel: LogLevel;
+  /** Default `pretty`. */
+  logFormat: LogFormat;
+}
+
+/** A setting was invalid; `setting` names its flag. */
+export class ConfigError extends Error {
+  /** The flag at fault, e.g. `--port`. */
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(message);
+    this.name = "ConfigError";
+    this.setting = setting;
+  }
+}
+
+/** What {@linkcode parseConfig} found: a configuration, or a request for help. */
+export type ParsedConfig = { help: true } | { help: false; config: ServiceConfig };
+
+/** One setting: its flag name, help text and how its raw string is read. */
+interface SettingSpec {
+  /** Flag name without dashes, e.g. `max-body`. */
+  name: string;
+  /** Value placeholder in the help text. */
+  arg: string;
+  help: string;
+  /** Default shown in the help text. */
+  shown: string;
+}
+
+/**
+ * Every setting, in help-text order. Adding one means adding it here and to
+ * {@linkcode resolveSettings}.
+ */
+const SETTINGS: readonly SettingSpec[] = [
+  { name: "port", arg: "N", help: "TCP port to listen on (0 picks a free port)", shown: "8081" },
+  { name: "hostname", arg: "HOST", help: "address to bind", shown: "127.0.0.1" },
+  { name: "workers", arg: "N", help: "worker count", shown: "number of CPUs" },
+  { name: "tasks-dir", arg: "DIR", help: "folder of extra task modules (*.ts)", shown: "none" },
+  { name: "store", arg: "SPEC", help: "where tasks live: memory", shown: "memory" },
+  {
+    name: "token",
+    arg: "TOKEN",
+    help: "API token required on /api, /ws and the original endpoints",
+    shown: "off",
+  },
+  {
+    name: "cors-origin",
+    arg: "ORIGINS",
+    help: "comma-separated origins allowed by CORS (or *)",
+    shown: "none",
+  },
+  {
+    name: "max-body",
+    arg: "BYTES",
+    help: "largest request body, e.g. 1048576, 512KiB, 4MiB",
+    shown: "1MiB",
+  },
+  { name: "max-queued", arg: "N", help: "most tasks waiting in the queue", shown: "1000000" },
+  { name: "drain-ms", arg: "MS", help: "how long shutdown lets work finish", shown: "10000" },
+  { name: "log-level", arg: "LEVEL", help: "debug | info | warn | error", shown: "info" },
+  { name: "log-format", arg: "FORMAT", help: "pretty | json", shown: "pretty" },
+];
+
+/** The environment variable read for a flag: `max-body` → `THREADFLOW_MAX_BODY`. */
+export function envName(flag: string): string {
+  return "THREADFLOW_" + flag.toUpperCase().replaceAll("-", "_");
+}
+
+/**
+ * The `--help` text listing every flag, its environment variable and default.
+ *
+ * @example
+ * ```ts
+ * import { helpText } from "./server/config.ts";
+ * console.log(helpText());
+ * ```
+ */
+export function helpText(): string {
+  const lines = [
+    "ThreadFlow: a task-processing service for Deno.",
+    "",
+    "Usage: deno task start [flags]",
+    "",
+    "Every flag can also be set with the environment variable shown; a flag wins.",
+    "",
+  ];
+  for (const setting of SETTINGS) {
+    const flag = `--${setting.name} ${setting.arg}`;
+    lines.push(`  ${flag.padEnd(26)}${setting.help} (default: ${setting.shown})`);
+    lines.push(`  ${"".padEnd(26)}env ${envName(setting.name)}`);
+  }
+  lines.push(`  ${"--help".padEnd(26)}print this help and exit`);
+  return lines.join("\n");
+}
+
+/**
+ * Reads the configuration from command-line arguments and environment
+ * variables. Throws {@linkcode ConfigError} naming the bad setting.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./server/config.ts";
+ * const parsed = parseConfig(["--port", "0"], {});
+ * if (!parsed.help) console.log(parsed.config.port); // 0
+ * ```
+ */
+export function parseConfig(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedConfig {
+  const known = new Set(SETTINGS.map((setting) => setting.name));
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") return { help: true };
+    if (!arg.startsWith("--")) {
+      throw new ConfigError(
+        arg,
+        `Expected a flag such as --port: received ${JSON.stringify(arg)}.`,
+      );
+    }
+    const equals = arg.indexOf("=");
+    const name = equals === -1 ? arg.slice(2) : arg.slice(2, equals);
+    if (!known.has(name)) {
+      throw new ConfigError(
+        `--${name}`,
+        `Unknown flag --${name}; run with --help to see the flags.`,
+      );
+    }
+    let value: string;
+    if (equals !== -1) {
+      value = arg.slice(equals + 1);
+    } else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith("--")) {
+        throw new ConfigError(`--${name}`, `The flag --${name} needs a value.`);
+      }
+      value = next;
+      i++;
+    }
+    flags.set(name, value);
+  }
+  const raw = (name: string): string | undefined => flags.get(name) ?? env[envName(name)];
+  return { help: false, config: resolveSettings(raw) };
+}
+
+function resolveSettings(raw: (name: string) => string | undefined): ServiceConfig {
+  const workers = optionalInteger(raw, "workers", 1, 1024);
+  const maxQueued = optionalInteger(raw, "max-queued", 1, 100_000_000);
+  return {
+    port: optionalInteger(raw, "port", 0, 65_535) ?? 8081,
+    hostname: nonEmpty(raw, "hostname") ?? "127.0.0.1",
+    workers,
+    tasksDir: nonEmpty(raw, "tasks-dir"),
+    store: parseStore(raw("store")),
+    token: nonEmpty(raw, "token"),
+    corsOrigins: parseOrigins(raw("cors-origin")),
+    maxBody: parseBytes(raw("max-body")) ?? 1024 * 1024,
+    maxQueued,
+    drainMs: optionalInteger(raw, "drain-ms", 0, 3_600_000) ?? 10_000,
+    logLevel: oneOf(raw, "log-level", ["debug", "info", "warn", "error"] as const) ?? "info",
+    logFormat: oneOf(raw, "log-format", ["pretty", "json"] as const) ?? "pretty",
+  };
+}
+
+function describeSource(name: string): string {
+  return `--${name} (or ${envName(name)})`;
+}
+
+function nonEmpty(raw: (name: string) => string | undefined, name: string): string | undefined {
+  const value = raw(name);
+  if (value === undefined) return undefined;
+  if (value.trim() === "") {
+    throw new ConfigError(`--${name}`, `${describeSource(name)} must not be empty.`);
+  }
+  return value;
+}
+
+function optionalInteger(
+  raw: (name: string) => string | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = raw(name);
+  if (value === undefined) return undefined;
+  const number = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw new ConfigError(
+      `--${name}`,
+      `${describeSource(name)} must be an integer from ${min} to ${max}: received ${
+        JSON.stringify(value)
+      }.`,
+    );
+  }
+  return number;
+}
+
+function oneOf<T extends string>(
+  raw: (name: string) => string | undefined,
+  name: string,
+  choices: readonly T[],
+): T | undefined {
+  const value = raw(name);
+  if (value === undefined) return undefined;
+  const found = choices.find((choice) => choice === value);
+  if (found === undefined) {
+    throw new ConfigError(
+      `--${name}`,
+      `${describeSource(name)} must be one of ${choices.join(", ")}: received ${
+        JSON.stringify(value)
+      }.`,
+    );
+  }
+  return found;
+}
+
+function parseStore(value: string | undefined): string {
+  if (value === undefined) return "memory";
+  // Only the shape is checked here; store_from_config.ts knows which kinds exist.
+  if (value.trim() === "") {
+    throw new ConfigError("--store", `${describeSource("store")} must not be empty.`);
+  }
+  return value;
+}
+
+function parseOrigins(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const origins = value.split(",").map((origin) => origin.trim()).filter((origin) => origin);
+  for (const origin of origins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(
+        "--cors-origin",
+        `${describeSource("cors-origin")} must list origins like http://localhost:3000 or *: ` +
+          `received ${JSON.stringify(origin)}.`,
+      );
+    }
+  }
+  return origins;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1000 * 1000,
+  mib: 1024 * 1024,
+};
+
+/** Reads `1048576`, `512KiB`, `4MiB`, `2MB`; `undefined` stays `undefined`. */
+export function parseBytes(value: string | undefined, name = "max-body"): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+  const bytes = match && unit !== undefined ? Number(match[1]) * unit : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 1024 * 1024 * 1024) {
+    throw new ConfigError(
+      `--${name}`,
+      `${describeSource(name)} must be a size from 1 byte to 1GiB such as 1048576, 512KiB ` +
+        `or 4MiB: received ${JSON.stringify(value)}.`,
+    );
+  }
+  return bytes;
+}

@@ -1,0 +1,34 @@
+/**
+ * The part of the engine the service uses. `ThreadFlow` from `mod.ts`
+ * satisfies it; naming only what the HTTP and WebSocket layers call keeps them
+ * honest about their dependencies.
+ *
+ * @module
+ */
+
+import type { SubmitInput, SubmitResult, Task } from "../engine/task.ts";
+import type { EventListener, WorkerInfo } from "../engine/events.ts";
+import type { TaskPage, TaskQuery, TaskStore } from "../engine/store/store.ts";
+import type { EngineStats, HistogramSnapshot, LatencySummary, TaskTypeInfo } from "../mod.ts";
+
+export type { EngineStats, HistogramSnapshot, LatencySummary, TaskTypeInfo };
+
+/** The engine operations the service calls. */
+export interface ServiceEngine {
+  readonly nodeId: string;
+  readonly state: "running" | "draining" | "closed";
+  readonly store: TaskStore;
+  submit(input: SubmitInput): Promise<Task>;
+  submitBatch(inputs: SubmitInput[]): Promise<SubmitResult[]>;
+  get(id: string): Promise<Task | undefined>;
+  list(query: TaskQuery): Promise<TaskPage>;
+  wait(id: string, options?: { signal?: AbortSignal }): Promise<Task>;
+  cancel(id: string): Promise<Task>;
+  retry(id: string): Promise<Task>;
+  stats(): Promise<EngineStats>;
+  workers(): WorkerInfo[];
+  taskTypes(): TaskTypeInfo[];
+  hasTaskType(name: string): boolean;
+  on(listener: EventListener): () => void;
+  close(options?: { drainMs?: number }): Promise<void>;
+}

@@ -1,0 +1,189 @@
+/**
+ * Prometheus metrics: HTTP request counters kept by the service, and engine
+ * and WebSocket figures read when `/metrics` is scraped.
+ *
+ * @module
+ */
+
+import type { EngineStats, HistogramSnapshot } from "./engine_port.ts";
+
+/** Upper bounds of the HTTP duration histogram, in seconds. */
+const HTTP_BOUNDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface RouteCounter {
+  method: string;
+  route: string;
+  status: number;
+  count: number;
+}
+
+/**
+ * Counts HTTP requests by method, route pattern and status, and their
+ * durations in one histogram.
+ *
+ * @example
+ * ```ts
+ * import { HttpMetrics } from "./server/metrics.ts";
+ * const metrics = new HttpMetrics();
+ * metrics.record("GET", "/api/tasks/:id", 200, 1.5);
+ * ```
+ */
+export class HttpMetrics {
+  #counters = new Map<string, RouteCounter>();
+  #buckets = new Array<number>(HTTP_BOUNDS.length + 1).fill(0);
+  #sum = 0;
+  #count = 0;
+
+  /** Records one finished request; `durationMs` in milliseconds. */
+  record(method: string, route: string, status: number, durationMs: number): void {
+    const key = `${method} ${status} ${route}`;
+    const counter = this.#counters.get(key);
+    if (counter) counter.count++;
+    else this.#counters.set(key, { method, route, status, count: 1 });
+    const seconds = durationMs / 1000;
+    let bucket = 0;
+    while (bucket < HTTP_BOUNDS.length && seconds > HTTP_BOUNDS[bucket]) bucket++;
+    this.#buckets[bucket]++;
+    this.#sum += seconds;
+    this.#count++;
+  }
+
+  /** Requests counted so far for a route and status (for tests). */
+  count(method: string, route: string, status: number): number {
+    return this.#counters.get(`${method} ${status} ${route}`)?.count ?? 0;
+  }
+
+  /** The metrics in Prometheus text format. */
+  render(): string {
+    const lines = [
+      "# HELP threadflow_http_requests_total HTTP requests answered, by method, route and status.",
+      "# TYPE threadflow_http_requests_total counter",
+    ];
+    for (const counter of this.#counters.values()) {
+      lines.push(
+        `threadflow_http_requests_total${
+          labels({
+            method: counter.method,
+            route: counter.route,
+            status: String(counter.status),
+          })
+        } ${counter.count}`,
+      );
+    }
+    lines.push(
+      "# HELP threadflow_http_request_duration_seconds Time to answer HTTP requests.",
+      "# TYPE threadflow_http_request_duration_seconds histogram",
+      ...histogramLines(
+        "threadflow_http_request_duration_seconds",
+        HTTP_BOUNDS,
+        this.#buckets,
+        this.#sum,
+        this.#count,
+      ),
+    );
+    return lines.join("\n") + "\n";
+  }
+}
+
+/** Figures about WebSocket clients for `/metrics`. */
+export interface WebSocketFigures {
+  clients: number;
+  closedSlow: number;
+  malformed: number;
+}
+
+/**
+ * Renders the engine's stats, HTTP metrics and WebSocket figures as one
+ * Prometheus text document.
+ *
+ * @example
+ * ```ts ignore
+ * const text = renderMetrics(await engine.stats(), httpMetrics, hub.figures());
+ * ```
+ */
+export function renderMetrics(
+  stats: EngineStats,
+  http: HttpMetrics,
+  webSocket: WebSocketFigures,
+): string {
+  const lines: string[] = [];
+  const gauge = (name: string, help: string) =>
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+  const counter = (name: string, help: string) =>
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+
+  gauge("threadflow_tasks", "Tasks in the store, by status.");
+  for (const [status, count] of Object.entries(stats.counts)) {
+    lines.push(`threadflow_tasks${labels({ status })} ${count}`);
+  }
+  gauge("threadflow_queue_depth", "Queued tasks, by priority.");
+  for (const [priority, count] of Object.entries(stats.queuedByPriority)) {
+    lines.push(`threadflow_queue_depth${labels({ priority })} ${count}`);
+  }
+  gauge("threadflow_oldest_queued_age_seconds", "Age of the oldest queued task, by priority.");
+  for (const [priority, age] of Object.entries(stats.oldestQueuedAgeMs)) {
+    if (age !== null) {
+      lines.push(`threadflow_oldest_queued_age_seconds${labels({ priority })} ${age / 1000}`);
+    }
+  }
+  lines.push(
+    "# HELP threadflow_task_wait_seconds Time tasks waited in the queue before they started.",
+    "# TYPE threadflow_task_wait_seconds histogram",
+    ...engineHistogram("threadflow_task_wait_seconds", stats.histograms.waitMs),
+    "# HELP threadflow_task_run_seconds Time tasks ran.",
+    "# TYPE threadflow_task_run_seconds histogram",
+    ...engineHistogram("threadflow_task_run_seconds", stats.histograms.runMs),
+  );
+  gauge("threadflow_throughput_tasks_per_second", "Finished tasks per second, last 60 s.");
+  lines.push(`threadflow_throughput_tasks_per_second ${stats.throughput.last60s}`);
+  gauge("threadflow_workers", "Worker slots, by state.");
+  lines.push(`threadflow_workers${labels({ state: "busy" })} ${stats.workers.busy}`);
+  lines.push(`threadflow_workers${labels({ state: "idle" })} ${stats.workers.idle}`);
+  counter("threadflow_worker_restarts_total", "Workers replaced after a crash or timeout.");
+  lines.push(`threadflow_worker_restarts_total ${stats.workers.restarts}`);
+  gauge("threadflow_uptime_seconds", "Seconds since the engine started.");
+  lines.push(`threadflow_uptime_seconds ${stats.uptimeMs / 1000}`);
+  gauge("threadflow_websocket_clients", "Open WebSocket connections.");
+  lines.push(`threadflow_websocket_clients ${webSocket.clients}`);
+  counter("threadflow_websocket_slow_closed_total", "WebSockets closed (1013) for being too slow.");
+  lines.push(`threadflow_websocket_slow_closed_total ${webSocket.closedSlow}`);
+  counter("threadflow_websocket_malformed_total", "Malformed WebSocket messages received.");
+  lines.push(`threadflow_websocket_malformed_total ${webSocket.malformed}`);
+  return lines.join("\n") + "\n" + http.render();
+}
+
+function engineHistogram(name: string, histogram: HistogramSnapshot): string[] {
+  return histogramLines(
+    name,
+    histogram.bounds.map((bound) => bound / 1000),
+    histogram.counts,
+    histogram.sum / 1000,
+    histogram.count,
+  );
+}
+
+/** Prometheus histogram lines from per-bucket (not cumulative) counts; the last is +Inf. */
+function histogramLines(
+  name: string,
+  bounds: readonly number[],
+  counts: readonly number[],
+  sum: number,
+  count: number,
+): string[] {
+  const lines: string[] = [];
+  let cumulative = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    cumulative += counts[i] ?? 0;
+    lines.push(`${name}_bucket${labels({ le: String(bounds[i]) })} ${cumulative}`);
+  }
+  lines.push(`${name}_bucket${labels({ le: "+Inf" })} ${count}`);
+  lines.push(`${name}_sum ${sum}`, `${name}_count ${count}`);
+  return lines;
+}
+
+function labels(values: Record<string, string>): string {
+  const parts = Object.entries(values).map(([key, value]) =>
+    `${key}="${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`
+  );
+  return `{${parts.join(",")}}`;
+}

@@ -1,0 +1,33 @@
+/**
+ * Gives each request an id: the client's `X-Request-Id` when it is sane,
+ * otherwise a new UUID. The id is echoed in the answer and stored as
+ * `c.get("requestId")` for logs.
+ *
+ * @module
+ */
+
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app_env.ts";
+
+const SANE_ID = /^[\w.:-]{1,200}$/;
+
+/**
+ * Creates the request id middleware.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { requestId } from "./server/middleware/request_id.ts";
+ * const app = new Hono().use(requestId());
+ * ```
+ */
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async function requestIdMiddleware(c, next) {
+    const offered = c.req.header("x-request-id");
+    const id = offered !== undefined && SANE_ID.test(offered) ? offered : crypto.randomUUID();
+    c.set("requestId", id);
+    await next();
+    // A WebSocket upgrade answer (101) has immutable headers.
+    if (c.res.status !== 101) c.res.headers.set("x-request-id", id);
+  };
+}

@@ -1,0 +1,340 @@
+/**
+ * The task routes of the HTTP API (`/api/tasks…`), defined with their
+ * schemas so `/api/openapi.json` is generated from them.
+ *
+ * @module
+ */
+
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { SubmitInput, Task, TaskStatus } from "../../engine/task.ts";
+import { isTerminal } from "../../engine/task.ts";
+import { decodeCursor, type TaskQuery } from "../../engine/store/store.ts";
+import { TaskNotFoundError, ThreadFlowError } from "../../engine/errors.ts";
+import type { AppEnv } from "../app_env.ts";
+import type { ServiceEngine } from "../engine_port.ts";
+import { HttpError } from "../errors.ts";
+import {
+  BatchInputSchema,
+  BytesSubmitQuerySchema,
+  ErrorSchema,
+  IdParamSchema,
+  ListQuerySchema,
+  SubmitInputSchema,
+  TaskAnswerSchema,
+  TaskPageSchema,
+  TasksAnswerSchema,
+  TaskSchema,
+  WaitQuerySchema,
+} from "../schemas.ts";
+import { taskToJson } from "../task_json.ts";
+
+/** What the task routes need. */
+export interface TaskRouteDeps {
+  engine: ServiceEngine;
+  /** Aborted when the service starts draining, to end long polls. */
+  shutdownSignal: AbortSignal;
+}
+
+const DEFAULT_WAIT_MS = 30_000;
+const MAX_WAIT_MS = 300_000;
+
+function errors(...statuses: number[]) {
+  const responses: Record<number, { description: string; content: Record<string, unknown> }> = {};
+  const descriptions: Record<number, string> = {
+    400: "Invalid input; `field` names it.",
+    401: "Missing or wrong API token.",
+    404: "No task has that id.",
+    408: "The wait timed out; the answer carries the task as it stands.",
+    409: "The task is not in a status that allows this.",
+    413: "Body or payload too large.",
+    429: "The queue is full; see Retry-After.",
+    503: "Shutting down, or the store is unreachable.",
+  };
+  for (const status of statuses) {
+    responses[status] = {
+      description: descriptions[status],
+      content: { "application/json": { schema: ErrorSchema } },
+    };
+  }
+  return responses;
+}
+
+const WaitEndedSchema = ErrorSchema.extend({ task: TaskSchema }).openapi("WaitEnded");
+
+const submitRoute = createRoute({
+  method: "post",
+  path: "/tasks",
+  summary: "Submit a task",
+  description: "JSON body, or an application/octet-stream body as the byte payload with " +
+    "type and priority in the query string.",
+  request: {
+    query: BytesSubmitQuerySchema,
+    body: {
+      required: false,
+      content: {
+        "application/json": { schema: SubmitInputSchema },
+        "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: "Created.",
+      content: { "application/json": { schema: TaskAnswerSchema } },
+    },
+    200: {
+      description: "A task with this idempotencyKey existed; it is returned.",
+      content: { "application/json": { schema: TaskAnswerSchema } },
+    },
+    ...errors(400, 401, 413, 429, 503),
+  },
+});
+
+const batchRoute = createRoute({
+  method: "post",
+  path: "/tasks/batch",
+  summary: "Submit up to 10,000 tasks, all or none",
+  request: {
+    body: { required: true, content: { "application/json": { schema: BatchInputSchema } } },
+  },
+  responses: {
+    201: {
+      description: "All created (or found by idempotencyKey).",
+      content: { "application/json": { schema: TasksAnswerSchema } },
+    },
+    ...errors(400, 401, 413, 429, 503),
+  },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/tasks",
+  summary: "List tasks, newest first",
+  request: { query: ListQuerySchema },
+  responses: {
+    200: { description: "One page.", content: { "application/json": { schema: TaskPageSchema } } },
+    ...errors(400, 401),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/tasks/{id}",
+  summary: "Get a task",
+  request: { params: IdParamSchema },
+  responses: {
+    200: {
+      description: "The task.",
+      content: { "application/json": { schema: TaskAnswerSchema } },
+    },
+    ...errors(401, 404),
+  },
+});
+
+const waitRoute = createRoute({
+  method: "get",
+  path: "/tasks/{id}/wait",
+  summary: "Wait until a task ends (long poll)",
+  request: { params: IdParamSchema, query: WaitQuerySchema },
+  responses: {
+    200: {
+      description: "The task ended.",
+      content: { "application/json": { schema: TaskAnswerSchema } },
+    },
+    408: {
+      description: "The wait timed out; `task` is the task as it stands.",
+      content: { "application/json": { schema: WaitEndedSchema } },
+    },
+    503: {
+      description: "Shutting down; `task` is the task as it stands.",
+      content: { "application/json": { schema: WaitEndedSchema } },
+    },
+    ...errors(400, 401, 404),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: "post",
+  path: "/tasks/{id}/cancel",
+  summary: "Cancel a task",
+  request: { params: IdParamSchema },
+  responses: {
+    200: {
+      description: "Cancelled (a running task is cancelled as soon as its handler stops).",
+      content: { "application/json": { schema: TaskAnswerSchema } },
+    },
+    ...errors(401, 404, 409),
+  },
+});
+
+const retryRoute = createRoute({
+  method: "post",
+  path: "/tasks/{id}/retry",
+  summary: "Requeue a failed or cancelled task",
+  request: { params: IdParamSchema },
+  responses: {
+    200: {
+      description: "Requeued.",
+      content: { "application/json": { schema: TaskAnswerSchema } },
+    },
+    ...errors(401, 404, 409),
+  },
+});
+
+/** Registers the task routes on the `/api` sub-app. */
+export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps): void {
+  const { engine } = deps;
+
+  api.openapi(submitRoute, async (c) => {
+    const contentType = c.req.header("content-type") ?? "";
+    const input = /^application\/octet-stream/i.test(contentType)
+      ? bytesInput(c.req.valid("query"), new Uint8Array(await c.req.arrayBuffer()))
+      : c.req.valid("json") as SubmitInput;
+    if (input.idempotencyKey === undefined) {
+      const task = await engine.submit(input);
+      c.header("location", `/api/tasks/${task.id}`);
+      return c.json({ task: taskToJson(task) }, 201);
+    }
+    // Only the batch call says whether the key was new.
+    const [result] = await submitOne(engine, input);
+    c.header("location", `/api/tasks/${result.task.id}`);
+    return c.json({ task: taskToJson(result.task) }, result.created ? 201 : 200);
+  });
+
+  api.openapi(batchRoute, async (c) => {
+    const { tasks } = c.req.valid("json");
+    const results = await engine.submitBatch(tasks as SubmitInput[]);
+    return c.json({ tasks: results.map((result) => taskToJson(result.task)) }, 201);
+  });
+
+  api.openapi(listRoute, async (c) => {
+    const query = c.req.valid("query");
+    const taskQuery: TaskQuery = {};
+    if (query.status) taskQuery.status = query.status.split(",") as TaskStatus[];
+    if (query.type) taskQuery.type = query.type.split(",");
+    if (query.priority) taskQuery.priority = query.priority.split(",").map(Number);
+    if (query.limit) taskQuery.limit = Number(query.limit);
+    if (query.cursor !== undefined) {
+      if (decodeCursor(query.cursor) === undefined) {
+        throw new HttpError(
+          400,
+          "validation_error",
+          "cursor must be the nextCursor of a previous page.",
+          "cursor",
+        );
+      }
+      taskQuery.cursor = query.cursor;
+    }
+    const page = await engine.list(taskQuery);
+    return c.json({ tasks: page.tasks.map(taskToJson), nextCursor: page.nextCursor }, 200);
+  });
+
+  api.openapi(getRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const task = await engine.get(id);
+    if (task === undefined) throw new TaskNotFoundError(id);
+    return c.json({ task: taskToJson(task) }, 200);
+  });
+
+  api.openapi(waitRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const timeoutMs = c.req.valid("query").timeoutMs === undefined
+      ? DEFAULT_WAIT_MS
+      : Number(c.req.valid("query").timeoutMs);
+    if (timeoutMs > MAX_WAIT_MS) {
+      throw new HttpError(
+        400,
+        "validation_error",
+        `timeoutMs must be an integer from 0 to ${MAX_WAIT_MS}: received ${timeoutMs}.`,
+        "timeoutMs",
+      );
+    }
+    const outcome = await waitForTask(engine, id, timeoutMs, [
+      c.req.raw.signal,
+      deps.shutdownSignal,
+    ]);
+    if (outcome.ended) return c.json({ task: taskToJson(outcome.task) }, 200);
+    const body = {
+      error: deps.shutdownSignal.aborted
+        ? { code: "closed", message: "ThreadFlow is shutting down; the wait was ended early." }
+        : {
+          code: "wait_timeout",
+          message: `The task did not end within ${timeoutMs} ms; it is ${outcome.task.status}.`,
+        },
+      task: taskToJson(outcome.task),
+    };
+    return deps.shutdownSignal.aborted ? c.json(body, 503) : c.json(body, 408);
+  });
+
+  api.openapi(cancelRoute, async (c) => {
+    const task = await engine.cancel(c.req.valid("param").id);
+    return c.json({ task: taskToJson(task) }, 200);
+  });
+
+  api.openapi(retryRoute, async (c) => {
+    const task = await engine.retry(c.req.valid("param").id);
+    return c.json({ task: taskToJson(task) }, 200);
+  });
+}
+
+async function submitOne(engine: ServiceEngine, input: SubmitInput) {
+  try {
+    return await engine.submitBatch([input]);
+  } catch (error) {
+    // The batch call names fields "tasks[0].x"; a single submit names them "x".
+    if (error instanceof ThreadFlowError && error.field?.startsWith("tasks[0].")) {
+      Object.defineProperty(error, "field", { value: error.field.slice("tasks[0].".length) });
+    }
+    throw error;
+  }
+}
+
+function bytesInput(query: z.infer<typeof BytesSubmitQuerySchema>, bytes: Uint8Array): SubmitInput {
+  if (query.type === undefined || query.type === "") {
+    throw new HttpError(
+      400,
+      "validation_error",
+      "type is required in the query string when the body is bytes (application/octet-stream).",
+      "type",
+    );
+  }
+  const input: SubmitInput = { type: query.type, payload: bytes };
+  if (query.priority !== undefined) input.priority = Number(query.priority);
+  if (query.delayMs !== undefined) input.delayMs = Number(query.delayMs);
+  if (query.timeoutMs !== undefined) input.timeoutMs = Number(query.timeoutMs);
+  if (query.maxAttempts !== undefined) input.maxAttempts = Number(query.maxAttempts);
+  if (query.idempotencyKey !== undefined) input.idempotencyKey = query.idempotencyKey;
+  return input;
+}
+
+type WaitOutcome = { ended: boolean; task: Task };
+
+/** Waits for a task to end, up to `timeoutMs` or until one of `signals` aborts. */
+async function waitForTask(
+  engine: ServiceEngine,
+  id: string,
+  timeoutMs: number,
+  signals: AbortSignal[],
+): Promise<WaitOutcome> {
+  const current = await engine.get(id);
+  if (current === undefined) throw new TaskNotFoundError(id);
+  if (isTerminal(current.status) || timeoutMs === 0) {
+    return { ended: isTerminal(current.status), task: current };
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const abort = () => controller.abort();
+  for (const signal of signals) signal.addEventListener("abort", abort, { once: true });
+  try {
+    const task = await engine.wait(id, { signal: controller.signal });
+    return { ended: true, task };
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+    const task = await engine.get(id);
+    if (task === undefined) throw new TaskNotFoundError(id);
+    return { ended: isTerminal(task.status), task };
+  } finally {
+    clearTimeout(timer);
+    for (const signal of signals) signal.removeEventListener("abort", abort);
+  }
+}

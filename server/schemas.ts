@@ -1,0 +1,189 @@
+/**
+ * Zod schemas of the HTTP API: they validate requests and generate
+ * `/api/openapi.json`. Messages are full sentences naming what was expected.
+ *
+ * @module
+ */
+
+import { z } from "@hono/zod-openapi";
+import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES } from "../engine/task.ts";
+
+/** Most tasks in one batch submit. */
+export const MAX_BATCH = 10_000;
+
+/** Describes a received value for an error message. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** An error message function for Zod: `<expected>: received <value>.` */
+function expected(what: string): (issue: { input?: unknown }) => string {
+  return (issue) => `${what}: received ${describeValue(issue.input)}.`;
+}
+
+function integer(what: string, min: number, max: number) {
+  const error = expected(`${what} must be an integer from ${min} to ${max}`);
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+const priority = integer("Priority", MIN_PRIORITY, MAX_PRIORITY).openapi({
+  description: "1 to 10; 10 is the most urgent. Default 5.",
+  example: 5,
+});
+
+/** The body of `POST /api/tasks`, and each item of a batch. */
+export const SubmitInputSchema = z.strictObject({
+  type: z.string({ error: expected("Type must be a task type name (a string)") }).min(1, {
+    error: expected("Type must be a task type name (a string)"),
+  }).openapi({ description: "A built-in or tasksDir task type.", example: "fib" }),
+  payload: z.unknown().optional().openapi({
+    description: "Any JSON value, passed to the handler.",
+    example: { n: 30 },
+  }),
+  priority: priority.optional(),
+  delayMs: integer("delayMs", 0, 31_536_000_000).optional().openapi({
+    description: "Run no earlier than this many milliseconds from now.",
+  }),
+  runAt: z.union([
+    z.number({ error: expected("runAt must be a time in ms since the epoch or an ISO string") }),
+    z.string({ error: expected("runAt must be a time in ms since the epoch or an ISO string") }),
+  ], { error: expected("runAt must be a time in ms since the epoch or an ISO 8601 string") })
+    .optional().openapi({ description: "Run no earlier than this time (ms since epoch or ISO)." }),
+  timeoutMs: integer("timeoutMs", 1, 86_400_000).optional().openapi({
+    description: "Run time limit; default the engine's.",
+  }),
+  maxAttempts: integer("maxAttempts", 1, 100).optional(),
+  idempotencyKey: z.string({ error: expected("idempotencyKey must be a string") })
+    .min(1, { error: expected("idempotencyKey must be 1 to 200 characters") })
+    .max(200, { error: expected("idempotencyKey must be 1 to 200 characters") })
+    .optional().openapi({
+      description: "A second submit with the same key returns the first task.",
+    }),
+}).openapi("SubmitInput");
+
+/** The body of `POST /api/tasks/batch`. */
+export const BatchInputSchema = z.strictObject({
+  tasks: z.array(SubmitInputSchema, { error: expected("tasks must be an array of tasks") })
+    .min(1, { error: "tasks must hold at least one task." })
+    .max(MAX_BATCH, { error: `tasks must hold at most ${MAX_BATCH} tasks.` }),
+}).openapi("BatchInput");
+
+/** Query of `POST /api/tasks` when the body is bytes (`application/octet-stream`). */
+export const BytesSubmitQuerySchema = z.object({
+  type: z.string().optional().openapi({
+    description: "Task type, for a byte payload (application/octet-stream body).",
+  }),
+  priority: z.string().regex(/^([1-9]|10)$/, {
+    error: expected("Priority must be an integer from 1 to 10"),
+  }).optional(),
+  delayMs: z.string().regex(/^\d{1,12}$/, { error: expected("delayMs must be an integer") })
+    .optional(),
+  timeoutMs: z.string().regex(/^\d{1,9}$/, { error: expected("timeoutMs must be an integer") })
+    .optional(),
+  maxAttempts: z.string().regex(/^\d{1,3}$/, {
+    error: expected("maxAttempts must be an integer from 1 to 100"),
+  }).optional(),
+  idempotencyKey: z.string().max(200).optional(),
+});
+
+const statusList = new RegExp(`^(${TASK_STATUSES.join("|")})(,(${TASK_STATUSES.join("|")}))*$`);
+
+/** Query of `GET /api/tasks`. */
+export const ListQuerySchema = z.object({
+  status: z.string().regex(statusList, {
+    error: expected(`status must be a comma-separated list of ${TASK_STATUSES.join(", ")}`),
+  }).optional().openapi({ description: "Comma-separated statuses.", example: "queued,running" }),
+  type: z.string().min(1).optional().openapi({ description: "Comma-separated task types." }),
+  priority: z.string().regex(/^([1-9]|10)(,([1-9]|10))*$/, {
+    error: expected("priority must be a comma-separated list of integers from 1 to 10"),
+  }).optional().openapi({ description: "Comma-separated priorities.", example: "9,10" }),
+  limit: z.string().regex(/^([1-9]\d{0,2}|1000)$/, {
+    error: expected("limit must be an integer from 1 to 1000"),
+  }).optional().openapi({ description: "Page size, 1 to 1000; default 50." }),
+  cursor: z.string().optional().openapi({ description: "nextCursor of the previous page." }),
+});
+
+/** Path parameter `:id`. */
+export const IdParamSchema = z.object({
+  id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }),
+});
+
+/** Query of `GET /api/tasks/:id/wait`. */
+export const WaitQuerySchema = z.object({
+  timeoutMs: z.string().regex(/^\d{1,6}$/, {
+    error: expected("timeoutMs must be an integer from 0 to 300000"),
+  }).optional().openapi({ description: "Longest wait in ms, at most 300000; default 30000." }),
+});
+
+/** A task as the API returns it. Bytes appear as `{ "$bytes": "<base64>" }`. */
+export const TaskSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  payload: z.unknown(),
+  priority: z.number().int(),
+  status: z.enum(TASK_STATUSES as [string, ...string[]]),
+  attempts: z.number().int(),
+  maxAttempts: z.number().int(),
+  timeoutMs: z.number().int(),
+  progress: z.number().nullable(),
+  result: z.unknown(),
+  error: z.object({ name: z.string(), message: z.string(), stack: z.string().optional() })
+    .nullable(),
+  createdAt: z.number(),
+  runAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  workerId: z.number().nullable(),
+  idempotencyKey: z.string().nullable(),
+  nodeId: z.string().nullable(),
+}).openapi("Task");
+
+/** `{ task }` answers. */
+export const TaskAnswerSchema = z.object({ task: TaskSchema }).openapi("TaskAnswer");
+
+/** `{ tasks }` answers of the batch submit. */
+export const TasksAnswerSchema = z.object({ tasks: z.array(TaskSchema) }).openapi("TasksAnswer");
+
+/** One page of `GET /api/tasks`. */
+export const TaskPageSchema = z.object({
+  tasks: z.array(TaskSchema),
+  nextCursor: z.string().nullable(),
+}).openapi("TaskPage");
+
+/** Every error answer. */
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string().openapi({ example: "validation_error" }),
+    message: z.string().openapi({
+      example: 'Priority must be an integer from 1 to 10: received "abc".',
+    }),
+    field: z.string().optional().openapi({ example: "priority" }),
+  }),
+}).openapi("Error");
+
+/** `{ stats }` of `GET /api/stats`. */
+export const StatsAnswerSchema = z.object({
+  stats: z.record(z.string(), z.unknown()).openapi({ description: "EngineStats (see README)." }),
+}).openapi("StatsAnswer");
+
+/** `{ workers }` of `GET /api/workers`. */
+export const WorkersAnswerSchema = z.object({
+  workers: z.array(z.object({
+    id: z.number().int(),
+    nodeId: z.string(),
+    state: z.enum(["starting", "idle", "busy", "stopped"]),
+    taskIds: z.array(z.string()),
+    progress: z.number().nullable(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+    restarts: z.number().int(),
+    startedAt: z.number(),
+  })),
+}).openapi("WorkersAnswer");
+
+/** `{ taskTypes }` of `GET /api/task-types`. */
+export const TaskTypesAnswerSchema = z.object({
+  taskTypes: z.array(z.object({ name: z.string(), builtin: z.boolean(), source: z.string() })),
+}).openapi("TaskTypesAnswer");

@@ -1,0 +1,43 @@
+/**
+ * Logs task and worker transitions: one line per change at info (progress
+ * at debug).
+ *
+ * @module
+ */
+
+import type { ServiceEngine } from "./engine_port.ts";
+import type { Logger } from "./logger.ts";
+
+/**
+ * Starts logging the engine's events; returns the function that stops it.
+ *
+ * @example
+ * ```ts ignore
+ * const stop = logTransitions(engine, logger);
+ * ```
+ */
+export function logTransitions(engine: ServiceEngine, logger: Logger): () => void {
+  return engine.on((event) => {
+    if ("task" in event) {
+      const level = event.type === "task.progress" ? "debug" : "info";
+      if (!logger.enabled(level)) return;
+      const task = event.task;
+      logger[level](event.type, {
+        seq: event.seq,
+        taskId: task.id,
+        taskType: task.type,
+        status: task.status,
+        priority: task.priority,
+        attempt: task.attempts,
+        progress: event.type === "task.progress" ? task.progress : undefined,
+        error: task.error?.message,
+      });
+    } else if (logger.enabled("info")) {
+      logger.info(event.type, {
+        seq: event.seq,
+        workerId: event.worker.id,
+        reason: event.reason,
+      });
+    }
+  });
+}

@@ -1,0 +1,534 @@
+/**
+ * The `/ws` endpoint: engine events, submits and cancels over one WebSocket.
+ *
+ * Every message both ways is an object with a `type`. Text frames are JSON,
+ * binary frames MessagePack; the server answers in the kind the client last
+ * used. Events carry a growing `seq`; a bounded ring lets a client resume
+ * with `subscribe { since }`. See the README for the protocol.
+ *
+ * @module
+ */
+
+import { TASK_STATUSES, type TaskStatus } from "../engine/task.ts";
+import type { ThreadFlowEvent } from "../engine/events.ts";
+import type { ServiceEngine } from "./engine_port.ts";
+import type { Logger } from "./logger.ts";
+import { EventRing } from "./event_ring.ts";
+import { errorAnswer, type ErrorDetail } from "./errors.ts";
+import { SubmitInputSchema } from "./schemas.ts";
+import { validationError } from "./validation.ts";
+import { eventToJson } from "./task_json.ts";
+import {
+  type ClientMessage,
+  decodeFrame,
+  encodeMessage,
+  type FrameEncoding,
+  MalformedFrameError,
+  taskForFrame,
+} from "./ws_codec.ts";
+import { Outbox, type OutboxOptions } from "./ws_outbox.ts";
+import { bearerToken, timingSafeEqual } from "./middleware/auth.ts";
+import type { WebSocketFigures } from "./metrics.ts";
+import { encode } from "@msgpack/msgpack";
+
+/** Options of {@linkcode WebSocketHub}. */
+export interface WebSocketHubOptions {
+  /** Token required to connect; `undefined` for none. */
+  token?: string;
+  /** Events kept for resuming. Default 100,000. */
+  ringSize?: number;
+  /** Malformed messages tolerated per connection before closing it (1008). Default 20. */
+  maxMalformed?: number;
+  /** Largest client message in bytes. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Slow-consumer limits. */
+  outbox?: OutboxOptions;
+  /** Sent in `hello`. */
+  version?: string;
+}
+
+/** Which events a subscription wants. */
+interface EventFilter {
+  taskIds?: Set<string>;
+  types?: Set<string>;
+  statuses?: Set<TaskStatus>;
+}
+
+interface Subscription {
+  filter: EventFilter;
+  statsTimer: ReturnType<typeof setInterval> | undefined;
+}
+
+/** A client message that fails validation: answered with an `error`, counted as malformed. */
+class BadMessageError extends Error {
+  readonly field?: string;
+  constructor(message: string, field?: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+const MIN_STATS_INTERVAL_MS = 250;
+const DEFAULT_STATS_INTERVAL_MS = 1000;
+
+/**
+ * Accepts WebSocket upgrades and fans engine events out to subscribers.
+ *
+ * @example
+ * ```ts ignore
+ * const hub = new WebSocketHub(engine, logger, { token: "s3cret" });
+ * app.get("/ws", (c) => hub.upgrade(c.req.raw));
+ * ```
+ */
+export class WebSocketHub {
+  readonly #engine: ServiceEngine;
+  readonly #logger: Logger;
+  readonly #options: WebSocketHubOptions;
+  readonly #ring: EventRing;
+  readonly #connections = new Set<Connection>();
+  readonly #unsubscribe: () => void;
+  #closedSlow = 0;
+  #malformed = 0;
+
+  constructor(engine: ServiceEngine, logger: Logger, options: WebSocketHubOptions = {}) {
+    this.#engine = engine;
+    this.#logger = logger;
+    this.#options = options;
+    this.#ring = new EventRing(options.ringSize ?? 100_000);
+    this.#unsubscribe = engine.on((event) => this.#publish(event));
+  }
+
+  /** Counts for `/metrics`. */
+  figures(): WebSocketFigures {
+    return {
+      clients: this.#connections.size,
+      closedSlow: this.#closedSlow,
+      malformed: this.#malformed,
+    };
+  }
+
+  /** `seq` of the newest event seen. */
+  get latestSeq(): number {
+    return this.#ring.latestSeq;
+  }
+
+  /**
+   * Answers an upgrade request: 401 without a valid token, 400 when it is not
+   * a WebSocket request, else the 101 answer of `Deno.upgradeWebSocket`.
+   */
+  upgrade(request: Request): Response {
+    const url = new URL(request.url);
+    const offered = (request.headers.get("sec-websocket-protocol") ?? "")
+      .split(",").map((protocol) => protocol.trim()).filter((protocol) => protocol);
+    if (this.#options.token !== undefined && !this.#authorized(request, url, offered)) {
+      return Response.json(
+        {
+          error: {
+            code: "unauthorized",
+            message: "This server requires an API token: pass ?token=<token> or offer the " +
+              "WebSocket protocol token.<token>.",
+            field: "token",
+          },
+        },
+        { status: 401 },
+      );
+    }
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json(
+        {
+          error: {
+            code: "bad_request",
+            message: "This endpoint speaks WebSocket: send an Upgrade: websocket request.",
+          },
+        },
+        { status: 400 },
+      );
+    }
+    // A browser fails the connection unless the server picks one of the offered protocols.
+    const protocol = offered.includes("threadflow") ? "threadflow" : offered[0];
+    const { socket, response } = Deno.upgradeWebSocket(request, { protocol });
+    const encoding: FrameEncoding = url.searchParams.get("encoding") === "msgpack"
+      ? "msgpack"
+      : "json";
+    const connection = new Connection(this, socket, encoding, this.#options);
+    socket.onopen = () => {
+      this.#connections.add(connection);
+      connection.send({
+        type: "hello",
+        nodeId: this.#engine.nodeId,
+        seq: this.#ring.latestSeq,
+        version: this.#options.version ?? "0",
+      });
+    };
+    socket.onmessage = (event) => connection.receive(event.data);
+    socket.onclose = () => {
+      connection.dispose();
+      this.#connections.delete(connection);
+    };
+    socket.onerror = () => {};
+    return response;
+  }
+
+  /** Closes every connection (1001 on shutdown) and stops listening to the engine. */
+  close(code = 1001, reason = "ThreadFlow is shutting down."): void {
+    this.#unsubscribe();
+    for (const connection of this.#connections) connection.close(code, reason);
+  }
+
+  #authorized(request: Request, url: URL, offered: string[]): boolean {
+    const token = this.#options.token!;
+    const candidates = [url.searchParams.get("token") ?? undefined];
+    candidates.push(bearerToken(request.headers.get("authorization") ?? undefined));
+    for (const protocol of offered) {
+      if (protocol.startsWith("token.")) candidates.push(protocol.slice("token.".length));
+    }
+    let ok = false;
+    for (const candidate of candidates) {
+      if (candidate !== undefined && timingSafeEqual(candidate, token)) ok = true;
+    }
+    return ok;
+  }
+
+  #publish(event: ThreadFlowEvent): void {
+    this.#ring.push(event);
+    if (this.#connections.size === 0) return;
+    // Encode once per frame kind, not once per client.
+    let json: string | undefined;
+    let packed: Uint8Array | undefined;
+    const taskId = "task" in event ? event.task.id : undefined;
+    const kind = event.type === "task.progress" ? "progress" : "other";
+    for (const connection of this.#connections) {
+      if (!connection.wants(event)) continue;
+      if (connection.encoding === "json") {
+        json ??= JSON.stringify(eventToJson(event));
+        connection.outbox.push(json, kind, taskId);
+      } else {
+        packed ??= encode(event);
+        connection.outbox.push(packed, kind, taskId);
+      }
+    }
+  }
+
+  /** @internal Replays missed events to one connection. */
+  replay(connection: Connection, since: number): boolean {
+    const result = this.#ring.since(since);
+    if (!result.ok) return false;
+    for (const event of result.events) {
+      if (!connection.wants(event)) continue;
+      const taskId = "task" in event ? event.task.id : undefined;
+      connection.outbox.push(
+        connection.encoding === "json" ? JSON.stringify(eventToJson(event)) : encode(event),
+        "other",
+        taskId,
+      );
+    }
+    return true;
+  }
+
+  /** @internal */
+  get engine(): ServiceEngine {
+    return this.#engine;
+  }
+
+  /** @internal */
+  get logger(): Logger {
+    return this.#logger;
+  }
+
+  /** @internal */
+  countMalformed(): void {
+    this.#malformed++;
+  }
+
+  /** @internal */
+  countSlowClose(): void {
+    this.#closedSlow++;
+  }
+}
+
+/** One client connection. */
+class Connection {
+  readonly #hub: WebSocketHub;
+  readonly #socket: WebSocket;
+  readonly #maxMalformed: number;
+  readonly #maxMessageBytes: number;
+  readonly outbox: Outbox;
+  encoding: FrameEncoding;
+  #subscription: Subscription | undefined;
+  #malformed = 0;
+  #closed = false;
+
+  constructor(
+    hub: WebSocketHub,
+    socket: WebSocket,
+    encoding: FrameEncoding,
+    options: WebSocketHubOptions,
+  ) {
+    this.#hub = hub;
+    this.#socket = socket;
+    this.encoding = encoding;
+    this.#maxMalformed = options.maxMalformed ?? 20;
+    this.#maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+    this.outbox = new Outbox(socket, options.outbox, () => {
+      hub.countSlowClose();
+      hub.logger.warn("Closed a WebSocket client that read too slowly (1013).");
+      this.dispose();
+    });
+  }
+
+  /** Whether the subscription wants this event. */
+  wants(event: ThreadFlowEvent): boolean {
+    const subscription = this.#subscription;
+    if (subscription === undefined) return false;
+    const { taskIds, types, statuses } = subscription.filter;
+    if (!("task" in event)) {
+      return taskIds === undefined && types === undefined && statuses === undefined;
+    }
+    const task = event.task;
+    if (taskIds !== undefined && !taskIds.has(task.id)) return false;
+    if (types !== undefined && !types.has(task.type)) return false;
+    if (statuses !== undefined && !statuses.has(task.status)) return false;
+    return true;
+  }
+
+  /** Sends a message in the connection's frame kind. */
+  send(message: Record<string, unknown>): void {
+    this.outbox.push(encodeMessage(message, this.encoding));
+  }
+
+  close(code: number, reason: string): void {
+    this.dispose();
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  dispose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopSubscription();
+    this.outbox.dispose();
+  }
+
+  receive(data: unknown): void {
+    if (this.#closed) return;
+    let message: ClientMessage;
+    try {
+      if (typeof data === "string") {
+        this.encoding = "json";
+        if (data.length > this.#maxMessageBytes) throw this.#tooLarge();
+        message = decodeFrame(data);
+      } else if (data instanceof ArrayBuffer || data instanceof Uint8Array) {
+        this.encoding = "msgpack";
+        if (data.byteLength > this.#maxMessageBytes) throw this.#tooLarge();
+        message = decodeFrame(data);
+      } else {
+        throw new MalformedFrameError("Frames must be text (JSON) or binary (MessagePack).");
+      }
+    } catch (error) {
+      this.#reject(undefined, error);
+      return;
+    }
+    const ref = message.ref;
+    try {
+      this.#dispatch(message);
+    } catch (error) {
+      this.#reject(ref, error);
+    }
+  }
+
+  #tooLarge(): MalformedFrameError {
+    return new MalformedFrameError(
+      `A message must be at most ${this.#maxMessageBytes} bytes.`,
+    );
+  }
+
+  #dispatch(message: ClientMessage): void {
+    const ref = message.ref;
+    switch (message.type) {
+      case "ping":
+        this.send({ type: "pong", ref, time: Date.now() });
+        return;
+      case "subscribe":
+        this.#subscribe(message);
+        return;
+      case "unsubscribe":
+        this.#stopSubscription();
+        this.send({ type: "unsubscribed", ref });
+        return;
+      case "submit":
+        this.#submit(message);
+        return;
+      case "cancel":
+        this.#cancel(message);
+        return;
+      default:
+        throw new BadMessageError(
+          `Unknown message type ${JSON.stringify(message.type)}; expected subscribe, ` +
+            "unsubscribe, submit, cancel or ping.",
+          "type",
+        );
+    }
+  }
+
+  #subscribe(message: ClientMessage): void {
+    const filter = readFilter(message.filter);
+    const since = message.since;
+    if (
+      since !== undefined && (typeof since !== "number" || !Number.isInteger(since) || since < 0)
+    ) {
+      throw new BadMessageError(
+        `since must be a non-negative integer seq: received ${JSON.stringify(since)}.`,
+        "since",
+      );
+    }
+    const statsInterval = readStatsInterval(message.stats);
+    this.#stopSubscription();
+    const subscription: Subscription = { filter, statsTimer: undefined };
+    this.#subscription = subscription;
+    this.send({ type: "subscribed", ref: message.ref, seq: this.#hub.latestSeq });
+    if (since !== undefined && !this.#hub.replay(this, since)) {
+      this.send({ type: "resync", seq: this.#hub.latestSeq });
+    }
+    if (statsInterval !== undefined) {
+      subscription.statsTimer = setInterval(() => this.#sendStats(), statsInterval);
+      this.#sendStats();
+    }
+  }
+
+  #sendStats(): void {
+    this.#hub.engine.stats().then(
+      (stats) => {
+        if (!this.#closed) this.send({ type: "stats", stats });
+      },
+      (error) => this.#hub.logger.warn("Could not read stats for a WebSocket client.", { error }),
+    );
+  }
+
+  #stopSubscription(): void {
+    if (this.#subscription?.statsTimer !== undefined) {
+      clearInterval(this.#subscription.statsTimer);
+    }
+    this.#subscription = undefined;
+  }
+
+  #submit(message: ClientMessage): void {
+    const ref = message.ref;
+    const parsed = SubmitInputSchema.safeParse(message.task);
+    if (!parsed.success) {
+      const error = validationError(parsed.error, "task");
+      const field = error.field === "task" ? "task" : `task.${error.field}`;
+      throw new BadMessageError(error.message, field);
+    }
+    this.#hub.engine.submit(parsed.data).then(
+      (task) => this.#ack(ref, task),
+      (error) => this.#answerError(ref, error),
+    );
+  }
+
+  #cancel(message: ClientMessage): void {
+    const ref = message.ref;
+    if (typeof message.id !== "string" || message.id === "") {
+      throw new BadMessageError(
+        `cancel needs the task id as a string: received ${JSON.stringify(message.id)}.`,
+        "id",
+      );
+    }
+    this.#hub.engine.cancel(message.id).then(
+      (task) => this.#ack(ref, task),
+      (error) => this.#answerError(ref, error),
+    );
+  }
+
+  #ack(ref: unknown, task: Parameters<typeof taskForFrame>[0]): void {
+    if (this.#closed) return;
+    this.send({ type: "ack", ref, task: taskForFrame(task, this.encoding) });
+  }
+
+  /** An engine refusal (unknown type, queue full, …): answered, not counted as malformed. */
+  #answerError(ref: unknown, error: unknown): void {
+    if (this.#closed) return;
+    const answer = errorAnswer(error);
+    if (answer.status >= 500 && answer.body.error.code === "internal_error") {
+      this.#hub.logger.error("A WebSocket request failed.", { error });
+    }
+    this.send({ type: "error", ref, error: answer.body.error });
+  }
+
+  /** A malformed or invalid message: answered with an error, and counted against the budget. */
+  #reject(ref: unknown, error: unknown): void {
+    let detail: ErrorDetail;
+    if (error instanceof MalformedFrameError) {
+      detail = { code: "malformed_message", message: error.message };
+    } else if (error instanceof BadMessageError) {
+      detail = error.field === undefined
+        ? { code: "invalid_message", message: error.message }
+        : { code: "invalid_message", message: error.message, field: error.field };
+    } else {
+      detail = errorAnswer(error).body.error;
+    }
+    this.#hub.countMalformed();
+    this.#malformed++;
+    this.send({ type: "error", ref, error: detail });
+    if (this.#malformed > this.#maxMalformed) {
+      this.close(1008, `Too many malformed messages (more than ${this.#maxMalformed}).`);
+    }
+  }
+}
+
+function readStringList(value: unknown, field: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
+    throw new BadMessageError(`filter.${field} must be an array of strings.`, `filter.${field}`);
+  }
+  return value as string[];
+}
+
+function readFilter(value: unknown): EventFilter {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new BadMessageError(
+      "filter must be an object with taskIds, types and/or statuses.",
+      "filter",
+    );
+  }
+  const raw = value as Record<string, unknown>;
+  const taskIds = readStringList(raw.taskIds, "taskIds");
+  const types = readStringList(raw.types, "types");
+  const statuses = readStringList(raw.statuses, "statuses");
+  for (const status of statuses ?? []) {
+    if (!TASK_STATUSES.includes(status as TaskStatus)) {
+      throw new BadMessageError(
+        `filter.statuses must hold task statuses (${TASK_STATUSES.join(", ")}): received ${
+          JSON.stringify(status)
+        }.`,
+        "filter.statuses",
+      );
+    }
+  }
+  return {
+    taskIds: taskIds && new Set(taskIds),
+    types: types && new Set(types),
+    statuses: statuses && new Set(statuses as TaskStatus[]),
+  };
+}
+
+function readStatsInterval(value: unknown): number | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return DEFAULT_STATS_INTERVAL_MS;
+  const interval = typeof value === "object" && value !== null
+    ? (value as Record<string, unknown>).intervalMs
+    : undefined;
+  if (
+    typeof interval !== "number" || !Number.isInteger(interval) ||
+    interval < MIN_STATS_INTERVAL_MS
+  ) {
+    throw new BadMessageError(
+      `stats must be true or { intervalMs } with an integer of at least ${MIN_STATS_INTERVAL_MS}.`,
+      "stats",
+    );
+  }
+  return interval;
+}

@@ -1,0 +1,173 @@
+/**
+ * The outgoing side of one WebSocket, with slow-consumer handling.
+ *
+ * While the socket's `bufferedAmount` is above a high-water mark the client
+ * is "slow": frames are held here instead of in the socket, progress frames
+ * of one task are coalesced (the latest wins), and every other frame
+ * (terminal events above all) is kept in order. When the buffer drains below
+ * the low-water mark the held frames are sent. A client that stays slow past
+ * `stuckMs`, or makes us hold more than `maxHeld` frames, is closed with 1013
+ * so it cannot grow the server's memory without bound.
+ *
+ * @module
+ */
+
+/** The parts of a WebSocket the outbox uses (a fake in tests). */
+export interface OutboxSocket {
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** Limits of {@linkcode Outbox}. */
+export interface OutboxOptions {
+  /** Above this many buffered bytes the client counts as slow. Default 1 MiB. */
+  highWaterBytes?: number;
+  /** Held frames are sent once the buffer is below this. Default 256 KiB. */
+  lowWaterBytes?: number;
+  /** A client slow for longer than this is closed with 1013. Default 15,000 ms. */
+  stuckMs?: number;
+  /** A client that makes us hold more frames than this is closed with 1013. Default 100,000. */
+  maxHeld?: number;
+  /** How often a slow client's buffer is checked. Default 25 ms. */
+  checkMs?: number;
+}
+
+/** What kind of frame is pushed: progress frames may be coalesced. */
+export type FrameKind = "progress" | "other";
+
+interface HeldFrame {
+  order: number;
+  frame: string | Uint8Array;
+}
+
+const OPEN = 1;
+
+/**
+ * Sends frames to one socket, holding and coalescing them while it is slow.
+ *
+ * @example
+ * ```ts ignore
+ * const outbox = new Outbox(socket, { stuckMs: 10_000 });
+ * outbox.push(JSON.stringify(event), "progress", event.task.id);
+ * ```
+ */
+export class Outbox {
+  readonly #socket: OutboxSocket;
+  readonly #high: number;
+  readonly #low: number;
+  readonly #stuckMs: number;
+  readonly #maxHeld: number;
+  readonly #checkMs: number;
+  readonly #onStuck: () => void;
+  #held: HeldFrame[] = [];
+  /** Latest progress frame per task id while slow. */
+  #progress = new Map<string, HeldFrame>();
+  #order = 0;
+  #slowSince: number | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  /** Progress frames replaced by a newer one (for tests and metrics). */
+  coalesced = 0;
+
+  constructor(socket: OutboxSocket, options: OutboxOptions = {}, onStuck: () => void = () => {}) {
+    this.#socket = socket;
+    this.#high = options.highWaterBytes ?? 1024 * 1024;
+    this.#low = options.lowWaterBytes ?? Math.min(256 * 1024, this.#high);
+    this.#stuckMs = options.stuckMs ?? 15_000;
+    this.#maxHeld = options.maxHeld ?? 100_000;
+    this.#checkMs = options.checkMs ?? 25;
+    this.#onStuck = onStuck;
+  }
+
+  /** Whether frames are being held for a slow client. */
+  get slow(): boolean {
+    return this.#slowSince !== null;
+  }
+
+  /** Frames held now. */
+  get held(): number {
+    return this.#held.length + this.#progress.size;
+  }
+
+  /**
+   * Sends a frame, or holds it while the client is slow. `taskId` names the
+   * task a frame is about: a progress frame replaces the held progress of the
+   * same task, and any later frame of that task drops it (it is stale).
+   */
+  push(frame: string | Uint8Array, kind: FrameKind = "other", taskId?: string): void {
+    if (this.#closed || this.#socket.readyState !== OPEN) return;
+    if (this.#slowSince === null) {
+      if (this.#socket.bufferedAmount <= this.#high) {
+        this.#socket.send(frame);
+        return;
+      }
+      this.#enterSlow();
+    }
+    const held = { order: this.#order++, frame };
+    if (kind === "progress" && taskId !== undefined) {
+      if (this.#progress.has(taskId)) this.coalesced++;
+      this.#progress.set(taskId, held);
+    } else {
+      if (taskId !== undefined) this.#progress.delete(taskId);
+      this.#held.push(held);
+    }
+    if (this.held > this.#maxHeld) this.#stuck();
+  }
+
+  /** Sends held frames if the buffer drained; closes a client stuck too long. Runs on a timer while slow. */
+  check(now = Date.now()): void {
+    if (this.#slowSince === null || this.#closed) return;
+    if (this.#socket.readyState !== OPEN) {
+      this.dispose();
+      return;
+    }
+    if (this.#socket.bufferedAmount <= this.#low) {
+      this.#flush();
+      return;
+    }
+    if (now - this.#slowSince > this.#stuckMs) this.#stuck();
+  }
+
+  /** Stops the timer and drops held frames (the socket is closing). */
+  dispose(): void {
+    this.#closed = true;
+    this.#leaveSlow();
+    this.#held = [];
+    this.#progress.clear();
+  }
+
+  #enterSlow(): void {
+    this.#slowSince = Date.now();
+    this.#timer = setInterval(() => this.check(), this.#checkMs);
+  }
+
+  #leaveSlow(): void {
+    this.#slowSince = null;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #flush(): void {
+    const frames = this.#held;
+    if (this.#progress.size > 0) {
+      frames.push(...this.#progress.values());
+      frames.sort((a, b) => a.order - b.order);
+    }
+    this.#held = [];
+    this.#progress.clear();
+    this.#leaveSlow();
+    for (const held of frames) this.#socket.send(held.frame);
+  }
+
+  #stuck(): void {
+    this.dispose();
+    this.#onStuck();
+    try {
+      this.#socket.close(1013, "The client read too slowly; reconnect and subscribe with since.");
+    } catch {
+      // Already closing.
+    }
+  }
+}
