@@ -183,7 +183,7 @@ export class PostgresStore implements SharedTaskStore {
       connection: { application_name: "threadflow", search_path: this.schema },
     });
     try {
-      await migratePostgres((fn) => sql.begin(fn as never) as never, this.schema);
+      await migratePostgres(sql, this.schema);
     } catch (error) {
       await sql.end({ timeout: 0 });
       throw new StoreUnavailableError(
@@ -426,6 +426,11 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   publish(message: SharedMessage): Promise<void> {
+    try {
+      this.#open();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.#outbox.push({ message, resolve, reject });
       this.#outboxTimer ??= setTimeout(() => this.#sendOutbox(), 0);
@@ -719,15 +724,25 @@ export class PostgresStore implements SharedTaskStore {
 
   // --- connection health ----------------------------------------------------
 
+  /** The connection pool, for a new call: refused once close() started. */
   #open(): Sql {
     if (this.#closed) throw new StoreUnavailableError(`The store ${this.name} is closed.`);
-    if (!this.#sql) throw new StoreUnavailableError(`The store ${this.name} is not open yet.`);
+    return this.#connection();
+  }
+
+  /** The connection pool, for work already accepted (close() finishes it). */
+  #connection(): Sql {
+    if (!this.#sql) {
+      throw new StoreUnavailableError(
+        `The store ${this.name} is ${this.#closed ? "closed" : "not open yet"}.`,
+      );
+    }
     return this.#sql;
   }
 
   /** Runs a query; a lost connection marks the store unhealthy and becomes StoreUnavailableError. */
   async #query<T>(run: (sql: Sql) => Promise<T>): Promise<T> {
-    const sql = this.#open();
+    const sql = this.#connection();
     try {
       const value = await run(sql);
       if (!this.#healthy) this.#setHealthy(true);

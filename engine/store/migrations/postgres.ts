@@ -8,6 +8,8 @@
  * @module
  */
 
+import type postgres from "postgres";
+
 /** One schema version. */
 export interface PostgresMigration {
   version: number;
@@ -71,13 +73,10 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
 export const POSTGRES_SCHEMA_VERSION: number =
   POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;
 
-/** The subset of a postgres.js `sql` function the migrator needs. */
+/** The one method of a postgres.js `sql` (or transaction) the store code needs. */
 export interface UnsafeQueryable {
   unsafe(query: string, parameters?: unknown[]): PromiseLike<Record<string, unknown>[]>;
 }
-
-/** Runs `fn` in one transaction (postgres.js `sql.begin`). */
-export type BeginFunction = <T>(fn: (tx: UnsafeQueryable) => Promise<T>) => Promise<T>;
 
 /**
  * Creates `schema` when missing and brings it up to `targetVersion` (default:
@@ -90,16 +89,16 @@ export type BeginFunction = <T>(fn: (tx: UnsafeQueryable) => Promise<T>) => Prom
  * import postgres from "postgres";
  * import { migratePostgres } from "./postgres.ts";
  * const sql = postgres("postgres://postgres@127.0.0.1:5432/test");
- * await migratePostgres((fn) => sql.begin(fn) as never, "threadflow");
+ * await migratePostgres(sql, "threadflow");
  * await sql.end();
  * ```
  */
 export function migratePostgres(
-  begin: BeginFunction,
+  sql: postgres.Sql,
   schema: string,
   targetVersion: number = POSTGRES_SCHEMA_VERSION,
 ): Promise<number[]> {
-  return begin(async (tx) => {
+  return sql.begin(async (tx) => {
     await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1::text))", [`threadflow:${schema}`]);
     await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
@@ -130,5 +129,5 @@ export function migratePostgres(
       applied.push(migration.version);
     }
     return applied;
-  });
+  }) as Promise<number[]>;
 }

@@ -1,0 +1,129 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import postgres from "postgres";
+import { PostgresStore } from "../../engine/store/postgres_store.ts";
+import {
+  migratePostgres,
+  POSTGRES_SCHEMA_VERSION,
+} from "../../engine/store/migrations/postgres.ts";
+import { StoreUnavailableError } from "../../engine/errors.ts";
+import { makeTask, sharedStoreConformance, storeConformance, withStore } from "./conformance.ts";
+import type { StoreHarness } from "./conformance.ts";
+
+const URL = Deno.env.get("THREADFLOW_TEST_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
+
+async function reachable(): Promise<boolean> {
+  const sql = postgres(URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
+  try {
+    await sql`SELECT 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 0 });
+  }
+}
+
+const ignore = (await reachable())
+  ? undefined
+  : `PostgreSQL is not reachable at ${URL} (start it, or set THREADFLOW_TEST_PG)`;
+
+/** A fresh schema per harness, dropped by cleanup(). */
+export function freshSchema(): string {
+  return `tf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const sql = postgres(URL, { onnotice: () => {}, max: 1 });
+  try {
+    await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function harness(): Promise<StoreHarness> {
+  const schema = freshSchema();
+  return Promise.resolve({
+    create: () => new PostgresStore(URL, { schema, maxConnections: 4 }),
+    cleanup: () => dropSchema(schema),
+  });
+}
+
+storeConformance({ name: "postgres store", durable: true, shared: true, ignore, harness });
+sharedStoreConformance({ name: "postgres store", ignore, harness });
+
+Deno.test({
+  name: "postgres store: migrates an empty schema, and re-running changes nothing",
+  ignore: ignore !== undefined,
+  fn: async () => {
+    const schema = freshSchema();
+    const sql = postgres(URL, { onnotice: () => {}, max: 2 });
+    try {
+      assertEquals(await migratePostgres(sql, schema), [POSTGRES_SCHEMA_VERSION]);
+      assertEquals(await migratePostgres(sql, schema), []);
+      const store = new PostgresStore(`${URL}?schema=${schema}`);
+      assertEquals(store.name, `postgres://127.0.0.1:5432/test?schema=${schema}`);
+      await store.open();
+      await store.close();
+      const rows = await sql.unsafe(`SELECT version FROM ${schema}.schema_migrations`);
+      assertEquals(rows.map((row) => row.version), [1]);
+    } finally {
+      await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await sql.end({ timeout: 5 });
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres store: an unreachable server fails open with StoreUnavailableError",
+  ignore: ignore !== undefined,
+  fn: async () => {
+    const store = new PostgresStore("postgres://postgres@127.0.0.1:1/test", {
+      connectTimeoutSeconds: 1,
+    });
+    const error = await store.open().then(() => undefined, (e) => e);
+    await store.close();
+    assert(error instanceof StoreUnavailableError, String(error));
+    assert(error.message.includes("127.0.0.1:1"), error.message);
+  },
+});
+
+Deno.test({
+  name: "postgres store: a killed connection marks it unhealthy, then it recovers",
+  ignore: ignore !== undefined,
+  fn: async () => {
+    const h = await harness();
+    await withStore(h, async (store) => {
+      const changes: boolean[] = [];
+      (store as PostgresStore).onHealthChange((healthy) => changes.push(healthy));
+      await store.insert([makeTask()]);
+      const admin = postgres(URL, { onnotice: () => {}, max: 1 });
+      try {
+        // Kill every connection of this store's schema from outside.
+        await admin.unsafe(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE application_name = 'threadflow' AND pid <> pg_backend_pid()
+             AND query NOT ILIKE '%pg_terminate_backend%'`,
+        );
+      } finally {
+        await admin.end({ timeout: 5 });
+      }
+      // The first call on a dead connection may fail; the store reconnects after.
+      let recovered = false;
+      for (let i = 0; i < 50 && !recovered; i++) {
+        try {
+          await store.counts();
+          recovered = true;
+        } catch (error) {
+          assert(error instanceof StoreUnavailableError, String(error));
+          assert(!(store as PostgresStore).healthy);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      assert(recovered);
+      assert((store as PostgresStore).healthy);
+      if (changes.length > 0) assertEquals(changes, [false, true]);
+      assertEquals((await store.counts()).queued, 1);
+    });
+  },
+});
