@@ -1,0 +1,49 @@
+import { formatBytes, hexPreview, previewJson } from "./format.ts";
+
+/** Props of {@linkcode ValueView}. */
+export interface ValueViewProps {
+  value: unknown;
+  /** Accessible name of the block, e.g. "Payload". */
+  label: string;
+}
+
+/**
+ * A payload or result: bytes as their size and a hex preview, anything else as
+ * pretty JSON.
+ *
+ * @example
+ * ```tsx ignore
+ * <ValueView label="Result" value={task.result} />
+ * ```
+ */
+export function ValueView({ value, label }: ValueViewProps) {
+  value = jsonBytes(value) ?? value;
+  if (value instanceof Uint8Array) {
+    return (
+      <div class="value" aria-label={label}>
+        <p class="muted">{formatBytes(value.length)} of bytes</p>
+        <pre class="code">{value.length === 0 ? "(empty)" : hexPreview(value)}</pre>
+      </div>
+    );
+  }
+  if (value === undefined || value === null) {
+    return <p class="muted" aria-label={label}>none</p>;
+  }
+  return <pre class="code" aria-label={label}>{previewJson(value)}</pre>;
+}
+
+/**
+ * Bytes as the HTTP API and text WebSocket frames carry them (`{ "$bytes": "<base64>" }`),
+ * decoded; `undefined` for any other value.
+ */
+export function jsonBytes(value: unknown): Uint8Array | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const keys = Object.keys(value);
+  const b64 = (value as { $bytes?: unknown }).$bytes;
+  if (keys.length !== 1 || typeof b64 !== "string") return undefined;
+  try {
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,32 @@
+import { useEffect } from "preact/hooks";
+import { formatCount } from "../components/format.ts";
+import { seed, startLive, stats } from "./_client/live.ts";
+import type { DashboardStats } from "./_shared/types.ts";
+
+/** Props of {@linkcode LiveCounters}. */
+export interface LiveCountersProps {
+  stats: DashboardStats;
+}
+
+const STATUSES = ["queued", "scheduled", "running", "succeeded", "failed", "cancelled"];
+
+/** Task counts by status, kept live. */
+export default function LiveCounters(props: LiveCountersProps) {
+  useEffect(() => {
+    seed({ stats: props.stats });
+    startLive();
+  }, []);
+  const current = stats.value ?? props.stats;
+  return (
+    <ul class="counters" aria-label="Tasks by status">
+      {STATUSES.map((status) => (
+        <li key={status} class={`counter counter-${status}`}>
+          <span class="counter-label">{status}</span>
+          <strong class="counter-value" data-counter={status}>
+            {formatCount(current.counts[status] ?? 0)}
+          </strong>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,321 @@
+/**
+ * Browser side: the dashboard's one WebSocket and the live state every island
+ * shares (signals). Events are queued as they arrive and applied once per
+ * animation frame, latest snapshot per task, so a burst of thousands of events
+ * costs one render.
+ *
+ * @module
+ */
+
+import { batch, signal } from "@preact/signals";
+import { api, authRequired, getToken } from "./api.ts";
+import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../_shared/types.ts";
+
+/** State of the live connection, as the indicator shows it. */
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "unauthorized";
+
+/** One point of the throughput and latency chart. */
+export interface ChartSample {
+  /** ms since epoch */
+  t: number;
+  perSecond: number;
+  waitP95: number | null;
+  runP95: number | null;
+}
+
+/** The chart keeps this much history (5 minutes at one sample a second). */
+export const HISTORY_LIMIT = 300;
+
+/** Connection state. */
+export const connection = signal<ConnectionState>("connecting");
+/** Latest stats snapshot (from the server's periodic `stats` messages), or `null` before one. */
+export const stats = signal<DashboardStats | null>(null);
+/** Worker slots, kept current from worker and task events. */
+export const workers = signal<WorkerInfo[] | null>(null);
+/** Chart history, oldest first. */
+export const history = signal<ChartSample[]>([]);
+/** Grows by one whenever the client lost events and views should reload from HTTP. */
+export const resyncCount = signal(0);
+/** Delay before the next reconnect attempt, in ms (0 when connected). */
+export const retryInMs = signal(0);
+
+/** Receives the task events of one animation frame: the latest event per task, in order. */
+export type TaskEventsListener = (events: TaskEvent[]) => void;
+
+const taskListeners = new Set<TaskEventsListener>();
+const pendingTasks = new Map<string, TaskEvent>();
+const pendingWorkers: WorkerInfo[] = [];
+let flushScheduled = false;
+let socket: WebSocket | null = null;
+let started = false;
+let lastSeq: number | null = null;
+let attempt = 0;
+let workerRefreshTimer: ReturnType<typeof setInterval> | undefined;
+
+/**
+ * Calls `listener` once per frame with the task events that arrived. Returns
+ * a function that stops it.
+ */
+export function onTaskEvents(listener: TaskEventsListener): () => void {
+  taskListeners.add(listener);
+  return () => taskListeners.delete(listener);
+}
+
+/**
+ * Seeds the shared state with what the server rendered, so islands hydrate
+ * with the same data before the first live message.
+ */
+export function seed(initial: { stats?: DashboardStats; workers?: WorkerInfo[] }): void {
+  if (initial.stats && !stats.peek()) {
+    stats.value = initial.stats;
+    if (history.peek().length === 0) history.value = seedHistory(initial.stats, Date.now());
+  }
+  if (initial.workers && !workers.peek()) workers.value = initial.workers;
+}
+
+/** Chart history recovered from a stats snapshot's last 60 one-second buckets. */
+export function seedHistory(snapshot: DashboardStats, now: number): ChartSample[] {
+  const perSecond = snapshot.throughput.perSecond;
+  return perSecond.map((value, i) => ({
+    t: now - (perSecond.length - 1 - i) * 1000,
+    perSecond: value,
+    waitP95: i === perSecond.length - 1 ? snapshot.waitMs.p95 : null,
+    runP95: i === perSecond.length - 1 ? snapshot.runMs.p95 : null,
+  }));
+}
+
+/** Opens the live connection once per page; later calls do nothing. */
+export function startLive(): void {
+  if (started || typeof WebSocket === "undefined") return;
+  started = true;
+  connect();
+  globalThis.addEventListener("online", () => {
+    if (!socket) connect();
+  });
+}
+
+/** Reconnects now (after a token was entered, or when the user asks). */
+export function reconnectNow(): void {
+  if (socket) socket.close(4000, "reconnect requested");
+  else connect();
+}
+
+/** Submits and cancels through the socket are not used: actions go through HTTP for their errors. */
+function connect(): void {
+  clearTimeout(retryTimer);
+  retryInMs.value = 0;
+  if (connection.peek() !== "live" && attempt === 0) connection.value = "connecting";
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const token = getToken();
+  // The token goes in the protocol list (not logged like a URL) when it is a valid protocol name.
+  const asProtocol = token !== null && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(token);
+  const query = token && !asProtocol ? `?token=${encodeURIComponent(token)}` : "";
+  const protocols = asProtocol ? ["threadflow", `token.${token}`] : ["threadflow"];
+  const ws = new WebSocket(`${scheme}//${location.host}/ws${query}`, protocols);
+  socket = ws;
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    const subscribe: Record<string, unknown> = {
+      type: "subscribe",
+      ref: "live",
+      stats: { intervalMs: 1000 },
+    };
+    if (lastSeq !== null) subscribe.since = lastSeq;
+    ws.send(JSON.stringify(subscribe));
+  };
+  ws.onmessage = (message) => {
+    if (typeof message.data !== "string") return;
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    handleMessage(data);
+  };
+  ws.onclose = () => {
+    if (socket !== ws) return;
+    socket = null;
+    clearInterval(workerRefreshTimer);
+    if (!opened) {
+      // Closed before it opened: the server may be down, or our token refused.
+      api("/api/stats").catch(() => undefined).finally(scheduleReconnect);
+    } else {
+      scheduleReconnect();
+    }
+  };
+}
+
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+function scheduleReconnect(): void {
+  if (authRequired.peek()) {
+    connection.value = "unauthorized";
+    return;
+  }
+  connection.value = "reconnecting";
+  const delay = backoffDelay(attempt++);
+  retryInMs.value = delay;
+  retryTimer = setTimeout(connect, delay);
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (from 0): 500 ms doubling to at
+ * most 10 s, with up to 20% jitter so many tabs do not return at once.
+ */
+export function backoffDelay(attempt: number, random = Math.random): number {
+  const base = Math.min(10_000, 500 * 2 ** Math.min(attempt, 10));
+  return Math.round(base * (0.8 + 0.2 * random()));
+}
+
+function handleMessage(data: Record<string, unknown>): void {
+  switch (data.type) {
+    case "subscribed": {
+      const reconnecting = lastSeq !== null;
+      const wasDown = attempt > 0;
+      attempt = 0;
+      connection.value = "live";
+      retryInMs.value = 0;
+      if (lastSeq === null) lastSeq = Number(data.seq);
+      if (reconnecting || wasDown) void resync();
+      clearInterval(workerRefreshTimer);
+      // Worker state is also kept from events; a slow refresh corrects any drift.
+      workerRefreshTimer = setInterval(refreshWorkers, 5000);
+      return;
+    }
+    case "resync":
+      lastSeq = Number(data.seq);
+      void resync();
+      return;
+    case "stats":
+      applyStats(data.stats as DashboardStats);
+      return;
+    case "hello":
+    case "pong":
+    case "ack":
+    case "error":
+    case "unsubscribed":
+      return;
+  }
+  const type = String(data.type);
+  if (typeof data.seq === "number") lastSeq = Math.max(lastSeq ?? 0, data.seq);
+  if (type.startsWith("task.")) {
+    const event = data as unknown as TaskEvent;
+    pendingTasks.delete(event.task.id);
+    pendingTasks.set(event.task.id, event);
+  } else if (type.startsWith("worker.")) {
+    pendingWorkers.push(data.worker as WorkerInfo);
+  }
+  scheduleFlush();
+}
+
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  // A hidden tab gets no animation frames; the timer bounds the queue there.
+  const timer = setTimeout(flush, 250);
+  requestAnimationFrame(() => {
+    clearTimeout(timer);
+    flush();
+  });
+}
+
+function flush(): void {
+  if (!flushScheduled) return;
+  flushScheduled = false;
+  const events = [...pendingTasks.values()];
+  pendingTasks.clear();
+  const workerUpdates = pendingWorkers.splice(0);
+  batch(() => {
+    const current = workers.peek();
+    if (current) {
+      const next = applyWorkerUpdates(current, workerUpdates, events);
+      if (next !== current) workers.value = next;
+    }
+    for (const listener of taskListeners) listener(events);
+  });
+}
+
+/**
+ * The worker slots after a frame's events: worker events replace a slot,
+ * task events move a slot between busy and idle and carry its progress.
+ * Returns `current` itself when nothing changed.
+ */
+export function applyWorkerUpdates(
+  current: WorkerInfo[],
+  workerUpdates: WorkerInfo[],
+  events: TaskEvent[],
+): WorkerInfo[] {
+  if (workerUpdates.length === 0 && events.length === 0) return current;
+  const byId = new Map(current.map((w) => [w.id, w]));
+  let changed = false;
+  for (const worker of workerUpdates) {
+    byId.set(worker.id, worker);
+    changed = true;
+  }
+  for (const event of events) {
+    const task: Task = event.task;
+    if (task.workerId === null) continue;
+    const worker = byId.get(task.workerId);
+    if (!worker) continue;
+    const next = { ...worker };
+    if (event.type === "task.started" || event.type === "task.progress") {
+      if (!next.taskIds.includes(task.id)) next.taskIds = [...next.taskIds, task.id];
+      next.state = "busy";
+      if (next.taskIds[0] === task.id) next.progress = task.progress;
+    } else if (next.taskIds.includes(task.id)) {
+      next.taskIds = next.taskIds.filter((id) => id !== task.id);
+      if (event.type === "task.succeeded") next.completed++;
+      if (event.type === "task.failed") next.failed++;
+      if (next.taskIds.length === 0) {
+        next.state = next.state === "busy" ? "idle" : next.state;
+        next.progress = null;
+      }
+    } else {
+      continue;
+    }
+    byId.set(worker.id, next);
+    changed = true;
+  }
+  return changed ? [...byId.values()].sort((a, b) => a.id - b.id) : current;
+}
+
+function applyStats(snapshot: DashboardStats): void {
+  const sample: ChartSample = {
+    t: Date.now(),
+    // The newest bucket is the second in progress; the one before is complete.
+    perSecond: snapshot.throughput.perSecond.at(-2) ?? 0,
+    waitP95: snapshot.waitMs.count > 0 ? snapshot.waitMs.p95 : null,
+    runP95: snapshot.runMs.count > 0 ? snapshot.runMs.p95 : null,
+  };
+  batch(() => {
+    stats.value = snapshot;
+    const previous = history.peek();
+    const next = previous.length >= HISTORY_LIMIT
+      ? previous.slice(previous.length - HISTORY_LIMIT + 1)
+      : previous.slice();
+    next.push(sample);
+    history.value = next;
+  });
+}
+
+async function refreshWorkers(): Promise<void> {
+  try {
+    const answer = await api<{ workers: WorkerInfo[] }>("/api/workers");
+    workers.value = answer.workers;
+  } catch {
+    // The socket's own close handling reports a lost server.
+  }
+}
+
+async function resync(): Promise<void> {
+  try {
+    const snapshot = await api<DashboardStats | { stats: DashboardStats }>("/api/stats");
+    applyStats("stats" in snapshot ? snapshot.stats : snapshot);
+  } catch {
+    // Shown by the connection state.
+  }
+  await refreshWorkers();
+  resyncCount.value++;
+}

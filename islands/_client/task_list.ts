@@ -1,0 +1,84 @@
+/**
+ * Browser side: keeping a list of tasks current from task events.
+ *
+ * @module
+ */
+
+import type { Task, TaskEvent, TaskFilter } from "../_shared/types.ts";
+
+/** Options of {@linkcode applyTaskEvents}. */
+export interface ApplyOptions {
+  /** Whether a new task belongs in the list (e.g. it matches the filter). */
+  accepts: (task: Task) => boolean;
+  /** Add new tasks at the top (the first page); otherwise only update rows shown. */
+  prepend: boolean;
+  /** Most rows kept. */
+  limit: number;
+}
+
+/**
+ * The rows after a frame's events: rows shown take the newest snapshot (and
+ * leave when they stop matching), new tasks are prepended newest first.
+ * Returns `rows` itself when nothing changed, so a view can skip its render.
+ *
+ * @example
+ * ```ts ignore
+ * rows = applyTaskEvents(rows, events, { accepts: () => true, prepend: true, limit: 50 });
+ * ```
+ */
+export function applyTaskEvents(rows: Task[], events: TaskEvent[], options: ApplyOptions): Task[] {
+  if (events.length === 0) return rows;
+  const index = new Map(rows.map((task, i) => [task.id, i]));
+  let next: Task[] | null = null;
+  const added: Task[] = [];
+  for (const event of events) {
+    const task = event.task;
+    const at = index.get(task.id);
+    if (at !== undefined) {
+      next ??= rows.slice();
+      next[at] = task;
+    } else if (options.prepend && options.accepts(task) && isNew(event)) {
+      added.push(task);
+    }
+  }
+  if (!next && added.length === 0) return rows;
+  let result = next ?? rows;
+  result = result.filter((task) => options.accepts(task));
+  if (added.length > 0) {
+    added.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    result = [...added, ...result];
+  }
+  return result.length > options.limit ? result.slice(0, options.limit) : result;
+}
+
+/** An event that may announce a task the list has not seen (a submit). */
+function isNew(event: TaskEvent): boolean {
+  return event.task.attempts === 0 &&
+    (event.type === "task.queued" || event.type === "task.scheduled");
+}
+
+/**
+ * Whether `task` matches the table's filter.
+ *
+ * @example
+ * ```ts ignore
+ * matchesFilter(task, { status: "running" });
+ * ```
+ */
+export function matchesFilter(task: Task, filter: TaskFilter): boolean {
+  if (filter.status && task.status !== filter.status) return false;
+  if (filter.type && task.type !== filter.type) return false;
+  if (filter.priority && String(task.priority) !== filter.priority) return false;
+  return true;
+}
+
+/** The query string of `/api/tasks` for a filter, page size and cursor. */
+export function taskQuery(filter: TaskFilter, limit: number, cursor?: string | null): string {
+  const params = new URLSearchParams();
+  if (filter.status) params.set("status", filter.status);
+  if (filter.type) params.set("type", filter.type);
+  if (filter.priority) params.set("priority", filter.priority);
+  params.set("limit", String(limit));
+  if (cursor) params.set("cursor", cursor);
+  return params.toString();
+}

@@ -1,0 +1,51 @@
+import TaskDetail from "../../islands/TaskDetail.tsx";
+import type { Task } from "../../islands/_shared/types.ts";
+import type { PageProps, PageResult, RouteContext } from "../../server/ui/types.ts";
+
+/** Data of the task page: the task, or the id nobody has. */
+export interface TaskPageData {
+  id: string;
+  task: Task | null;
+}
+
+/** Loads one task; a 404 page for an unknown id. */
+export async function handler(ctx: RouteContext): Promise<PageResult<TaskPageData>> {
+  const id = ctx.params.id;
+  const task = (await ctx.engine.get(id)) ?? null;
+  if (!task) return { title: "Task not found", status: 404, data: { id, task: null } };
+  return { title: `Task ${id.slice(-12)}`, data: { id, task } };
+}
+
+/** One task, with live progress and its actions. */
+export default function TaskPage({ data }: PageProps<TaskPageData>) {
+  if (!data.task) {
+    return (
+      <>
+        <div class="page-head">
+          <h1>Task not found</h1>
+        </div>
+        <section class="panel">
+          <p>
+            No task has the id <span class="mono">{data.id}</span>. It may have been pruned.{" "}
+            <a href="/tasks">See all tasks</a>.
+          </p>
+        </section>
+      </>
+    );
+  }
+  return (
+    <>
+      <div class="page-head">
+        <h1>
+          Task <span class="mono break">{data.task.id}</span>
+        </h1>
+        <p class="muted">
+          <a href="/tasks">← All tasks</a>
+        </p>
+      </div>
+      <section class="panel" aria-label="Task">
+        <TaskDetail task={data.task} />
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,140 @@
+import TaskTable from "../../islands/TaskTable.tsx";
+import { TASK_STATUSES } from "../../engine/task.ts";
+import { typeSummaries } from "../../server/ui/data.ts";
+import type { Task, TaskFilter, TaskStatus, TaskTypeSummary } from "../../islands/_shared/types.ts";
+import type { PageProps, PageResult, RouteContext } from "../../server/ui/types.ts";
+
+/** Rows per page. */
+const PAGE_SIZE = 50;
+
+/** Data of the task list page. */
+export interface TasksData {
+  tasks: Task[];
+  filter: TaskFilter;
+  cursor: string | null;
+  nextCursor: string | null;
+  types: TaskTypeSummary[];
+  /** A filter value that was not valid, explained. */
+  problem: string | null;
+}
+
+/** Reads the filter from the query string; invalid values are dropped and explained. */
+export function readFilter(url: URL): { filter: TaskFilter; problem: string | null } {
+  const filter: TaskFilter = {};
+  const problems: string[] = [];
+  const status = url.searchParams.get("status") ?? "";
+  if (status) {
+    if ((TASK_STATUSES as readonly string[]).includes(status)) filter.status = status;
+    else problems.push(`Status must be one of ${TASK_STATUSES.join(", ")}: received "${status}".`);
+  }
+  const type = url.searchParams.get("type") ?? "";
+  if (type) {
+    if (type.length <= 200) filter.type = type;
+    else problems.push("Type must be at most 200 characters.");
+  }
+  const priority = url.searchParams.get("priority") ?? "";
+  if (priority) {
+    if (/^([1-9]|10)$/.test(priority)) filter.priority = priority;
+    else problems.push(`Priority must be an integer from 1 to 10: received "${priority}".`);
+  }
+  return { filter, problem: problems.length ? problems.join(" ") : null };
+}
+
+/** Loads one page of tasks for the filter in the query string. */
+export async function handler(ctx: RouteContext): Promise<PageResult<TasksData>> {
+  const { filter, problem } = readFilter(ctx.url);
+  const cursor = ctx.url.searchParams.get("cursor") || null;
+  const types = typeSummaries(ctx.engine.taskTypes());
+  const query = {
+    status: filter.status ? [filter.status as TaskStatus] : undefined,
+    type: filter.type ? [filter.type] : undefined,
+    priority: filter.priority ? [Number(filter.priority)] : undefined,
+    limit: PAGE_SIZE,
+    cursor: cursor ?? undefined,
+  };
+  try {
+    const page = await ctx.engine.list(query);
+    return {
+      title: "Tasks",
+      data: { tasks: page.tasks, filter, cursor, nextCursor: page.nextCursor, types, problem },
+    };
+  } catch (error) {
+    // A malformed cursor: show the first page and say why.
+    const page = await ctx.engine.list({ ...query, cursor: undefined });
+    return {
+      title: "Tasks",
+      status: 400,
+      data: {
+        tasks: page.tasks,
+        filter,
+        cursor: null,
+        nextCursor: page.nextCursor,
+        types,
+        problem: (error as Error).message,
+      },
+    };
+  }
+}
+
+/** The task list: filter form (works without JavaScript), live table, cursor paging. */
+export default function Tasks({ data, url }: PageProps<TasksData>) {
+  const { filter } = data;
+  const next = new URL(url);
+  if (data.nextCursor) next.searchParams.set("cursor", data.nextCursor);
+  const first = new URL(url);
+  first.searchParams.delete("cursor");
+  return (
+    <>
+      <div class="page-head">
+        <h1>Tasks</h1>
+      </div>
+      <section class="panel" aria-label="Filter">
+        <form class="filters" method="get" action="/tasks">
+          <div class="field">
+            <label for="f-status">Status</label>
+            <select id="f-status" name="status">
+              <option value="">any</option>
+              {TASK_STATUSES.map((s) => (
+                <option key={s} value={s} selected={filter.status === s}>{s}</option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-type">Type</label>
+            <select id="f-type" name="type">
+              <option value="">any</option>
+              {data.types.map((t) => (
+                <option key={t.name} value={t.name} selected={filter.type === t.name}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-priority">Priority</label>
+            <select id="f-priority" name="priority">
+              <option value="">any</option>
+              {[10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((p) => (
+                <option key={p} value={String(p)} selected={filter.priority === String(p)}>
+                  {p}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field field-button">
+            <button type="submit">Filter</button>
+            <a href="/tasks" class="link-button">Clear</a>
+          </div>
+        </form>
+        {data.problem && <p class="field-error" role="alert">{data.problem}</p>}
+      </section>
+      <section class="panel" aria-label="Tasks">
+        <TaskTable tasks={data.tasks} filter={filter} cursor={data.cursor} limit={PAGE_SIZE} />
+        <nav class="pager" aria-label="Pages">
+          {data.cursor && <a href={first.pathname + first.search}>← First page</a>}
+          {data.nextCursor && <a href={next.pathname + next.search}>Next page →</a>}
+        </nav>
+      </section>
+    </>
+  );
+}

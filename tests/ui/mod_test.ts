@@ -1,0 +1,192 @@
+import { Hono } from "hono";
+import { ThreadFlow } from "../../mod.ts";
+import { acceptsHtml, registerUi, routePattern, ROUTES } from "../../server/ui/mod.ts";
+import { assert, assertEquals, assertNotIncludes, assertStringIncludes } from "./_assert.ts";
+
+const HTML = { accept: "text/html" };
+
+async function withUi(
+  fn: (app: Hono, tf: ThreadFlow) => Promise<void>,
+  config: { token?: string } = {},
+): Promise<void> {
+  const tf = await ThreadFlow.start({ workers: 1 });
+  try {
+    const app = new Hono();
+    registerUi(app, { engine: tf, config });
+    await fn(app, tf);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+}
+
+Deno.test("every file in routes/ is mounted at the pattern its name gives", async () => {
+  const files: string[] = [];
+  async function walk(dir: URL, prefix: string) {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir), `${prefix}${entry.name}/`);
+      else if (!entry.name.startsWith("_")) files.push(prefix + entry.name);
+    }
+  }
+  await walk(new URL("../../routes/", import.meta.url), "");
+  assertEquals(files.sort(), ROUTES.map((r) => r.file).sort());
+  for (const route of ROUTES) assertEquals(route.pattern, routePattern(route.file));
+  assertEquals(routePattern("index.tsx"), "/");
+  assertEquals(routePattern("tasks/[id].tsx"), "/tasks/:id");
+});
+
+Deno.test("GET / renders counts, queue, workers and the newest tasks from the engine", async () => {
+  await withUi(async (app, tf) => {
+    const task = await tf.submit({ type: "noop", payload: { hello: "page" }, priority: 7 });
+    await tf.wait(task.id);
+    const res = await app.request("/", { headers: HTML });
+    assertEquals(res.status, 200);
+    assertStringIncludes(res.headers.get("content-type") ?? "", "text/html");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    assertStringIncludes(csp, "script-src 'self'");
+    assertStringIncludes(csp, "default-src 'self'");
+    const html = await res.text();
+    assert(html.startsWith("<!DOCTYPE html>"));
+    assertStringIncludes(html, "<title>Overview · ThreadFlow</title>");
+    assertStringIncludes(html, `data-counter="succeeded">1<`);
+    assertStringIncludes(html, task.id.slice(-12));
+    assertStringIncludes(html, `data-worker="0"`);
+    assertStringIncludes(html, `value="sleep"`);
+    for (const name of ["LiveCounters", "QueueDepth", "ThroughputChart", "WorkerGrid"]) {
+      assertStringIncludes(html, `data-island="${name}"`);
+    }
+    // Nothing from elsewhere: no external scripts, styles or fonts.
+    assertNotIncludes(html, "http://");
+    assertNotIncludes(html, "https://");
+    assertNotIncludes(html, "style=");
+  });
+});
+
+Deno.test("GET /tasks filters by status, type and priority, and pages by cursor", async () => {
+  await withUi(async (app, tf) => {
+    const made = [];
+    for (let i = 0; i < 55; i++) {
+      made.push(await tf.submit({ type: "noop", payload: i, priority: i < 3 ? 9 : 2 }));
+    }
+    await Promise.all(made.map((t) => tf.wait(t.id)));
+    const all = await (await app.request("/tasks", { headers: HTML })).text();
+    assertEquals(all.match(/<tr data-task=/g)?.length, 50);
+    const cursor = /href="\/tasks\?cursor=([^"]+)"/.exec(all)?.[1];
+    assert(cursor, "the first page links to the next");
+    const second = await (await app.request(`/tasks?cursor=${cursor}`, { headers: HTML })).text();
+    assertEquals(second.match(/<tr data-task=/g)?.length, 5);
+    assertStringIncludes(second, "First page");
+
+    const p9 = await (await app.request("/tasks?priority=9&status=succeeded&type=noop", {
+      headers: HTML,
+    })).text();
+    assertEquals(p9.match(/<tr data-task=/g)?.length, 3);
+    assertStringIncludes(p9, `<option value="9" selected`);
+    const none = await (await app.request("/tasks?status=failed", { headers: HTML })).text();
+    assertStringIncludes(none, "No tasks match.");
+  });
+});
+
+Deno.test("GET /tasks explains a bad filter or cursor instead of failing", async () => {
+  await withUi(async (app) => {
+    const bad = await app.request("/tasks?status=lost&priority=11", { headers: HTML });
+    assertEquals(bad.status, 200);
+    const html = await bad.text();
+    assertStringIncludes(html, "Status must be one of");
+    assertStringIncludes(html, "Priority must be an integer from 1 to 10");
+    const cursor = await app.request("/tasks?cursor=not-a-cursor", { headers: HTML });
+    assert(cursor.status === 200 || cursor.status === 400, `status ${cursor.status}`);
+    assertStringIncludes(await cursor.text(), "<h1>Tasks</h1>");
+  });
+});
+
+Deno.test("GET /tasks without an HTML Accept header is left to other routes", async () => {
+  await withUi(async (app) => {
+    app.get("/tasks", (c) => c.json({ tasks: 0 }));
+    const res = await app.request("/tasks");
+    assertEquals(await res.json(), { tasks: 0 });
+    assertEquals(acceptsHtml("text/html,application/xhtml+xml"), true);
+    assertEquals(acceptsHtml("*/*"), false);
+  });
+});
+
+Deno.test("GET /tasks/:id shows payload, result, bytes as hex, error with stack", async () => {
+  await withUi(async (app, tf) => {
+    const ok = await tf.submit({ type: "fib", payload: { n: 10 } });
+    await tf.wait(ok.id);
+    const html = await (await app.request(`/tasks/${ok.id}`, { headers: HTML })).text();
+    assertStringIncludes(html, `data-island="TaskDetail"`);
+    assertStringIncludes(html, "succeeded");
+    assertStringIncludes(html, "&quot;n&quot;: 10");
+    assertStringIncludes(html, ">55<");
+
+    const bytes = await tf.submit({
+      type: "noop",
+      payload: new Uint8Array([0xde, 0xad, 0xbe, 0xef]),
+    });
+    await tf.wait(bytes.id);
+    const bytesHtml = await (await app.request(`/tasks/${bytes.id}`, { headers: HTML })).text();
+    assertStringIncludes(bytesHtml, "4 B of bytes");
+    assertStringIncludes(bytesHtml, "de ad be ef");
+
+    const bad = await tf.submit({ type: "fib", payload: { n: "not a number" } });
+    const failed = await tf.wait(bad.id);
+    assertEquals(failed.status, "failed");
+    const badHtml = await (await app.request(`/tasks/${bad.id}`, { headers: HTML })).text();
+    assertStringIncludes(badHtml, `class="error-box"`);
+    assertStringIncludes(badHtml, failed.error!.name);
+  });
+});
+
+Deno.test("GET /tasks/:id answers 404 with a page for an unknown id", async () => {
+  await withUi(async (app) => {
+    const res = await app.request("/tasks/0192c0de-0000-7000-8000-000000000000", { headers: HTML });
+    assertEquals(res.status, 404);
+    assertStringIncludes(await res.text(), "No task has the id");
+  });
+});
+
+Deno.test("with a token, pages hold no data until the browser presents it", async () => {
+  await withUi(async (app, tf) => {
+    const task = await tf.submit({ type: "noop", payload: "secret-payload" });
+    await tf.wait(task.id);
+    const locked = await app.request(`/tasks/${task.id}`, { headers: HTML });
+    assertEquals(locked.status, 401);
+    const lockedHtml = await locked.text();
+    assertStringIncludes(lockedHtml, "Token required");
+    assertNotIncludes(lockedHtml, "secret-payload");
+    const wrong = await app.request(`/tasks/${task.id}`, {
+      headers: { ...HTML, cookie: "tf_token=nope" },
+    });
+    assertEquals(wrong.status, 401);
+    await wrong.body?.cancel();
+    const open = await app.request(`/tasks/${task.id}`, {
+      headers: { ...HTML, cookie: "other=1; tf_token=s3cret%21" },
+    });
+    assertEquals(open.status, 200);
+    assertStringIncludes(await open.text(), "secret-payload");
+  }, { token: "s3cret!" });
+});
+
+Deno.test("static files are served with a content hash and long-lived caching", async () => {
+  await withUi(async (app) => {
+    const html = await (await app.request("/", { headers: HTML })).text();
+    const href = /href="(\/static\/styles\.css\?v=[0-9a-f]{12})"/.exec(html)?.[1];
+    assert(href, "the page links the stylesheet with its hash");
+    const css = await app.request(href);
+    assertEquals(css.status, 200);
+    assertEquals(css.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    assertStringIncludes(css.headers.get("content-type") ?? "", "text/css");
+    assertStringIncludes(await css.text(), "prefers-color-scheme: dark");
+    const unversioned = await app.request("/static/styles.css");
+    assertEquals(unversioned.headers.get("cache-control"), "no-cache");
+    const etag = unversioned.headers.get("etag")!;
+    await unversioned.body?.cancel();
+    const again = await app.request("/static/styles.css", { headers: { "if-none-match": etag } });
+    assertEquals(again.status, 304);
+    for (const path of ["/static/nope.css", "/static/..%2Fdeno.json", "/islands/..%2Fx.js"]) {
+      const res = await app.request(path);
+      assertEquals(res.status, 404, path);
+      await res.body?.cancel();
+    }
+  });
+});
