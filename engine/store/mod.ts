@@ -1,0 +1,95 @@
+/**
+ * The task stores, and {@linkcode openStore} to pick one from a spec such as
+ * `--store sqlite:./data/threadflow.db`.
+ *
+ * | spec                          | store                                      |
+ * | ----------------------------- | ------------------------------------------ |
+ * | `memory`                      | {@linkcode MemoryStore} (nothing survives) |
+ * | `sqlite` / `sqlite:PATH`      | {@linkcode SqliteStore} (default `./data/threadflow.db`) |
+ * | `postgres://…` / `postgresql://…` | {@linkcode PostgresStore} (shared by several nodes; `?schema=NAME`) |
+ *
+ * @module
+ */
+
+import { InvalidOptionError } from "../errors.ts";
+import { MemoryStore } from "./memory_store.ts";
+import { PostgresStore } from "./postgres_store.ts";
+import { SqliteStore } from "./sqlite_store.ts";
+import type { TaskStore } from "./store.ts";
+
+export { MemoryStore } from "./memory_store.ts";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
+export { PostgresStore, type PostgresStoreOptions } from "./postgres_store.ts";
+export {
+  type ClaimedTask,
+  type FencedWrite,
+  isSharedStore,
+  type Lease,
+  type NodeHeartbeat,
+  type NodeRecord,
+  type SharedMessage,
+  type SharedMessageListener,
+  type SharedTaskStore,
+} from "./shared_store.ts";
+export {
+  decodeCursor,
+  emptyCounts,
+  encodeCursor,
+  type InsertOutcome,
+  type PruneOptions,
+  type StatusCounts,
+  type TaskPage,
+  type TaskQuery,
+  type TaskStore,
+} from "./store.ts";
+
+/** The SQLite file used by `--store sqlite` without a path. */
+export const DEFAULT_SQLITE_PATH = "./data/threadflow.db";
+
+/**
+ * The store for a spec: `memory`, `sqlite`, `sqlite:PATH`, or a
+ * `postgres://` / `postgresql://` URL (optionally with `?schema=NAME`). The
+ * store is not opened yet: the engine calls `open()`. Throws
+ * `InvalidOptionError` (field `store`) for anything else.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "./mod.ts";
+ * const store = openStore("sqlite:./data/threadflow.db");
+ * console.log(store.name, store.kind); // "sqlite:./data/threadflow.db" "local"
+ * ```
+ */
+export function openStore(spec: string): TaskStore {
+  const trimmed = spec.trim();
+  if (trimmed === "memory") return new MemoryStore();
+  if (trimmed === "sqlite") return new SqliteStore(DEFAULT_SQLITE_PATH);
+  if (trimmed.startsWith("sqlite:")) {
+    const path = trimmed.slice("sqlite:".length);
+    if (path === "") {
+      throw new InvalidOptionError(
+        `Store "sqlite:" needs a file path after the colon, e.g. "sqlite:${DEFAULT_SQLITE_PATH}".`,
+        "store",
+      );
+    }
+    return new SqliteStore(path);
+  }
+  if (trimmed.startsWith("postgres://") || trimmed.startsWith("postgresql://")) {
+    try {
+      return new PostgresStore(trimmed);
+    } catch (error) {
+      // Not the URL parser's message: it would repeat the URL, password included.
+      const reason = error instanceof TypeError
+        ? "it is not a valid URL"
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      throw new InvalidOptionError(`The PostgreSQL store URL is not usable: ${reason}`, "store");
+    }
+  }
+  throw new InvalidOptionError(
+    `Store must be "memory", "sqlite", "sqlite:PATH" or a postgres:// URL: received ${
+      JSON.stringify(spec)
+    }.`,
+    "store",
+  );
+}
