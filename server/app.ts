@@ -116,7 +116,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   };
   registerTaskRoutes(api, { engine, shutdownSignal: shutdown.signal });
   registerApiSystemRoutes(api, systemDeps);
-  api.doc("/openapi.json", {
+  app.route("/api", api);
+  registerRootSystemRoutes(app, systemDeps);
+  app.doc("/api/openapi.json", {
     openapi: "3.0.0",
     info: {
       title: "ThreadFlow",
@@ -125,8 +127,6 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
         "field? } }. With --token, send Authorization: Bearer <token>.",
     },
   });
-  app.route("/api", api);
-  registerRootSystemRoutes(app, systemDeps);
   app.get("/ws", (c) => hub.upgrade(c.req.raw));
   registerLegacyRoutes(app, { engine, completions, token: config.token });
   registerUi(

@@ -42,7 +42,7 @@ export function validationError(error: z.ZodError, target?: string): HttpError {
       field,
     );
   }
-  const field = fieldName(issue.path) || target || "body";
+  const field = fieldName(issue.path) || (target === "query" ? "query" : "body");
   // Zod's own messages ("Invalid input: ...") are made into sentences that name the field.
   const message = issue.message.startsWith("Invalid input")
     ? `${field} is not valid: ${issue.message.replace(/^Invalid input:?\s*/, "")}.`

@@ -249,10 +249,7 @@ export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps
         "timeoutMs",
       );
     }
-    const outcome = await waitForTask(engine, id, timeoutMs, [
-      c.req.raw.signal,
-      deps.shutdownSignal,
-    ]);
+    const outcome = await waitForTask(engine, id, timeoutMs, deps.shutdownSignal);
     if (outcome.ended) return c.json({ task: taskToJson(outcome.task) }, 200);
     const body = {
       error: deps.shutdownSignal.aborted
@@ -309,12 +306,12 @@ function bytesInput(query: z.infer<typeof BytesSubmitQuerySchema>, bytes: Uint8A
 
 type WaitOutcome = { ended: boolean; task: Task };
 
-/** Waits for a task to end, up to `timeoutMs` or until one of `signals` aborts. */
+/** Waits for a task to end, up to `timeoutMs` or until `shutdown` aborts. */
 async function waitForTask(
   engine: ServiceEngine,
   id: string,
   timeoutMs: number,
-  signals: AbortSignal[],
+  shutdown: AbortSignal,
 ): Promise<WaitOutcome> {
   const current = await engine.get(id);
   if (current === undefined) throw new TaskNotFoundError(id);
@@ -324,7 +321,7 @@ async function waitForTask(
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const abort = () => controller.abort();
-  for (const signal of signals) signal.addEventListener("abort", abort, { once: true });
+  shutdown.addEventListener("abort", abort, { once: true });
   try {
     const task = await engine.wait(id, { signal: controller.signal });
     return { ended: true, task };
@@ -335,6 +332,6 @@ async function waitForTask(
     return { ended: isTerminal(task.status), task };
   } finally {
     clearTimeout(timer);
-    for (const signal of signals) signal.removeEventListener("abort", abort);
+    shutdown.removeEventListener("abort", abort);
   }
 }
