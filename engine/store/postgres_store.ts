@@ -13,6 +13,7 @@
 
 import postgres from "postgres";
 import { Buffer } from "node:buffer";
+import { clearImmediate, setImmediate } from "node:timers";
 import { StoreUnavailableError, ValidationError } from "../errors.ts";
 import type { Task, TaskError, TaskStatus } from "../task.ts";
 import { migratePostgres, type UnsafeQueryable } from "./migrations/postgres.ts";
@@ -130,7 +131,7 @@ export class PostgresStore implements SharedTaskStore {
   #sql: Sql | undefined;
   #closed = false;
   #queue: Operation[] = [];
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #flushing: Promise<void> | undefined;
   #healthy = true;
   #healthListeners = new Set<(healthy: boolean) => void>();
@@ -141,7 +142,7 @@ export class PostgresStore implements SharedTaskStore {
   #listenedBefore = false;
   #delivery: Promise<void> = Promise.resolve();
   #outbox: { message: SharedMessage; resolve(): void; reject(error: unknown): void }[] = [];
-  #outboxTimer: ReturnType<typeof setTimeout> | undefined;
+  #outboxTimer: ReturnType<typeof setImmediate> | undefined;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const parsed = new URL(url);
@@ -433,7 +434,7 @@ export class PostgresStore implements SharedTaskStore {
     }
     return new Promise((resolve, reject) => {
       this.#outbox.push({ message, resolve, reject });
-      this.#outboxTimer ??= setTimeout(() => this.#sendOutbox(), 0);
+      this.#outboxTimer ??= setImmediate(() => this.#sendOutbox());
     });
   }
 
@@ -501,14 +502,14 @@ export class PostgresStore implements SharedTaskStore {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#probeTimer);
-    clearTimeout(this.#flushTimer);
+    clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     while (this.#flushing || this.#queue.length > 0) {
       if (!this.#flushing) this.#startFlush();
       await this.#flushing;
     }
     if (this.#outboxTimer !== undefined) {
-      clearTimeout(this.#outboxTimer);
+      clearImmediate(this.#outboxTimer);
       await this.#sendOutbox();
     }
     const listening = this.#listening;
@@ -531,7 +532,7 @@ export class PostgresStore implements SharedTaskStore {
     }
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ ...operation, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#flushing) this.#flushTimer ??= setTimeout(() => this.#startFlush(), 0);
+      if (!this.#flushing) this.#flushTimer ??= setImmediate(() => this.#startFlush());
     });
   }
 
@@ -551,7 +552,7 @@ export class PostgresStore implements SharedTaskStore {
     this.#flushing = this.#flush().finally(() => {
       this.#flushing = undefined;
       if (this.#queue.length > 0 && !this.#closed) {
-        this.#flushTimer ??= setTimeout(() => this.#startFlush(), 0);
+        this.#flushTimer ??= setImmediate(() => this.#startFlush());
       }
     });
   }

@@ -12,6 +12,7 @@
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
+import { clearImmediate, setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
 import { StoreUnavailableError, ValidationError } from "../errors.ts";
 import type { Task, TaskError, TaskStatus } from "../task.ts";
@@ -88,7 +89,7 @@ export class SqliteStore implements TaskStore {
   #db: DatabaseSync | undefined;
   #statements = new Map<string, StatementSync>();
   #queue: Operation[] = [];
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
 
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
@@ -179,7 +180,7 @@ export class SqliteStore implements TaskStore {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     if (this.#queue.length > 0) this.#flush();
     const db = this.#db;
@@ -216,7 +217,7 @@ export class SqliteStore implements TaskStore {
     }
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ run, resolve: resolve as (value: unknown) => void, reject, readOnly });
-      this.#flushTimer ??= setTimeout(() => this.#flush(), 0);
+      this.#flushTimer ??= setImmediate(() => this.#flush());
     });
   }
 

@@ -1,0 +1,259 @@
+/**
+ * Store benchmark: durable submit throughput, single and batched, for SQLite
+ * and PostgreSQL next to the memory store in the same run; and the store-level
+ * claim → complete throughput of 1 and 2 "nodes" (store objects) on PostgreSQL.
+ *
+ * ```sh
+ * deno run -A bench/store_bench.ts   # this section alone
+ * deno task bench store              # through the runner (writes bench/results/)
+ * ```
+ *
+ * Every insert is acknowledged after COMMIT (SQLite `synchronous=FULL`: the
+ * WAL is fsynced), so these are durable figures.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import postgres from "postgres";
+import { v7 as uuidv7 } from "uuid";
+import type { Task } from "../engine/task.ts";
+import type { TaskStore } from "../engine/store/store.ts";
+import { MemoryStore } from "../engine/store/memory_store.ts";
+import { SqliteStore } from "../engine/store/sqlite_store.ts";
+import { PostgresStore } from "../engine/store/postgres_store.ts";
+import { type BenchRow, type BenchSection, printSection } from "./_report.ts";
+
+const PG_URL = Deno.env.get("THREADFLOW_BENCH_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
+const SQLITE_BATCHED_GOAL = 30_000;
+const PG_CLAIM_GOAL = 5_000;
+
+/** Sizes of one run; the defaults take about half a minute. */
+export interface StoreBenchOptions {
+  /** Sequential one-task inserts (each waits for its COMMIT). Default 1,000. */
+  sequential?: number;
+  /** One-task inserts issued at once (group commit). Default 20,000. */
+  concurrent?: number;
+  /** Tasks inserted in batches. Default 100,000. */
+  batched?: number;
+  /** Tasks per insert() call when batched. Default 1,000. */
+  batchSize?: number;
+  /** Tasks claimed and completed per node count. Default 20,000. */
+  claimed?: number;
+}
+
+function makeTask(): Task {
+  const now = Date.now();
+  return {
+    id: uuidv7(),
+    type: "noop",
+    payload: { n: 1 },
+    priority: 1 + Math.floor(Math.random() * 10),
+    status: "queued",
+    attempts: 0,
+    maxAttempts: 1,
+    timeoutMs: 60_000,
+    progress: null,
+    result: null,
+    error: null,
+    createdAt: now,
+    runAt: now,
+    startedAt: null,
+    finishedAt: null,
+    workerId: null,
+    idempotencyKey: null,
+    nodeId: null,
+  };
+}
+
+async function perSecond(count: number, fn: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return count / ((performance.now() - started) / 1000);
+}
+
+/** The three submit patterns against one store. */
+async function measureInserts(
+  store: TaskStore,
+  options: Required<StoreBenchOptions>,
+): Promise<{ sequential: number; concurrent: number; batched: number }> {
+  const sequential = await perSecond(options.sequential, async () => {
+    for (let i = 0; i < options.sequential; i++) await store.insert([makeTask()]);
+  });
+  const concurrent = await perSecond(options.concurrent, async () => {
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < options.concurrent; i++) calls.push(store.insert([makeTask()]));
+    await Promise.all(calls);
+  });
+  const batches = Math.ceil(options.batched / options.batchSize);
+  const tasks = Array.from(
+    { length: batches },
+    () => Array.from({ length: options.batchSize }, makeTask),
+  );
+  const batched = await perSecond(batches * options.batchSize, async () => {
+    for (const batch of tasks) await store.insert(batch);
+  });
+  return { sequential, concurrent, batched };
+}
+
+function insertRows(
+  label: string,
+  figures: { sequential: number; concurrent: number; batched: number },
+  options: Required<StoreBenchOptions>,
+  goal?: number,
+): BenchRow[] {
+  const batchedRow: BenchRow = {
+    name: `${label}: insert batched (${options.batchSize}/call)`,
+    value: figures.batched,
+    unit: "tasks/s",
+  };
+  if (goal !== undefined) {
+    batchedRow.goal = `≥ ${goal.toLocaleString("en-US")} tasks/s`;
+    batchedRow.ok = figures.batched >= goal;
+  }
+  return [
+    { name: `${label}: insert single, sequential`, value: figures.sequential, unit: "tasks/s" },
+    {
+      name: `${label}: insert single, ${options.concurrent} at once`,
+      value: figures.concurrent,
+      unit: "tasks/s",
+    },
+    batchedRow,
+  ];
+}
+
+async function pgReachable(): Promise<boolean> {
+  const sql = postgres(PG_URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
+  try {
+    await sql`SELECT 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 0 });
+  }
+}
+
+/** Claim → complete loops, one per node, each with its own store object (pool). */
+async function measureClaims(schema: string, nodes: number, count: number): Promise<number> {
+  const stores = Array.from({ length: nodes }, () => new PostgresStore(PG_URL, { schema }));
+  try {
+    for (const store of stores) await store.open();
+    for (let i = 0; i < count; i += 5000) {
+      await stores[0].insert(Array.from({ length: Math.min(5000, count - i) }, makeTask));
+    }
+    let completed = 0;
+    const node = async (store: PostgresStore, nodeId: string) => {
+      // Two claim loops per node, like an engine with idle workers asking again.
+      const loop = async () => {
+        while (true) {
+          const claimed = await store.claim(64, nodeId, 15_000);
+          if (claimed.length === 0) return;
+          const now = Date.now();
+          const refused = await store.writeFenced(claimed.map((c) => ({
+            task: {
+              ...c.task,
+              status: "succeeded" as const,
+              result: c.task.payload,
+              finishedAt: now,
+            },
+            leaseToken: c.leaseToken,
+          })));
+          completed += claimed.length - refused.length;
+        }
+      };
+      await Promise.all([loop(), loop()]);
+    };
+    const rate = await perSecond(
+      count,
+      () => Promise.all(stores.map((store, i) => node(store, `bench-${i}`))).then(() => {}),
+    );
+    if (completed !== count) throw new Error(`Completed ${completed} of ${count} tasks.`);
+    return rate;
+  } finally {
+    for (const store of stores) await store.close();
+  }
+}
+
+/**
+ * Runs the store benchmark and returns its section.
+ *
+ * @example
+ * ```ts
+ * import { run } from "./store_bench.ts";
+ * const section = await run({ sequential: 100, concurrent: 1000, batched: 5000, claimed: 2000 });
+ * console.log(section.rows.length);
+ * ```
+ */
+export async function run(options: StoreBenchOptions = {}): Promise<BenchSection> {
+  const sizes: Required<StoreBenchOptions> = {
+    sequential: options.sequential ?? 1_000,
+    concurrent: options.concurrent ?? 20_000,
+    batched: options.batched ?? 100_000,
+    batchSize: options.batchSize ?? 1_000,
+    claimed: options.claimed ?? 20_000,
+  };
+  const rows: BenchRow[] = [];
+  const details: Record<string, unknown> = { sizes };
+
+  const memory = new MemoryStore();
+  await memory.open();
+  rows.push(...insertRows("memory", await measureInserts(memory, sizes), sizes));
+  await memory.close();
+
+  const dir = await Deno.makeTempDir({ prefix: "tf_store_bench_" });
+  try {
+    const sqlite = new SqliteStore(join(dir, "full.db"));
+    await sqlite.open();
+    const figures = await measureInserts(sqlite, sizes);
+    rows.push(...insertRows("sqlite (synchronous=FULL)", figures, sizes, SQLITE_BATCHED_GOAL));
+    await sqlite.close();
+    const normal = new SqliteStore(join(dir, "normal.db"), { synchronous: "normal" });
+    await normal.open();
+    rows.push(
+      ...insertRows("sqlite (synchronous=NORMAL)", await measureInserts(normal, sizes), sizes),
+    );
+    await normal.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  if (await pgReachable()) {
+    const schema = `tf_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const admin = postgres(PG_URL, { onnotice: () => {}, max: 1 });
+    try {
+      const pg = new PostgresStore(PG_URL, { schema });
+      await pg.open();
+      rows.push(...insertRows("postgres", await measureInserts(pg, sizes), sizes));
+      await pg.close();
+      for (const nodes of [1, 2]) {
+        await admin.unsafe(`TRUNCATE ${schema}.tasks`);
+        const rate = await measureClaims(schema, nodes, sizes.claimed);
+        rows.push({
+          name: `postgres: claim(64) → fenced complete, ${nodes} node(s), store level`,
+          value: rate,
+          unit: "tasks/s",
+          ...(nodes === 2
+            ? {
+              goal: `≥ ${PG_CLAIM_GOAL.toLocaleString("en-US")} tasks/s`,
+              ok: rate >= PG_CLAIM_GOAL,
+            }
+            : {}),
+        });
+      }
+    } finally {
+      await admin.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end({ timeout: 5 });
+    }
+  } else {
+    details.postgres = `skipped: PostgreSQL is not reachable at ${PG_URL}`;
+  }
+
+  return { title: "Stores (durable inserts, claims)", rows, details };
+}
+
+if (import.meta.main) {
+  const section = await run();
+  printSection(section);
+  if (section.details?.postgres) console.log(section.details.postgres);
+}
