@@ -29,7 +29,6 @@ import {
 import { Outbox, type OutboxOptions } from "./ws_outbox.ts";
 import { bearerToken, timingSafeEqual } from "./middleware/auth.ts";
 import type { WebSocketFigures } from "./metrics.ts";
-import { encode } from "@msgpack/msgpack";
 
 /** Options of {@linkcode WebSocketHub}. */
 export interface WebSocketHubOptions {
@@ -203,7 +202,10 @@ export class WebSocketHub {
         json ??= JSON.stringify(eventToJson(event));
         connection.outbox.push(json, kind, taskId);
       } else {
-        packed ??= encode(event);
+        packed ??= encodeMessage(
+          event as unknown as Record<string, unknown>,
+          "msgpack",
+        ) as Uint8Array;
         connection.outbox.push(packed, kind, taskId);
       }
     }
@@ -217,7 +219,9 @@ export class WebSocketHub {
       if (!connection.wants(event)) continue;
       const taskId = "task" in event ? event.task.id : undefined;
       connection.outbox.push(
-        connection.encoding === "json" ? JSON.stringify(eventToJson(event)) : encode(event),
+        connection.encoding === "json"
+          ? JSON.stringify(eventToJson(event))
+          : encodeMessage(event as unknown as Record<string, unknown>, "msgpack"),
         "other",
         taskId,
       );

@@ -68,8 +68,28 @@ export function encodeMessage(
   message: Record<string, unknown>,
   encoding: FrameEncoding,
 ): string | Uint8Array {
-  if (encoding === "msgpack") return encode(message);
-  return JSON.stringify(message);
+  if (encoding === "json") return JSON.stringify(message);
+  try {
+    return encode(message);
+  } catch (error) {
+    // Bytes handed to a worker are transferred (detached); send the task without them.
+    const task = message.task as Task | undefined;
+    if (task === undefined) throw error;
+    return encode({ ...message, task: withoutDetachedBytes(task) });
+  }
+}
+
+function isDetached(value: unknown): boolean {
+  return value instanceof Uint8Array && value.buffer.byteLength === 0 && value.byteLength === 0;
+}
+
+/** The task with transferred (detached) byte fields set to `null`. */
+function withoutDetachedBytes(task: Task): Task {
+  return {
+    ...task,
+    payload: isDetached(task.payload) ? null : task.payload,
+    result: isDetached(task.result) ? null : task.result,
+  };
 }
 
 /** A task ready to send in the given frame kind (bytes as `$bytes` base64 in JSON). */
