@@ -210,9 +210,16 @@ Deno.test({
     const queue = new PriorityQueue<Item>();
     for (let i = 0; i < 3000; i++) push(queue, `t${i}`, 5);
     for (let i = 0; i < 2000; i++) queue.remove(`t${i}`);
-    assertEquals(queue.peek(0)?.id, "t2000");
+    // Actual: pop returns the removed t0 and loses t2000.
     assertEquals(queue.pop(0, idOf)?.id, "t2000");
     assertEquals(queue.size, 999);
+    assertEquals(queue.pop(0, idOf)?.id, "t2001");
+
+    const peeked = new PriorityQueue<Item>();
+    for (let i = 0; i < 3000; i++) push(peeked, `t${i}`, 5);
+    for (let i = 0; i < 2000; i++) peeked.remove(`t${i}`);
+    // Actual: peek returns the removed t0.
+    assertEquals(peeked.peek(0)?.id, "t2000");
   },
 });
 
