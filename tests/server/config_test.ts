@@ -1,0 +1,87 @@
+import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
+import { ConfigError, helpText, parseConfig, type ServiceConfig } from "../../server/config.ts";
+
+function config(args: string[], env: Record<string, string> = {}): ServiceConfig {
+  const parsed = parseConfig(args, env);
+  if (parsed.help) throw new Error("Unexpected help.");
+  return parsed.config;
+}
+
+Deno.test("parseConfig fills every default", () => {
+  assertEquals(config([]), {
+    port: 8081,
+    hostname: "127.0.0.1",
+    workers: undefined,
+    tasksDir: undefined,
+    store: "memory",
+    token: undefined,
+    corsOrigins: [],
+    maxBody: 1024 * 1024,
+    maxQueued: undefined,
+    drainMs: 10_000,
+    logLevel: "info",
+    logFormat: "pretty",
+  });
+});
+
+Deno.test("parseConfig reads flags in both forms and environment variables; flags win", () => {
+  const parsed = config(
+    ["--port", "9000", "--workers=3", "--max-body", "4MiB", "--cors-origin", "http://a.test,*"],
+    { THREADFLOW_PORT: "1234", THREADFLOW_TOKEN: "t", THREADFLOW_LOG_FORMAT: "json" },
+  );
+  assertEquals(parsed.port, 9000);
+  assertEquals(parsed.workers, 3);
+  assertEquals(parsed.maxBody, 4 * 1024 * 1024);
+  assertEquals(parsed.corsOrigins, ["http://a.test", "*"]);
+  assertEquals(parsed.token, "t");
+  assertEquals(parsed.logFormat, "json");
+  assertEquals(config([], { THREADFLOW_PORT: "1234" }).port, 1234);
+});
+
+Deno.test("parseConfig names the bad setting", () => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [["--port", "70000"], {}, "--port"],
+    [["--port", "abc"], {}, "--port"],
+    [[], { THREADFLOW_WORKERS: "0" }, "--workers"],
+    [["--log-level", "loud"], {}, "--log-level"],
+    [["--log-format", "xml"], {}, "--log-format"],
+    [["--max-body", "lots"], {}, "--max-body"],
+    [["--cors-origin", "not an origin"], {}, "--cors-origin"],
+    [["--frobnicate", "1"], {}, "--frobnicate"],
+    [["--port"], {}, "--port"],
+    [["stray"], {}, "stray"],
+    [["--token", ""], {}, "--token"],
+  ];
+  for (const [args, env, setting] of cases) {
+    throws(() => parseConfig(args, env), (error: unknown) => {
+      assert(error instanceof ConfigError, String(error));
+      assertEquals(error.setting, setting, args.join(" "));
+      assert(error.message.endsWith("."), error.message);
+      return true;
+    });
+  }
+});
+
+Deno.test("--help asks for help, and the help text lists every flag with its variable", () => {
+  assertEquals(parseConfig(["--port", "1", "--help"], {}), { help: true });
+  const text = helpText();
+  for (
+    const flag of [
+      "--port",
+      "--hostname",
+      "--workers",
+      "--tasks-dir",
+      "--store",
+      "--token",
+      "--cors-origin",
+      "--max-body",
+      "--max-queued",
+      "--drain-ms",
+      "--log-level",
+      "--log-format",
+    ]
+  ) {
+    assert(text.includes(flag), flag);
+  }
+  assert(text.includes("THREADFLOW_MAX_BODY"));
+});

@@ -1,0 +1,33 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { EventRing } from "../../server/event_ring.ts";
+import type { ThreadFlowEvent } from "../../engine/events.ts";
+
+function event(seq: number): ThreadFlowEvent {
+  return { type: "worker.started", seq, at: 0, worker: {} as never };
+}
+
+Deno.test("EventRing replays events after a seq it still holds", () => {
+  const ring = new EventRing(5);
+  for (let seq = 1; seq <= 3; seq++) ring.push(event(seq));
+  const result = ring.since(1);
+  assertEquals(result.ok && result.events.map((e) => e.seq), [2, 3]);
+  assertEquals(ring.since(3), { ok: true, events: [] });
+});
+
+Deno.test("EventRing asks for a resync once the seq has been dropped or is from the future", () => {
+  const ring = new EventRing(3);
+  for (let seq = 1; seq <= 10; seq++) ring.push(event(seq));
+  assertEquals(ring.oldestSeq, 8);
+  assertEquals(ring.latestSeq, 10);
+  const edge = ring.since(7);
+  assertEquals(edge.ok && edge.events.map((e) => e.seq), [8, 9, 10]);
+  assertEquals(ring.since(6), { ok: false });
+  assertEquals(ring.since(11), { ok: false });
+});
+
+Deno.test("EventRing finds the start by search when seqs have gaps", () => {
+  const ring = new EventRing(10);
+  for (const seq of [2, 4, 6, 8]) ring.push(event(seq));
+  const result = ring.since(4);
+  assertEquals(result.ok && result.events.map((e) => e.seq), [6, 8]);
+});

@@ -1,0 +1,76 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Outbox, type OutboxSocket } from "../../server/ws_outbox.ts";
+
+class FakeSocket implements OutboxSocket {
+  bufferedAmount = 0;
+  readyState = 1;
+  sent: (string | Uint8Array)[] = [];
+  closedWith: [number | undefined, string | undefined] | undefined;
+  send(data: string | Uint8Array): void {
+    this.sent.push(data);
+  }
+  close(code?: number, reason?: string): void {
+    this.closedWith = [code, reason];
+    this.readyState = 3;
+  }
+}
+
+Deno.test("Outbox sends at once while the client keeps up", () => {
+  const socket = new FakeSocket();
+  const outbox = new Outbox(socket, { highWaterBytes: 100 });
+  outbox.push("a");
+  outbox.push("b", "progress", "t1");
+  assertEquals(socket.sent, ["a", "b"]);
+  assertEquals(outbox.slow, false);
+  outbox.dispose();
+});
+
+Deno.test("Outbox coalesces progress while slow, keeps every other frame in order", () => {
+  const socket = new FakeSocket();
+  const outbox = new Outbox(socket, { highWaterBytes: 100, lowWaterBytes: 10, checkMs: 60_000 });
+  socket.bufferedAmount = 500;
+  outbox.push("started t1", "other", "t1");
+  outbox.push("progress t1 10%", "progress", "t1");
+  outbox.push("progress t2 10%", "progress", "t2");
+  outbox.push("progress t1 50%", "progress", "t1");
+  outbox.push("progress t2 90%", "progress", "t2");
+  outbox.push("succeeded t2", "other", "t2");
+  outbox.push("progress t1 80%", "progress", "t1");
+  assertEquals(socket.sent, []);
+  assert(outbox.slow);
+  assertEquals(outbox.coalesced, 3);
+  socket.bufferedAmount = 0;
+  outbox.check();
+  // t2's stale progress is dropped once its terminal event is held; t1 keeps its latest.
+  assertEquals(socket.sent, ["started t1", "succeeded t2", "progress t1 80%"]);
+  assertEquals(outbox.slow, false);
+  outbox.dispose();
+});
+
+Deno.test("Outbox closes a client stuck past stuckMs with 1013", () => {
+  const socket = new FakeSocket();
+  let stuck = 0;
+  const outbox = new Outbox(
+    socket,
+    { highWaterBytes: 100, stuckMs: 1000, checkMs: 60_000 },
+    () => stuck++,
+  );
+  socket.bufferedAmount = 500;
+  outbox.push("succeeded t1", "other", "t1");
+  outbox.check(Date.now() + 500);
+  assertEquals(socket.closedWith, undefined);
+  outbox.check(Date.now() + 1500);
+  assertEquals(socket.closedWith?.[0], 1013);
+  assertEquals(stuck, 1);
+  assertEquals(outbox.held, 0);
+});
+
+Deno.test("Outbox closes a client that makes it hold more than maxHeld frames", () => {
+  const socket = new FakeSocket();
+  const outbox = new Outbox(socket, { highWaterBytes: 100, maxHeld: 3, checkMs: 60_000 });
+  socket.bufferedAmount = 500;
+  for (let i = 0; i < 3; i++) outbox.push(`event ${i}`);
+  assertEquals(socket.closedWith, undefined);
+  outbox.push("event 3");
+  assertEquals(socket.closedWith?.[0], 1013);
+});
