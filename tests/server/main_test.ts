@@ -1,0 +1,129 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { TestClient } from "./_ws_client.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const TERMINAL = new Set(["task.succeeded", "task.failed", "task.cancelled"]);
+
+/** A running `main.ts` subprocess whose output lines are collected as they come. */
+interface Service {
+  child: Deno.ChildProcess;
+  url: string;
+  lines: string[];
+  done: Promise<void>;
+}
+
+async function spawnService(args: string[]): Promise<Service> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--port", "0", ...args],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const lines: string[] = [];
+  const listening = Promise.withResolvers<string>();
+  const done = (async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const parts = rest.split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        const match = /ThreadFlow listening on (http:\/\/[\d.:]+)/.exec(line);
+        if (match) listening.resolve(match[1]);
+      }
+    }
+    listening.reject(new Error(`main.ts exited before listening:\n${lines.join("\n")}`));
+  })();
+  return { child, url: await listening.promise, lines, done };
+}
+
+Deno.test("main.ts --help prints every flag; a bad flag exits 2 naming it", async () => {
+  const help = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--help"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(help.code, 0);
+  const text = new TextDecoder().decode(help.stdout);
+  assert(text.includes("--max-body") && text.includes("THREADFLOW_TOKEN"));
+
+  const bad = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--port", "nope"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(bad.code, 2);
+  assert(new TextDecoder().decode(bad.stderr).includes("--port"));
+});
+
+Deno.test("SIGTERM under load: WebSockets close 1001, every accepted task ends, exit 0", async () => {
+  const service = await spawnService([
+    "--workers",
+    "2",
+    "--log-format",
+    "json",
+    "--drain-ms",
+    "30000",
+  ]);
+  const client = await TestClient.connect(`${service.url.replace("http", "ws")}/ws`);
+  const accepted = new Set<string>();
+  let stop = false;
+  const submitter = async () => {
+    while (!stop) {
+      try {
+        const response = await fetch(`${service.url}/api/tasks`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ type: "sleep", payload: { ms: 5 } }),
+        });
+        const body = await response.json();
+        if (response.status === 201) accepted.add(body.task.id);
+      } catch {
+        // Refused once the server stopped accepting.
+        return;
+      }
+    }
+  };
+  const submitters = Array.from({ length: 8 }, () => submitter());
+  while (accepted.size < 200) await new Promise((resolve) => setTimeout(resolve, 10));
+  service.child.kill("SIGTERM");
+  const closed = await client.closed;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  stop = true;
+  await Promise.all(submitters);
+  const status = await service.child.status;
+  await service.done;
+
+  assertEquals(closed.code, 1001);
+  assertEquals(status.code, 0);
+  const ended = new Set<string>();
+  for (const line of service.lines) {
+    if (!line.startsWith("{")) continue;
+    const record = JSON.parse(line);
+    if (TERMINAL.has(record.msg)) ended.add(record.taskId);
+  }
+  const lost = [...accepted].filter((id) => !ended.has(id));
+  assertEquals(lost, [], `${lost.length} of ${accepted.size} accepted tasks never ended`);
+  assert(service.lines.some((line) => line.includes("Engine closed.")));
+});
+
+Deno.test("a second signal exits at once", async () => {
+  const service = await spawnService(["--workers", "1", "--drain-ms", "120000"]);
+  const response = await fetch(`${service.url}/api/tasks`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ type: "sleep", payload: { ms: 120000 } }),
+  });
+  assertEquals(response.status, 201);
+  await response.body?.cancel();
+  service.child.kill("SIGTERM");
+  // Wait until the first signal was taken in, then send the second.
+  while (!service.lines.some((line) => line.includes("Shutting down"))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  service.child.kill("SIGINT");
+  const status = await service.child.status;
+  await service.done;
+  assertEquals(status.code, 130);
+});
