@@ -22,6 +22,7 @@ import type { TaskStore } from "../engine/store/store.ts";
 import { MemoryStore } from "../engine/store/memory_store.ts";
 import { SqliteStore } from "../engine/store/sqlite_store.ts";
 import { PostgresStore } from "../engine/store/postgres_store.ts";
+import { ThreadFlow } from "../engine/thread_flow.ts";
 import { type BenchRow, type BenchSection, printSection } from "./_report.ts";
 
 const PG_URL = Deno.env.get("THREADFLOW_BENCH_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -176,6 +177,46 @@ async function measureClaims(schema: string, nodes: number, count: number): Prom
 }
 
 /**
+ * End to end through the engine: `nodes` ThreadFlow instances (2 workers
+ * each, one process) on one schema run `count` noop tasks submitted in
+ * batches; measured from the first submit to the last completion.
+ */
+async function measureEngine(schema: string, nodes: number, count: number): Promise<number> {
+  const engines: ThreadFlow[] = [];
+  try {
+    for (let i = 0; i < nodes; i++) {
+      engines.push(
+        await ThreadFlow.start({
+          workers: 2,
+          nodeId: `bench-node-${i}`,
+          store: new PostgresStore(PG_URL, { schema }),
+        }),
+      );
+    }
+    let finished = 0;
+    const all = Promise.withResolvers<void>();
+    for (const engine of engines) {
+      engine.on((event) => {
+        if (event.type === "task.succeeded" && event.task.nodeId === engine.nodeId) {
+          if (++finished === count) all.resolve();
+        }
+      });
+    }
+    return await perSecond(count, async () => {
+      for (let i = 0; i < count; i += 1000) {
+        const size = Math.min(1000, count - i);
+        await engines[(i / 1000) % nodes].submitBatch(
+          Array.from({ length: size }, (_, k) => ({ type: "noop", payload: { i: i + k } })),
+        );
+      }
+      await all.promise;
+    });
+  } finally {
+    for (const engine of engines) await engine.close();
+  }
+}
+
+/**
  * Runs the store benchmark and returns its section.
  *
  * @example
@@ -231,6 +272,15 @@ export async function run(options: StoreBenchOptions = {}): Promise<BenchSection
         const rate = await measureClaims(schema, nodes, sizes.claimed);
         rows.push({
           name: `postgres: claim(64) → fenced complete, ${nodes} node(s), store level`,
+          value: rate,
+          unit: "tasks/s",
+        });
+      }
+      for (const nodes of [1, 2]) {
+        await admin.unsafe(`TRUNCATE ${schema}.tasks`);
+        const rate = await measureEngine(schema, nodes, sizes.claimed);
+        rows.push({
+          name: `postgres: noop end to end, ${nodes} engine node(s) x 2 workers, one process`,
           value: rate,
           unit: "tasks/s",
           ...(nodes === 2
