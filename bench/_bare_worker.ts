@@ -1,13 +1,16 @@
 /**
  * The bare ceiling for the pool benchmark: a plain module worker that answers
- * each no-op task the way a pool worker minimally must (echo its id and
- * payload back), with no queue, no store and no events around it.
+ * each task the way a pool worker minimally must, with no queue, no store and
+ * no events around it. A `noop` echoes its payload; a `fib` runs the same
+ * handler module ThreadFlow's workers run.
  *
  * A message is one task `{ id, type, payload }` or an array of them; the
  * answer is `{ id, ok, result }` or an array of those, in the same order.
  *
  * @module
  */
+
+import fib from "../workers/tasks/fib.ts";
 
 /** One task as the benchmark sends it. */
 export interface BareTask {
@@ -24,7 +27,8 @@ export interface BareResult {
 }
 
 function answer(task: BareTask): BareResult {
-  return { id: task.id, ok: true, result: task.payload };
+  const result = task.type === "fib" ? fib(task.payload) : task.payload;
+  return { id: task.id, ok: true, result };
 }
 
 const scope = self as unknown as {

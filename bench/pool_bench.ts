@@ -16,7 +16,8 @@
 
 import { type BenchRow, type BenchSection, formatValue, percentile } from "./_report.ts";
 import type { BareResult, BareTask } from "./_bare_worker.ts";
-import { type SubmitInput, ThreadFlow, type ThreadFlowEvent } from "../mod.ts";
+import process from "node:process";
+import { type SubmitInput, type Task, ThreadFlow, type ThreadFlowEvent } from "../mod.ts";
 import fib from "../workers/tasks/fib.ts";
 
 /** Multiplies every task count; `BENCH_SCALE=0.1` gives a quick run. */
@@ -63,147 +64,199 @@ function scaled(count: number): number {
  * ```
  */
 export async function run(): Promise<BenchSection> {
+  const loadAtStart = await loadAverage();
+  const details: Record<string, unknown> = { workers: WORKERS, scale: SCALE, loadAtStart };
   const rows: BenchRow[] = [];
-  const details: Record<string, unknown> = { workers: WORKERS, scale: SCALE };
   const bare = await startBareWorkers(WORKERS);
-  const tf = await ThreadFlow.start({ workers: WORKERS });
   try {
-    // (a) Throughput. Warm every path up first so the JIT and the worker threads are hot.
-    await bareThroughput(bare, { tasks: 20_000, tasksPerMessage: 1, messagesInFlight: 1 });
-    await bareThroughput(bare, {
-      tasks: 100_000,
-      tasksPerMessage: BARE_TASKS_PER_MESSAGE,
-      messagesInFlight: BARE_MESSAGES_IN_FLIGHT,
-    });
-    await poolThroughputByEvents(tf, scaled(50_000));
-
-    const pingPong = await bareThroughput(bare, {
-      tasks: THROUGHPUT_TASKS,
-      tasksPerMessage: 1,
-      messagesInFlight: 1,
-    });
-    const pipelined = await bareThroughput(bare, {
-      tasks: THROUGHPUT_TASKS,
-      tasksPerMessage: 1,
-      messagesInFlight: BARE_MESSAGES_IN_FLIGHT,
-    });
-    const batchedRuns: number[] = [];
-    const poolRuns: number[] = [];
-    // Alternate bare and pool runs so drift (thermal, other load) hits both alike.
-    for (let i = 0; i < THROUGHPUT_REPEATS; i++) {
-      batchedRuns.push(
-        await bareThroughput(bare, {
-          tasks: THROUGHPUT_TASKS,
-          tasksPerMessage: BARE_TASKS_PER_MESSAGE,
-          messagesInFlight: BARE_MESSAGES_IN_FLIGHT,
-        }),
-      );
-      poolRuns.push(await poolThroughputByEvents(tf, THROUGHPUT_TASKS));
-    }
-    const batched = median(batchedRuns);
-    const pool = median(poolRuns);
-    const poolByWait = await poolThroughputByWait(tf, THROUGHPUT_TASKS);
-    Object.assign(details, { bareBatchedRuns: batchedRuns, poolRuns });
-    const ceiling = `bare ≤${BARE_TASKS_PER_MESSAGE}/msg ${formatValue(batched)}/s`;
-    rows.push(
-      { name: "(a) bare, 1 task/msg, 1 msg in flight/worker", value: pingPong, unit: "tasks/s" },
-      {
-        name: `(a) bare, 1 task/msg, ${BARE_MESSAGES_IN_FLIGHT} msgs in flight/worker`,
-        value: pipelined,
-        unit: "tasks/s",
-      },
-      {
-        name: `(a) bare, ≤${BARE_TASKS_PER_MESSAGE} tasks/msg (ceiling)`,
-        value: batched,
-        unit: "tasks/s",
-      },
-      {
-        name: "(a) pool, submitBatch + tf.on count",
-        value: pool,
-        unit: "tasks/s",
-        baseline: ceiling,
-        ratio: pool / batched,
-        goal: "ratio ≥ 0.70",
-        ok: pool / batched >= 0.7,
-      },
-      {
-        name: "(a) pool vs bare 1 task/msg ping-pong",
-        value: pool,
-        unit: "tasks/s",
-        baseline: `bare 1/msg ${formatValue(pingPong)}/s`,
-        ratio: pool / pingPong,
-      },
-      {
-        name: "(a) pool, submitBatch + tf.wait() each",
-        value: poolByWait,
-        unit: "tasks/s",
-        baseline: ceiling,
-        ratio: poolByWait / batched,
-      },
-    );
-
-    // (b) Idle round trip, bare and pool alternating in blocks within one run.
-    const latency = await sampleLatencies(roundTripBare(bare), roundTripPool(tf), LATENCY_TASKS);
-    const bareP50 = percentile(latency.bare, 50);
-    const bareP99 = percentile(latency.bare, 99);
-    const poolP50 = percentile(latency.pool, 50);
-    const poolP99 = percentile(latency.pool, 99);
-    rows.push(
-      { name: "(b) bare round trip p50", value: bareP50, unit: "ms" },
-      { name: "(b) bare round trip p99", value: bareP99, unit: "ms" },
-      {
-        name: "(b) pool submit + wait p50",
-        value: poolP50,
-        unit: "ms",
-        baseline: `bare p50 ${formatValue(bareP50)} ms`,
-        ratio: poolP50 / bareP50,
-        goal: "ratio ≤ 1.5",
-        ok: poolP50 / bareP50 <= 1.5,
-      },
-      {
-        name: "(b) pool submit + wait p99",
-        value: poolP99,
-        unit: "ms",
-        baseline: `bare p99 ${formatValue(bareP99)} ms`,
-        ratio: poolP99 / bareP99,
-      },
-    );
-
-    // The bare workers would compete with the pool for the cores from here on.
-    for (const worker of bare) worker.terminate();
-
-    // (c) CPU-bound speedup.
-    const fibResult = await measureFib(tf);
-    details.fib = fibResult;
-    const speedup = fibResult.serialMs / fibResult.poolMs;
-    rows.push(
-      {
-        name: `(c) ${FIB_TASKS} x fib(${FIB_N}), main thread serially`,
-        value: fibResult.serialMs,
-        unit: "ms",
-      },
-      { name: `(c) ${FIB_TASKS} x fib(${FIB_N}), pool`, value: fibResult.poolMs, unit: "ms" },
-      {
-        name: `(c) fib speedup on ${WORKERS} workers`,
-        value: speedup,
-        unit: "x",
-        baseline: "main thread serially",
-        ratio: speedup,
-        goal: "≥ 1.8",
-        ok: speedup >= 1.8,
-      },
-    );
+    rows.push(...await measureThroughput(bare, details));
+    rows.push(...await measureLatency(bare, details));
+    rows.push(...await measureFib(bare, details));
   } finally {
     for (const worker of bare) worker.terminate();
-    await tf.close({ drainMs: 1_000 });
   }
+  rows.push(...await measureMemory(details));
+  details.loadAtEnd = await loadAverage();
+  const load = loadAtStart === null ? "" : `; load average ${loadAtStart.toFixed(2)} at start`;
+  return { title: `Pool (${WORKERS} workers${load})`, rows, details };
+}
 
-  // (d) Memory, in a fresh process so nothing above is counted.
+/** (a) No-op throughput: bare variants, then bare ceiling and pool alternating. */
+async function measureThroughput(
+  bare: Worker[],
+  details: Record<string, unknown>,
+): Promise<BenchRow[]> {
+  const ceilingOptions = {
+    tasks: THROUGHPUT_TASKS,
+    tasksPerMessage: BARE_TASKS_PER_MESSAGE,
+    messagesInFlight: BARE_MESSAGES_IN_FLIGHT,
+  };
+  // Warm up so the JIT and the worker threads are hot before anything counts.
+  await bareThroughput(bare, { tasks: 20_000, tasksPerMessage: 1, messagesInFlight: 1 });
+  await bareThroughput(bare, { ...ceilingOptions, tasks: 100_000 });
+
+  const pingPong = await bareThroughput(bare, {
+    tasks: THROUGHPUT_TASKS,
+    tasksPerMessage: 1,
+    messagesInFlight: 1,
+  });
+  const pipelined = await bareThroughput(bare, {
+    tasks: THROUGHPUT_TASKS,
+    tasksPerMessage: 1,
+    messagesInFlight: BARE_MESSAGES_IN_FLIGHT,
+  });
+  const ceilingRuns: Throughput[] = [];
+  const poolRuns: Throughput[] = [];
+  // Alternate, so drift (other processes, GC) hits both alike; each pool run gets a fresh engine.
+  for (let i = 0; i < THROUGHPUT_REPEATS; i++) {
+    ceilingRuns.push(await bareThroughput(bare, ceilingOptions));
+    poolRuns.push(await withPool((tf) => poolThroughputByEvents(tf, THROUGHPUT_TASKS)));
+  }
+  const byWait = await withPool((tf) => poolThroughputByWait(tf, THROUGHPUT_TASKS));
+  const ceiling = medianOf(ceilingRuns);
+  const pool = medianOf(poolRuns);
+  Object.assign(details, { pingPong, pipelined, ceilingRuns, poolRuns, byWait });
+
+  const ceilingLabel = `bare ≤${BARE_TASKS_PER_MESSAGE}/msg ${formatValue(ceiling.perSecond)}/s`;
+  return [
+    {
+      name: "(a) bare, 1 task/msg, 1 in flight/worker",
+      value: pingPong.perSecond,
+      unit: "tasks/s",
+    },
+    {
+      name: `(a) bare, 1 task/msg, ${BARE_MESSAGES_IN_FLIGHT} in flight/worker`,
+      value: pipelined.perSecond,
+      unit: "tasks/s",
+    },
+    {
+      name:
+        `(a) bare, ≤${BARE_TASKS_PER_MESSAGE} tasks/msg, ${BARE_MESSAGES_IN_FLIGHT} in flight (ceiling)`,
+      value: ceiling.perSecond,
+      unit: "tasks/s",
+    },
+    {
+      name: "(a) pool, submitBatch + tf.on counting ends",
+      value: pool.perSecond,
+      unit: "tasks/s",
+      baseline: ceilingLabel,
+      ratio: pool.perSecond / ceiling.perSecond,
+      goal: "ratio ≥ 0.70",
+      ok: pool.perSecond / ceiling.perSecond >= 0.7,
+    },
+    {
+      name: "(a) pool, submitBatch + tf.wait() per task",
+      value: byWait.perSecond,
+      unit: "tasks/s",
+      baseline: ceilingLabel,
+      ratio: byWait.perSecond / ceiling.perSecond,
+    },
+    {
+      name: "(a) CPU time per task, bare ceiling (all threads)",
+      value: ceiling.cpuMicrosPerTask,
+      unit: "µs/task",
+    },
+    {
+      name: "(a) CPU time per task, pool (all threads)",
+      value: pool.cpuMicrosPerTask,
+      unit: "µs/task",
+      baseline: `bare ${formatValue(ceiling.cpuMicrosPerTask)} µs`,
+      ratio: pool.cpuMicrosPerTask / ceiling.cpuMicrosPerTask,
+    },
+  ];
+}
+
+/** (b) Idle round trip: bare and pool alternate in blocks within one run. */
+async function measureLatency(
+  bare: Worker[],
+  details: Record<string, unknown>,
+): Promise<BenchRow[]> {
+  const latency = await withPool((tf) =>
+    sampleLatencies(roundTripBare(bare), roundTripPool(tf), LATENCY_TASKS)
+  );
+  const bareP50 = percentile(latency.bare, 50);
+  const bareP99 = percentile(latency.bare, 99);
+  const poolP50 = percentile(latency.pool, 50);
+  const poolP99 = percentile(latency.pool, 99);
+  details.latencyMs = { bareP50, bareP99, poolP50, poolP99 };
+  return [
+    { name: "(b) bare round trip p50", value: bareP50, unit: "ms" },
+    { name: "(b) bare round trip p99", value: bareP99, unit: "ms" },
+    {
+      name: "(b) pool submit + wait p50",
+      value: poolP50,
+      unit: "ms",
+      baseline: `bare p50 ${formatValue(bareP50)} ms`,
+      ratio: poolP50 / bareP50,
+      goal: "ratio ≤ 1.5",
+      ok: poolP50 / bareP50 <= 1.5,
+    },
+    {
+      name: "(b) pool submit + wait p99",
+      value: poolP99,
+      unit: "ms",
+      baseline: `bare p99 ${formatValue(bareP99)} ms`,
+      ratio: poolP99 / bareP99,
+    },
+  ];
+}
+
+/** (c) CPU-bound: the same fib handler serially, on bare workers, on the pool. */
+async function measureFib(
+  bare: Worker[],
+  details: Record<string, unknown>,
+): Promise<BenchRow[]> {
+  const payload = { n: FIB_N };
+  for (let i = 0; i < 20; i++) fib(payload); // warm up the main thread's copy
+  await bareFib(bare, WORKERS * 5); // and the bare workers'
+
+  let expected = 0;
+  const serialStarted = performance.now();
+  for (let i = 0; i < FIB_TASKS; i++) expected += fib(payload);
+  const serialMs = performance.now() - serialStarted;
+  const bareMs = await bareFib(bare, FIB_TASKS);
+  const poolMs = await withPool(async (tf) => {
+    await poolFib(tf, WORKERS * 5); // warm up the pool workers' copy
+    const { ms, sum } = await poolFib(tf, FIB_TASKS);
+    if (sum !== expected) {
+      throw new Error(`fib results differ: the pool summed ${sum}, the main thread ${expected}.`);
+    }
+    return ms;
+  });
+  details.fibMs = { serialMs, bareMs, poolMs };
+  const serialLabel = `serial ${formatValue(serialMs)} ms`;
+  return [
+    {
+      name: `(c) ${FIB_TASKS} x fib(${FIB_N}), main thread serially`,
+      value: serialMs,
+      unit: "ms",
+    },
+    {
+      name: `(c) ${FIB_TASKS} x fib(${FIB_N}), bare workers (speedup)`,
+      value: bareMs,
+      unit: "ms",
+      baseline: serialLabel,
+      ratio: serialMs / bareMs,
+    },
+    {
+      name: `(c) ${FIB_TASKS} x fib(${FIB_N}), pool (speedup)`,
+      value: poolMs,
+      unit: "ms",
+      baseline: serialLabel,
+      ratio: serialMs / poolMs,
+      goal: "speedup ≥ 1.8",
+      ok: serialMs / poolMs >= 1.8,
+    },
+  ];
+}
+
+/** (d) Memory per queued task and submit cost as the queue grows, in a fresh process. */
+async function measureMemory(details: Record<string, unknown>): Promise<BenchRow[]> {
   const memory = await measureQueuedMemoryInChild();
   details.memory = memory;
   const perTask = memory.rssGrowthBytes / memory.tasks;
   const submitRatio = memory.lastChunkMs / memory.firstChunkMs;
-  rows.push(
+  return [
     {
       name: `(d) RSS growth per queued task (${formatValue(memory.tasks)} queued${
         memory.gc ? ", after GC" : ", no GC"
@@ -219,22 +272,20 @@ export async function run(): Promise<BenchSection> {
       unit: "B/task",
     },
     {
-      name: `(d) submit ${formatValue(memory.tasks)} (submitBatch x ${SUBMIT_BATCH})`,
+      name: `(d) submit rate, ${formatValue(memory.tasks)} via submitBatch(${SUBMIT_BATCH})`,
       value: memory.tasks / (memory.totalSubmitMs / 1000),
       unit: "tasks/s",
     },
     {
-      name: `(d) submit cost, last ${formatValue(SUBMIT_CHUNK)} vs first`,
+      name: `(d) submit time, last ${formatValue(SUBMIT_CHUNK)} vs first`,
       value: memory.lastChunkMs,
       unit: "ms",
-      baseline: `first ${formatValue(SUBMIT_CHUNK)} ${formatValue(memory.firstChunkMs)} ms`,
+      baseline: `first ${formatValue(memory.firstChunkMs)} ms`,
       ratio: submitRatio,
       goal: "ratio ≤ 1.5 (flat)",
       ok: submitRatio <= 1.5,
     },
-  );
-
-  return { title: `Pool (${WORKERS} workers)`, rows, details };
+  ];
 }
 
 // ---------------------------------------------------------------------------
@@ -270,41 +321,41 @@ interface BareThroughputOptions {
 
 /**
  * Pushes `tasks` no-op tasks through the workers, each worker keeping
- * `messagesInFlight` messages outstanding, and returns tasks per second.
- * Task ids are made before the clock starts: the ceiling is the transport.
+ * `messagesInFlight` messages outstanding. Task ids are made before the clock
+ * starts: the ceiling is the transport.
  */
-function bareThroughput(workers: Worker[], options: BareThroughputOptions): Promise<number> {
+async function bareThroughput(
+  workers: Worker[],
+  options: BareThroughputOptions,
+): Promise<Throughput> {
   const { tasks, tasksPerMessage, messagesInFlight } = options;
   const ids = Array.from({ length: tasks }, () => crypto.randomUUID());
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let answered = 0;
-    const started = performance.now();
-    const sendNext = (worker: Worker) => {
-      if (sent >= tasks) return;
-      if (tasksPerMessage === 1) {
-        worker.postMessage(bareTask(ids[sent++]));
-        return;
-      }
-      const end = Math.min(tasks, sent + tasksPerMessage);
-      const message = new Array<BareTask>(end - sent);
-      for (let i = sent; i < end; i++) message[i - sent] = bareTask(ids[i]);
-      sent = end;
-      worker.postMessage(message);
-    };
-    for (const worker of workers) {
-      worker.onerror = (event) => reject(event.error ?? new Error(event.message));
-      worker.onmessage = (event: MessageEvent<BareResult | BareResult[]>) => {
-        answered += Array.isArray(event.data) ? event.data.length : 1;
-        if (answered === tasks) {
-          resolve(tasks / ((performance.now() - started) / 1000));
-        } else {
-          sendNext(worker);
+  return await timeTasks(tasks, () =>
+    new Promise<void>((resolve, reject) => {
+      let sent = 0;
+      let answered = 0;
+      const sendNext = (worker: Worker) => {
+        if (sent >= tasks) return;
+        if (tasksPerMessage === 1) {
+          worker.postMessage(bareTask(ids[sent++]));
+          return;
         }
+        const end = Math.min(tasks, sent + tasksPerMessage);
+        const message = new Array<BareTask>(end - sent);
+        for (let i = sent; i < end; i++) message[i - sent] = bareTask(ids[i]);
+        sent = end;
+        worker.postMessage(message);
       };
-      for (let i = 0; i < messagesInFlight; i++) sendNext(worker);
-    }
-  });
+      for (const worker of workers) {
+        worker.onerror = (event) => reject(event.error ?? new Error(event.message));
+        worker.onmessage = (event: MessageEvent<BareResult | BareResult[]>) => {
+          answered += Array.isArray(event.data) ? event.data.length : 1;
+          if (answered === tasks) resolve();
+          else sendNext(worker);
+        };
+        for (let i = 0; i < messagesInFlight; i++) sendNext(worker);
+      }
+    }));
 }
 
 /** One sequential bare round trip per call, cycling through the workers. */
@@ -317,8 +368,32 @@ function roundTripBare(workers: Worker[]): () => Promise<void> {
   };
 }
 
+/** Runs `count` fib tasks on the bare workers, one at a time per worker; returns ms. */
+async function bareFib(workers: Worker[], count: number): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(workers.map(async (worker) => {
+    while (next < count) {
+      next++;
+      await postAndReceive(worker, { id: String(next), type: "fib", payload: { n: FIB_N } });
+    }
+  }));
+  return performance.now() - started;
+}
+
 // ---------------------------------------------------------------------------
 // ThreadFlow pool
+
+/** Runs `body` on a fresh, warmed-up engine, closing it afterwards. */
+async function withPool<T>(body: (tf: ThreadFlow) => Promise<T>): Promise<T> {
+  const tf = await ThreadFlow.start({ workers: WORKERS });
+  try {
+    await poolThroughputByEvents(tf, Math.min(THROUGHPUT_TASKS, 20_000));
+    return await body(tf);
+  } finally {
+    await tf.close({ drainMs: 1_000 });
+  }
+}
 
 function noopInputs(count: number): SubmitInput[] {
   const inputs = new Array<SubmitInput>(count);
@@ -333,9 +408,9 @@ function isTerminalEvent(event: ThreadFlowEvent): boolean {
 
 /**
  * Submits `tasks` no-ops in `submitBatch` chunks and counts terminal events
- * until all have ended; returns tasks per second, submit to last end.
+ * until all have ended (submit of the first to end of the last).
  */
-async function poolThroughputByEvents(tf: ThreadFlow, tasks: number): Promise<number> {
+async function poolThroughputByEvents(tf: ThreadFlow, tasks: number): Promise<Throughput> {
   let ended = 0;
   let failed = 0;
   let allEnded!: () => void;
@@ -346,34 +421,32 @@ async function poolThroughputByEvents(tf: ThreadFlow, tasks: number): Promise<nu
     if (++ended === tasks) allEnded();
   });
   try {
-    const started = performance.now();
-    for (let sent = 0; sent < tasks; sent += SUBMIT_BATCH) {
-      await tf.submitBatch(noopInputs(Math.min(SUBMIT_BATCH, tasks - sent)));
-    }
-    await done;
-    const elapsed = performance.now() - started;
+    const result = await timeTasks(tasks, async () => {
+      for (let sent = 0; sent < tasks; sent += SUBMIT_BATCH) {
+        await tf.submitBatch(noopInputs(Math.min(SUBMIT_BATCH, tasks - sent)));
+      }
+      await done;
+    });
     if (failed > 0) throw new Error(`${failed} of ${tasks} no-op tasks did not succeed.`);
-    return tasks / (elapsed / 1000);
+    return result;
   } finally {
     unsubscribe();
   }
 }
 
 /** Like {@linkcode poolThroughputByEvents}, but awaits `tf.wait(id)` for every task. */
-async function poolThroughputByWait(tf: ThreadFlow, tasks: number): Promise<number> {
-  const started = performance.now();
-  const waits: Promise<unknown>[] = [];
-  for (let sent = 0; sent < tasks; sent += SUBMIT_BATCH) {
-    const results = await tf.submitBatch(noopInputs(Math.min(SUBMIT_BATCH, tasks - sent)));
-    for (const { task } of results) waits.push(tf.wait(task.id));
-  }
-  const ended = await Promise.all(waits);
-  const elapsed = performance.now() - started;
-  const failed = ended.filter((task) => (task as { status: string }).status !== "succeeded");
-  if (failed.length > 0) {
-    throw new Error(`${failed.length} of ${tasks} no-op tasks did not succeed.`);
-  }
-  return tasks / (elapsed / 1000);
+async function poolThroughputByWait(tf: ThreadFlow, tasks: number): Promise<Throughput> {
+  let failed = 0;
+  const result = await timeTasks(tasks, async () => {
+    const waits: Promise<Task>[] = [];
+    for (let sent = 0; sent < tasks; sent += SUBMIT_BATCH) {
+      const results = await tf.submitBatch(noopInputs(Math.min(SUBMIT_BATCH, tasks - sent)));
+      for (const { task } of results) waits.push(tf.wait(task.id));
+    }
+    for (const task of await Promise.all(waits)) if (task.status !== "succeeded") failed++;
+  });
+  if (failed > 0) throw new Error(`${failed} of ${tasks} no-op tasks did not succeed.`);
+  return result;
 }
 
 /** One sequential pool round trip per call: submit a no-op, wait for it. */
@@ -384,37 +457,16 @@ function roundTripPool(tf: ThreadFlow): () => Promise<void> {
   };
 }
 
-interface FibResult {
-  serialMs: number;
-  poolMs: number;
-}
-
-/** Runs fib(FIB_N) FIB_TASKS times on the main thread, then on the pool. */
-async function measureFib(tf: ThreadFlow): Promise<FibResult> {
+/** Runs `count` fib tasks on the pool; returns ms and the sum of the results. */
+async function poolFib(tf: ThreadFlow, count: number): Promise<{ ms: number; sum: number }> {
   const payload = { n: FIB_N };
-  // Warm up the same handler code on both sides.
-  for (let i = 0; i < 10; i++) fib(payload);
-  await Promise.all(
-    (await tf.submitBatch(Array.from({ length: WORKERS * 4 }, () => ({ type: "fib", payload }))))
-      .map(({ task }) => tf.wait(task.id)),
-  );
-
-  let checksum = 0;
-  const serialStarted = performance.now();
-  for (let i = 0; i < FIB_TASKS; i++) checksum += fib(payload);
-  const serialMs = performance.now() - serialStarted;
-
-  const poolStarted = performance.now();
+  const started = performance.now();
   const submitted = await tf.submitBatch(
-    Array.from({ length: FIB_TASKS }, () => ({ type: "fib", payload })),
+    Array.from({ length: count }, () => ({ type: "fib", payload })),
   );
   const ended = await Promise.all(submitted.map(({ task }) => tf.wait(task.id)));
-  const poolMs = performance.now() - poolStarted;
-  const poolChecksum = ended.reduce((sum, task) => sum + (task.result as number), 0);
-  if (poolChecksum !== checksum) {
-    throw new Error(`fib results differ: pool summed ${poolChecksum}, main thread ${checksum}.`);
-  }
-  return { serialMs, poolMs };
+  const ms = performance.now() - started;
+  return { ms, sum: ended.reduce((sum, task) => sum + (task.result as number), 0) };
 }
 
 // ---------------------------------------------------------------------------
@@ -558,8 +610,37 @@ async function sampleLatencies(
   return samples;
 }
 
-function median(values: number[]): number {
-  return percentile(values, 50);
+/** A throughput run: wall-clock rate, and CPU time of every thread of this process per task. */
+interface Throughput {
+  perSecond: number;
+  cpuMicrosPerTask: number;
+}
+
+async function timeTasks(tasks: number, body: () => Promise<void>): Promise<Throughput> {
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await body();
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    perSecond: tasks / (elapsedMs / 1000),
+    cpuMicrosPerTask: (cpu.user + cpu.system) / tasks,
+  };
+}
+
+/** The run with the median rate. */
+function medianOf(runs: Throughput[]): Throughput {
+  const sorted = [...runs].sort((a, b) => a.perSecond - b.perSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** The one-minute load average, or `null` where /proc/loadavg is missing. */
+async function loadAverage(): Promise<number | null> {
+  try {
+    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  } catch {
+    return null;
+  }
 }
 
 if (import.meta.main && Deno.args[0] === MEMORY_CHILD_FLAG) {
