@@ -1,0 +1,212 @@
+/**
+ * Handlers that fail: a `while (true) {}` killed by its timeout, a throw, a
+ * worker that closes itself or dies of an uncaught error. The pool must
+ * recover every time: the next task runs, restarts are counted.
+ */
+
+import type { WorkerEvent } from "../../engine/events.ts";
+import { assert, assertEquals, EventLog, startEngine, waitAllIdle } from "./_helpers.ts";
+
+function workerEvents(log: EventLog, type: string): WorkerEvent[] {
+  return log.events.filter((e): e is WorkerEvent => e.type === type);
+}
+
+Deno.test("failures: a while (true) {} handler is killed by its timeout and the pool recovers", async () => {
+  const tf = await startEngine({ workers: 1 });
+  const log = new EventLog(tf);
+  try {
+    const spin = await tf.submit({ type: "spin", timeoutMs: 200 });
+    const next = await tf.submit({ type: "noop", payload: "after" });
+    const failed = await tf.wait(spin.id);
+    assertEquals(failed.status, "failed");
+    assertEquals(failed.error?.name, "TimeoutError");
+    assert(failed.error!.message.includes("200 ms"), failed.error!.message);
+    assertEquals(failed.attempts, 1);
+    const done = await tf.wait(next.id);
+    assertEquals(done.status, "succeeded", "the next task runs on the replacement worker");
+    assertEquals(done.result, "after");
+    await waitAllIdle(tf);
+    const [worker] = tf.workers();
+    assertEquals(worker.restarts, 1);
+    assertEquals(worker.id, 0);
+    const exited = workerEvents(log, "worker.exited");
+    assertEquals(exited.length, 1);
+    assertEquals(exited[0].reason, "timeout");
+    assertEquals(workerEvents(log, "worker.started").length, 1, "the replacement started");
+    assertEquals((await tf.stats()).workers.restarts, 1);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("failures: a timed-out task with attempts left is retried, then fails", async () => {
+  const tf = await startEngine({ workers: 1, backoffMs: 10 });
+  const log = new EventLog(tf);
+  try {
+    const spin = await tf.submit({ type: "spin", timeoutMs: 100, maxAttempts: 2 });
+    const failed = await tf.wait(spin.id);
+    assertEquals(failed.status, "failed");
+    assertEquals(failed.attempts, 2);
+    assertEquals(failed.error?.name, "TimeoutError");
+    assertEquals(log.tasks("task.retrying", spin.id).length, 1);
+    assertEquals(log.terminals(spin.id).length, 1);
+    await waitAllIdle(tf);
+    assertEquals(tf.workers()[0].restarts, 2);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("failures: a neighbour of a timed-out task is given back its attempt and runs again", async () => {
+  const tf = await startEngine({ workers: 1, concurrencyPerWorker: 2 });
+  const log = new EventLog(tf);
+  try {
+    const neighbour = await tf.submit({ type: "stubborn", payload: { ms: 400 }, timeoutMs: 5000 });
+    const spin = await tf.submit({ type: "spin", timeoutMs: 150 });
+    assertEquals((await tf.wait(spin.id)).error?.name, "TimeoutError");
+    const done = await tf.wait(neighbour.id);
+    assertEquals(done.status, "succeeded");
+    assertEquals(done.attempts, 1, "the interrupted attempt does not count");
+    assertEquals(log.tasks("task.retrying", neighbour.id).length, 1);
+    assertEquals(log.tasks("task.started", neighbour.id).length, 2);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("failures: a handler that throws fails its task with the error; the worker lives on", async () => {
+  const tf = await startEngine({ workers: 1 });
+  try {
+    const task = await tf.submit({ type: "throws", payload: { message: "boom" } });
+    const failed = await tf.wait(task.id);
+    assertEquals(failed.status, "failed");
+    assertEquals(failed.error?.name, "FixtureError");
+    assertEquals(failed.error?.message, "boom");
+    assert(failed.error?.stack?.includes("throws.ts"), "the stack is kept");
+    assertEquals(failed.finishedAt !== null, true);
+    const next = await tf.wait((await tf.submit({ type: "noop", payload: 1 })).id);
+    assertEquals(next.status, "succeeded");
+    const [worker] = tf.workers();
+    assertEquals(worker.restarts, 0);
+    assertEquals(worker.failed, 1);
+    assertEquals(worker.completed, 1);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("failures: a built-in rejects a bad payload inside the worker", async () => {
+  const tf = await startEngine({ workers: 1 });
+  try {
+    const failed = await tf.wait((await tf.submit({ type: "fib", payload: { n: -1 } })).id);
+    assertEquals(failed.status, "failed");
+    assertEquals(failed.error?.name, "RangeError");
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("failures: a handler that calls self.close() fails with WorkerExitedError; the pool recovers", async () => {
+  const tf = await startEngine({ workers: 1 });
+  const log = new EventLog(tf);
+  try {
+    const task = await tf.submit({ type: "closes", timeoutMs: 10_000 });
+    const next = await tf.submit({ type: "noop", payload: "next" });
+    const failed = await tf.wait(task.id);
+    assertEquals(failed.status, "failed");
+    assertEquals(failed.error?.name, "WorkerExitedError");
+    assert(failed.error!.message.includes("self.close()"), failed.error!.message);
+    assertEquals((await tf.wait(next.id)).result, "next");
+    await waitAllIdle(tf);
+    assertEquals(tf.workers()[0].restarts, 1);
+    const exited = workerEvents(log, "worker.exited");
+    assertEquals(exited.length, 1);
+    assert(exited[0].reason!.startsWith("crashed:"), exited[0].reason);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("failures: an uncaught error in the worker fails the task with WorkerExitedError; the pool recovers", async () => {
+  const tf = await startEngine({ workers: 1 });
+  try {
+    const task = await tf.submit({ type: "crash", timeoutMs: 10_000 });
+    const failed = await tf.wait(task.id);
+    assertEquals(failed.status, "failed");
+    assertEquals(failed.error?.name, "WorkerExitedError");
+    assert(failed.error!.message.includes("uncaught on purpose"), failed.error!.message);
+    assertEquals((await tf.wait((await tf.submit({ type: "noop", payload: 2 })).id)).result, 2);
+    await waitAllIdle(tf);
+    assertEquals(tf.workers()[0].restarts, 1);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("failures: a crash with attempts left is retried on a fresh worker", async () => {
+  const tf = await startEngine({ workers: 1, backoffMs: 0 });
+  const log = new EventLog(tf);
+  try {
+    const task = await tf.submit({ type: "closes", maxAttempts: 2, timeoutMs: 10_000 });
+    const failed = await tf.wait(task.id);
+    assertEquals(failed.attempts, 2);
+    assertEquals(failed.status, "failed");
+    assertEquals(log.tasks("task.retrying", task.id).length, 1);
+    await waitAllIdle(tf);
+    assertEquals(tf.workers()[0].restarts, 2);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test({
+  name:
+    "failures: a handler that calls Deno.exit() is noticed as a dead worker, not left to its timeout",
+  // Engine bug: Deno.exit() inside a worker ends that worker silently (no error event, no
+  // message). workers/task_worker.ts wraps self.close() to post "exiting" but not Deno.exit(), so
+  // the pool (engine/pool.ts) only notices at the task's timeout: the task fails with TimeoutError
+  // after timeoutMs (60 s by default) instead of WorkerExitedError at once.
+  ignore: true,
+  async fn() {
+    const tf = await startEngine({ workers: 1 });
+    try {
+      const task = await tf.submit({ type: "exits", timeoutMs: 3000 });
+      const failed = await tf.wait(task.id);
+      assertEquals(failed.error?.name, "WorkerExitedError");
+    } finally {
+      await tf.close({ drainMs: 0 });
+    }
+  },
+});
+
+Deno.test("failures: a result that cannot be sent back fails only that task", async () => {
+  const tf = await startEngine({ workers: 1, concurrencyPerWorker: 4 });
+  try {
+    const results = await tf.submitBatch([
+      { type: "odd", payload: { mode: "plain" } },
+      { type: "odd", payload: { mode: "function" } },
+      { type: "odd", payload: { mode: "plain" } },
+    ]);
+    const [a, bad, b] = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    assertEquals(a.result, "ordinary");
+    assertEquals(b.result, "ordinary");
+    assertEquals(bad.status, "failed");
+    assert(bad.error!.message.includes("cannot be sent"), bad.error!.message);
+    assertEquals(tf.workers()[0].restarts, 0);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("failures: a thrown string is recorded as an error", async () => {
+  const tf = await startEngine({ workers: 1 });
+  try {
+    const task = await tf.submit({ type: "odd", payload: { mode: "string" } });
+    const failed = await tf.wait(task.id);
+    assertEquals(failed.status, "failed");
+    assertEquals(failed.error?.name, "Error");
+    assertEquals(failed.error?.message, "a plain string");
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
