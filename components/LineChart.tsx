@@ -46,7 +46,7 @@ export function LineChart(props: LineChartProps) {
   const y = (v: number) => HEIGHT - (v / top) * (HEIGHT - PAD_TOP);
   const summary = series
     .map((s) => {
-      const last = [...s.values].reverse().find((v) => v !== null);
+      const last = s.values.findLast((v) => v !== null);
       return `${s.label} ${
         last === undefined || last === null ? "no data" : props.formatValue(last)
       }`;
@@ -79,6 +79,17 @@ export function LineChart(props: LineChartProps) {
         {series.map((s) => (
           <path key={s.label} class={`line ${s.className}`} d={linePath(times, s.values, x, y)} />
         ))}
+        {series.map((s) => {
+          const i = s.values.findLastIndex((v) => v !== null);
+          return i === -1 ? null : (
+            // A zero-length round-capped stroke stays a circle however the chart is stretched.
+            <path
+              key={`${s.label}-last`}
+              class={`dot ${s.className}`}
+              d={`M${x(times[i]).toFixed(1)} ${y(s.values[i]!).toFixed(1)}h0`}
+            />
+          );
+        })}
       </svg>
       <div class="chart-scale" aria-hidden="true">
         <span>{Math.round(windowMs / 60_000)} min ago</span>

@@ -33,42 +33,44 @@ export default function RecentTasks(props: RecentTasksProps) {
 
   if (rows.length === 0) return <p class="muted" data-empty>No tasks yet. Submit one.</p>;
   return (
-    <table class="tasks">
-      <caption class="sr-only">Newest tasks</caption>
-      <thead>
-        <tr>
-          <th scope="col">Task</th>
-          <th scope="col">Type</th>
-          <th scope="col">Status</th>
-          <th scope="col">Progress</th>
-          <th scope="col" class="hide-narrow">Run time</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((task) => (
-          <tr key={task.id} data-task={task.id} data-status={task.status}>
-            <td>
-              <a class="mono" href={`/tasks/${task.id}`}>{task.id.slice(-12)}</a>
-            </td>
-            <td>{task.type}</td>
-            <td>
-              <StatusBadge status={task.status} />
-            </td>
-            <td>
-              {task.status === "running"
-                ? <ProgressBar value={task.progress} label={`Progress of task ${task.id}`} />
-                : task.status === "succeeded"
-                ? <ProgressBar value={1} label={`Progress of task ${task.id}`} />
-                : <span class="muted">–</span>}
-            </td>
-            <td class="num hide-narrow">
-              {task.startedAt && task.finishedAt
-                ? formatDuration(task.finishedAt - task.startedAt)
-                : "–"}
-            </td>
+    <div class="table-scroll">
+      <table class="tasks">
+        <caption class="sr-only">Newest tasks</caption>
+        <thead>
+          <tr>
+            <th scope="col">Task</th>
+            <th scope="col">Type</th>
+            <th scope="col">Status</th>
+            <th scope="col">Progress</th>
+            <th scope="col" class="hide-narrow">Run time</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((task) => (
+            <tr key={task.id} data-task={task.id} data-status={task.status}>
+              <td>
+                <a class="mono" href={`/tasks/${task.id}`}>{task.id.slice(-12)}</a>
+              </td>
+              <td>{task.type}</td>
+              <td>
+                <StatusBadge status={task.status} />
+              </td>
+              <td>
+                {task.status === "running"
+                  ? <ProgressBar value={task.progress} label={`Progress of task ${task.id}`} />
+                  : task.status === "succeeded"
+                  ? <ProgressBar value={1} label={`Progress of task ${task.id}`} />
+                  : <span class="muted">–</span>}
+              </td>
+              <td class="num hide-narrow">
+                {task.startedAt && task.finishedAt
+                  ? formatDuration(task.finishedAt - task.startedAt)
+                  : "–"}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

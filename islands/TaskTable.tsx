@@ -93,9 +93,11 @@ export default function TaskTable(props: TaskTableProps) {
   return (
     <div class="task-table">
       <div class="table-tools">
-        <button type="button" class="danger" onClick={bulkCancel} disabled={bulkBusy}>
-          {bulkBusy ? "Cancelling…" : "Cancel all matching"}
-        </button>
+        {(!props.filter.status || CANCELLABLE.has(props.filter.status)) && (
+          <button type="button" class="danger" onClick={bulkCancel} disabled={bulkBusy}>
+            {bulkBusy ? "Cancelling…" : "Cancel all matching"}
+          </button>
+        )}
         <p role="status" class={notice?.error ? "field-error" : "muted"}>{notice?.text}</p>
       </div>
       {rows.length === 0

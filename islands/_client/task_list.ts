@@ -17,9 +17,11 @@ export interface ApplyOptions {
 }
 
 /**
- * The rows after a frame's events: rows shown take the newest snapshot (and
- * leave when they stop matching), new tasks are prepended newest first.
- * Returns `rows` itself when nothing changed, so a view can skip its render.
+ * The rows after a frame's events. Rows shown take the newest snapshot and
+ * leave when they stop matching. On the first page (`prepend`), a matching
+ * task not shown joins in id order (ids sort by creation time, newest first)
+ * when it is newer than the last row or the page has room. Returns `rows`
+ * itself when nothing changed, so a view can skip its render.
  *
  * @example
  * ```ts ignore
@@ -30,31 +32,28 @@ export function applyTaskEvents(rows: Task[], events: TaskEvent[], options: Appl
   if (events.length === 0) return rows;
   const index = new Map(rows.map((task, i) => [task.id, i]));
   let next: Task[] | null = null;
-  const added: Task[] = [];
+  let added = false;
+  const oldest = rows.at(-1)?.id;
   for (const event of events) {
     const task = event.task;
     const at = index.get(task.id);
     if (at !== undefined) {
       next ??= rows.slice();
       next[at] = task;
-    } else if (options.prepend && options.accepts(task) && isNew(event)) {
-      added.push(task);
+    } else if (
+      options.prepend && options.accepts(task) &&
+      (rows.length < options.limit || oldest === undefined || task.id > oldest)
+    ) {
+      next ??= rows.slice();
+      index.set(task.id, next.push(task) - 1);
+      added = true;
     }
   }
-  if (!next && added.length === 0) return rows;
-  let result = next ?? rows;
-  result = result.filter((task) => options.accepts(task));
-  if (added.length > 0) {
-    added.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    result = [...added, ...result];
-  }
-  return result.length > options.limit ? result.slice(0, options.limit) : result;
-}
-
-/** An event that may announce a task the list has not seen (a submit). */
-function isNew(event: TaskEvent): boolean {
-  return event.task.attempts === 0 &&
-    (event.type === "task.queued" || event.type === "task.scheduled");
+  if (!next) return rows;
+  let result = next.filter((task) => options.accepts(task));
+  if (added) result.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  if (result.length > options.limit) result = result.slice(0, options.limit);
+  return result;
 }
 
 /**

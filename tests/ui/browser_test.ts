@@ -1,0 +1,170 @@
+/**
+ * The dashboard in a real browser against the real service: hydration, the
+ * submit form, live status and progress, cancel, filter, reconnect.
+ * Screenshots of each page go to tests/screenshots/ (git-ignored).
+ */
+
+import type { Page } from "playwright-core";
+import { assert, assertEquals } from "./_assert.ts";
+import { browserMissing, launchBrowser, SCREENSHOTS, startUiService } from "./_browser.ts";
+
+const missing = browserMissing();
+
+/** Console errors the page logged, except the ones a step expects. */
+function watchConsole(page: Page): { errors: string[]; expect: (pattern: RegExp) => void } {
+  const errors: string[] = [];
+  const expected: RegExp[] = [];
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    const text = message.text();
+    if (!expected.some((pattern) => pattern.test(text))) errors.push(text);
+  });
+  page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
+  return { errors, expect: (pattern) => expected.push(pattern) };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await Deno.mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: new URL(name, SCREENSHOTS).pathname, fullPage: true });
+}
+
+Deno.test({
+  name: "dashboard in Chromium: live overview, submit, progress, cancel, filter, reconnect",
+  ignore: missing !== undefined,
+  async fn(t) {
+    const ui = await startUiService();
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const console = watchConsole(page);
+
+      await t.step("the overview renders and goes live", async () => {
+        await page.goto(`${ui.url}/`);
+        assertEquals(await page.title(), "Overview · ThreadFlow");
+        await page.waitForSelector('.conn[data-state="live"]');
+        assertEquals(await page.locator("[data-counter=queued]").textContent(), "0");
+        assertEquals(await page.locator(".worker").count(), 2);
+      });
+
+      await t.step("a sleep task from the form goes queued → running → succeeded", async () => {
+        // Keep both workers busy so the new task is seen waiting in the queue.
+        for (let i = 0; i < 2; i++) {
+          await ui.engine.submit({ type: "sleep", payload: { ms: 1500 }, priority: 10 });
+        }
+        await page.selectOption("#submit-type", "sleep");
+        await page.fill("#submit-payload", '{ "ms": 2500 }');
+        await page.fill("#submit-priority", "3");
+        await page.click(".submit-form button[type=submit]");
+        const link = page.locator(".submit-actions a");
+        await link.waitFor();
+        const id = (await link.getAttribute("href"))!.split("/").pop()!;
+        const row = `.tasks tr[data-task="${id}"]`;
+        await page.waitForSelector(`${row}[data-status="queued"]`);
+        await page.waitForSelector(`${row}[data-status="running"]`);
+        const bar = page.locator(`${row} progress`);
+        await page.waitForFunction(
+          (sel) => Number(document.querySelector<HTMLProgressElement>(sel)?.value ?? 0) > 0,
+          `${row} progress`,
+        );
+        const first = Number(await bar.getAttribute("value"));
+        await shot(page, "overview-running.png");
+        await page.waitForFunction(
+          ([sel, start]) =>
+            Number(document.querySelector<HTMLProgressElement>(sel as string)?.value ?? 0) >
+              (start as number),
+          [`${row} progress`, first] as const,
+        );
+        await page.waitForSelector(`${row}[data-status="succeeded"]`, { timeout: 15_000 });
+        assertEquals((await ui.engine.get(id))?.status, "succeeded");
+        await page.waitForFunction(() =>
+          Number(document.querySelector("[data-counter=succeeded]")?.textContent) >= 3
+        );
+        await shot(page, "overview.png");
+      });
+
+      await t.step("the form shows the server's field error", async () => {
+        await page.fill("#submit-payload", "{ not json");
+        assert(await page.locator("#submit-payload-error").isVisible());
+        await page.fill("#submit-payload", '{ "ms": 10 }');
+        await page.fill("#submit-priority", "11");
+        console.expect(/status of 400/);
+        await page.click(".submit-form button[type=submit]");
+        await page.waitForSelector("#submit-priority-error");
+        assertEquals(await page.getAttribute("#submit-priority", "aria-invalid"), "true");
+        await page.fill("#submit-priority", "5");
+      });
+
+      await t.step("a running task is cancelled from its page", async () => {
+        const task = await ui.engine.submit({ type: "sleep", payload: { ms: 60_000 } });
+        await page.goto(`${ui.url}/tasks/${task.id}`);
+        await page.waitForSelector('.conn[data-state="live"]');
+        await page.waitForSelector('.task-detail[data-status="running"]');
+        await page.click("text=Cancel task");
+        await page.waitForSelector('.task-detail[data-status="cancelled"]');
+        await page.waitForSelector("text=Retry task");
+        assertEquals((await ui.engine.get(task.id))?.status, "cancelled");
+        await shot(page, "task.png");
+      });
+
+      await t.step("the task table filters by status", async () => {
+        await ui.engine.submit({ type: "noop", payload: 1 });
+        await page.goto(`${ui.url}/tasks`);
+        await page.selectOption("#f-status", "succeeded");
+        await Promise.all([page.waitForURL(/status=succeeded/), page.click("text=Filter")]);
+        const statuses = await page.locator(".tasks tbody tr").evaluateAll((rows) =>
+          rows.map((row) => row.getAttribute("data-status"))
+        );
+        assert(statuses.length >= 3, `rows: ${statuses.length}`);
+        assert(statuses.every((s) => s === "succeeded"), statuses.join());
+        await page.waitForSelector('.conn[data-state="live"]');
+        // A new matching task appears without a reload.
+        const fresh = await ui.engine.submit({ type: "noop", payload: 2 });
+        await ui.engine.wait(fresh.id);
+        await page.waitForSelector(`.tasks tr[data-task="${fresh.id}"][data-status="succeeded"]`);
+        await shot(page, "tasks.png");
+      });
+
+      await t.step("a killed WebSocket shows in the indicator and reconnects", async () => {
+        await page.goto(`${ui.url}/`);
+        await page.waitForSelector('.conn[data-state="live"]');
+        console.expect(/WebSocket connection to .* failed/);
+        console.expect(/status of 503/);
+        ui.refuseWebSockets = true;
+        ui.killWebSockets();
+        await page.waitForSelector('.conn[data-state="reconnecting"]');
+        await shot(page, "reconnecting.png");
+        ui.refuseWebSockets = false;
+        await page.waitForSelector('.conn[data-state="live"]', { timeout: 15_000 });
+        const task = await ui.engine.submit({ type: "noop", payload: "after reconnect" });
+        await page.waitForSelector(`.tasks tr[data-task="${task.id}"]`);
+      });
+
+      await t.step("narrow (360 px) and dark renders", async () => {
+        const narrow = await browser.newContext({
+          viewport: { width: 360, height: 800 },
+          colorScheme: "dark",
+        });
+        const small = await narrow.newPage();
+        const smallConsole = watchConsole(small);
+        for (const [path, name] of [["/", "overview"], ["/tasks", "tasks"]]) {
+          await small.goto(`${ui.url}${path}`);
+          await small.waitForSelector('.conn[data-state="live"]');
+          await shot(small, `${name}-360-dark.png`);
+          const overflow = await small.evaluate(() =>
+            document.documentElement.scrollWidth - document.documentElement.clientWidth
+          );
+          assertEquals(overflow, 0, `${path} scrolls sideways at 360 px`);
+        }
+        assertEquals(smallConsole.errors, []);
+        await narrow.close();
+      });
+
+      assertEquals(console.errors, []);
+      await context.close();
+    } finally {
+      await browser.close();
+      await ui.close();
+    }
+  },
+});
