@@ -13,7 +13,7 @@ const LABELS = {
   live: "Live",
   reconnecting: "Reconnecting",
   unauthorized: "Token required",
-  offline: "Offline",
+  offline: "Static page",
 };
 
 /**
@@ -27,7 +27,7 @@ export default function ConnectionStatus({ locked = false }: ConnectionStatusPro
     if (locked) authRequired.value = true;
     startLive();
   }, []);
-  // Before hydration the page is static: say so instead of claiming "connecting".
+  // Before hydration (or with JavaScript off) the page is static: say so.
   const state = hydrated ? connection.value : "offline";
   const needsToken = hydrated && (authRequired.value || state === "unauthorized");
   const retry = retryInMs.value;

@@ -5,7 +5,7 @@
  * content hashes in every file name, and a `manifest.json` the server reads.
  *
  * Paths come from `import.meta.url`, so it builds the same from any working
- * directory. Run with `deno task build`.
+ * directory. Run with `deno task build` (`--out-dir <dir>` to write elsewhere).
  *
  * @module
  */
@@ -115,14 +115,26 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       totalBytes += size;
     }
     await Deno.writeTextFile(`${tmp}/manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
-    await Deno.remove(outDir, { recursive: true }).catch((error) => {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    });
-    await Deno.rename(tmp, outDir);
+    await replaceDir(tmp, outDir);
     return { outDir, manifest, totalBytes };
   } catch (error) {
     await Deno.remove(tmp, { recursive: true }).catch(() => undefined);
     throw error;
+  }
+}
+
+/** Puts `from` in place of `to`; retried, since another build may be swapping it too. */
+async function replaceDir(from: string, to: URL): Promise<void> {
+  for (let attempt = 0;; attempt++) {
+    await Deno.remove(to, { recursive: true }).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+    try {
+      await Deno.rename(from, to);
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
   }
 }
 
@@ -142,7 +154,12 @@ async function shortHash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
 
 if (import.meta.main) {
   const started = performance.now();
-  const result = await build();
+  const at = Deno.args.indexOf("--out-dir");
+  const outDir = at === -1 ? undefined : new URL(
+    Deno.args[at + 1].replace(/\/?$/, "/"),
+    new URL(`file://${Deno.cwd()}/`),
+  );
+  const result = await build({ outDir });
   const rows = Object.entries(result.manifest.sizes).sort((a, b) => b[1] - a[1]);
   for (const [file, size] of rows) console.log(`${file.padEnd(40)} ${String(size).padStart(8)} B`);
   const kb = (result.totalBytes / 1024).toFixed(1);

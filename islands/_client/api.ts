@@ -27,13 +27,26 @@ export class ApiError extends Error {
   }
 }
 
-/** The token kept for this tab, or `null`. */
+/** The token kept for this tab (or, in a new tab, this browser session), or `null`. */
 export function getToken(): string | null {
+  let token: string | null = null;
   try {
-    return sessionStorage.getItem(TOKEN_KEY);
+    token = sessionStorage.getItem(TOKEN_KEY);
   } catch {
-    return null;
+    // Storage disabled: fall back to the session cookie.
   }
+  if (token) return token;
+  for (const part of document.cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === TOKEN_COOKIE && rest.length) {
+      try {
+        return decodeURIComponent(rest.join("="));
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
 }
 
 /**

@@ -168,3 +168,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "dashboard in Chromium with --token: asks once, keeps it for the tab, goes live",
+  ignore: missing !== undefined,
+  async fn() {
+    const ui = await startUiService({ args: ["--token", "s3cret-token"] });
+    const browser = await launchBrowser();
+    try {
+      const task = await ui.engine.submit({ type: "noop", payload: "behind the token" });
+      await ui.engine.wait(task.id);
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const console = watchConsole(page);
+      // The locked page answers 401 and the first socket is refused: both expected.
+      console.expect(/status of 401/);
+      console.expect(/WebSocket connection to .* failed/);
+      await page.goto(`${ui.url}/`);
+      await page.waitForSelector('.conn[data-state="unauthorized"], .conn-unauthorized');
+      assertEquals(await page.locator("text=behind the token").count(), 0);
+      await shot(page, "token.png");
+      await page.fill("#tf-token", "s3cret-token");
+      await Promise.all([page.waitForEvent("load"), page.click("text=Unlock")]);
+      await page.waitForSelector('.conn[data-state="live"]');
+      assertEquals(await page.locator(`tr[data-task="${task.id}"]`).count(), 1);
+      // Another page of the same tab needs no second prompt, and actions carry the token.
+      const sleeper = await ui.engine.submit({ type: "sleep", payload: { ms: 60_000 } });
+      await page.goto(`${ui.url}/tasks/${sleeper.id}`);
+      await page.waitForSelector('.conn[data-state="live"]');
+      await page.waitForSelector('.task-detail[data-status="running"]');
+      await page.click("text=Cancel task");
+      await page.waitForSelector('.task-detail[data-status="cancelled"]');
+      assertEquals(console.errors, []);
+      await context.close();
+    } finally {
+      await browser.close();
+      await ui.close();
+    }
+  },
+});

@@ -1,0 +1,101 @@
+import {
+  applyWorkerUpdates,
+  backoffDelay,
+  HISTORY_LIMIT,
+  seedHistory,
+} from "../../islands/_client/live.ts";
+import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../../islands/_shared/types.ts";
+import { assert, assertEquals } from "./_assert.ts";
+
+function worker(id: number, patch: Partial<WorkerInfo> = {}): WorkerInfo {
+  return {
+    id,
+    nodeId: "n",
+    state: "idle",
+    taskIds: [],
+    progress: null,
+    completed: 0,
+    failed: 0,
+    restarts: 0,
+    startedAt: 0,
+    ...patch,
+  };
+}
+
+function event(type: TaskEvent["type"], patch: Partial<Task>): TaskEvent {
+  const task = {
+    id: "t1",
+    type: "sleep",
+    payload: null,
+    priority: 5,
+    status: "running",
+    attempts: 1,
+    maxAttempts: 1,
+    timeoutMs: 1000,
+    progress: null,
+    result: null,
+    error: null,
+    createdAt: 0,
+    runAt: 0,
+    startedAt: 0,
+    finishedAt: null,
+    workerId: 0,
+    idempotencyKey: null,
+    nodeId: null,
+    ...patch,
+  } as Task;
+  return { type, seq: 1, at: 0, task };
+}
+
+Deno.test("reconnect delays double from 500 ms to at most 10 s, with jitter below", () => {
+  const top = () => 1;
+  assertEquals([0, 1, 2, 3, 4, 5, 6, 20].map((n) => backoffDelay(n, top)), [
+    500,
+    1000,
+    2000,
+    4000,
+    8000,
+    10_000,
+    10_000,
+    10_000,
+  ]);
+  assertEquals(backoffDelay(0, () => 0), 400);
+});
+
+Deno.test("task events move a worker between busy and idle and carry progress", () => {
+  const start = [worker(0), worker(1)];
+  const busy = applyWorkerUpdates(start, [], [event("task.started", {})]);
+  assertEquals(busy[0].state, "busy");
+  assertEquals(busy[0].taskIds, ["t1"]);
+  assertEquals(busy[1], start[1]);
+  const moving = applyWorkerUpdates(busy, [], [event("task.progress", { progress: 0.5 })]);
+  assertEquals(moving[0].progress, 0.5);
+  const done = applyWorkerUpdates(moving, [], [event("task.succeeded", { status: "succeeded" })]);
+  assertEquals(done[0], { ...start[0], completed: 1 });
+  const failed = applyWorkerUpdates(busy, [], [event("task.failed", { status: "failed" })]);
+  assertEquals(failed[0].failed, 1);
+});
+
+Deno.test("worker events replace the slot; nothing to apply keeps the same array", () => {
+  const start = [worker(0), worker(1)];
+  assert(applyWorkerUpdates(start, [], []) === start);
+  assert(applyWorkerUpdates(start, [], [event("task.queued", { workerId: null })]) === start);
+  const restarted = applyWorkerUpdates(start, [worker(1, { restarts: 1, state: "starting" })], []);
+  assertEquals(restarted[1].restarts, 1);
+  assertEquals(restarted.map((w) => w.id), [0, 1]);
+});
+
+Deno.test("chart history starts from the snapshot's last 60 seconds", () => {
+  const latency = { count: 3, p50: 1, p95: 7, p99: 9, max: 9 };
+  const stats = {
+    throughput: { perSecond: [1, 2, 3], last60s: 2 },
+    waitMs: latency,
+    runMs: { ...latency, p95: 70 },
+  } as DashboardStats;
+  const samples = seedHistory(stats, 10_000);
+  assertEquals(samples.map((s) => s.t), [8000, 9000, 10_000]);
+  assertEquals(samples.map((s) => s.perSecond), [1, 2, 3]);
+  assertEquals(samples.at(-1), { t: 10_000, perSecond: 3, waitP95: 7, runP95: 70 });
+  assertEquals(samples[0].waitP95, null);
+  assertEquals(HISTORY_LIMIT, 300);
+});
