@@ -160,22 +160,28 @@ export class EventLog {
   }
 }
 
-/** Polls `condition` every 5 ms until it holds; throws after `timeoutMs`. */
+// Captured before any test installs fake timers, so polling keeps real time.
+const realSetTimeout = globalThis.setTimeout;
+
+/**
+ * Polls `condition` every 5 ms of real time until it holds; throws after
+ * `timeoutMs`. Works while fake timers are installed.
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new AssertionError(`Timed out waiting for ${what}.`);
+    if (performance.now() > deadline) throw new AssertionError(`Timed out waiting for ${what}.`);
     await delay(5);
   }
 }
 
-/** Resolves after `ms` of real time. */
+/** Resolves after `ms` of real time, even while fake timers are installed. */
 export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => realSetTimeout(resolve, ms));
 }
 
 /** Waits until every worker slot is idle (replacements started, nothing held). */

@@ -3,7 +3,6 @@
  * its signal is killed after `cancelGraceMs`.
  */
 
-import type { ThreadFlow } from "../../engine/thread_flow.ts";
 import { TaskConflictError } from "../../engine/errors.ts";
 import type { WorkerEvent } from "../../engine/events.ts";
 import type { Task } from "../../engine/task.ts";
@@ -17,7 +16,7 @@ import {
   waitFor,
 } from "./_helpers.ts";
 
-async function started(tf: ThreadFlow, log: EventLog, task: Task): Promise<void> {
+async function started(log: EventLog, task: Task): Promise<void> {
   await waitFor(() => log.tasks("task.started", task.id).length > 0, `${task.type} to start`);
 }
 
@@ -32,7 +31,7 @@ Deno.test("cancel: a queued task is removed at once and never runs", async () =>
   const log = new EventLog(tf);
   try {
     const blocker = await tf.submit({ type: "hold" });
-    await started(tf, log, blocker);
+    await started(log, blocker);
     const queued = await tf.submit({ type: "noop", priority: 9 });
     const other = await tf.submit({ type: "noop", priority: 9 });
     const cancelled = await tf.cancel(queued.id);
@@ -82,7 +81,7 @@ Deno.test("cancel: a running handler sees its signal aborted and stops; no worke
   const log = new EventLog(tf);
   try {
     const task = await tf.submit({ type: "hold" });
-    await started(tf, log, task);
+    await started(log, task);
     const waiting = tf.wait(task.id);
     const cancelled = await tf.cancel(task.id);
     assertEquals(cancelled.status, "cancelled");
@@ -106,7 +105,7 @@ Deno.test("cancel: sleep (built-in) stops on abort", async () => {
   const log = new EventLog(tf);
   try {
     const task = await tf.submit({ type: "sleep", payload: { ms: 30_000 } });
-    await started(tf, log, task);
+    await started(log, task);
     await tf.cancel(task.id);
     await waitAllIdle(tf);
     assertEquals(tf.workers()[0].restarts, 0);
@@ -122,7 +121,7 @@ Deno.test("cancel: a handler that ignores abort is killed after cancelGraceMs; t
   const log = new EventLog(tf);
   try {
     const task = await tf.submit({ type: "stubborn", payload: { ms: 30_000 } });
-    await started(tf, log, task);
+    await started(log, task);
     const next = await tf.submit({ type: "noop", payload: "next" });
     await tf.cancel(task.id);
     assertEquals((await tf.wait(next.id)).result, "next");
@@ -141,7 +140,7 @@ Deno.test("cancel: a spinning handler is killed after cancelGraceMs", async () =
   const log = new EventLog(tf);
   try {
     const task = await tf.submit({ type: "spin", timeoutMs: 60_000 });
-    await started(tf, log, task);
+    await started(log, task);
     await tf.cancel(task.id);
     await waitFor(() => exitReasons(log).length === 1, "the worker to be replaced");
     assertEquals(exitReasons(log), ["cancel-grace"]);
@@ -157,8 +156,8 @@ Deno.test("cancel: neighbours of a killed stubborn task are requeued and finish"
   try {
     const stubborn = await tf.submit({ type: "stubborn", payload: { ms: 30_000 } });
     const neighbour = await tf.submit({ type: "stubborn", payload: { ms: 300 } });
-    await started(tf, log, stubborn);
-    await started(tf, log, neighbour);
+    await started(log, stubborn);
+    await started(log, neighbour);
     await tf.cancel(stubborn.id);
     const done = await tf.wait(neighbour.id);
     assertEquals(done.status, "succeeded");
@@ -193,7 +192,7 @@ Deno.test("cancel: many queued tasks cancelled while the worker is busy", async 
   const log = new EventLog(tf);
   try {
     const blocker = await tf.submit({ type: "hold" });
-    await started(tf, log, blocker);
+    await started(log, blocker);
     // Several levels, 1000 per level at most (see the engine bug test below for more).
     const results = await tf.submitBatch(
       Array.from({ length: 3000 }, (_, i) => ({ type: "noop", payload: i, priority: 1 + (i % 3) })),
@@ -225,7 +224,7 @@ Deno.test({
     const log = new EventLog(tf);
     try {
       const blocker = await tf.submit({ type: "hold" });
-      await started(tf, log, blocker);
+      await started(log, blocker);
       const results = await tf.submitBatch(
         Array.from({ length: 3000 }, (_, i) => ({ type: "noop", payload: i })),
       );
