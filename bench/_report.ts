@@ -79,6 +79,8 @@ export interface BenchEnvironment {
   cpuModel: string | null;
   /** `git rev-parse --short HEAD`, or `null` outside a repository. */
   commit: string | null;
+  /** One-minute load average when the run started, or `null` where unknown. */
+  loadAverage: number | null;
 }
 
 /**
@@ -211,6 +213,12 @@ export async function describeEnvironment(): Promise<BenchEnvironment> {
   } catch {
     // No git, or no permission to run it.
   }
+  let loadAverage: number | null = null;
+  try {
+    loadAverage = Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  } catch {
+    // Not Linux: other processes' load goes unrecorded.
+  }
   return {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
@@ -218,6 +226,7 @@ export async function describeEnvironment(): Promise<BenchEnvironment> {
     hardwareConcurrency: navigator.hardwareConcurrency,
     cpuModel,
     commit,
+    loadAverage,
   };
 }
 

@@ -74,6 +74,13 @@ export async function runBenchmarks(
       `${env.hardwareConcurrency} cores${env.cpuModel ? ` (${env.cpuModel})` : ""}` +
       `${env.commit ? `, commit ${env.commit}` : ""}\n`,
   );
+  if (env.loadAverage !== null && env.loadAverage > env.hardwareConcurrency * 0.25) {
+    console.log(
+      `Warning: the load average is ${env.loadAverage} on ${env.hardwareConcurrency} cores: ` +
+        "other processes compete for the CPU, so rates and latencies will be low and noisy " +
+        "(CPU-per-task figures much less so). Run on a quiet machine for numbers to compare.\n",
+    );
+  }
   for (const name of selected) {
     const url = new URL(`./${name}_bench.ts`, import.meta.url);
     if (!(await fileExists(url))) {
