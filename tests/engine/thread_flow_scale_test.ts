@@ -1,0 +1,125 @@
+/**
+ * 100,000 tasks: queued behind a busy worker, delayed far in the future (one
+ * timer), and run to completion; then cancelled or closed cleanly.
+ */
+
+import FakeTimers from "@sinonjs/fake-timers";
+import { MemoryStore } from "../../engine/store/memory_store.ts";
+import { QueueFullError } from "../../engine/errors.ts";
+import { TERMINAL_EVENT_TYPES } from "../../engine/events.ts";
+import type { SubmitInput, SubmitResult } from "../../engine/task.ts";
+import type { ThreadFlow } from "../../engine/thread_flow.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  EventLog,
+  startEngine,
+  waitAllIdle,
+  waitFor,
+} from "./_helpers.ts";
+
+const N = 100_000;
+
+async function submitMany(
+  tf: ThreadFlow,
+  count: number,
+  make: (i: number) => SubmitInput,
+): Promise<SubmitResult[]> {
+  const results: SubmitResult[] = [];
+  for (let start = 0; start < count; start += 10_000) {
+    const inputs = Array.from(
+      { length: Math.min(10_000, count - start) },
+      (_, i) => make(start + i),
+    );
+    results.push(...await tf.submitBatch(inputs));
+  }
+  return results;
+}
+
+Deno.test("scale: 100,000 queued tasks behind a busy worker; limits, stats, cancel and close", async () => {
+  const store = new MemoryStore();
+  const tf = await startEngine({ workers: 1, maxQueued: N, store });
+  const log = new EventLog(tf);
+  try {
+    const blocker = await tf.submit({ type: "hold" });
+    await waitFor(() => log.tasks("task.started", blocker.id).length > 0, "the blocker to start");
+    const results = await submitMany(tf, N, (i) => ({
+      type: "noop",
+      payload: i,
+      priority: 1 + (i % 10),
+    }));
+    assertEquals(results.length, N);
+    let stats = await tf.stats();
+    assertEquals(stats.counts.queued, N);
+    assertEquals(Object.values(stats.queuedByPriority).reduce((a, b) => a + b, 0), N);
+    assertEquals(stats.queuedByPriority["10"], N / 10);
+    await assertRejects(() => tf.submit({ type: "noop" }), QueueFullError);
+
+    // Cancel one task per level (never more than 1024 at a lane's head: see the ignored
+    // engine-bug test in thread_flow_cancel_test.ts).
+    for (let i = 0; i < 10; i++) await tf.cancel(results[N - 1 - i].task.id);
+    stats = await tf.stats();
+    assertEquals(stats.counts.queued, N - 10);
+    assertEquals(stats.counts.cancelled, 10);
+    await tf.submit({ type: "noop" }); // room again
+
+    await tf.close({ drainMs: 0 });
+    assertEquals((await store.counts()).queued, N - 10 + 1 + 1, "left in the store, blocker too");
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
+Deno.test("scale: 100,000 tasks delayed by an hour cost one timer", async () => {
+  const clock = FakeTimers.install({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+  });
+  try {
+    const tf = await startEngine({ workers: 1 });
+    try {
+      const before = clock.countTimers();
+      await submitMany(tf, N, (i) => ({ type: "noop", payload: i, delayMs: 3_600_000 + i }));
+      assertEquals(clock.countTimers() - before, 1);
+      const stats = await tf.stats();
+      assertEquals(stats.counts.scheduled, N);
+      assertEquals(stats.counts.queued, 0);
+      await clock.tickAsync(3_600_000 + 9);
+      assertEquals((await tf.stats()).counts.scheduled, N - 10, "exactly the due ones moved");
+    } finally {
+      clock.uninstall();
+      await tf.close({ drainMs: 0 });
+    }
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("scale: 100,000 no-op tasks run to completion, each ending exactly once", async () => {
+  const tf = await startEngine({ workers: 2 });
+  const terminals = new Map<string, number>();
+  let started = 0;
+  tf.on((event) => {
+    if (!("task" in event)) return;
+    if (event.type === "task.started") started++;
+    if (TERMINAL_EVENT_TYPES.has(event.type)) {
+      terminals.set(event.task.id, (terminals.get(event.task.id) ?? 0) + 1);
+    }
+  });
+  try {
+    const results = await submitMany(tf, N, (i) => ({ type: "noop", payload: i }));
+    await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    assertEquals(terminals.size, N);
+    assert([...terminals.values()].every((n) => n === 1), "one terminal event per task");
+    assertEquals(started, N);
+    const stats = await tf.stats();
+    assertEquals(stats.counts.succeeded, N);
+    assertEquals(stats.counts.queued + stats.counts.running, 0);
+    assertEquals(stats.runMs.count, N);
+    await waitAllIdle(tf);
+    const done = await tf.get(results[N - 1].task.id);
+    assertEquals(done?.result, N - 1);
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
