@@ -3,7 +3,8 @@ import { ProgressBar } from "../components/ProgressBar.tsx";
 import { StatusBadge } from "../components/StatusBadge.tsx";
 import { formatDuration } from "../components/format.ts";
 import { api } from "./_client/api.ts";
-import { onTaskEvents, resyncCount, startLive } from "./_client/live.ts";
+import { resyncCount } from "./_client/live.ts";
+import { useTaskEvents } from "./_client/use_task_events.ts";
 import { applyTaskEvents } from "./_client/task_list.ts";
 import type { Task } from "./_shared/types.ts";
 
@@ -16,14 +17,11 @@ export interface RecentTasksProps {
 /** The newest tasks, with status and progress kept live. */
 export default function RecentTasks(props: RecentTasksProps) {
   const [rows, setRows] = useState(props.tasks);
-  useEffect(() => {
-    startLive();
-    return onTaskEvents((events) => {
-      setRows((current) =>
-        applyTaskEvents(current, events, { accepts: () => true, prepend: true, limit: props.limit })
-      );
-    });
-  }, []);
+  useTaskEvents((events) => {
+    setRows((current) =>
+      applyTaskEvents(current, events, { accepts: () => true, prepend: true, limit: props.limit })
+    );
+  });
   useEffect(() => {
     if (resyncCount.value === 0) return;
     api<{ tasks: Task[] }>(`/api/tasks?limit=${props.limit}`)

@@ -4,7 +4,8 @@ import { StatusBadge } from "../components/StatusBadge.tsx";
 import { formatTime } from "../components/format.ts";
 import { api } from "./_client/api.ts";
 import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions.ts";
-import { onTaskEvents, resyncCount, startLive } from "./_client/live.ts";
+import { resyncCount } from "./_client/live.ts";
+import { useTaskEvents } from "./_client/use_task_events.ts";
 import { applyTaskEvents, matchesFilter, taskQuery } from "./_client/task_list.ts";
 import type { Task, TaskFilter } from "./_shared/types.ts";
 
@@ -26,18 +27,15 @@ export default function TaskTable(props: TaskTableProps) {
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
   const [bulkBusy, setBulkBusy] = useState(false);
 
-  useEffect(() => {
-    startLive();
-    return onTaskEvents((events) => {
-      setRows((current) =>
-        applyTaskEvents(current, events, {
-          accepts: (task) => matchesFilter(task, props.filter),
-          prepend: props.cursor === null,
-          limit: props.limit,
-        })
-      );
-    });
-  }, []);
+  useTaskEvents((events) => {
+    setRows((current) =>
+      applyTaskEvents(current, events, {
+        accepts: (task) => matchesFilter(task, props.filter),
+        prepend: props.cursor === null,
+        limit: props.limit,
+      })
+    );
+  });
   useEffect(() => {
     if (resyncCount.value === 0) return;
     api<{ tasks: Task[] }>(`/api/tasks?${taskQuery(props.filter, props.limit, props.cursor)}`)
