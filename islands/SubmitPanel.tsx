@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "./_client/api.ts";
 import type { Task, TaskTypeSummary } from "./_shared/types.ts";
 
@@ -37,7 +37,8 @@ export function formField(field: string | undefined): keyof FieldErrors | undefi
  * The submit form: type, priority, JSON payload (checked before sending),
  * delay, and a count to submit many at once through the batch endpoint.
  */
-export default function SubmitPanel({ types }: SubmitPanelProps) {
+export default function SubmitPanel(props: SubmitPanelProps) {
+  const [types, setTypes] = useState(props.types);
   const initialType = types.find((t) => t.name === "sleep")?.name ?? types[0]?.name ?? "";
   const [type, setType] = useState(initialType);
   const [payload, setPayload] = useState(EXAMPLES[initialType] ?? "{}");
@@ -49,6 +50,21 @@ export default function SubmitPanel({ types }: SubmitPanelProps) {
   const [priorityText, setPriorityText] = useState("5");
   const [delayText, setDelayText] = useState("0");
   const [countText, setCountText] = useState("1");
+
+  useEffect(() => {
+    // Task types can be added to tasksDir while the page is open; the server's list is current.
+    api<{ taskTypes: TaskTypeSummary[] }>("/api/task-types")
+      .then((answer) => {
+        const names = answer.taskTypes.map((t) => t.name).sort();
+        if (names.join() !== types.map((t) => t.name).join()) {
+          setTypes(names.map((name) => ({
+            name,
+            builtin: answer.taskTypes.find((t) => t.name === name)!.builtin,
+          })));
+        }
+      })
+      .catch(() => undefined);
+  }, []);
 
   function onTypeChange(next: string) {
     // Swap the example only while the editor still holds the previous example.
