@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "./_client/api.ts";
+import { useHydrated } from "./_client/hydrated.ts";
 import type { Task, TaskTypeSummary } from "./_shared/types.ts";
 
 /** Props of {@linkcode SubmitPanel}. */
@@ -47,6 +48,7 @@ export default function SubmitPanel(props: SubmitPanelProps) {
     null,
   );
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   const [priorityText, setPriorityText] = useState("5");
   const [delayText, setDelayText] = useState("0");
   const [countText, setCountText] = useState("1");
@@ -208,7 +210,7 @@ export default function SubmitPanel(props: SubmitPanelProps) {
         {fieldError("count")}
       </div>
       <div class="field field-wide submit-actions">
-        <button type="submit" disabled={busy || types.length === 0}>
+        <button type="submit" disabled={!hydrated || busy || types.length === 0}>
           {busy ? "Submitting…" : "Submit"}
         </button>
         <p role="status" class={message?.error ? "field-error" : "muted"}>

@@ -6,6 +6,7 @@ import { formatDuration, formatTime } from "../components/format.ts";
 import { api } from "./_client/api.ts";
 import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions.ts";
 import { onTaskEvents, resyncCount, startLive } from "./_client/live.ts";
+import { useHydrated } from "./_client/hydrated.ts";
 import type { Task } from "./_shared/types.ts";
 
 /** Props of {@linkcode TaskDetail}. */
@@ -18,6 +19,7 @@ export default function TaskDetail(props: TaskDetailProps) {
   const [task, setTask] = useState(props.task);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
 
   useEffect(() => {
     startLive();
@@ -66,7 +68,7 @@ export default function TaskDetail(props: TaskDetailProps) {
             <button
               type="button"
               class="danger"
-              disabled={busy}
+              disabled={!hydrated || busy}
               onClick={() => act("cancel")}
             >
               Cancel task
@@ -75,7 +77,7 @@ export default function TaskDetail(props: TaskDetailProps) {
           {RETRYABLE.has(task.status) && (
             <button
               type="button"
-              disabled={busy}
+              disabled={!hydrated || busy}
               onClick={() => act("retry")}
             >
               Retry task

@@ -6,6 +6,7 @@ import { api } from "./_client/api.ts";
 import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions.ts";
 import { resyncCount } from "./_client/live.ts";
 import { useTaskEvents } from "./_client/use_task_events.ts";
+import { useHydrated } from "./_client/hydrated.ts";
 import { applyTaskEvents, matchesFilter, taskQuery } from "./_client/task_list.ts";
 import type { Task, TaskFilter } from "./_shared/types.ts";
 
@@ -26,6 +27,7 @@ export default function TaskTable(props: TaskTableProps) {
   const [rows, setRows] = useState(props.tasks);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
   const [bulkBusy, setBulkBusy] = useState(false);
+  const hydrated = useHydrated();
 
   useTaskEvents((events) => {
     setRows((current) =>
@@ -92,7 +94,12 @@ export default function TaskTable(props: TaskTableProps) {
     <div class="task-table">
       <div class="table-tools">
         {(!props.filter.status || CANCELLABLE.has(props.filter.status)) && (
-          <button type="button" class="danger" onClick={bulkCancel} disabled={bulkBusy}>
+          <button
+            type="button"
+            class="danger"
+            onClick={bulkCancel}
+            disabled={!hydrated || bulkBusy}
+          >
             {bulkBusy ? "Cancelling…" : "Cancel all matching"}
           </button>
         )}

@@ -50,6 +50,7 @@ let socket: WebSocket | null = null;
 let started = false;
 let lastSeq: number | null = null;
 let attempt = 0;
+let everLive = false;
 let workerRefreshTimer: ReturnType<typeof setInterval> | undefined;
 
 /**
@@ -116,13 +117,6 @@ function connect(): void {
   let opened = false;
   ws.onopen = () => {
     opened = true;
-    const subscribe: Record<string, unknown> = {
-      type: "subscribe",
-      ref: "live",
-      stats: { intervalMs: 1000 },
-    };
-    if (lastSeq !== null) subscribe.since = lastSeq;
-    ws.send(JSON.stringify(subscribe));
   };
   ws.onmessage = (message) => {
     if (typeof message.data !== "string") return;
@@ -132,7 +126,8 @@ function connect(): void {
     } catch {
       return;
     }
-    handleMessage(data);
+    if (data.type === "hello") onHello(ws, String(data.nodeId));
+    else handleMessage(data);
   };
   ws.onclose = () => {
     if (socket !== ws) return;
@@ -148,6 +143,20 @@ function connect(): void {
 }
 
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
+let serverNode: string | null = null;
+
+/** Subscribes once the server said hello; a different node (a restart) means a fresh start. */
+function onHello(ws: WebSocket, nodeId: string): void {
+  if (serverNode !== null && serverNode !== nodeId) lastSeq = null;
+  serverNode = nodeId;
+  const subscribe: Record<string, unknown> = {
+    type: "subscribe",
+    ref: "live",
+    stats: { intervalMs: 1000 },
+  };
+  if (lastSeq !== null) subscribe.since = lastSeq;
+  ws.send(JSON.stringify(subscribe));
+}
 
 function scheduleReconnect(): void {
   if (authRequired.peek()) {
@@ -172,13 +181,14 @@ export function backoffDelay(attempt: number, random = Math.random): number {
 function handleMessage(data: Record<string, unknown>): void {
   switch (data.type) {
     case "subscribed": {
-      const reconnecting = lastSeq !== null;
-      const wasDown = attempt > 0;
+      // Any connection after the first may have missed state: reload it from HTTP.
+      const again = everLive;
+      everLive = true;
       attempt = 0;
       connection.value = "live";
       retryInMs.value = 0;
       if (lastSeq === null) lastSeq = Number(data.seq);
-      if (reconnecting || wasDown) void resync();
+      if (again) void resync();
       clearInterval(workerRefreshTimer);
       // Worker state is also kept from events; a slow refresh corrects any drift.
       workerRefreshTimer = setInterval(refreshWorkers, 5000);
@@ -191,7 +201,6 @@ function handleMessage(data: Record<string, unknown>): void {
     case "stats":
       applyStats(data.stats as DashboardStats);
       return;
-    case "hello":
     case "pong":
     case "ack":
     case "error":

@@ -50,7 +50,7 @@ Deno.test({
       await t.step("a sleep task from the form goes queued → running → succeeded", async () => {
         // Keep both workers busy so the new task is seen waiting in the queue.
         for (let i = 0; i < 2; i++) {
-          await ui.engine.submit({ type: "sleep", payload: { ms: 1500 }, priority: 10 });
+          await ui.engine.submit({ type: "sleep", payload: { ms: 4000 }, priority: 10 });
         }
         await page.selectOption("#submit-type", "sleep");
         await page.fill("#submit-payload", '{ "ms": 2500 }');
@@ -158,6 +158,19 @@ Deno.test({
         }
         assertEquals(smallConsole.errors, []);
         await narrow.close();
+      });
+
+      await t.step("with JavaScript off the pages still show the data", async () => {
+        const noScript = await browser.newContext({ javaScriptEnabled: false });
+        const still = await noScript.newPage();
+        await still.goto(`${ui.url}/`);
+        assert(Number(await still.locator("[data-counter=succeeded]").textContent()) >= 3);
+        assertEquals(await still.locator(".conn").getAttribute("data-state"), "offline");
+        assert(await still.locator(".tasks tbody tr").count() > 0);
+        await still.goto(`${ui.url}/tasks?status=cancelled`);
+        assert(await still.locator('.tasks tr[data-status="cancelled"]').count() >= 1);
+        await shot(still, "tasks-no-js.png");
+        await noScript.close();
       });
 
       assertEquals(console.errors, []);

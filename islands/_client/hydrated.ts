@@ -1,0 +1,16 @@
+/**
+ * Browser side: whether the island has hydrated. Controls that need
+ * JavaScript render disabled on the server (and with JavaScript off), and
+ * enable once their island is live.
+ *
+ * @module
+ */
+
+import { useEffect, useState } from "preact/hooks";
+
+/** `false` on the server and in the first (hydrating) render; `true` after. */
+export function useHydrated(): boolean {
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
+  return hydrated;
+}
