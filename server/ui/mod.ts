@@ -21,6 +21,7 @@ import {
   readIslandManifest,
 } from "./assets.ts";
 import { renderDocument } from "./render.ts";
+import { ThreadFlowError } from "../../engine/errors.ts";
 import type { RouteModule, UiEngine } from "./types.ts";
 
 export type { UiEngine } from "./types.ts";
@@ -31,6 +32,8 @@ export interface UiDeps {
   engine: UiEngine;
   /** `token`: when set, pages show data only to a browser that presents it. */
   config: { token?: string };
+  /** Where a page that failed to render is reported; default `console`. */
+  logger?: { error(message: string, fields?: Record<string, unknown>): void };
 }
 
 /** Options of {@linkcode registerUi}, for tests; both default to the folders in the repository. */
@@ -147,11 +150,33 @@ export function registerUi(app: Hono, deps: UiDeps, options: UiOptions = {}): vo
         });
         return c.html(html, 401, PAGE_HEADERS);
       }
-      const result = await route.module.handler({
-        url,
-        params: c.req.param() as Record<string, string>,
-        engine: deps.engine,
-      });
+      let result;
+      try {
+        result = await route.module.handler({
+          url,
+          params: c.req.param() as Record<string, string>,
+          engine: deps.engine,
+        });
+      } catch (error) {
+        // The engine is closing or its store is down: still answer with a page.
+        const unavailable = error instanceof ThreadFlowError &&
+          (error.code === "closed" || error.code === "store_unavailable");
+        if (!unavailable) {
+          (deps.logger ?? console).error("A dashboard page failed to render.", {
+            path: url.pathname,
+            error: error instanceof Error ? error.message : String(error),
+            stack: error instanceof Error ? error.stack : undefined,
+          });
+        }
+        const html = renderDocument(h(Failed, { unavailable, error }), {
+          title: unavailable ? "Unavailable" : "Error",
+          url,
+          locked: false,
+          asset,
+          manifest: islands,
+        });
+        return c.html(html, unavailable ? 503 : 500, PAGE_HEADERS);
+      }
       if (result instanceof Response) return result;
       const html = renderDocument(h(route.module.default, { data: result.data, url }), {
         title: result.title,
@@ -199,6 +224,19 @@ export function registerUi(app: Hono, deps: UiDeps, options: UiOptions = {}): vo
       "x-content-type-options": "nosniff",
     });
   });
+}
+
+function Failed({ unavailable, error }: { unavailable: boolean; error: unknown }) {
+  return h("section", { class: "panel" }, [
+    h("h1", null, unavailable ? "ThreadFlow is unavailable" : "This page failed"),
+    h(
+      "p",
+      null,
+      unavailable
+        ? `${(error as Error).message} Try again in a moment.`
+        : "The server could not render this page; the error is in its log.",
+    ),
+  ]);
 }
 
 function Locked() {

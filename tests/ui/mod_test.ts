@@ -190,3 +190,32 @@ Deno.test("static files are served with a content hash and long-lived caching", 
     }
   });
 });
+
+Deno.test("a page answers 503 with HTML while the engine's store is unavailable", async () => {
+  const { StoreUnavailableError } = await import("../../engine/errors.ts");
+  const failing = {
+    nodeId: "n",
+    stats: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
+    list: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
+    get: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
+    workers: () => [],
+    taskTypes: () => [],
+  };
+  const app = new Hono();
+  registerUi(app, { engine: failing, config: {} });
+  const res = await app.request("/", { headers: HTML });
+  assertEquals(res.status, 503);
+  assertStringIncludes(await res.text(), "The store cannot be reached.");
+  const logged: string[] = [];
+  const broken = { ...failing, get: () => Promise.reject(new TypeError("bug")) };
+  const app2 = new Hono();
+  registerUi(app2, {
+    engine: broken,
+    config: {},
+    logger: { error: (message) => logged.push(message) },
+  });
+  const res2 = await app2.request("/tasks/x", { headers: HTML });
+  assertEquals(res2.status, 500);
+  assertNotIncludes(await res2.text(), "bug");
+  assertEquals(logged, ["A dashboard page failed to render."]);
+});
