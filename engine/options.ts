@@ -89,8 +89,39 @@ export const MAX_TIMEOUT_MS = 86_400_000;
 /** Most attempts a task may ask for. */
 export const MAX_ATTEMPTS = 100;
 
+const KNOWN_OPTIONS = new Set([
+  "workers",
+  "concurrencyPerWorker",
+  "tasksDir",
+  "store",
+  "maxQueued",
+  "maxPayloadBytes",
+  "agingMs",
+  "defaultTimeoutMs",
+  "defaultMaxAttempts",
+  "backoffMs",
+  "maxBackoffMs",
+  "cancelGraceMs",
+  "dispatchBatch",
+  "progressIntervalMs",
+  "retentionMs",
+  "retentionMaxFinished",
+  "nodeId",
+  "leaseMs",
+  "heartbeatMs",
+]);
+
 /** Fills defaults and validates; throws {@linkcode InvalidOptionError} naming the bad option. */
 export function resolveOptions(options: ThreadFlowOptions): ResolvedOptions {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      // A misspelt option would otherwise run silently with a default.
+      throw new InvalidOptionError(
+        `Unknown option ${JSON.stringify(key)}: ThreadFlow takes ${[...KNOWN_OPTIONS].join(", ")}.`,
+        key,
+      );
+    }
+  }
   return {
     workers: integer(options, "workers", navigator.hardwareConcurrency || 1, 1, 1024),
     concurrencyPerWorker: integer(options, "concurrencyPerWorker", 1, 1, 10_000),

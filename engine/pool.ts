@@ -8,7 +8,13 @@
  */
 
 import type { WorkerEventType, WorkerInfo } from "./events.ts";
-import type { FromWorker, Job, JobOutcome, ToWorker } from "../workers/protocol.ts";
+import {
+  type FromWorker,
+  type Job,
+  type JobOutcome,
+  toTaskError,
+  type ToWorker,
+} from "../workers/protocol.ts";
 import { DeadlineQueue } from "./deadline_queue.ts";
 import type { ProgressValue } from "./task.ts";
 
@@ -59,14 +65,19 @@ export interface WorkerPoolOptions {
 
 interface InFlight {
   type: string;
-  dispatchedAt: number;
+  timeoutMs: number;
+  /** Whether its timeout runs: the worker has (as far as the pool knows) started it. */
+  armed: boolean;
 }
 
 interface Slot {
   id: number;
   worker: Worker | null;
   ready: boolean;
+  /** Tasks the worker holds, in the order sent: the worker starts them in this order. */
   inFlight: Map<string, InFlight>;
+  /** How many of `inFlight` have their timeout armed. */
+  armed: number;
   firstProgress: number | null;
   completed: number;
   failed: number;
@@ -124,6 +135,7 @@ export class WorkerPool {
         worker: null,
         ready: false,
         inFlight: new Map(),
+        armed: 0,
         firstProgress: null,
         completed: 0,
         failed: 0,
@@ -211,23 +223,67 @@ export class WorkerPool {
   }
 
   #send(slot: Slot, jobs: PoolJob[]): void {
-    const now = Date.now();
     const wire: Job[] = [];
     const transfer: Transferable[] = [];
     for (const job of jobs) {
-      slot.inFlight.set(job.id, { type: job.type, dispatchedAt: now });
+      slot.inFlight.set(job.id, { type: job.type, timeoutMs: job.timeoutMs, armed: false });
       wire.push([job.id, job.type, job.payload, job.attempt]);
       if (job.payload instanceof Uint8Array && job.payload.buffer instanceof ArrayBuffer) {
         if (!transfer.includes(job.payload.buffer)) transfer.push(job.payload.buffer);
       }
-      this.#deadlines.set(job.id, now + job.timeoutMs, {
+    }
+    this.#armStarted(slot);
+    try {
+      slot.worker!.postMessage({ kind: "run", jobs: wire } satisfies ToWorker, transfer);
+    } catch {
+      // Something in a payload cannot be cloned: send the jobs one by one so only
+      // the offending tasks fail, and the worker and its other tasks are unharmed.
+      this.#sendEach(slot, jobs);
+    }
+  }
+
+  #sendEach(slot: Slot, jobs: PoolJob[]): void {
+    const refused: JobOutcome[] = [];
+    for (const job of jobs) {
+      const bytes = job.payload instanceof Uint8Array && job.payload.buffer instanceof ArrayBuffer
+        ? [job.payload.buffer]
+        : [];
+      try {
+        const message: ToWorker = {
+          kind: "run",
+          jobs: [[job.id, job.type, job.payload, job.attempt]],
+        };
+        slot.worker!.postMessage(message, bytes);
+      } catch (error) {
+        const failure = toTaskError(error);
+        failure.message = `The task's payload cannot be sent to a worker: ${failure.message}`;
+        refused.push([job.id, false, failure, 0]);
+      }
+    }
+    if (refused.length > 0) this.#onDone(slot, refused);
+  }
+
+  /**
+   * Arms the timeouts of the tasks the worker has started: the first
+   * `concurrency` it holds. Tasks batched behind them wait unarmed, so a task
+   * never times out before it starts.
+   */
+  #armStarted(slot: Slot): void {
+    const running = Math.min(this.#options.concurrency, slot.inFlight.size);
+    if (slot.armed >= running) return;
+    const now = Date.now();
+    for (const [id, flight] of slot.inFlight) {
+      if (slot.armed >= running) break;
+      if (flight.armed) continue;
+      flight.armed = true;
+      slot.armed++;
+      this.#deadlines.set(id, now + flight.timeoutMs, {
         slot: slot.id,
-        taskId: job.id,
+        taskId: id,
         kind: "timeout",
-        timeoutMs: job.timeoutMs,
+        timeoutMs: flight.timeoutMs,
       });
     }
-    this.#post(slot, { kind: "run", jobs: wire }, transfer);
   }
 
   #post(slot: Slot, message: ToWorker, transfer: Transferable[] = []): void {
@@ -305,6 +361,7 @@ export class WorkerPool {
       const flight = slot.inFlight.get(id);
       if (flight === undefined) continue; // timed out or replaced already
       slot.inFlight.delete(id);
+      if (flight.armed) slot.armed--;
       this.#deadlines.delete(id);
       this.#deadlines.delete(`cancel:${id}`);
       const average = this.#typeRunMs.get(flight.type);
@@ -314,6 +371,7 @@ export class WorkerPool {
       settled.push(outcome);
     }
     if (slot.inFlight.size === 0) slot.firstProgress = null;
+    this.#armStarted(slot);
     if (settled.length > 0) this.#hooks.settled(slot.id, settled);
     this.fill();
   }
@@ -353,6 +411,7 @@ export class WorkerPool {
       this.#deadlines.delete(`cancel:${id}`);
     }
     slot.inFlight.clear();
+    slot.armed = 0;
     slot.firstProgress = null;
     slot.worker?.terminate();
     slot.worker = null;

@@ -36,7 +36,8 @@ class Lane<T> {
     const entries = this.#entries;
     while (this.#head < entries.length && entries[this.#head].removed) this.#head++;
     this.#compact();
-    return entries[this.#head];
+    // Compaction may have replaced the array: read the head from the current one.
+    return this.#entries[this.#head];
   }
 
   shift(): QueueEntry<T> | undefined {

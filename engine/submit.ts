@@ -192,14 +192,20 @@ export function payloadSize(payload: unknown): number {
   if (payload instanceof Uint8Array) return payload.byteLength;
   if (payload === null || payload === undefined) return 0;
   if (typeof payload === "number" || typeof payload === "boolean") return 8;
-  if (typeof payload === "string" && payload.length < 64) return payload.length + 2;
   let json: string | undefined;
   try {
-    json = JSON.stringify(payload);
+    json = JSON.stringify(payload, refuseNonJson);
   } catch {
     return Infinity;
   }
   return json === undefined ? 0 : utf8Length(json);
+}
+
+/** A `JSON.stringify` replacer that refuses what JSON would silently drop and workers cannot receive. */
+function refuseNonJson(_key: string, value: unknown): unknown {
+  const type = typeof value;
+  if (type === "function" || type === "symbol") throw new TypeError(`A ${type} is not JSON.`);
+  return value;
 }
 
 function checkPayload(payload: unknown, limit: number, field: string): void {
@@ -225,7 +231,10 @@ function checkPayload(payload: unknown, limit: number, field: string): void {
   }
   const size = payloadSize(payload);
   if (size === Infinity) {
-    throw new ValidationError("Field payload must be a JSON value (no cycles).", field);
+    throw new ValidationError(
+      "Field payload must be a JSON value: no functions, symbols, big integers or cycles.",
+      field,
+    );
   }
   if (size > limit) throw new PayloadTooLargeError(size, limit, field);
 }

@@ -624,7 +624,12 @@ export class ThreadFlow {
       this.#stats.run.record(runMs);
       if (task.status !== "running") continue; // cancelled while it ran
       if (ok) {
-        this.#lifecycle.move(task, "succeeded", { result: value, finishedAt: now, progress: 1 });
+        this.#lifecycle.move(task, "succeeded", {
+          result: value,
+          error: null,
+          finishedAt: now,
+          progress: 1,
+        });
       } else {
         this.#fail(task, value as TaskError, now);
       }

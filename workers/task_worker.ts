@@ -23,6 +23,8 @@ const PROGRESS_INTERVAL_MS = 50;
 
 const handlers = new Map<string, TaskHandler>();
 const controllers = new Map<string, AbortController>();
+/** Jobs cancelled while they still waited in the backlog. */
+const abortedEarly = new Set<string>();
 const backlog: Job[] = [];
 let backlogHead = 0;
 let concurrency = 1;
@@ -41,6 +43,15 @@ self.close = () => {
   post({ kind: "exiting", reason: "the task called self.close()" });
   closeWorker();
 };
+const exitWorker = Deno.exit;
+Object.defineProperty(Deno, "exit", {
+  configurable: true,
+  writable: true,
+  value: (code?: number): never => {
+    post({ kind: "exiting", reason: `the task called Deno.exit(${code ?? ""})` });
+    return exitWorker(code);
+  },
+});
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
@@ -53,9 +64,12 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       for (const job of message.jobs) backlog.push(job);
       pump();
       break;
-    case "abort":
-      controllers.get(message.id)?.abort(new DOMException("The task was cancelled.", "AbortError"));
+    case "abort": {
+      const controller = controllers.get(message.id);
+      if (controller !== undefined) controller.abort(cancelledError());
+      else abortedEarly.add(message.id);
       break;
+    }
   }
 };
 
@@ -92,8 +106,19 @@ function pump(): void {
   }
 }
 
+function cancelledError(): DOMException {
+  return new DOMException("The task was cancelled.", "AbortError");
+}
+
 function run(job: Job): void {
   const [id, type, payload, attempt] = job;
+  if (abortedEarly.delete(id)) {
+    // Cancelled before it started: never run it.
+    queueMicrotask(() =>
+      settle(id, false, toTaskError(cancelledError()), payload, performance.now())
+    );
+    return;
+  }
   const controller = new AbortController();
   controllers.set(id, controller);
   const started = performance.now();

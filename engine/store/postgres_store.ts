@@ -50,6 +50,16 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Seconds to wait for a connection; default 5. */
   connectTimeoutSeconds?: number;
+  /**
+   * While the database is unreachable, `write()`, `writeFenced()` and the
+   * other updates are retried with backoff for this long (default 60,000 ms)
+   * before their promises reject; they are idempotent, so a retry after a
+   * lost acknowledgement is harmless. `insert()` is not retried: it rejects
+   * with `StoreUnavailableError` at once (resubmit with an idempotency key).
+   */
+  retryWritesMs?: number;
+  /** `application_name` of the connections; default `threadflow <schema>`. */
+  applicationName?: string;
 }
 
 type Sql = postgres.Sql;
@@ -62,6 +72,8 @@ interface Operation {
   run?: (tx: UnsafeQueryable) => Promise<unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** When its first attempt failed for want of a connection. */
+  failedAt?: number;
 }
 
 /** NOTIFY payloads must stay under 8000 bytes; keep a margin. */
@@ -72,6 +84,8 @@ const NOW_MS = "(extract(epoch FROM now()) * 1000)::bigint";
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 const MAX_BACKOFF_MS = 5000;
+/** How long a write keeps being retried while the database is unreachable. */
+const DEFAULT_RETRY_WRITES_MS = 60_000;
 
 const RECORD = `id uuid, type text, payload text, payload_bytes text, priority smallint,
   status text, attempts integer, max_attempts integer, timeout_ms bigint,
@@ -137,6 +151,8 @@ export class PostgresStore implements SharedTaskStore {
   #healthListeners = new Set<(healthy: boolean) => void>();
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
   #probeDelayMs = 250;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryWake: (() => void) | undefined;
   #listeners = new Set<SharedMessageListener>();
   #listening: Promise<{ unlisten(): Promise<void> }> | undefined;
   #listenedBefore = false;
@@ -181,7 +197,10 @@ export class PostgresStore implements SharedTaskStore {
       max: this.#options.maxConnections ?? 10,
       connect_timeout: this.#options.connectTimeoutSeconds ?? 5,
       onnotice: () => {},
-      connection: { application_name: "threadflow", search_path: this.schema },
+      connection: {
+        application_name: this.#options.applicationName ?? `threadflow ${this.schema}`,
+        search_path: this.schema,
+      },
     });
     try {
       await migratePostgres(sql, this.schema);
@@ -502,6 +521,7 @@ export class PostgresStore implements SharedTaskStore {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#probeTimer);
+    this.#retryWake?.(); // the queued retries then run once more, or reject
     clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     while (this.#flushing || this.#queue.length > 0) {
@@ -519,7 +539,8 @@ export class PostgresStore implements SharedTaskStore {
     await this.#delivery;
     const sql = this.#sql;
     this.#sql = undefined;
-    await sql?.end({ timeout: 5 });
+    // Our queue is drained; only a connection killed under us could linger.
+    await sql?.end({ timeout: 1 });
   }
 
   // --- group commit ---------------------------------------------------------
@@ -582,7 +603,7 @@ export class PostgresStore implements SharedTaskStore {
         })
       );
     } catch (error) {
-      for (const operation of operations) operation.reject(error);
+      await this.#retryOrReject(operations, error);
       return;
     }
     for (const operation of operations) {
@@ -590,6 +611,31 @@ export class PostgresStore implements SharedTaskStore {
       if (outcome.ok) operation.resolve(outcome.value);
       else operation.reject(outcome.value);
     }
+  }
+
+  /**
+   * After a batch failed for want of a connection, puts its updates back at
+   * the head of the queue (within their retry window) and waits a backoff
+   * before the next flush; everything else is rejected.
+   */
+  async #retryOrReject(operations: Operation[], error: unknown): Promise<void> {
+    const now = Date.now();
+    const window = this.#options.retryWritesMs ?? DEFAULT_RETRY_WRITES_MS;
+    const retry: Operation[] = [];
+    for (const operation of operations) {
+      const retryable = error instanceof StoreUnavailableError && !this.#closed &&
+        operation.kind !== "insert" && now - (operation.failedAt ??= now) < window;
+      if (retryable) retry.push(operation);
+      else operation.reject(error);
+    }
+    if (retry.length === 0) return;
+    this.#queue.unshift(...retry);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#retryWake = resolve;
+    this.#retryTimer = setTimeout(resolve, this.#probeDelayMs);
+    await promise;
+    clearTimeout(this.#retryTimer);
+    this.#retryWake = undefined;
   }
 
   /** Inserts a run of insert() calls in one statement; if it fails, each call alone. */
