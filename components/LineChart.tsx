@@ -22,6 +22,8 @@ export interface LineChartProps {
 const WIDTH = 600;
 const HEIGHT = 150;
 const PAD_TOP = 8;
+/** Room right of the newest point, so its dot is not cut by the edge. */
+const PAD_RIGHT = 8;
 
 /**
  * A small SVG line chart: no library, one path per series, scaled to the
@@ -42,7 +44,7 @@ export function LineChart(props: LineChartProps) {
     for (const v of s.values) if (v !== null && v > max) max = v;
   }
   const top = niceCeiling(max);
-  const x = (t: number) => ((t - start) / windowMs) * WIDTH;
+  const x = (t: number) => ((t - start) / windowMs) * (WIDTH - PAD_RIGHT);
   const y = (v: number) => HEIGHT - (v / top) * (HEIGHT - PAD_TOP);
   const summary = series
     .map((s) => {
@@ -72,7 +74,7 @@ export function LineChart(props: LineChartProps) {
         viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
         preserveAspectRatio="none"
         role="img"
-        aria-label={`${props.title}, last ${Math.round(windowMs / 60_000)} minutes: ${summary}`}
+        aria-label={`${props.title}, last ${spanLabel(windowMs)}: ${summary}`}
       >
         <line class="grid" x1="0" x2={WIDTH} y1={y(top / 2)} y2={y(top / 2)} />
         <line class="axis" x1="0" x2={WIDTH} y1={HEIGHT - 0.5} y2={HEIGHT - 0.5} />
@@ -92,7 +94,7 @@ export function LineChart(props: LineChartProps) {
         })}
       </svg>
       <div class="chart-scale" aria-hidden="true">
-        <span>{Math.round(windowMs / 60_000)} min ago</span>
+        <span>{spanLabel(windowMs)} ago</span>
         <span>
           max {props.formatValue(top)} {props.unit}
         </span>
@@ -100,6 +102,11 @@ export function LineChart(props: LineChartProps) {
       </div>
     </figure>
   );
+}
+
+/** A time span as the axis names it: `45 s`, `5 min`. */
+export function spanLabel(ms: number): string {
+  return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
 
 /** The SVG path through the points, broken where a value is missing. */

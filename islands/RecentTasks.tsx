@@ -37,7 +37,7 @@ export default function RecentTasks(props: RecentTasksProps) {
         <thead>
           <tr>
             <th scope="col">Task</th>
-            <th scope="col">Type</th>
+            <th scope="col" class="hide-narrow">Type</th>
             <th scope="col">Status</th>
             <th scope="col">Progress</th>
             <th scope="col" class="hide-narrow">Run time</th>
@@ -49,7 +49,7 @@ export default function RecentTasks(props: RecentTasksProps) {
               <td>
                 <a class="mono" href={`/tasks/${task.id}`}>{task.id.slice(-12)}</a>
               </td>
-              <td>{task.type}</td>
+              <td class="hide-narrow">{task.type}</td>
               <td>
                 <StatusBadge status={task.status} />
               </td>

@@ -19,7 +19,9 @@ export default function ThroughputChart(props: ThroughputChartProps) {
   }, []);
   const samples = history.value.length > 0 ? history.value : seedHistory(props.stats, props.now);
   const times = samples.map((s) => s.t);
-  const windowMs = HISTORY_LIMIT * 1000;
+  // The axis spans the history there is: from one minute up to five.
+  const span = times.length > 1 ? times[times.length - 1] - times[0] : 0;
+  const windowMs = Math.min(HISTORY_LIMIT * 1000, Math.max(60_000, span));
   return (
     <div class="charts">
       <LineChart

@@ -81,6 +81,9 @@ Deno.test({
           Number(document.querySelector("[data-counter=succeeded]")?.textContent) >= 3
         );
         await shot(page, "overview.png");
+        await page.locator(".charts").screenshot({
+          path: new URL("charts.png", SCREENSHOTS).pathname,
+        });
       });
 
       await t.step("the form shows the server's field error", async () => {

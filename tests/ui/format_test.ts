@@ -7,7 +7,7 @@ import {
   hexPreview,
   previewJson,
 } from "../../components/format.ts";
-import { linePath, niceCeiling } from "../../components/LineChart.tsx";
+import { linePath, niceCeiling, spanLabel } from "../../components/LineChart.tsx";
 import { jsonBytes } from "../../components/ValueView.tsx";
 import { assertEquals } from "./_assert.ts";
 
@@ -37,4 +37,10 @@ Deno.test("chart paths break at missing values and scales round up nicely", () =
   const d = linePath([0, 1, 2, 3], [1, null, 2, 3], (t) => t * 10, (v) => v);
   assertEquals(d, "M0.0 1.0M20.0 2.0L30.0 3.0");
   assertEquals([0, 0.5, 1.2, 3, 7, 10, 11, 420].map(niceCeiling), [1, 1, 2, 5, 10, 10, 20, 500]);
+  assertEquals([59_000, 60_000, 119_000, 300_000].map(spanLabel), [
+    "59 s",
+    "60 s",
+    "119 s",
+    "5 min",
+  ]);
 });
