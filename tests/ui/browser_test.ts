@@ -163,6 +163,39 @@ Deno.test({
         await narrow.close();
       });
 
+      await t.step(
+        "controls are labelled and reachable by keyboard with visible focus",
+        async () => {
+          for (const path of ["/", "/tasks"]) {
+            await page.goto(`${ui.url}${path}`);
+            await page.waitForSelector('.conn[data-state="live"]');
+            const unlabelled = await page.evaluate(() =>
+              [...document.querySelectorAll("input, select, textarea, button")]
+                .filter((el) => {
+                  const labels = (el as HTMLInputElement).labels;
+                  const named = el.getAttribute("aria-label") || el.textContent?.trim();
+                  return !(labels && labels.length > 0) && !named;
+                })
+                .map((el) => el.outerHTML.slice(0, 80))
+            );
+            assertEquals(unlabelled, [], `${path} has controls without a label`);
+          }
+          await page.goto(`${ui.url}/`);
+          await page.waitForSelector('.conn[data-state="live"]');
+          await page.keyboard.press("Tab");
+          assertEquals(
+            await page.evaluate(() => document.activeElement?.textContent),
+            "Skip to content",
+          );
+          for (let i = 0; i < 4; i++) await page.keyboard.press("Tab");
+          const outline = await page.evaluate(() => {
+            const style = getComputedStyle(document.activeElement!);
+            return `${style.outlineStyle} ${style.outlineWidth}`;
+          });
+          assertEquals(outline, "solid 3px");
+        },
+      );
+
       await t.step("with JavaScript off the pages still show the data", async () => {
         const noScript = await browser.newContext({ javaScriptEnabled: false });
         const still = await noScript.newPage();
