@@ -9,10 +9,10 @@ import { StoreUnavailableError } from "../../engine/errors.ts";
 import { makeTask, sharedStoreConformance, storeConformance, withStore } from "./conformance.ts";
 import type { StoreHarness } from "./conformance.ts";
 
-const URL = Deno.env.get("THREADFLOW_TEST_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
+const PG_URL = Deno.env.get("THREADFLOW_TEST_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
 
 async function reachable(): Promise<boolean> {
-  const sql = postgres(URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
+  const sql = postgres(PG_URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
   try {
     await sql`SELECT 1`;
     return true;
@@ -25,7 +25,7 @@ async function reachable(): Promise<boolean> {
 
 const ignore = (await reachable())
   ? undefined
-  : `PostgreSQL is not reachable at ${URL} (start it, or set THREADFLOW_TEST_PG)`;
+  : `PostgreSQL is not reachable at ${PG_URL} (start it, or set THREADFLOW_TEST_PG)`;
 
 /** A fresh schema per harness, dropped by cleanup(). */
 export function freshSchema(): string {
@@ -33,7 +33,7 @@ export function freshSchema(): string {
 }
 
 async function dropSchema(schema: string): Promise<void> {
-  const sql = postgres(URL, { onnotice: () => {}, max: 1 });
+  const sql = postgres(PG_URL, { onnotice: () => {}, max: 1 });
   try {
     await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   } finally {
@@ -44,7 +44,7 @@ async function dropSchema(schema: string): Promise<void> {
 function harness(): Promise<StoreHarness> {
   const schema = freshSchema();
   return Promise.resolve({
-    create: () => new PostgresStore(URL, { schema, maxConnections: 4 }),
+    create: () => new PostgresStore(PG_URL, { schema, maxConnections: 4 }),
     cleanup: () => dropSchema(schema),
   });
 }
@@ -57,11 +57,11 @@ Deno.test({
   ignore: ignore !== undefined,
   fn: async () => {
     const schema = freshSchema();
-    const sql = postgres(URL, { onnotice: () => {}, max: 2 });
+    const sql = postgres(PG_URL, { onnotice: () => {}, max: 2 });
     try {
       assertEquals(await migratePostgres(sql, schema), [POSTGRES_SCHEMA_VERSION]);
       assertEquals(await migratePostgres(sql, schema), []);
-      const store = new PostgresStore(`${URL}?schema=${schema}`);
+      const store = new PostgresStore(`${PG_URL}?schema=${schema}`);
       assertEquals(store.name, `postgres://127.0.0.1:5432/test?schema=${schema}`);
       await store.open();
       await store.close();
@@ -97,13 +97,12 @@ Deno.test({
       const changes: boolean[] = [];
       (store as PostgresStore).onHealthChange((healthy) => changes.push(healthy));
       await store.insert([makeTask()]);
-      const admin = postgres(URL, { onnotice: () => {}, max: 1 });
+      const admin = postgres(PG_URL, { onnotice: () => {}, max: 1 });
       try {
-        // Kill every connection of this store's schema from outside.
+        // Kill every connection of this store (and only of this store) from outside.
         await admin.unsafe(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-           WHERE application_name = 'threadflow' AND pid <> pg_backend_pid()
-             AND query NOT ILIKE '%pg_terminate_backend%'`,
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+          [`threadflow ${(store as PostgresStore).schema}`],
         );
       } finally {
         await admin.end({ timeout: 5 });
@@ -124,6 +123,19 @@ Deno.test({
       assert((store as PostgresStore).healthy);
       if (changes.length > 0) assertEquals(changes, [false, true]);
       assertEquals((await store.counts()).queued, 1);
+      // Writes survive a lost connection: retried until the database answers.
+      const [task] = (await store.list({})).tasks;
+      const admin2 = postgres(PG_URL, { onnotice: () => {}, max: 1 });
+      try {
+        await admin2.unsafe(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+          [`threadflow ${(store as PostgresStore).schema}`],
+        );
+      } finally {
+        await admin2.end({ timeout: 5 });
+      }
+      await store.write([{ ...task, status: "cancelled", finishedAt: Date.now() }]);
+      assertEquals((await store.get(task.id))?.status, "cancelled");
     });
   },
 });
