@@ -6,6 +6,7 @@
  * ```sh
  * deno run -A bench/store_bench.ts   # this section alone
  * deno task bench store              # through the runner (writes bench/results/)
+ * BENCH_SCALE=0.1 deno task bench store   # a quick pass
  * ```
  *
  * Every insert is acknowledged after COMMIT (SQLite `synchronous=FULL`: the
@@ -29,7 +30,7 @@ const PG_URL = Deno.env.get("THREADFLOW_BENCH_PG") ?? "postgres://postgres@127.0
 const SQLITE_BATCHED_GOAL = 30_000;
 const PG_CLAIM_GOAL = 5_000;
 
-/** Sizes of one run; the defaults take about half a minute. */
+/** Sizes of one run; the defaults take about half a minute (times `BENCH_SCALE`). */
 export interface StoreBenchOptions {
   /** Sequential one-task inserts (each waits for its COMMIT). Default 1,000. */
   sequential?: number;
@@ -41,6 +42,17 @@ export interface StoreBenchOptions {
   batchSize?: number;
   /** Tasks claimed and completed per node count. Default 20,000. */
   claimed?: number;
+}
+
+/** `BENCH_SCALE` (0 < x ≤ 1) shrinks every size, for a quick pass. */
+function readScale(): number {
+  const raw = Deno.env.get("BENCH_SCALE");
+  if (raw === undefined || raw === "") return 1;
+  const value = Number(raw);
+  if (!(value > 0 && value <= 1)) {
+    throw new Error(`BENCH_SCALE must be a number above 0 and at most 1: received "${raw}".`);
+  }
+  return value;
 }
 
 function makeTask(): Task {
@@ -227,12 +239,14 @@ async function measureEngine(schema: string, nodes: number, count: number): Prom
  * ```
  */
 export async function run(options: StoreBenchOptions = {}): Promise<BenchSection> {
+  const scale = readScale();
+  const scaled = (value: number) => Math.max(100, Math.round(value * scale));
   const sizes: Required<StoreBenchOptions> = {
-    sequential: options.sequential ?? 1_000,
-    concurrent: options.concurrent ?? 20_000,
-    batched: options.batched ?? 100_000,
+    sequential: options.sequential ?? scaled(1_000),
+    concurrent: options.concurrent ?? scaled(20_000),
+    batched: options.batched ?? scaled(100_000),
     batchSize: options.batchSize ?? 1_000,
-    claimed: options.claimed ?? 20_000,
+    claimed: options.claimed ?? scaled(20_000),
   };
   const rows: BenchRow[] = [];
   const details: Record<string, unknown> = { sizes };
