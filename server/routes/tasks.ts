@@ -13,6 +13,7 @@ import { TaskNotFoundError, ThreadFlowError } from "../../engine/errors.ts";
 import type { AppEnv } from "../app_env.ts";
 import type { ServiceEngine } from "../engine_port.ts";
 import { HttpError } from "../errors.ts";
+import { validationError } from "../validation.ts";
 import {
   BatchInputSchema,
   BytesSubmitQuerySchema,
@@ -36,6 +37,7 @@ export interface TaskRouteDeps {
 }
 
 const DEFAULT_WAIT_MS = 30_000;
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 const MAX_WAIT_MS = 300_000;
 
 function errors(...statuses: number[]) {
@@ -185,11 +187,36 @@ const retryRoute = createRoute({
 export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps): void {
   const { engine } = deps;
 
-  api.openapi(submitRoute, async (c) => {
+  // The hottest route is registered for the OpenAPI document from its definition and served by a
+  // plain handler that validates with the same schemas: the generic validator chain (media-type
+  // gate, optional-body wrapper, query validator) cost a quarter of its time.
+  api.openAPIRegistry.registerPath(submitRoute);
+  api.post("/tasks", async (c) => {
     const contentType = c.req.header("content-type") ?? "";
-    const input = /^application\/octet-stream/i.test(contentType)
-      ? bytesInput(c.req.valid("query"), new Uint8Array(await c.req.arrayBuffer()))
-      : c.req.valid("json") as SubmitInput;
+    let input: SubmitInput;
+    if (contentType.startsWith("application/octet-stream")) {
+      const query = BytesSubmitQuerySchema.safeParse(c.req.query());
+      if (!query.success) throw validationError(query.error, "query");
+      input = bytesInput(query.data, new Uint8Array(await c.req.arrayBuffer()));
+    } else if (JSON_MEDIA_TYPE.test(contentType)) {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        throw new HttpError(400, "invalid_json", "The request body must be valid JSON.", "body");
+      }
+      const parsed = SubmitInputSchema.safeParse(body);
+      if (!parsed.success) throw validationError(parsed.error, "json");
+      input = parsed.data as SubmitInput;
+    } else {
+      throw new HttpError(
+        415,
+        "unsupported_media_type",
+        "The request body must be sent as application/json (or application/octet-stream for " +
+          "a byte payload).",
+        "content-type",
+      );
+    }
     if (input.idempotencyKey === undefined) {
       const task = await engine.submit(input);
       c.header("location", `/api/tasks/${task.id}`);
