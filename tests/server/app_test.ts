@@ -430,6 +430,11 @@ Deno.test("stats, workers, task types, health, ready, metrics and the OpenAPI do
       assert(paths.includes(path), path);
     }
 
+    const tasksPath = (doc.body.paths as Record<string, Json>)["/api/tasks"];
+    assert("post" in tasksPath && "get" in tasksPath);
+    const submitBody = ((tasksPath.post as Json).requestBody as Json).content as Json;
+    assert("application/json" in submitBody && "application/octet-stream" in submitBody);
+
     const missing = await requestJson(`${svc.url}/no/such/route`);
     assertEquals(missing.status, 404);
     assertEquals(errorOf(missing.body).code, "not_found");
