@@ -31,6 +31,9 @@ import { DeadlineQueue } from "./deadline_queue.ts";
 import { type EngineStats, StatsRecorder, workerTotals } from "./stats.ts";
 import { buildTask } from "./submit.ts";
 import { loadTaskTypes, type TaskTypeInfo } from "./task_types.ts";
+import { StoreWriter } from "./store_writer.ts";
+import { Retention } from "./retention.ts";
+import { Waiters } from "./waiters.ts";
 import {
   isTerminal,
   type ProgressValue,
@@ -62,9 +65,6 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-/** How often finished tasks past retention are pruned. */
-const PRUNE_INTERVAL_MS = 60_000;
-const PRUNE_BATCH = 1_000;
 /** Most tasks a node claims ahead of its workers when tasks are quick (shared stores). */
 const CLAIM_AHEAD = 256;
 
@@ -97,16 +97,13 @@ export class ThreadFlow {
   #live = new Map<string, Task>();
   /** Tasks handed to a worker and not yet given back (may be cancelled already). */
   #held = new Map<string, Task>();
-  #waiters = new Map<string, Array<(task: Task) => void>>();
-  #dirty = new Set<Task>();
-  #flushScheduled = false;
-  #writes: Promise<void> = Promise.resolve();
+  #waiters = new Waiters();
+  #writer: StoreWriter;
+  #retention: Retention;
   #lastProgressEmit = new Map<string, number>();
   #stats = new StatsRecorder();
   #reserved = 0;
   #startedAt = Date.now();
-  #pruneTimer: ReturnType<typeof setInterval> | undefined;
-  #pruning = false;
   #drained: (() => void) | undefined;
   /** Set when the store is shared: the queue lives in the store and tasks are claimed. */
   #shared: SharedTaskStore | null;
@@ -127,7 +124,7 @@ export class ThreadFlow {
     this.#types = types;
     this.#shared = isSharedStore(store) ? store : null;
     this.#lifecycle = new Lifecycle({
-      changed: (task) => this.#markDirty(task),
+      changed: (task) => this.#writer.mark(task),
       ended: (task) => this.#onEnded(task),
     });
     this.#queue = new PriorityQueue<Task>({ agingMs: options.agingMs });
@@ -152,6 +149,20 @@ export class ThreadFlow {
       },
     });
     if (this.#shared !== null) this.#link(this.#shared);
+    this.#writer = new StoreWriter(
+      store,
+      this.#shared === null ? null : { store: this.#shared, leases: this.#cluster!.leases },
+    );
+    this.#retention = new Retention(store, {
+      retentionMs: options.retentionMs,
+      retentionMaxFinished: options.retentionMaxFinished,
+      onPruned: async () => {
+        const counts = await store.counts();
+        for (const status of ["succeeded", "failed", "cancelled"] as const) {
+          this.#lifecycle.counts[status] = counts[status];
+        }
+      },
+    });
   }
 
   #link(store: SharedTaskStore): void {
@@ -202,7 +213,7 @@ export class ThreadFlow {
       await store.close();
       throw error;
     }
-    engine.#pruneTimer = setInterval(() => engine.#prune(), PRUNE_INTERVAL_MS);
+    engine.#retention.start();
     engine.#pool.fill();
     engine.#cluster?.claim();
     return engine;
@@ -254,29 +265,7 @@ export class ThreadFlow {
       if (isTerminal(stored.status)) return { ...stored };
       if (this.#shared === null && !this.#live.has(id)) return { ...stored };
     }
-    const { signal } = options;
-    signal?.throwIfAborted();
-    return await new Promise<Task>((resolve, reject) => {
-      const onAbort = () => {
-        remove();
-        reject(signal!.reason);
-      };
-      const waiter = (task: Task) => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(task);
-      };
-      const waiters = this.#waiters.get(id) ?? [];
-      waiters.push(waiter);
-      this.#waiters.set(id, waiters);
-      const remove = () => {
-        const list = this.#waiters.get(id);
-        if (list === undefined) return;
-        const rest = list.filter((w) => w !== waiter);
-        if (rest.length === 0) this.#waiters.delete(id);
-        else this.#waiters.set(id, rest);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return await this.#waiters.add(id, options.signal);
   }
 
   /**
@@ -423,7 +412,7 @@ export class ThreadFlow {
     if (this.#state !== "running") return;
     this.#state = "draining";
     const drainMs = options.drainMs ?? 10_000;
-    clearInterval(this.#pruneTimer);
+    await this.#retention.stop();
     this.#delayed.close();
     if (this.#held.size > 0 && drainMs > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -439,16 +428,11 @@ export class ThreadFlow {
     }
     this.#claimed = [];
     await this.#pool.close();
-    this.#flush();
-    await this.#writes;
+    await this.#writer.settled();
     await this.#cluster?.close();
     await this.store.close();
     this.#state = "closed";
-    for (const [id, waiters] of this.#waiters) {
-      const task = this.#live.get(id);
-      if (task !== undefined) { for (const waiter of waiters) waiter({ ...task }); }
-    }
-    this.#waiters.clear();
+    this.#waiters.resolveAll((id) => this.#live.get(id));
   }
 
   async #submit(inputs: SubmitInput[], batch: boolean): Promise<SubmitResult[]> {
@@ -606,11 +590,7 @@ export class ThreadFlow {
       this.#relaying = false;
     }
     if ("task" in event && TERMINAL_EVENT_TYPES.has(event.type as never)) {
-      const waiters = this.#waiters.get(event.task.id);
-      if (waiters !== undefined) {
-        this.#waiters.delete(event.task.id);
-        for (const waiter of waiters) waiter({ ...event.task });
-      }
+      this.#waiters.resolve(event.task);
     }
   }
 
@@ -718,7 +698,7 @@ export class ThreadFlow {
     const last = this.#lastProgressEmit.get(id) ?? 0;
     if (now - last < this.options.progressIntervalMs) return;
     this.#lastProgressEmit.set(id, now);
-    this.#markDirty(task);
+    this.#writer.mark(task);
     this.#lifecycle.progress(task);
   }
 
@@ -731,94 +711,11 @@ export class ThreadFlow {
     this.#live.delete(task.id);
     this.#lastProgressEmit.delete(task.id);
     this.#stats.recordFinished(task.finishedAt ?? Date.now());
-    const waiters = this.#waiters.get(task.id);
-    if (waiters !== undefined) {
-      this.#waiters.delete(task.id);
-      for (const waiter of waiters) waiter({ ...task });
-    }
+    this.#waiters.resolve(task);
   }
 
   #checkDrained(): void {
     if (this.#drained !== undefined && this.#held.size === 0) this.#drained();
-  }
-
-  #markDirty(task: Task): void {
-    this.#dirty.add(task);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // Group commit: everything that changed in this turn goes to the store in one write.
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#dirty.size === 0) return;
-    const tasks = [...this.#dirty];
-    this.#dirty.clear();
-    if (this.#cluster !== null) {
-      this.#flushFenced(tasks, this.#cluster);
-      return;
-    }
-    this.#writes = this.#writes.then(() => this.store.write(tasks)).catch((error) => {
-      console.error(`ThreadFlow could not record ${tasks.length} task changes:`, error);
-    });
-  }
-
-  /** Writes of claimed tasks carry their lease token; a lost lease refuses the write. */
-  #flushFenced(tasks: Task[], cluster: ClusterLink): void {
-    const fenced: Array<{ task: Task; leaseToken: string }> = [];
-    const plain: Task[] = [];
-    for (const task of tasks) {
-      const leaseToken = cluster.leases.get(task.id);
-      if (leaseToken === undefined) plain.push(task);
-      else {
-        fenced.push({ task: { ...task }, leaseToken });
-        if (task.status !== "running") cluster.leases.delete(task.id);
-      }
-    }
-    const shared = this.#shared!;
-    this.#writes = this.#writes.then(async () => {
-      if (plain.length > 0) await shared.write(plain);
-      if (fenced.length > 0) {
-        const refused = await shared.writeFenced(fenced);
-        if (refused.length > 0) {
-          console.warn(
-            `ThreadFlow lost the lease of ${refused.length} tasks; their results were not recorded.`,
-          );
-        }
-      }
-    }).catch((error) => {
-      console.error(`ThreadFlow could not record ${tasks.length} task changes:`, error);
-    });
-  }
-
-  async #prune(): Promise<void> {
-    if (this.#pruning || this.#state !== "running") return;
-    this.#pruning = true;
-    try {
-      const finishedBefore = Date.now() - this.options.retentionMs;
-      let deleted = 0;
-      for (;;) {
-        const count = await this.store.prune({
-          finishedBefore,
-          maxFinished: this.options.retentionMaxFinished,
-          batchSize: PRUNE_BATCH,
-        });
-        deleted += count;
-        if (count < PRUNE_BATCH || this.#state !== "running") break;
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-      if (deleted > 0) {
-        const counts = await this.store.counts();
-        for (const status of ["succeeded", "failed", "cancelled"] as const) {
-          this.#lifecycle.counts[status] = counts[status];
-        }
-      }
-    } catch (error) {
-      console.error("ThreadFlow could not prune finished tasks:", error);
-    } finally {
-      this.#pruning = false;
-    }
   }
 }
 
