@@ -25,7 +25,7 @@ export interface ServiceConfig {
   workers: number | undefined;
   /** Folder of extra task modules, or `undefined`. */
   tasksDir: string | undefined;
-  /** Store spec: `memory` (more kinds come with the durable stores). Default `memory`. */
+  /** Store spec: `memory`, `sqlite`, `sqlite:PATH` or a `postgres://` URL. Default `memory`. */
   store: string;
   /** API token; `undefined` turns authentication off. */
   token: string | undefined;
@@ -77,7 +77,12 @@ const SETTINGS: readonly SettingSpec[] = [
   { name: "hostname", arg: "HOST", help: "address to bind", shown: "127.0.0.1" },
   { name: "workers", arg: "N", help: "worker count", shown: "number of CPUs" },
   { name: "tasks-dir", arg: "DIR", help: "folder of extra task modules (*.ts)", shown: "none" },
-  { name: "store", arg: "SPEC", help: "where tasks live: memory", shown: "memory" },
+  {
+    name: "store",
+    arg: "SPEC",
+    help: "where tasks live: memory, sqlite[:PATH] or a postgres:// URL",
+    shown: "memory",
+  },
   {
     name: "token",
     arg: "TOKEN",

@@ -4,11 +4,15 @@
  * @module
  */
 
-import { MemoryStore, type TaskStore } from "../mod.ts";
+import type { TaskStore } from "../mod.ts";
+import { InvalidOptionError } from "../engine/errors.ts";
+import { openStore } from "../engine/store/mod.ts";
 import { ConfigError } from "./config.ts";
 
 /**
- * The store for a `--store` spec. `memory` keeps tasks in this process only.
+ * The store for a `--store` spec: `memory` (this process only), `sqlite`,
+ * `sqlite:PATH`, or a `postgres://` URL. The engine opens it at start.
+ * Throws {@linkcode ConfigError} naming `--store` for anything else.
  *
  * @example
  * ```ts
@@ -17,9 +21,12 @@ import { ConfigError } from "./config.ts";
  * ```
  */
 export function storeFromConfig(spec: string): TaskStore {
-  if (spec === "memory") return new MemoryStore();
-  throw new ConfigError(
-    "--store",
-    `--store (or THREADFLOW_STORE) must be memory: received ${JSON.stringify(spec)}.`,
-  );
+  try {
+    return openStore(spec);
+  } catch (error) {
+    if (error instanceof InvalidOptionError) {
+      throw new ConfigError("--store", `--store (or THREADFLOW_STORE): ${error.message}`);
+    }
+    throw error;
+  }
 }
