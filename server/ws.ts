@@ -92,8 +92,13 @@ export class WebSocketHub {
   constructor(engine: ServiceEngine, logger: Logger, options: WebSocketHubOptions = {}) {
     this.#engine = engine;
     this.#logger = logger;
-    this.#options = options;
-    this.#ring = new EventRing(options.ringSize ?? 100_000);
+    const ringSize = options.ringSize ?? 100_000;
+    // A client resuming from the oldest seq gets the whole ring: never count that as stuck.
+    this.#options = {
+      ...options,
+      outbox: { maxHeld: Math.max(100_000, ringSize * 2), ...options.outbox },
+    };
+    this.#ring = new EventRing(ringSize);
     this.#unsubscribe = engine.on((event) => this.#publish(event));
   }
 
