@@ -86,6 +86,8 @@ const MAX_PAGE_SIZE = 1000;
 const MAX_BACKOFF_MS = 5000;
 /** How long a write keeps being retried while the database is unreachable. */
 const DEFAULT_RETRY_WRITES_MS = 60_000;
+/** A node silent for this long is removed from the registry by the next heartbeat of any node. */
+const FORGET_NODES_AFTER_MS = 3_600_000;
 
 const RECORD = `id uuid, type text, payload text, payload_bytes text, priority smallint,
   status text, attempts integer, max_attempts integer, timeout_ms bigint,
@@ -494,6 +496,12 @@ export class PostgresStore implements SharedTaskStore {
           JSON.stringify(node.info ?? {}),
         ],
       )
+    );
+    // Nodes that died without removeNode() would stay listed forever otherwise.
+    await this.#query((sql) =>
+      sql.unsafe(`DELETE FROM nodes WHERE heartbeat_at < ${NOW_MS} - $1::bigint`, [
+        FORGET_NODES_AFTER_MS,
+      ])
     );
   }
 

@@ -123,6 +123,12 @@ export class SqliteStore implements TaskStore {
         db.exec(`PRAGMA synchronous = ${this.#synchronous.toUpperCase()}`);
         db.exec("PRAGMA cache_size = -32000");
         migrateSqlite(db);
+        // SQLite silently opens a file it may not write read-only; a header
+        // write (same value) fails now instead of at the first submit.
+        const { user_version } = db.prepare("PRAGMA user_version").get() as {
+          user_version: number;
+        };
+        db.exec(`PRAGMA user_version = ${user_version}`);
       } catch (error) {
         db.close();
         throw error;

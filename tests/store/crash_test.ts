@@ -4,8 +4,8 @@
  * must bring every acknowledged task to a terminal state — none missing, none
  * left `running`.
  *
- * Two variants: the library (tests/store/_crash_child.ts) and the service
- * (`main.ts --store sqlite:PATH`, over HTTP).
+ * Variants: the library (tests/store/_crash_child.ts) on SQLite, and the
+ * service (`main.ts --store sqlite:PATH` and `--store postgres://…`, over HTTP).
  *
  * @module
  */
@@ -13,6 +13,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import postgres from "postgres";
 import { storeFromConfig } from "../../server/store_from_config.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -76,7 +77,7 @@ class Child {
   }
 }
 
-/** Every acknowledged task is in the file, terminal; nothing is unfinished. */
+/** Every acknowledged task is in the SQLite file, terminal; returns counts by status. */
 function verify(path: string, acknowledged: Set<string>): Record<string, number> {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
@@ -84,15 +85,9 @@ function verify(path: string, acknowledged: Set<string>): Record<string, number>
       id: string;
       status: string;
     }[];
-    const status = new Map(rows.map((row) => [row.id, row.status]));
-    const missing = [...acknowledged].filter((id) => !status.has(id));
-    assertEquals(missing, [], `${missing.length} acknowledged tasks are missing`);
+    verifyRows(rows, acknowledged);
     const counts: Record<string, number> = {};
-    for (const value of status.values()) counts[value] = (counts[value] ?? 0) + 1;
-    const unfinished = rows.filter((row) =>
-      !["succeeded", "failed", "cancelled"].includes(row.status)
-    );
-    assertEquals(unfinished, [], "no task may stay unfinished");
+    for (const row of rows) counts[row.status] = (counts[row.status] ?? 0) + 1;
     return counts;
   } finally {
     db.close();
@@ -129,103 +124,180 @@ Deno.test("crash (library): SIGKILL mid-run on SQLite loses nothing and strands 
   }
 });
 
-function serviceTakesSqlite(): string | undefined {
+const PG_URL = Deno.env.get("THREADFLOW_TEST_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
+
+async function pgReachable(): Promise<boolean> {
+  const sql = postgres(PG_URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
   try {
-    storeFromConfig("sqlite:/tmp/threadflow-probe.db");
+    await sql`SELECT 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 0 });
+  }
+}
+
+/** Every acknowledged task is among `rows`, terminal; nothing is unfinished. */
+function verifyRows(rows: { id: string; status: string }[], acknowledged: Set<string>) {
+  const status = new Map(rows.map((row) => [row.id, row.status]));
+  const missing = [...acknowledged].filter((id) => !status.has(id));
+  assertEquals(missing, [], `${missing.length} acknowledged tasks are missing`);
+  const unfinished = rows.filter((row) =>
+    !["succeeded", "failed", "cancelled"].includes(row.status)
+  );
+  assertEquals(unfinished, [], "no task may stay unfinished");
+}
+
+/** A store the service runs on, and how to read its rows back afterwards. */
+interface ServiceStore {
+  spec: string;
+  rows(): Promise<{ id: string; status: string }[]>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Starts `main.ts` on the store, submits 2,000 tasks over HTTP (batches and
+ * singles), SIGKILLs it once some have succeeded, restarts it on the same
+ * store, waits until nothing is unfinished, stops it with SIGTERM and checks
+ * every acknowledged task.
+ */
+async function crashService(store: ServiceStore): Promise<void> {
+  const start = () =>
+    new Child([
+      "run",
+      "-A",
+      "main.ts",
+      "--port",
+      "0",
+      "--hostname",
+      "127.0.0.1",
+      "--workers",
+      "2",
+      "--store",
+      store.spec,
+    ]);
+  const listening = async (child: Child) => {
+    const pattern = /ThreadFlow listening on (http:\/\/\S+)/;
+    const ok = await child.until((lines) => lines.some((line) => pattern.test(line)));
+    if (!ok) throw new Error(`main.ts did not start: ${(await child.finish()).stderr}`);
+    return pattern.exec(child.lines.find((line) => pattern.test(line))!)![1];
+  };
+  try {
+    const first = start();
+    const base = await listening(first);
+    const acknowledged = new Set<string>();
+    const input = (i: number) => ({
+      type: i % 3 === 0 ? "fib" : "sleep",
+      payload: i % 3 === 0 ? { n: 18 } : { ms: 3 },
+      priority: 1 + (i % 10),
+      maxAttempts: i % 2 === 0 ? 1 : 3,
+      idempotencyKey: `crash-main-${i}`,
+    });
+    const post = async (url: string, body: unknown) => {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new Error(`${response.status} ${JSON.stringify(answer)}`);
+      return answer;
+    };
+    for (let i = 0; i < TASKS / 2; i += 100) {
+      const batch = Array.from({ length: 100 }, (_, k) => input(i + k));
+      const { tasks } = await post(`${base}/api/tasks/batch`, { tasks: batch });
+      for (const task of tasks) acknowledged.add(task.id);
+    }
+    for (let i = TASKS / 2; i < TASKS; i += 20) {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, k) => post(`${base}/api/tasks`, input(i + k))),
+      );
+      for (const { task } of answers) acknowledged.add(task.id);
+    }
+    assertEquals(acknowledged.size, TASKS);
+    let succeeded = 0;
+    while (succeeded < KILL_AFTER_DONE) {
+      const { stats } = await (await fetch(`${base}/api/stats`)).json();
+      succeeded = stats.counts.succeeded;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    first.process.kill("SIGKILL");
+    assertEquals((await first.finish()).status.signal, "SIGKILL");
+    assert(succeeded < TASKS, "the kill came after every task finished");
+
+    const second = start();
+    const again = await listening(second);
+    // A shared store's dead node keeps its leases until they expire (15 s).
+    const giveUpAt = Date.now() + 120_000;
+    for (;;) {
+      const { stats: { counts } } = await (await fetch(`${again}/api/stats`)).json();
+      if (counts.queued + counts.running + counts.scheduled === 0) break;
+      if (Date.now() > giveUpAt) {
+        throw new Error(`Tasks did not finish: ${JSON.stringify(counts)}.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    second.process.kill("SIGTERM");
+    const stopped = await second.finish();
+    assertEquals(stopped.status.code, 0, stopped.stderr);
+    const rows = await store.rows();
+    verifyRows(rows, acknowledged);
+    assertEquals(rows.length, TASKS);
+  } finally {
+    await store.cleanup();
+  }
+}
+
+function serviceTakes(spec: string): string | undefined {
+  try {
+    storeFromConfig(spec);
     return undefined;
   } catch {
-    return "the service does not take --store sqlite:PATH yet " +
+    return `the service does not take --store ${spec} yet ` +
       "(server/store_from_config.ts should call openStore from engine/store/mod.ts)";
   }
 }
 
-const serviceIgnore = serviceTakesSqlite();
-
 Deno.test({
   name: "crash (service): main.ts on SQLite, SIGKILL mid-run, restart finishes every task",
-  ignore: serviceIgnore !== undefined,
+  ignore: serviceTakes("sqlite:/tmp/threadflow-probe.db") !== undefined,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "tf_crash_main_" });
     const path = join(dir, "threadflow.db");
-    const start = () =>
-      new Child([
-        "run",
-        "-A",
-        "main.ts",
-        "--port",
-        "0",
-        "--hostname",
-        "127.0.0.1",
-        "--workers",
-        "2",
-        "--store",
-        `sqlite:${path}`,
-      ]);
-    const listening = async (child: Child) => {
-      const pattern = /ThreadFlow listening on (http:\/\/\S+)/;
-      const ok = await child.until((lines) => lines.some((line) => pattern.test(line)));
-      if (!ok) throw new Error(`main.ts did not start: ${(await child.finish()).stderr}`);
-      return pattern.exec(child.lines.find((line) => pattern.test(line))!)![1];
-    };
-    try {
-      const first = start();
-      const base = await listening(first);
-      const acknowledged = new Set<string>();
-      const input = (i: number) => ({
-        type: i % 3 === 0 ? "fib" : "sleep",
-        payload: i % 3 === 0 ? { n: 18 } : { ms: 3 },
-        priority: 1 + (i % 10),
-        maxAttempts: i % 2 === 0 ? 1 : 3,
-        idempotencyKey: `crash-main-${i}`,
-      });
-      const post = async (url: string, body: unknown) => {
-        const response = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(body),
-        });
-        const answer = await response.json();
-        if (!response.ok) throw new Error(`${response.status} ${JSON.stringify(answer)}`);
-        return answer;
-      };
-      // Half in batches of 100, half as singles (20 in flight).
-      for (let i = 0; i < TASKS / 2; i += 100) {
-        const batch = Array.from({ length: 100 }, (_, k) => input(i + k));
-        const { tasks } = await post(`${base}/api/tasks/batch`, { tasks: batch });
-        for (const task of tasks) acknowledged.add(task.id);
-      }
-      for (let i = TASKS / 2; i < TASKS; i += 20) {
-        const answers = await Promise.all(
-          Array.from({ length: 20 }, (_, k) => post(`${base}/api/tasks`, input(i + k))),
-        );
-        for (const { task } of answers) acknowledged.add(task.id);
-      }
-      assertEquals(acknowledged.size, TASKS);
-      let succeeded = 0;
-      while (succeeded < KILL_AFTER_DONE) {
-        const stats = await (await fetch(`${base}/api/stats`)).json();
-        succeeded = stats.counts.succeeded;
-        if (succeeded >= TASKS) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      first.process.kill("SIGKILL");
-      assertEquals((await first.finish()).status.signal, "SIGKILL");
-      assert(succeeded < TASKS, "the kill came after every task finished");
+    await crashService({
+      spec: `sqlite:${path}`,
+      rows: () => {
+        const db = new DatabaseSync(path, { readOnly: true });
+        try {
+          const rows = db.prepare("SELECT id, status FROM tasks").all();
+          return Promise.resolve(rows as { id: string; status: string }[]);
+        } finally {
+          db.close();
+        }
+      },
+      cleanup: () => Deno.remove(dir, { recursive: true }),
+    });
+  },
+});
 
-      const second = start();
-      const again = await listening(second);
-      for (;;) {
-        const { counts } = await (await fetch(`${again}/api/stats`)).json();
-        if (counts.queued + counts.running + counts.scheduled === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      second.process.kill("SIGTERM");
-      const stopped = await second.finish();
-      assertEquals(stopped.status.code, 0, stopped.stderr);
-      const counts = verify(path, acknowledged);
-      assertEquals(Object.values(counts).reduce((a, b) => a + b, 0), TASKS);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+Deno.test({
+  name: "crash (service): main.ts on PostgreSQL, SIGKILL mid-run, restart finishes every task",
+  ignore: !(await pgReachable()) || serviceTakes(PG_URL) !== undefined,
+  fn: async () => {
+    const schema = `tf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const sql = postgres(PG_URL, { onnotice: () => {}, max: 1 });
+    await crashService({
+      spec: `${PG_URL}?schema=${schema}`,
+      rows: async () =>
+        (await sql.unsafe(`SELECT id, status FROM ${schema}.tasks`)) as unknown as {
+          id: string;
+          status: string;
+        }[],
+      cleanup: async () => {
+        await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await sql.end({ timeout: 5 });
+      },
+    });
   },
 });

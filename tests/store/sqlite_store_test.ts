@@ -154,3 +154,59 @@ Deno.test("sqlite store: calls after close are refused, the folder is created", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/**
+ * Makes `path` read-only even for root (`chattr +i`; plain `chmod` otherwise);
+ * returns the undo, or `undefined` when this system cannot.
+ */
+async function makeReadOnly(path: string): Promise<(() => Promise<void>) | undefined> {
+  if (Deno.uid() !== 0) {
+    await Deno.chmod(path, 0o444);
+    return () => Deno.chmod(path, 0o644);
+  }
+  const chattr = (flag: string) =>
+    new Deno.Command("chattr", { args: [flag, path], stderr: "null", stdout: "null" }).output()
+      .then((output) => output.success, () => false);
+  if (!(await chattr("+i"))) return undefined;
+  return async () => {
+    await chattr("-i");
+  };
+}
+
+const readOnlyIgnore = await (async () => {
+  const probe = await Deno.makeTempFile({ prefix: "tf_ro_probe_" });
+  try {
+    const undo = await makeReadOnly(probe);
+    await undo?.();
+    return undo === undefined;
+  } finally {
+    await Deno.remove(probe);
+  }
+})();
+
+Deno.test({
+  name: "sqlite store: a read-only database file fails with an error naming it",
+  ignore: readOnlyIgnore, // needs chattr (as root) or a non-root user
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+    try {
+      const path = join(dir, "readonly.db");
+      const store = new SqliteStore(path);
+      await store.open();
+      await store.close();
+      // No -wal/-shm left after a clean close; make the file itself read-only.
+      const undo = (await makeReadOnly(path))!;
+      try {
+        const again = new SqliteStore(path);
+        const error = await again.open().then(() => undefined, (e) => e);
+        await again.close();
+        assert(error instanceof StoreUnavailableError, String(error));
+        assert(error.message.includes(path), error.message);
+      } finally {
+        await undo();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
