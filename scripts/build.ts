@@ -1,6 +1,6 @@
 /**
  * Builds the island bundles: every `islands/<Name>.tsx` plus the island
- * runtime, bundled for the browser by `deno bundle` with code splitting (so
+ * runtime and the socket worker, bundled for the browser by `deno bundle` with code splitting (so
  * Preact and the live state are loaded once, in shared chunks), minified, with
  * content hashes in every file name, and a `manifest.json` the server reads.
  *
@@ -27,6 +27,8 @@ export interface BuildResult {
   manifest: {
     islands: Record<string, string>;
     boot: string;
+    /** The socket worker's bundle. */
+    worker: string;
     imports: Record<string, string[]>;
     sizes: Record<string, number>;
   };
@@ -72,6 +74,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
     const entries = [
       ...names.map((name) => new URL(`islands/${name}.tsx`, ROOT).pathname),
       new URL("islands/_boot.ts", ROOT).pathname,
+      new URL("islands/_socket_worker.ts", ROOT).pathname,
     ];
     const args = [
       "bundle",
@@ -95,14 +98,20 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       throw new Error(`deno bundle failed (exit code ${output.code}):\n${stderr}`);
     }
 
-    const manifest: BuildResult["manifest"] = { islands: {}, boot: "", imports: {}, sizes: {} };
-    const renamed = new Map<string, string>();
-    for (const name of [...names, "_boot"]) {
+    const manifest: BuildResult["manifest"] = {
+      islands: {},
+      boot: "",
+      worker: "",
+      imports: {},
+      sizes: {},
+    };
+    const runtime: Record<string, string> = { _boot: "boot", _socket_worker: "socket-worker" };
+    for (const name of [...names, ...Object.keys(runtime)]) {
       const bytes = await Deno.readFile(`${tmp}/${name}.js`);
-      const file = `${name === "_boot" ? "boot" : name}-${await shortHash(bytes)}.js`;
+      const file = `${runtime[name] ?? name}-${await shortHash(bytes)}.js`;
       await Deno.rename(`${tmp}/${name}.js`, `${tmp}/${file}`);
-      renamed.set(name, file);
       if (name === "_boot") manifest.boot = file;
+      else if (name === "_socket_worker") manifest.worker = file;
       else manifest.islands[name] = file;
     }
     let totalBytes = 0;

@@ -1,14 +1,15 @@
 /**
- * Browser side: the dashboard's one WebSocket and the live state every island
- * shares (signals). Events are queued as they arrive and applied once per
- * animation frame, latest snapshot per task, so a burst of thousands of events
- * costs one render.
+ * Browser side: the dashboard's one connection to `/ws` (see `socket_link.ts`)
+ * and the live state every island shares (signals). Events are queued as they
+ * arrive and applied once per animation frame, latest snapshot per task, so a
+ * burst of thousands of events costs one render.
  *
  * @module
  */
 
 import { batch, signal } from "@preact/signals";
 import { api, authRequired, getToken } from "./api.ts";
+import { type Link, openLink } from "./socket_link.ts";
 import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../_shared/types.ts";
 
 /** State of the live connection, as the indicator shows it. */
@@ -46,7 +47,7 @@ const taskListeners = new Set<TaskEventsListener>();
 const pendingTasks = new Map<string, TaskEvent>();
 const pendingWorkers: WorkerInfo[] = [];
 let flushScheduled = false;
-let socket: WebSocket | null = null;
+let socket: Link | null = null;
 let started = false;
 let lastSeq: number | null = null;
 let attempt = 0;
@@ -101,7 +102,7 @@ export function reconnectNow(): void {
   else connect();
 }
 
-/** Submits and cancels through the socket are not used: actions go through HTTP for their errors. */
+/** Opens the link to `/ws`. Actions (submit, cancel) go through HTTP, for their errors. */
 function connect(): void {
   clearTimeout(retryTimer);
   retryInMs.value = 0;
@@ -112,41 +113,46 @@ function connect(): void {
   const asProtocol = token !== null && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(token);
   const query = token && !asProtocol ? `?token=${encodeURIComponent(token)}` : "";
   const protocols = asProtocol ? ["threadflow", `token.${token}`] : ["threadflow"];
-  const ws = new WebSocket(`${scheme}//${location.host}/ws${query}`, protocols);
-  socket = ws;
   let opened = false;
-  ws.onopen = () => {
-    opened = true;
-  };
-  ws.onmessage = (message) => {
-    if (typeof message.data !== "string") return;
-    let data: Record<string, unknown>;
-    try {
-      data = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    if (data.type === "hello") onHello(ws, String(data.nodeId));
-    else handleMessage(data);
-  };
-  ws.onclose = () => {
-    if (socket !== ws) return;
-    socket = null;
-    clearInterval(workerRefreshTimer);
-    if (!opened) {
-      // Closed before it opened: the server may be down, or our token refused.
-      api("/api/stats").catch(() => undefined).finally(scheduleReconnect);
-    } else {
-      scheduleReconnect();
-    }
-  };
+  const link: Link = openLink(`${scheme}//${location.host}/ws${query}`, protocols, {
+    open() {
+      opened = true;
+    },
+    message(data) {
+      if (socket !== link) return;
+      if (data.type === "hello") onHello(link, String(data.nodeId));
+      else handleMessage(data);
+    },
+    events(tasks, workerEvents, seq) {
+      if (socket !== link) return;
+      if (seq > 0) lastSeq = Math.max(lastSeq ?? 0, seq);
+      for (const event of tasks) {
+        pendingTasks.delete(event.task.id);
+        pendingTasks.set(event.task.id, event);
+      }
+      for (const event of workerEvents) pendingWorkers.push(event.worker);
+      scheduleFlush();
+    },
+    close() {
+      if (socket !== link) return;
+      socket = null;
+      clearInterval(workerRefreshTimer);
+      if (!opened) {
+        // Closed before it opened: the server may be down, or our token refused.
+        api("/api/stats").catch(() => undefined).finally(scheduleReconnect);
+      } else {
+        scheduleReconnect();
+      }
+    },
+  });
+  socket = link;
 }
 
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let serverNode: string | null = null;
 
 /** Subscribes once the server said hello; a different node (a restart) means a fresh start. */
-function onHello(ws: WebSocket, nodeId: string): void {
+function onHello(link: Link, nodeId: string): void {
   if (serverNode !== null && serverNode !== nodeId) lastSeq = null;
   serverNode = nodeId;
   const subscribe: Record<string, unknown> = {
@@ -155,7 +161,7 @@ function onHello(ws: WebSocket, nodeId: string): void {
     stats: { intervalMs: 1000 },
   };
   if (lastSeq !== null) subscribe.since = lastSeq;
-  ws.send(JSON.stringify(subscribe));
+  link.send(JSON.stringify(subscribe));
 }
 
 function scheduleReconnect(): void {
@@ -207,16 +213,6 @@ function handleMessage(data: Record<string, unknown>): void {
     case "unsubscribed":
       return;
   }
-  const type = String(data.type);
-  if (typeof data.seq === "number") lastSeq = Math.max(lastSeq ?? 0, data.seq);
-  if (type.startsWith("task.")) {
-    const event = data as unknown as TaskEvent;
-    pendingTasks.delete(event.task.id);
-    pendingTasks.set(event.task.id, event);
-  } else if (type.startsWith("worker.")) {
-    pendingWorkers.push(data.worker as WorkerInfo);
-  }
-  scheduleFlush();
 }
 
 function scheduleFlush(): void {

@@ -6,7 +6,13 @@
  */
 
 export type { Task, TaskError, TaskStatus } from "../../engine/task.ts";
-export type { TaskEvent, TaskEventType, ThreadFlowEvent, WorkerInfo } from "../../engine/events.ts";
+export type {
+  TaskEvent,
+  TaskEventType,
+  ThreadFlowEvent,
+  WorkerEvent,
+  WorkerInfo,
+} from "../../engine/events.ts";
 export type { StatusCounts } from "../../engine/store/store.ts";
 
 /** Percentiles of a latency, in milliseconds. */

@@ -21,6 +21,8 @@ export interface IslandManifest {
   islands: Record<string, string>;
   /** Bundle file of the island runtime. */
   boot: string;
+  /** Bundle file of the socket worker (receives `/ws` off the main thread). */
+  worker: string;
   /** The chunks each file imports statically, for `modulepreload`. */
   imports: Record<string, string[]>;
   /** Size in bytes of every file written. */

@@ -73,7 +73,10 @@ export function renderDocument(page: VNode<any>, options: RenderOptions): string
     .map((file) => `<link rel="modulepreload" href="${ISLANDS_PREFIX}${file}">`)
     .join("");
   const data = serializeProps({ urls, props: islands.map((island) => island.props) });
-  html = insertBefore(html, "</head>", links);
+  const meta = manifest.worker
+    ? `<meta name="tf-socket-worker" content="${ISLANDS_PREFIX}${manifest.worker}">`
+    : "";
+  html = insertBefore(html, "</head>", meta + links);
   return insertBefore(
     html,
     "</body>",

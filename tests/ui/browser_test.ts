@@ -45,6 +45,11 @@ Deno.test({
         await page.waitForSelector('.conn[data-state="live"]');
         assertEquals(await page.locator("[data-counter=queued]").textContent(), "0");
         assertEquals(await page.locator(".worker").count(), 2);
+        // Frames are received off the main thread, by the socket worker.
+        const loaded = await page.evaluate(() =>
+          performance.getEntriesByType("resource").map((entry) => entry.name)
+        );
+        assert(loaded.some((name) => name.includes("/islands/socket-worker-")), loaded.join());
       });
 
       await t.step("a sleep task from the form goes queued → running → succeeded", async () => {

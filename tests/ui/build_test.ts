@@ -12,6 +12,11 @@ Deno.test("build bundles every island with hashed names and a manifest", async (
       assert(new RegExp(`^${name}-[0-9a-f]{10}\\.js$`).test(file), file);
     }
     assert(/^boot-[0-9a-f]{10}\.js$/.test(manifest.boot), manifest.boot);
+    assert(/^socket-worker-[0-9a-f]{10}\.js$/.test(manifest.worker), manifest.worker);
+    // The worker needs no Preact: what it loads stays small.
+    const workerBytes = [manifest.worker, ...manifest.imports[manifest.worker]]
+      .reduce((sum, file) => sum + manifest.sizes[file], 0);
+    assert(workerBytes < 5000, `the socket worker loads ${workerBytes} B`);
     const written = [];
     for await (const entry of Deno.readDir(outDir)) written.push(entry.name);
     assertEquals(written.sort(), [...Object.keys(manifest.sizes), "manifest.json"].sort());

@@ -99,3 +99,23 @@ Deno.test("chart history starts from the snapshot's last 60 seconds", () => {
   assertEquals(samples[0].waitP95, null);
   assertEquals(HISTORY_LIMIT, 300);
 });
+
+Deno.test("an event batch keeps the latest event per task, worker events in order, the top seq", async () => {
+  const { EventBatch } = await import("../../islands/_client/socket_link.ts");
+  const batch = new EventBatch();
+  const a1 = { ...event("task.queued", { id: "a" }), seq: 1 };
+  const b1 = { ...event("task.queued", { id: "b" }), seq: 2 };
+  const a2 = { ...event("task.started", { id: "a" }), seq: 3 };
+  for (const e of [a1, b1, a2]) assert(batch.add(e as unknown as Record<string, unknown>));
+  assert(batch.add({ type: "worker.started", seq: 4, at: 0, worker: worker(0) }));
+  assert(!batch.add({ type: "stats", stats: {} }));
+  assertEquals(batch.size, 3);
+  const taken = batch.take();
+  assertEquals(taken.tasks.map((e) => [e.task.id, e.type]), [["b", "task.queued"], [
+    "a",
+    "task.started",
+  ]]);
+  assertEquals(taken.workers.length, 1);
+  assertEquals(taken.seq, 4);
+  assertEquals(batch.size, 0);
+});

@@ -23,6 +23,7 @@ const stats: DashboardStats = {
 const manifest: IslandManifest = {
   islands: { LiveCounters: "LiveCounters-1.js", ConnectionStatus: "ConnectionStatus-2.js" },
   boot: "boot-3.js",
+  worker: "socket-worker-4.js",
   imports: { "boot-3.js": ["chunk-A.js"], "LiveCounters-1.js": ["chunk-A.js", "chunk-B.js"] },
   sizes: {},
 };
@@ -42,6 +43,10 @@ Deno.test("a page with islands gets its island data, runtime script and preloads
     assertEquals(html.split(`<link rel="modulepreload" href="/islands/${file}">`).length, 2, file);
   }
   assertStringIncludes(html, `<script type="module" src="/islands/boot-3.js"></script></body>`);
+  assertStringIncludes(
+    html,
+    `<meta name="tf-socket-worker" content="/islands/socket-worker-4.js">`,
+  );
   const json = /<script type="application\/json" id="tf-islands">(.*?)<\/script>/.exec(html)![1];
   const data = deserializeProps(json) as { urls: Record<string, string>; props: unknown[] };
   assertEquals(data.urls, {

@@ -1,0 +1,72 @@
+/**
+ * Browser side, in a dedicated worker: receives the `/ws` frames, parses
+ * them, and posts engine events to the page in batches (latest snapshot per
+ * task) at most every {@linkcode BATCH_MS} ms. Other messages are posted at
+ * once, after the events before them, so order is kept.
+ *
+ * @module
+ */
+
+import { EventBatch, type FromWorker, type ToWorker } from "./socket_link.ts";
+
+/** Longest time an event waits in the worker before it is posted. */
+export const BATCH_MS = 16;
+
+interface Scope {
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+  postMessage(message: FromWorker): void;
+}
+
+const scope = globalThis as unknown as Scope;
+let socket: WebSocket | null = null;
+let current = 0;
+const batch = new EventBatch();
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+function flush(id: number): void {
+  clearTimeout(timer);
+  timer = undefined;
+  if (batch.size === 0) return;
+  scope.postMessage({ kind: "events", id, ...batch.take() });
+}
+
+function connect(id: number, url: string, protocols: string[]): void {
+  if (socket) {
+    flush(current);
+    socket.close(4000, "Replaced by a new connection.");
+  }
+  current = id;
+  const ws = new WebSocket(url, protocols);
+  socket = ws;
+  ws.onopen = () => scope.postMessage({ kind: "open", id });
+  ws.onmessage = (message) => {
+    if (socket !== ws || typeof message.data !== "string") return;
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (batch.add(data)) {
+      timer ??= setTimeout(() => flush(id), BATCH_MS);
+    } else {
+      flush(id);
+      scope.postMessage({ kind: "message", id, data });
+    }
+  };
+  ws.onclose = () => {
+    if (socket === ws) {
+      flush(id);
+      socket = null;
+    }
+    scope.postMessage({ kind: "close", id });
+  };
+}
+
+scope.onmessage = (event) => {
+  const message = event.data;
+  if (message.kind === "connect") connect(message.id, message.url, message.protocols);
+  else if (message.id !== current || !socket) return;
+  else if (message.kind === "send") socket.send(message.text);
+  else socket.close(message.code, message.reason);
+};
