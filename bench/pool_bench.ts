@@ -7,14 +7,21 @@
  * whether submit cost stays flat as the queue grows.
  *
  * ```sh
- * deno task bench pool
+ * deno task bench pool                  # through the runner (writes bench/results/)
+ * deno run -A bench/pool_bench.ts        # this section alone
  * BENCH_SCALE=0.1 deno task bench pool   # a quick, smaller run
  * ```
  *
  * @module
  */
 
-import { type BenchRow, type BenchSection, formatValue, percentile } from "./_report.ts";
+import {
+  type BenchRow,
+  type BenchSection,
+  formatValue,
+  percentile,
+  printSection,
+} from "./_report.ts";
 import type { BareResult, BareTask } from "./_bare_worker.ts";
 import process from "node:process";
 import { type SubmitInput, type Task, ThreadFlow, type ThreadFlowEvent } from "../mod.ts";
@@ -696,9 +703,11 @@ async function loadAverage(): Promise<number | null> {
   }
 }
 
-if (import.meta.main && Deno.args[0] === MEMORY_CHILD_FLAG) {
-  const result = await measureQueuedMemory();
-  console.log(JSON.stringify(result));
-  // Closing would cancel a million queued tasks; this process only measures.
-  Deno.exit(0);
+if (import.meta.main) {
+  if (Deno.args[0] === MEMORY_CHILD_FLAG) {
+    console.log(JSON.stringify(await measureQueuedMemory()));
+    // Closing would cancel a million queued tasks; this process only measures.
+    Deno.exit(0);
+  }
+  printSection(await run());
 }
