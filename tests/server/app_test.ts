@@ -533,3 +533,28 @@ Deno.test("malformed requests never crash the server", async () => {
     await svc.close();
   }
 });
+
+Deno.test("draining ends long polls with 503 and the task as it stands", async () => {
+  const svc = await startService();
+  try {
+    const created = await requestJson(`${svc.url}/api/tasks`, {
+      method: "POST",
+      body: { type: "sleep", payload: { ms: 10_000 } },
+    });
+    const id = taskOf(created.body).id;
+    const waiting = requestJson(`${svc.url}/api/tasks/${id}/wait?timeoutMs=60000`);
+    // Let the long poll reach the engine before draining.
+    while ((await svc.engine.get(id as string))?.status !== "running") {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    svc.service.drain();
+    const answer = await waiting;
+    assertEquals(answer.status, 503);
+    assertEquals(errorOf(answer.body).code, "closed");
+    assertEquals(taskOf(answer.body).id, id);
+    await svc.engine.cancel(id as string);
+  } finally {
+    await svc.close();
+  }
+});
