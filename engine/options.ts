@@ -56,6 +56,12 @@ export interface ThreadFlowOptions {
   retentionMaxFinished?: number;
   /** This node's id, in `task.nodeId` and stats. Default a random id. */
   nodeId?: string;
+  /**
+   * Run task workers with only the permissions their task type declares
+   * (none by default). Needs Deno's `--unstable-worker-options` (or
+   * `"unstable": ["worker-options"]` in deno.json). Default `true`.
+   */
+  sandbox?: boolean;
   /** Shared stores: how long a claimed task's lease lasts without renewal. Default 15,000 ms. */
   leaseMs?: number;
   /** Shared stores: how often leases are renewed. Default 5,000 ms; must be under `leaseMs`. */
@@ -82,6 +88,7 @@ export interface ResolvedOptions {
   nodeId: string;
   leaseMs: number;
   heartbeatMs: number;
+  sandbox: boolean;
 }
 
 /** Longest timeout a task may ask for: one day. */
@@ -109,6 +116,7 @@ const KNOWN_OPTIONS = new Set([
   "nodeId",
   "leaseMs",
   "heartbeatMs",
+  "sandbox",
 ]);
 
 /** Fills defaults and validates; throws {@linkcode InvalidOptionError} naming the bad option. */
@@ -140,6 +148,7 @@ export function resolveOptions(options: ThreadFlowOptions): ResolvedOptions {
     retentionMaxFinished: integer(options, "retentionMaxFinished", 1_000_000, 0, 1_000_000_000),
     nodeId: nodeId(options.nodeId),
     ...leaseTimings(options),
+    sandbox: sandbox(options.sandbox),
   };
 }
 
@@ -168,6 +177,17 @@ function integer(
     throw new InvalidOptionError(
       `Option ${name} must be an integer from ${min} to ${max}: received ${describe(value)}.`,
       name,
+    );
+  }
+  return value;
+}
+
+function sandbox(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== "boolean") {
+    throw new InvalidOptionError(
+      `Option sandbox must be true or false: received ${describe(value)}.`,
+      "sandbox",
     );
   }
   return value;

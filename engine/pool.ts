@@ -16,6 +16,7 @@ import {
   type ToWorker,
 } from "../workers/protocol.ts";
 import { DeadlineQueue } from "./deadline_queue.ts";
+import type { NormalizedPermissions } from "./permissions.ts";
 import type { ProgressValue } from "./task.ts";
 
 /** A task as the pool sees it. */
@@ -36,11 +37,13 @@ export type InterruptCause =
 
 /** How the pool talks back to the engine. */
 export interface PoolHooks {
+  /** The type of the task `take` would hand out next, or `undefined` when none waits. */
+  peekType(): string | undefined;
   /**
-   * Hands out up to `count` tasks for `slot`, most urgent first, then up to
-   * `extra` more while the next task's type `isFast`. The engine marks them running.
+   * Hands out up to `limit` tasks for `slot`, most urgent first, while
+   * `accept(nextType, takenSoFar)` agrees. The engine marks them running.
    */
-  take(slot: number, count: number, extra: number, isFast: (type: string) => boolean): PoolJob[];
+  take(slot: number, limit: number, accept: (type: string, taken: number) => boolean): PoolJob[];
   /** How many tasks wait for a worker. */
   backlog(): number;
   /** Jobs finished (or threw) in their worker. */
@@ -51,6 +54,14 @@ export interface PoolHooks {
   workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void;
 }
 
+/** Task types whose workers share one set of permissions. */
+export interface WorkerGroup {
+  /** Deno permissions of the group's workers. */
+  permissions: NormalizedPermissions;
+  /** Task type name → module URL. */
+  types: Record<string, string>;
+}
+
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
   size: number;
@@ -58,8 +69,10 @@ export interface WorkerPoolOptions {
   dispatchBatch: number;
   cancelGraceMs: number;
   nodeId: string;
-  /** Task type name → module URL, loaded by every worker. */
-  types: Record<string, string>;
+  /** Permission groups; every slot starts in the first. */
+  groups: WorkerGroup[];
+  /** Run workers with their group's permissions (`true`) or inherit this process's. */
+  sandbox: boolean;
   hooks: PoolHooks;
 }
 
@@ -72,6 +85,8 @@ interface InFlight {
 
 interface Slot {
   id: number;
+  /** Index of the permission group its worker runs. */
+  group: number;
   worker: Worker | null;
   ready: boolean;
   /** Tasks the worker holds, in the order sent: the worker starts them in this order. */
@@ -103,7 +118,7 @@ const WORKER_URL = new URL("../workers/task_worker.ts", import.meta.url);
  * @example
  * ```ts ignore
  * const pool = new WorkerPool({ size: 2, concurrency: 1, dispatchBatch: 64, cancelGraceMs: 1000,
- *   nodeId: "n1", types: { noop: "file:///…/noop.ts" }, hooks });
+ *   nodeId: "n1", sandbox: true, groups: [{ permissions: NO_PERMISSIONS, types }], hooks });
  * await pool.start();
  * pool.fill();
  * await pool.close();
@@ -118,12 +133,19 @@ export class WorkerPool {
   #typeRunMs = new Map<string, number>();
   #closed = false;
   #filling = false;
+  /** Worker entry module (a data: URL) per group. */
+  #entries: string[];
+  #groupOfType = new Map<string, number>();
   readonly #isFast = (type: string) => (this.#typeRunMs.get(type) ?? Infinity) < FAST_TASK_MS;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     this.#hooks = options.hooks;
     this.#deadlines = new DeadlineQueue((due) => this.#onDeadlines(due));
+    this.#entries = options.groups.map((group) => entryModule(group.types));
+    options.groups.forEach((group, index) => {
+      for (const type of Object.keys(group.types)) this.#groupOfType.set(type, index);
+    });
   }
 
   /** Starts every worker; rejects naming the task modules that cannot be used. */
@@ -132,6 +154,7 @@ export class WorkerPool {
     for (let id = 0; id < this.#options.size; id++) {
       const slot: Slot = {
         id,
+        group: 0,
         worker: null,
         ready: false,
         inFlight: new Map(),
@@ -166,23 +189,65 @@ export class WorkerPool {
     this.#filling = true;
     try {
       const { concurrency, dispatchBatch } = this.#options;
-      for (const slot of this.#slots) {
-        if (!slot.ready) continue;
+      // Each round serves the most urgent task's permission group; it ends when
+      // no worker of that group has room.
+      for (let round = 0; round <= this.#slots.length * 2; round++) {
+        const type = this.#hooks.peekType();
+        if (type === undefined) break;
+        const group = this.#groupOfType.get(type) ?? 0;
+        const slot = this.#roomiest(group);
+        if (slot === undefined) {
+          this.#switchIdleWorker(group);
+          break;
+        }
         const free = concurrency - slot.inFlight.size;
-        if (free <= 0) continue;
         const backlog = this.#hooks.backlog();
-        if (backlog === 0) break;
         // Deep queue: let this worker hold up to dispatchBatch fast tasks, its fair share of the backlog.
         const share = Math.ceil(backlog / this.#slots.length);
         const extra = dispatchBatch > 1 && backlog > free * this.#slots.length
           ? Math.max(0, Math.min(dispatchBatch, share) - free - slot.inFlight.size)
           : 0;
-        const jobs = this.#hooks.take(slot.id, free, extra, this.#isFast);
-        if (jobs.length > 0) this.#send(slot, jobs);
+        const jobs = this.#hooks.take(
+          slot.id,
+          free + extra,
+          (next, taken) =>
+            (this.#groupOfType.get(next) ?? 0) === group && (taken < free || this.#isFast(next)),
+        );
+        if (jobs.length === 0) break;
+        this.#send(slot, jobs);
       }
     } finally {
       this.#filling = false;
     }
+  }
+
+  /** The ready worker of `group` with the most room, or `undefined` when all are full. */
+  #roomiest(group: number): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.group !== group) continue;
+      if (slot.inFlight.size >= this.#options.concurrency) continue;
+      if (best === undefined || slot.inFlight.size < best.inFlight.size) best = slot;
+    }
+    return best;
+  }
+
+  /**
+   * No worker of `group` has room: when one of another group is idle and none
+   * of `group` is starting, restart it with `group`'s permissions.
+   */
+  #switchIdleWorker(group: number): void {
+    if (this.#slots.some((slot) => slot.group === group && slot.worker !== null && !slot.ready)) {
+      return;
+    }
+    const idle = this.#slots.find((slot) =>
+      slot.ready && slot.group !== group && slot.inFlight.size === 0
+    );
+    if (idle === undefined) return;
+    this.#stopWorker(idle);
+    this.#hooks.workerEvent("worker.exited", this.#infoOf(idle), "switching permissions");
+    idle.group = group;
+    this.#spawn(idle);
   }
 
   /** Asks the worker holding `taskId` to abort it; replaces the worker if it has not stopped in time. */
@@ -298,7 +363,13 @@ export class WorkerPool {
     slot: Slot,
     onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void,
   ): void {
-    const worker = new Worker(WORKER_URL, { type: "module", name: `threadflow-${slot.id}` });
+    const options: WorkerOptions = { type: "module", name: `threadflow-${slot.id}` };
+    if (this.#options.sandbox) {
+      options.deno = {
+        permissions: { ...this.#options.groups[slot.group].permissions, import: false },
+      };
+    }
+    const worker = new Worker(this.#entries[slot.group], options);
     slot.worker = worker;
     slot.ready = false;
     slot.startedAt = Date.now();
@@ -320,7 +391,6 @@ export class WorkerPool {
     this.#post(slot, {
       kind: "init",
       slot: slot.id,
-      types: this.#options.types,
       concurrency: this.#options.concurrency,
     });
   }
@@ -441,6 +511,19 @@ export class WorkerPool {
       startedAt: slot.startedAt,
     };
   }
+}
+
+/**
+ * The entry module of a worker: the runtime and the group's task modules,
+ * imported statically so they load with the worker whatever its permissions.
+ */
+function entryModule(types: Record<string, string>): string {
+  const names = Object.keys(types);
+  const lines = [`import { registerTaskTypes } from ${JSON.stringify(WORKER_URL.href)};`];
+  names.forEach((_, i) => lines.push(`import * as t${i} from ${JSON.stringify(types[names[i]])};`));
+  const modules = names.map((name, i) => `${JSON.stringify(name)}: t${i}`).join(", ");
+  lines.push(`registerTaskTypes({ ${modules} }, ${JSON.stringify(types)});`);
+  return `data:application/javascript,${encodeURIComponent(lines.join("\n"))}`;
 }
 
 /** A progress report as a fraction from 0 to 1. */

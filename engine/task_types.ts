@@ -7,6 +7,12 @@
  */
 
 import { InvalidOptionError } from "./errors.ts";
+import {
+  missingInParent,
+  NO_PERMISSIONS,
+  type NormalizedPermissions,
+  normalizePermissions,
+} from "./permissions.ts";
 
 /** A task type the engine can run. */
 export interface TaskTypeInfo {
@@ -15,7 +21,12 @@ export interface TaskTypeInfo {
   builtin: boolean;
   /** The module's URL. */
   source: string;
+  /** What its workers may do; nothing unless the module exports `permissions`. */
+  permissions: NormalizedPermissions;
 }
+
+/** How long a task module may take to load in the checking worker. */
+const PROBE_TIMEOUT_MS = 30_000;
 
 /** Names of the built-in task types. */
 export const BUILTIN_TASK_TYPES = ["noop", "sleep", "fib", "primes", "sha256", "gzip"] as const;
@@ -25,13 +36,19 @@ const MODULE_FILE = /\.(ts|js|mts|mjs)$/;
 
 /**
  * Lists the built-in types and every module in `tasksDir` (a type named after
- * its file). Throws {@linkcode InvalidOptionError} naming the folder or file at fault.
+ * its file). Each module is loaded once in a worker without permissions,
+ * never in this process, to check its default export and read its
+ * `permissions`. Throws {@linkcode InvalidOptionError} naming the folder or
+ * file at fault.
  */
-export async function loadTaskTypes(tasksDir: URL | null): Promise<Map<string, TaskTypeInfo>> {
+export async function loadTaskTypes(
+  tasksDir: URL | null,
+  options: { sandbox: boolean } = { sandbox: true },
+): Promise<Map<string, TaskTypeInfo>> {
   const types = new Map<string, TaskTypeInfo>();
   for (const name of BUILTIN_TASK_TYPES) {
     const source = new URL(`../workers/tasks/${name}.ts`, import.meta.url).href;
-    types.set(name, { name, builtin: true, source });
+    types.set(name, { name, builtin: true, source, permissions: NO_PERMISSIONS });
   }
   if (tasksDir === null) return types;
 
@@ -70,7 +87,60 @@ export async function loadTaskTypes(tasksDir: URL | null): Promise<Map<string, T
         "tasksDir",
       );
     }
-    types.set(name, { name, builtin: false, source });
+    types.set(name, { name, builtin: false, source, permissions: NO_PERMISSIONS });
   }
+  const users = [...types.values()].filter((info) => !info.builtin);
+  await Promise.all(users.map(async (info) => {
+    info.permissions = await inspectModule(info.source, options.sandbox);
+  }));
   return types;
+}
+
+/** Loads a task module in a throwaway worker with no permissions and checks its exports. */
+async function inspectModule(source: string, sandbox: boolean): Promise<NormalizedPermissions> {
+  const entry = [
+    `import * as task from ${JSON.stringify(source)};`,
+    `let permissions = task.permissions ?? null;`,
+    `try { structuredClone(permissions); } catch { permissions = "not cloneable"; }`,
+    `self.postMessage({ hasDefault: typeof task.default === "function", permissions });`,
+  ].join("\n");
+  const worker = new Worker(`data:application/javascript,${encodeURIComponent(entry)}`, {
+    type: "module",
+    ...(sandbox ? { deno: { permissions: "none" as const } } : {}),
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const report = await new Promise<{ hasDefault: boolean; permissions: unknown }>(
+      (resolve, reject) => {
+        worker.onmessage = (event) => resolve(event.data);
+        worker.onerror = (event) => {
+          event.preventDefault();
+          reject(new Error(`it failed to load: ${event.message}`));
+        };
+        timer = setTimeout(
+          () => reject(new Error(`it did not load within ${PROBE_TIMEOUT_MS} ms`)),
+          PROBE_TIMEOUT_MS,
+        );
+      },
+    );
+    if (!report.hasDefault) throw new Error("it has no default export that is a function");
+    const permissions = normalizePermissions(report.permissions);
+    const missing = missingInParent(permissions);
+    if (missing.length > 0) {
+      throw new Error(
+        `it asks for permissions ThreadFlow itself was not given (${
+          missing.join(", ")
+        }); start ThreadFlow with them, or narrow the module's permissions`,
+      );
+    }
+    return permissions;
+  } catch (error) {
+    throw new InvalidOptionError(
+      `Task module ${source} cannot be used: ${(error as Error).message}.`,
+      "tasksDir",
+    );
+  } finally {
+    clearTimeout(timer);
+    worker.terminate();
+  }
 }

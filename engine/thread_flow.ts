@@ -25,7 +25,14 @@ import {
 import { ClusterLink } from "./cluster.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./options.ts";
-import { type InterruptCause, type PoolJob, toFraction, WorkerPool } from "./pool.ts";
+import {
+  type InterruptCause,
+  type PoolJob,
+  toFraction,
+  type WorkerGroup,
+  WorkerPool,
+} from "./pool.ts";
+import { NO_PERMISSIONS, permissionsKey } from "./permissions.ts";
 import { PriorityQueue } from "./priority_queue.ts";
 import { DeadlineQueue } from "./deadline_queue.ts";
 import { type EngineStats, StatsRecorder, workerTotals } from "./stats.ts";
@@ -129,17 +136,17 @@ export class ThreadFlow {
     });
     this.#queue = new PriorityQueue<Task>({ agingMs: options.agingMs });
     this.#delayed = new DeadlineQueue<Task>((due) => this.#promote(due));
-    const typeSources: Record<string, string> = {};
-    for (const [name, info] of types) typeSources[name] = info.source;
     this.#pool = new WorkerPool({
       size: options.workers,
       concurrency: options.concurrencyPerWorker,
       dispatchBatch: options.dispatchBatch,
       cancelGraceMs: options.cancelGraceMs,
       nodeId: options.nodeId,
-      types: typeSources,
+      groups: permissionGroups(types),
+      sandbox: options.sandbox,
       hooks: {
-        take: (slot, count, extra, isFast) => this.#take(slot, count, extra, isFast),
+        peekType: () => this.#peekType(),
+        take: (slot, limit, accept) => this.#take(slot, limit, accept),
         backlog: () =>
           this.#state !== "running" ? 0 : this.#shared ? this.#claimed.length : this.#queue.size,
         settled: (slot, outcomes) => this.#settled(slot, outcomes),
@@ -198,7 +205,7 @@ export class ThreadFlow {
   static async start(options: ThreadFlowOptions = {}): Promise<ThreadFlow> {
     const resolved = resolveOptions(options);
     const store = options.store ?? new MemoryStore();
-    const types = await loadTaskTypes(resolved.tasksDir);
+    const types = await loadTaskTypes(resolved.tasksDir, { sandbox: resolved.sandbox });
     const unfinished = await store.open();
     const engine = new ThreadFlow(resolved, store, types);
     try {
@@ -499,25 +506,25 @@ export class ThreadFlow {
     }
   }
 
-  #take(slot: number, count: number, extra: number, isFast: (type: string) => boolean): PoolJob[] {
+  #peekType(): string | undefined {
+    if (this.#state !== "running") return undefined;
+    if (this.#shared !== null) return this.#claimed[0]?.type;
+    return this.#queue.peek(Date.now())?.type;
+  }
+
+  #take(
+    slot: number,
+    limit: number,
+    accept: (type: string, taken: number) => boolean,
+  ): PoolJob[] {
     if (this.#state !== "running") return [];
-    if (this.#shared !== null) {
-      const next = this.#claimed[count];
-      return this.#takeClaimed(
-        slot,
-        next !== undefined && isFast(next.type) ? count + extra : count,
-      );
-    }
+    if (this.#shared !== null) return this.#takeClaimed(slot, limit, accept);
     const jobs: PoolJob[] = [];
     const now = Date.now();
-    const limit = count + extra;
     while (jobs.length < limit) {
-      if (jobs.length >= count) {
-        const next = this.#queue.peek(now);
-        if (next === undefined || !isFast(next.type)) break;
-      }
-      const task = this.#queue.pop(now, idOf);
-      if (task === undefined) break;
+      const next = this.#queue.peek(now);
+      if (next === undefined || !accept(next.type, jobs.length)) break;
+      const task = this.#queue.pop(now, idOf)!;
       this.#stats.recordWait(task.priority, now - task.runAt);
       this.#lifecycle.move(task, "running", {
         attempts: task.attempts + 1,
@@ -538,7 +545,16 @@ export class ThreadFlow {
     return jobs;
   }
 
-  #takeClaimed(slot: number, count: number): PoolJob[] {
+  #takeClaimed(
+    slot: number,
+    limit: number,
+    accept: (type: string, taken: number) => boolean,
+  ): PoolJob[] {
+    let count = 0;
+    while (count < limit && count < this.#claimed.length) {
+      if (!accept(this.#claimed[count].type, count)) break;
+      count++;
+    }
     const tasks = this.#claimed.splice(0, count);
     const now = Date.now();
     return tasks.map((task) => {
@@ -717,6 +733,22 @@ export class ThreadFlow {
   #checkDrained(): void {
     if (this.#drained !== undefined && this.#held.size === 0) this.#drained();
   }
+}
+
+/** Task types grouped by their permissions; the first group is the built-ins'. */
+function permissionGroups(types: Map<string, TaskTypeInfo>): WorkerGroup[] {
+  const groups = new Map<string, WorkerGroup>();
+  groups.set(permissionsKey(NO_PERMISSIONS), { permissions: NO_PERMISSIONS, types: {} });
+  for (const info of types.values()) {
+    const key = permissionsKey(info.permissions);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { permissions: info.permissions, types: {} };
+      groups.set(key, group);
+    }
+    group.types[info.name] = info.source;
+  }
+  return [...groups.values()];
 }
 
 /** Exponential backoff with ±50% jitter, capped. */

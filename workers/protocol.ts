@@ -25,7 +25,7 @@ export type JobOutcome = [
 
 /** Main thread → worker. */
 export type ToWorker =
-  | { kind: "init"; slot: number; types: Record<string, string>; concurrency: number }
+  | { kind: "init"; slot: number; concurrency: number }
   | { kind: "run"; jobs: Job[] }
   | { kind: "abort"; id: string };
 

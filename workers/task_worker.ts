@@ -1,7 +1,11 @@
 /**
- * The task worker: a module Web Worker that loads task type modules and runs
- * the jobs the pool sends it, at most `concurrency` at a time, reporting
- * outcomes in batches.
+ * The task worker runtime: runs the jobs the pool sends, at most
+ * `concurrency` at a time, reporting outcomes in batches.
+ *
+ * A worker's entry module (made by the pool) imports this runtime and the
+ * task modules of one permission group statically, then calls
+ * {@linkcode registerTaskTypes}: static imports load with the worker, so a
+ * worker without read permission can still run its task modules.
  *
  * @module
  */
@@ -58,7 +62,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   switch (message.kind) {
     case "init":
       concurrency = message.concurrency;
-      init(message.types).then((invalid) => post({ kind: "ready", invalid }));
+      post({ kind: "ready", invalid });
       break;
     case "run":
       for (const job of message.jobs) backlog.push(job);
@@ -73,25 +77,23 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   }
 };
 
-async function init(
-  types: Record<string, string>,
-): Promise<Array<{ type: string; url: string; reason: string }>> {
-  const invalid: Array<{ type: string; url: string; reason: string }> = [];
-  await Promise.all(
-    Object.entries(types).map(async ([type, url]) => {
-      try {
-        const module = await import(url);
-        if (typeof module.default !== "function") {
-          invalid.push({ type, url, reason: "it has no default export that is a function" });
-          return;
-        }
-        handlers.set(type, module.default);
-      } catch (error) {
-        invalid.push({ type, url, reason: `it failed to load: ${toTaskError(error).message}` });
-      }
-    }),
-  );
-  return invalid;
+const invalid: Array<{ type: string; url: string; reason: string }> = [];
+
+/** Registers the task modules this worker runs; called once by the entry module. */
+export function registerTaskTypes(
+  modules: Record<string, { default?: unknown }>,
+  sources: Record<string, string>,
+): void {
+  for (const [type, module] of Object.entries(modules)) {
+    if (typeof module.default === "function") handlers.set(type, module.default as TaskHandler);
+    else {
+      invalid.push({
+        type,
+        url: sources[type],
+        reason: "it has no default export that is a function",
+      });
+    }
+  }
 }
 
 function pump(): void {

@@ -91,6 +91,12 @@ export class SqliteStore implements TaskStore {
   #queue: Operation[] = [];
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
+  /**
+   * Tasks per status, kept in step with every write so `counts()` and the
+   * `maxFinished` check of `prune()` cost nothing (a COUNT over a million
+   * rows would block the event loop for a good part of a second).
+   */
+  #counts: StatusCounts = emptyCounts();
 
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
     this.path = path instanceof URL ? fileURLToPath(path) : path;
@@ -134,6 +140,7 @@ export class SqliteStore implements TaskStore {
         throw error;
       }
       this.#db = db;
+      this.#recount();
     } catch (error) {
       throw new StoreUnavailableError(
         `Cannot open the SQLite database at "${this.path}": ${describe(error)}. ` +
@@ -170,13 +177,7 @@ export class SqliteStore implements TaskStore {
   }
 
   counts(): Promise<StatusCounts> {
-    return this.#enqueue(() => {
-      const counts = emptyCounts();
-      const rows = this.#statement("SELECT status, count(*) AS n FROM tasks GROUP BY status")
-        .all() as { status: TaskStatus; n: number }[];
-      for (const row of rows) counts[row.status] = row.n;
-      return counts;
-    }, true);
+    return this.#enqueue(() => ({ ...this.#counts }), true);
   }
 
   prune(options: PruneOptions): Promise<number> {
@@ -252,6 +253,11 @@ export class SqliteStore implements TaskStore {
       db.exec("COMMIT");
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
+      try {
+        this.#recount(); // the counts already include the calls just rolled back
+      } catch {
+        // The database is failing; the next successful open recounts.
+      }
       const failure = new StoreUnavailableError(
         `Could not commit to the SQLite database at "${this.path}": ${describe(error)}.`,
       );
@@ -267,17 +273,30 @@ export class SqliteStore implements TaskStore {
 
   #insertNow(tasks: Task[]): InsertOutcome[] {
     const insert = this.#statement(INSERT_SQL);
-    return tasks.map((task) => {
+    const delta = emptyCounts();
+    const outcomes = tasks.map((task) => {
       const { changes } = insert.run(...taskToRow(task));
-      if (Number(changes) === 1) return { task: { ...task }, created: true };
+      if (Number(changes) === 1) {
+        delta[task.status]++;
+        return { task: { ...task }, created: true };
+      }
       // Only the idempotency key can conflict quietly (ON CONFLICT ... DO NOTHING).
       return { task: this.#getByKeyNow(task.idempotencyKey!)!, created: false };
     });
+    // Reached only when every statement succeeded: the call's savepoint is kept.
+    this.#addCounts(delta);
+    return outcomes;
   }
 
   #writeNow(tasks: Task[]): void {
     const update = this.#statement(UPDATE_SQL);
+    const currentStatus = this.#statement("SELECT status FROM tasks WHERE id = ?");
+    const delta = emptyCounts();
     for (const task of tasks) {
+      const before = currentStatus.get(task.id) as { status: TaskStatus } | undefined;
+      if (before === undefined) continue; // not stored (never inserted, or pruned): ignored
+      delta[before.status]--;
+      delta[task.status]++;
       update.run(
         task.priority,
         task.status,
@@ -295,6 +314,7 @@ export class SqliteStore implements TaskStore {
         task.id,
       );
     }
+    this.#addCounts(delta);
   }
 
   #getByKeyNow(key: string): Task | undefined {
@@ -340,25 +360,39 @@ export class SqliteStore implements TaskStore {
   #pruneNow(options: PruneOptions): number {
     let budget = Math.max(0, Math.trunc(options.batchSize));
     if (budget === 0) return 0;
+    const delta = emptyCounts();
     const expired = this.#statement(`
       DELETE FROM tasks WHERE id IN (
         SELECT id FROM tasks WHERE ${FINISHED_SQL} AND finished_at < ?
-        ORDER BY finished_at LIMIT ?)`).run(options.finishedBefore, budget);
-    let deleted = Number(expired.changes);
-    budget -= deleted;
-    if (budget > 0) {
-      const { n } = this.#statement(`SELECT count(*) AS n FROM tasks WHERE ${FINISHED_SQL}`)
-        .get() as { n: number };
-      const excess = Math.min(n - Math.max(0, options.maxFinished), budget);
-      if (excess > 0) {
-        const oldest = this.#statement(`
-          DELETE FROM tasks WHERE id IN (
-            SELECT id FROM tasks WHERE ${FINISHED_SQL} AND finished_at IS NOT NULL
-            ORDER BY finished_at LIMIT ?)`).run(excess);
-        deleted += Number(oldest.changes);
-      }
+        ORDER BY finished_at LIMIT ?) RETURNING status`).all(options.finishedBefore, budget);
+    for (const row of expired) delta[row.status as TaskStatus]--;
+    budget -= expired.length;
+    const finished = this.#counts.succeeded + this.#counts.failed + this.#counts.cancelled +
+      delta.succeeded + delta.failed + delta.cancelled;
+    const excess = Math.min(finished - Math.max(0, options.maxFinished), budget);
+    let oldest: Record<string, unknown>[] = [];
+    if (excess > 0) {
+      oldest = this.#statement(`
+        DELETE FROM tasks WHERE id IN (
+          SELECT id FROM tasks WHERE ${FINISHED_SQL} AND finished_at IS NOT NULL
+          ORDER BY finished_at LIMIT ?) RETURNING status`).all(excess);
+      for (const row of oldest) delta[row.status as TaskStatus]--;
     }
-    return deleted;
+    this.#addCounts(delta);
+    return expired.length + oldest.length;
+  }
+
+  /** Counts every status afresh (at open, and after a failed commit). */
+  #recount(): void {
+    const counts = emptyCounts();
+    const rows = this.#statement("SELECT status, count(*) AS n FROM tasks GROUP BY status")
+      .all() as { status: TaskStatus; n: number }[];
+    for (const row of rows) counts[row.status] = row.n;
+    this.#counts = counts;
+  }
+
+  #addCounts(delta: StatusCounts): void {
+    for (const status of Object.keys(delta) as TaskStatus[]) this.#counts[status] += delta[status];
   }
 
   #statement(sql: string): StatementSync {
