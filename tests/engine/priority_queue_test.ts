@@ -201,16 +201,14 @@ Deno.test("priority queue: aging keeps FIFO within a level", () => {
 
 Deno.test({
   name: "priority queue: peek after lazily removed items never returns a removed item",
-  // Engine bug: Lane.peek (engine/priority_queue.ts:36-39) reads `entries[this.#head]` from the
-  // array it captured before #compact() replaced it and reset #head to 0, so once more than 1024
-  // removed entries are skipped at a lane's head it returns the OLD array's first entry: a removed
-  // (cancelled) item, or `undefined` after shifts (pop then throws a TypeError).
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): Lane.peek read from the array it had
+  // captured before #compact() replaced it, so after skipping over 1024 removed entries it returned
+  // a removed item (or undefined after shifts).
   fn() {
     const queue = new PriorityQueue<Item>();
     for (let i = 0; i < 3000; i++) push(queue, `t${i}`, 5);
     for (let i = 0; i < 2000; i++) queue.remove(`t${i}`);
-    // Actual: pop returns the removed t0 and loses t2000.
+    // Before the fix: pop returned the removed t0 and lost t2000.
     assertEquals(queue.pop(0, idOf)?.id, "t2000");
     assertEquals(queue.size, 999);
     assertEquals(queue.pop(0, idOf)?.id, "t2001");
@@ -218,16 +216,14 @@ Deno.test({
     const peeked = new PriorityQueue<Item>();
     for (let i = 0; i < 3000; i++) push(peeked, `t${i}`, 5);
     for (let i = 0; i < 2000; i++) peeked.remove(`t${i}`);
-    // Actual: peek returns the removed t0.
+    // Before the fix: peek returned the removed t0.
     assertEquals(peeked.peek(0)?.id, "t2000");
   },
 });
 
 Deno.test({
   name: "priority queue: 100,000 items through one lane with removals (compaction)",
-  // Engine bug: the same Lane.peek compaction bug (engine/priority_queue.ts:36-39); pop throws
-  // "Cannot read properties of undefined (reading 'item')".
-  ignore: true,
+  // Regression (fixed in 81994bf): the same compaction bug made pop throw a TypeError here.
   fn() {
     const queue = new PriorityQueue<Item>();
     for (let i = 0; i < 100_000; i++) push(queue, `t${i}`, 5);

@@ -196,10 +196,8 @@ Deno.test("submit: the payload limit counts UTF-8 bytes of the JSON text", () =>
 
 Deno.test({
   name: "submit: a short string payload is measured like any other JSON text",
-  // Engine bug: payloadSize (engine/submit.ts, `typeof payload === "string" && payload.length < 64`)
-  // counts a string under 64 UTF-16 units as length + 2, ignoring UTF-8 width and JSON escapes,
-  // so a 63-character string of "é" (128 bytes of JSON) or of '"' (128 bytes) passes a 100-byte limit.
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): strings under 64 characters were counted
+  // as length + 2, ignoring UTF-8 width and JSON escapes.
   fn() {
     assertEquals(payloadSize("é".repeat(63)), 2 + 126);
     assertEquals(payloadSize('"'.repeat(63)), 2 + 126);
@@ -232,12 +230,9 @@ Deno.test("submit: JSON payloads of every shape are accepted", () => {
 
 Deno.test({
   name: "submit: a payload that is not JSON deep inside (a function) is refused",
-  // Engine bug: checkPayload (engine/submit.ts) measures an object with JSON.stringify, which
-  // silently drops functions and symbols nested in objects, so { f() {} } passes validation.
-  // The worker pool then fails to structured-clone it (DataCloneError in postMessage), treats that
-  // as a crash and replaces the worker, failing every task that worker held
-  // (see thread_flow_test.ts "a payload that cannot be cloned").
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): JSON.stringify dropped nested functions,
+  // so such a payload passed validation and then broke postMessage, which the pool took for a
+  // worker crash (see thread_flow_failures_test.ts).
   fn() {
     refuses({ type: "noop", payload: { f: () => 1 } }, "payload");
     refuses({ type: "noop", payload: { s: Symbol("x") } }, "payload");

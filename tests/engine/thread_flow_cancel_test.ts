@@ -193,7 +193,7 @@ Deno.test("cancel: many queued tasks cancelled while the worker is busy", async 
   try {
     const blocker = await tf.submit({ type: "hold" });
     await started(log, blocker);
-    // Several levels, 1000 per level at most (see the engine bug test below for more).
+    // Several levels, 1000 per level.
     const results = await tf.submitBatch(
       Array.from({ length: 3000 }, (_, i) => ({ type: "noop", payload: i, priority: 1 + (i % 3) })),
     );
@@ -213,12 +213,9 @@ Deno.test("cancel: many queued tasks cancelled while the worker is busy", async 
 Deno.test({
   name:
     "cancel: cancelling over 1024 queued tasks at the head of one priority, then running the rest",
-  // Engine bug: crashes the process with an uncaught IllegalTransitionError ("cannot move from
-  // cancelled to running") thrown from ThreadFlow.#take (engine/thread_flow.ts:538) inside
-  // WorkerPool.fill, in a worker's onmessage. Cause: Lane.peek (engine/priority_queue.ts:36-39)
-  // returns an entry from the pre-compaction array, i.e. a removed (cancelled) task, once it skips
-  // more than 1024 removed entries. Ignored because it takes the whole test process down.
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): the lane compaction bug made #take pop a
+  // cancelled task, and the IllegalTransitionError it threw inside a worker's onmessage took the
+  // whole process down.
   async fn() {
     const tf = await startEngine({ workers: 1 });
     const log = new EventLog(tf);
@@ -240,14 +237,9 @@ Deno.test({
 
 Deno.test({
   name: "cancel: a task cancelled while it waits in its worker's batch never starts",
-  // Engine bug: when the pool batches tasks of a "fast" type (moving average under 1 ms,
-  // engine/pool.ts #isFast/fill), tasks beyond concurrencyPerWorker wait in the worker's backlog
-  // but are already "running" for the engine. Cancelling one posts { kind: "abort" }, and the
-  // worker (workers/task_worker.ts onmessage "abort") only aborts controllers of started jobs: the
-  // abort is lost, the job later starts with a fresh, un-aborted signal, runs its full length, and
-  // after cancelGraceMs the whole worker is replaced (reason "cancel-grace"), requeueing its
-  // innocent neighbours. Expected: the worker drops the job from its backlog (or aborts it on start).
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): an abort for a job still waiting in the
+  // worker's backlog (batched fast tasks) was lost; the job later ran with an un-aborted signal and
+  // the worker was replaced after cancelGraceMs, requeueing its neighbours.
   async fn() {
     const tf = await startEngine({ workers: 1, cancelGraceMs: 1000 });
     const log = new EventLog(tf);

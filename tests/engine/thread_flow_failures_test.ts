@@ -171,11 +171,8 @@ Deno.test("failures: a crash with attempts left is retried on a fresh worker", a
 Deno.test({
   name:
     "failures: a handler that calls Deno.exit() is noticed as a dead worker, not left to its timeout",
-  // Engine bug: Deno.exit() inside a worker ends that worker silently (no error event, no
-  // message). workers/task_worker.ts wraps self.close() to post "exiting" but not Deno.exit(), so
-  // the pool (engine/pool.ts) only notices at the task's timeout: the task fails with TimeoutError
-  // after timeoutMs (60 s by default) instead of WorkerExitedError at once.
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): Deno.exit() ends a worker silently, so
+  // the task used to fail only at its timeout, with TimeoutError.
   async fn() {
     const tf = await startEngine({ workers: 1 });
     try {
@@ -222,12 +219,9 @@ Deno.test("failures: a thrown string is recorded as an error", async () => {
 
 Deno.test({
   name: "failures: a payload that cannot be cloned is refused at submit and harms no neighbour",
-  // Engine bug: submit accepts { f: () => 1 } (engine/submit.ts checkPayload measures it with
-  // JSON.stringify, which drops the function). WorkerPool.#post (engine/pool.ts) then gets a
-  // DataCloneError from postMessage and treats it as a crash: the worker is replaced and every
-  // task it held fails with WorkerExitedError ("a message could not be sent: DataCloneError"),
-  // including an innocent neighbour. Expected: ValidationError(field "payload") at submit.
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): { f: () => 1 } passed validation, then
+  // postMessage threw DataCloneError, the pool replaced the worker, and the innocent neighbour
+  // failed with WorkerExitedError.
   async fn() {
     const tf = await startEngine({ workers: 1, concurrencyPerWorker: 2 });
     const log = new EventLog(tf);
@@ -250,13 +244,9 @@ Deno.test({
 Deno.test({
   name:
     "failures: a batched task waiting in its worker behind a slow one does not time out unstarted",
-  // Engine bug: the pool batches tasks of a type whose average run time is under 1 ms
-  // (engine/pool.ts fill/#isFast), and #send arms each task's timeout at dispatch. A task that
-  // waits in the worker's backlog behind a slower task of the same type can time out without
-  // having started: here a nap with timeoutMs 100 queued behind a 300 ms nap fails with
-  // TimeoutError, its worker is replaced and the 300 ms nap is requeued and run again.
-  // Expected: the timeout counts from when the handler starts (or slow-ish types are not batched).
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): timeouts were armed at dispatch, so a
+  // batched task waiting in the worker's backlog timed out without starting, and its worker was
+  // replaced.
   async fn() {
     const tf = await startEngine({ workers: 1 });
     const log = new EventLog(tf);

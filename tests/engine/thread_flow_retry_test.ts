@@ -121,10 +121,8 @@ Deno.test("retry: defaultMaxAttempts applies to tasks that set none", async () =
 
 Deno.test({
   name: "retry: a task that succeeds after failed attempts carries no error",
-  // Engine bug: ThreadFlow.#settled (engine/thread_flow.ts, the `ok` branch moving to
-  // "succeeded") patches result/finishedAt/progress but not `error`, so a task that succeeded on a
-  // retry still shows the previous attempt's error next to status "succeeded".
-  ignore: true,
+  // Regression (found by this suite, fixed in 81994bf): a task that succeeded on a retry kept the
+  // previous attempt's error.
   async fn() {
     const tf = await startEngine({ workers: 1, backoffMs: 1 });
     try {
