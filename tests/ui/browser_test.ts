@@ -115,6 +115,23 @@ Deno.test({
         await shot(page, "task.png");
       });
 
+      await t.step("a failed task shows its error and stack; bytes show as hex", async () => {
+        const bad = await ui.engine.submit({ type: "fib", payload: { n: "x" } });
+        await ui.engine.wait(bad.id);
+        await page.goto(`${ui.url}/tasks/${bad.id}`);
+        await page.waitForSelector('.task-detail[data-status="failed"] .error-box pre');
+        await shot(page, "task-failed.png");
+        const bytes = await ui.engine.submit({
+          type: "gzip",
+          payload: new TextEncoder().encode("hello ".repeat(200)),
+        });
+        await ui.engine.wait(bytes.id);
+        await page.goto(`${ui.url}/tasks/${bytes.id}`);
+        await page.waitForSelector("text=1.2 KiB of bytes");
+        await page.waitForSelector("text=1f 8b");
+        await shot(page, "task-bytes.png");
+      });
+
       await t.step("the task table filters by status", async () => {
         await ui.engine.submit({ type: "noop", payload: 1 });
         await page.goto(`${ui.url}/tasks`);
@@ -131,6 +148,29 @@ Deno.test({
         await ui.engine.wait(fresh.id);
         await page.waitForSelector(`.tasks tr[data-task="${fresh.id}"][data-status="succeeded"]`);
         await shot(page, "tasks.png");
+      });
+
+      await t.step("bulk cancel of the filtered set, then retry from a row", async () => {
+        const later = await ui.engine.submitBatch(
+          Array.from({ length: 5 }, (_, i) => ({ type: "noop", payload: i, delayMs: 600_000 })),
+        );
+        await page.goto(`${ui.url}/tasks?status=scheduled`);
+        await page.waitForSelector('.conn[data-state="live"]');
+        assertEquals(await page.locator(".tasks tbody tr").count(), 5);
+        page.once("dialog", (dialog) => dialog.accept());
+        await page.click("text=Cancel all matching");
+        await page.waitForSelector("text=Cancelled 5 tasks.");
+        for (const { task } of later) {
+          assertEquals((await ui.engine.get(task.id))?.status, "cancelled");
+        }
+        // They leave the scheduled view live.
+        await page.waitForSelector("text=No tasks match.");
+        await page.goto(`${ui.url}/tasks?status=cancelled&type=noop`);
+        const id = later[0].task.id;
+        await page.click(`button[aria-label="Retry task ${id}"]`);
+        await page.waitForSelector(`text=Task ${id.slice(-12)}: retry accepted.`);
+        assertEquals((await ui.engine.wait(id)).status, "succeeded");
+        await page.waitForSelector(`.tasks tr[data-task="${id}"]`, { state: "detached" });
       });
 
       await t.step("a killed WebSocket shows in the indicator and reconnects", async () => {
