@@ -125,9 +125,19 @@ export function registerUi(app: Hono, deps: UiDeps, options: UiOptions = {}): vo
     return staticFiles;
   }
 
+  let manifestStamp: number | null = null;
   async function getManifest(): Promise<IslandManifest | null> {
-    // Re-read until found: `deno task build` may finish after the server starts.
-    manifest ??= await readIslandManifest(islandsDir);
+    // Re-read when `deno task build` rewrote it (or first wrote it) since the last look.
+    let stamp: number | null = null;
+    try {
+      stamp = (await Deno.stat(new URL("manifest.json", islandsDir))).mtime?.getTime() ?? 0;
+    } catch {
+      return manifest;
+    }
+    if (manifest === null || stamp !== manifestStamp) {
+      manifest = await readIslandManifest(islandsDir);
+      manifestStamp = stamp;
+    }
     return manifest;
   }
 

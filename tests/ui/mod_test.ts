@@ -219,3 +219,27 @@ Deno.test("a page answers 503 with HTML while the engine's store is unavailable"
   assertNotIncludes(await res2.text(), "bug");
   assertEquals(logged, ["A dashboard page failed to render."]);
 });
+
+Deno.test("pages follow a rebuild of the island bundles while the server runs", async () => {
+  const { build } = await import("../../scripts/build.ts");
+  const dir = await Deno.makeTempDir({ prefix: "tf-ui-rebuild-" });
+  const tf = await ThreadFlow.start({ workers: 1 });
+  try {
+    const islandsDir = new URL(`file://${dir}/islands/`);
+    const app = new Hono();
+    registerUi(app, { engine: tf, config: {} }, { islandsDir });
+    const before = await (await app.request("/", { headers: HTML })).text();
+    assertStringIncludes(before, "run `deno task build`");
+    const { manifest } = await build({ outDir: islandsDir });
+    const after = await (await app.request("/", { headers: HTML })).text();
+    assertStringIncludes(after, `src="/islands/${manifest.boot}"`);
+    const bundle = await app.request(`/islands/${manifest.islands.LiveCounters}`);
+    assertEquals(bundle.status, 200);
+    assertEquals(bundle.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    assertStringIncludes(bundle.headers.get("content-type") ?? "", "text/javascript");
+    await bundle.body?.cancel();
+  } finally {
+    await tf.close({ drainMs: 0 });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
