@@ -16,7 +16,8 @@ export interface Completion {
 }
 
 /**
- * Remembers the last `capacity` finished tasks.
+ * Remembers the last `capacity` finished tasks in two parallel rings (no
+ * object per task, so a busy engine does not feed the garbage collector).
  *
  * @example
  * ```ts ignore
@@ -27,31 +28,48 @@ export interface Completion {
  */
 export class CompletionLog {
   readonly #capacity: number;
-  #entries: Completion[] = [];
+  readonly #ids: string[];
+  readonly #finishedAt: Float64Array;
+  /** Index of the oldest entry. */
+  #head = 0;
+  #size = 0;
 
   constructor(capacity = 100_000) {
     this.#capacity = capacity;
+    this.#ids = new Array(capacity);
+    this.#finishedAt = new Float64Array(capacity);
   }
 
   /** Records terminal task events; ignores the rest. */
   observe(event: ThreadFlowEvent): void {
     if (!("task" in event) || !TERMINAL_EVENT_TYPES.has(event.type)) return;
-    this.#entries.push({ id: event.task.id, finishedAt: event.task.finishedAt ?? event.at });
-    // Drop in chunks so trimming stays cheap.
-    if (this.#entries.length > this.#capacity * 1.25) {
-      this.#entries = this.#entries.slice(this.#entries.length - this.#capacity);
+    let slot: number;
+    if (this.#size < this.#capacity) {
+      slot = (this.#head + this.#size) % this.#capacity;
+      this.#size++;
+    } else {
+      slot = this.#head;
+      this.#head = (this.#head + 1) % this.#capacity;
     }
+    this.#ids[slot] = event.task.id;
+    this.#finishedAt[slot] = event.task.finishedAt ?? event.at;
   }
 
   /** Tasks that finished after `afterMs` (ms since epoch), oldest first. */
   since(afterMs: number): Completion[] {
+    // Entries are in finishing order, so the first one after `afterMs` is found by search.
     let low = 0;
-    let high = this.#entries.length;
+    let high = this.#size;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (this.#entries[middle].finishedAt <= afterMs) low = middle + 1;
+      if (this.#finishedAt[(this.#head + middle) % this.#capacity] <= afterMs) low = middle + 1;
       else high = middle;
     }
-    return this.#entries.slice(low);
+    const completions: Completion[] = [];
+    for (let i = low; i < this.#size; i++) {
+      const slot = (this.#head + i) % this.#capacity;
+      completions.push({ id: this.#ids[slot], finishedAt: this.#finishedAt[slot] });
+    }
+    return completions;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Gives each request an id: the client's `X-Request-Id` when it is sane,
- * otherwise a new UUID. The id is echoed in the answer and stored as
+ * otherwise a new process-unique id. The id is echoed in the answer and stored as
  * `c.get("requestId")` for logs.
  *
  * @module
@@ -10,6 +10,18 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 
 const SANE_ID = /^[\w.:-]{1,200}$/;
+
+/**
+ * Ids are a random per-process prefix and a counter: unique, and far cheaper
+ * per request than a random UUID.
+ */
+const PREFIX = crypto.randomUUID().slice(0, 8);
+let counter = 0;
+
+function nextId(): string {
+  counter++;
+  return `${PREFIX}-${counter.toString(36)}`;
+}
 
 /**
  * Creates the request id middleware.
@@ -24,7 +36,7 @@ const SANE_ID = /^[\w.:-]{1,200}$/;
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestIdMiddleware(c, next) {
     const offered = c.req.header("x-request-id");
-    const id = offered !== undefined && SANE_ID.test(offered) ? offered : crypto.randomUUID();
+    const id = offered !== undefined && SANE_ID.test(offered) ? offered : nextId();
     c.set("requestId", id);
     await next();
     // A WebSocket upgrade answer (101) has immutable headers.
