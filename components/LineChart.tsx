@@ -104,12 +104,26 @@ export function LineChart(props: LineChartProps) {
   );
 }
 
-/** A time span as the axis names it: `45 s`, `5 min`. */
+/**
+ * A time span as the axis names it: `45 s`, `5 min`.
+ *
+ * @example
+ * ```ts ignore
+ * spanLabel(300_000); // "5 min"
+ * ```
+ */
 export function spanLabel(ms: number): string {
   return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
 
-/** The SVG path through the points, broken where a value is missing. */
+/**
+ * The SVG path through the points, broken where a value is missing.
+ *
+ * @example
+ * ```ts ignore
+ * linePath([0, 1], [2, null], (t) => t, (v) => v); // "M0.0 2.0"
+ * ```
+ */
 export function linePath(
   times: number[],
   values: (number | null)[],
@@ -130,7 +144,14 @@ export function linePath(
   return d;
 }
 
-/** The smallest of 1, 2, 5 × 10^n that is at least `value` (and at least 1). */
+/**
+ * The smallest of 1, 2, 5 × 10^n that is at least `value` (and at least 1).
+ *
+ * @example
+ * ```ts ignore
+ * niceCeiling(420); // 500
+ * ```
+ */
 export function niceCeiling(value: number): number {
   if (value <= 1) return 1;
   const power = 10 ** Math.floor(Math.log10(value));

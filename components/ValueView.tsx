@@ -35,6 +35,11 @@ export function ValueView({ value, label }: ValueViewProps) {
 /**
  * Bytes as the HTTP API and text WebSocket frames carry them (`{ "$bytes": "<base64>" }`),
  * decoded; `undefined` for any other value.
+ *
+ * @example
+ * ```ts ignore
+ * jsonBytes({ $bytes: "AQI=" }); // Uint8Array [1, 2]
+ * ```
  */
 export function jsonBytes(value: unknown): Uint8Array | undefined {
   if (typeof value !== "object" || value === null) return undefined;

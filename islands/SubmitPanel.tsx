@@ -23,7 +23,14 @@ const MAX_COUNT = 10_000;
 
 type FieldErrors = Partial<Record<"type" | "priority" | "payload" | "delayMs" | "count", string>>;
 
-/** Where a server error's `field` (e.g. `tasks[3].payload.n`) belongs in this form. */
+/**
+ * Where a server error's `field` (e.g. `tasks[3].payload.n`) belongs in this form.
+ *
+ * @example
+ * ```ts ignore
+ * formField("tasks[3].payload.n"); // "payload"
+ * ```
+ */
 export function formField(field: string | undefined): keyof FieldErrors | undefined {
   if (!field) return undefined;
   const name = field.replace(/^tasks\[\d+\]\./, "").split(/[.[]/)[0];

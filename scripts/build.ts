@@ -147,7 +147,14 @@ async function replaceDir(from: string, to: URL): Promise<void> {
   }
 }
 
-/** The sibling files a bundle imports statically (`import … from "./chunk-X.js"`). */
+/**
+ * The sibling files a bundle imports statically (`import … from "./chunk-X.js"`).
+ *
+ * @example
+ * ```ts ignore
+ * staticImports('import{a}from"./chunk-X.js"'); // ["chunk-X.js"]
+ * ```
+ */
 export function staticImports(code: string): string[] {
   const found = new Set<string>();
   for (const match of code.matchAll(/(?:from|import)\s*["']\.\/([\w.-]+\.js)["']/g)) {

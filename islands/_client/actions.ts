@@ -12,13 +12,27 @@ export const CANCELLABLE = new Set(["scheduled", "queued", "running"]);
 /** Statuses a task can be retried from. */
 export const RETRYABLE = new Set(["failed", "cancelled"]);
 
-/** Cancels a task; resolves with the task as it is now. */
+/**
+ * Cancels a task; resolves with the task as it is now.
+ *
+ * @example
+ * ```ts ignore
+ * const task = await cancelTask(id);
+ * ```
+ */
 export async function cancelTask(id: string): Promise<Task> {
   const answer = await api<{ task: Task }>(`/api/tasks/${encodeURIComponent(id)}/cancel`, "POST");
   return answer.task;
 }
 
-/** Puts a failed or cancelled task back in the queue. */
+/**
+ * Puts a failed or cancelled task back in the queue.
+ *
+ * @example
+ * ```ts ignore
+ * const task = await retryTask(id);
+ * ```
+ */
 export async function retryTask(id: string): Promise<Task> {
   const answer = await api<{ task: Task }>(`/api/tasks/${encodeURIComponent(id)}/retry`, "POST");
   return answer.task;

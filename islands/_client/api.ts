@@ -13,7 +13,18 @@ export const TOKEN_COOKIE = "tf_token";
 /** `true` once the server has refused the token we have (or that we have none). */
 export const authRequired = signal(false);
 
-/** An error answer of the HTTP API. */
+/**
+ * An error answer of the HTTP API.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await api("/api/tasks", "POST", { type: "nope" });
+ * } catch (error) {
+ *   if (error instanceof ApiError) console.log(error.code, error.field);
+ * }
+ * ```
+ */
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
@@ -27,7 +38,14 @@ export class ApiError extends Error {
   }
 }
 
-/** The token kept for this tab (or, in a new tab, this browser session), or `null`. */
+/**
+ * The token kept for this tab (or, in a new tab, this browser session), or `null`.
+ *
+ * @example
+ * ```ts ignore
+ * const token = getToken(); // "s3cret" or null
+ * ```
+ */
 export function getToken(): string | null {
   let token: string | null = null;
   try {
@@ -52,6 +70,11 @@ export function getToken(): string | null {
 /**
  * Keeps `token` for this tab (session storage) and in a session cookie, so the
  * server can render pages with data on the next load.
+ *
+ * @example
+ * ```ts ignore
+ * setToken("s3cret");
+ * ```
  */
 export function setToken(token: string): void {
   try {
@@ -66,6 +89,11 @@ export function setToken(token: string): void {
 /**
  * Calls the HTTP API and returns the parsed JSON answer; throws {@linkcode ApiError}
  * for an error answer (with the server's `code` and `field`).
+ *
+ * @example
+ * ```ts ignore
+ * const { stats } = await api<{ stats: DashboardStats }>("/api/stats");
+ * ```
  */
 export async function api<T>(path: string, method = "GET", body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };

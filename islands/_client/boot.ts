@@ -30,7 +30,14 @@ export function readIslandData(text: string | null | undefined): IslandData | nu
   return deserializeProps(text) as IslandData;
 }
 
-/** Hydrates every island marker under `root`. Resolves when all are hydrated. */
+/**
+ * Hydrates every island marker under `root`. Resolves when all are hydrated.
+ *
+ * @example
+ * ```ts ignore
+ * await bootIslands(document);
+ * ```
+ */
 export async function bootIslands(root: ParentNode = document): Promise<void> {
   const data = readIslandData(root.querySelector("#tf-islands")?.textContent);
   if (!data) return;

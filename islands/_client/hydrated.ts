@@ -8,7 +8,15 @@
 
 import { useEffect, useState } from "preact/hooks";
 
-/** `false` on the server and in the first (hydrating) render; `true` after. */
+/**
+ * `false` on the server and in the first (hydrating) render; `true` after.
+ *
+ * @example
+ * ```ts ignore
+ * const hydrated = useHydrated();
+ * return <button disabled={!hydrated}>Cancel</button>;
+ * ```
+ */
 export function useHydrated(): boolean {
   const [hydrated, setHydrated] = useState(false);
   useEffect(() => setHydrated(true), []);

@@ -57,6 +57,11 @@ let workerRefreshTimer: ReturnType<typeof setInterval> | undefined;
 /**
  * Calls `listener` once per frame with the task events that arrived. Returns
  * a function that stops it.
+ *
+ * @example
+ * ```ts ignore
+ * const stop = onTaskEvents((events) => console.log(events.length));
+ * ```
  */
 export function onTaskEvents(listener: TaskEventsListener): () => void {
   taskListeners.add(listener);
@@ -66,6 +71,11 @@ export function onTaskEvents(listener: TaskEventsListener): () => void {
 /**
  * Seeds the shared state with what the server rendered, so islands hydrate
  * with the same data before the first live message.
+ *
+ * @example
+ * ```ts ignore
+ * useEffect(() => seed({ stats: props.stats }), []);
+ * ```
  */
 export function seed(initial: { stats?: DashboardStats; workers?: WorkerInfo[] }): void {
   if (initial.stats && !stats.peek()) {
@@ -75,7 +85,14 @@ export function seed(initial: { stats?: DashboardStats; workers?: WorkerInfo[] }
   if (initial.workers && !workers.peek()) workers.value = initial.workers;
 }
 
-/** Chart history recovered from a stats snapshot's last 60 one-second buckets. */
+/**
+ * Chart history recovered from a stats snapshot's last 60 one-second buckets.
+ *
+ * @example
+ * ```ts ignore
+ * const samples = seedHistory(stats, Date.now());
+ * ```
+ */
 export function seedHistory(snapshot: DashboardStats, now: number): ChartSample[] {
   const perSecond = snapshot.throughput.perSecond;
   return perSecond.map((value, i) => ({
@@ -86,7 +103,14 @@ export function seedHistory(snapshot: DashboardStats, now: number): ChartSample[
   }));
 }
 
-/** Opens the live connection once per page; later calls do nothing. */
+/**
+ * Opens the live connection once per page; later calls do nothing.
+ *
+ * @example
+ * ```ts ignore
+ * useEffect(() => startLive(), []);
+ * ```
+ */
 export function startLive(): void {
   if (started || typeof WebSocket === "undefined") return;
   started = true;
@@ -96,7 +120,14 @@ export function startLive(): void {
   });
 }
 
-/** Reconnects now (after a token was entered, or when the user asks). */
+/**
+ * Reconnects now (after a token was entered, or when the user asks).
+ *
+ * @example
+ * ```tsx ignore
+ * <button onClick={() => reconnectNow()}>Retry now</button>
+ * ```
+ */
 export function reconnectNow(): void {
   if (socket) socket.close(4000, "reconnect requested");
   else connect();
@@ -178,6 +209,11 @@ function scheduleReconnect(): void {
 /**
  * Delay before reconnect attempt `attempt` (from 0): 500 ms doubling to at
  * most 10 s, with up to 20% jitter so many tabs do not return at once.
+ *
+ * @example
+ * ```ts ignore
+ * backoffDelay(3, () => 1); // 4000
+ * ```
  */
 export function backoffDelay(attempt: number, random = Math.random): number {
   const base = Math.min(10_000, 500 * 2 ** Math.min(attempt, 10));
@@ -246,6 +282,11 @@ function flush(): void {
  * The worker slots after a frame's events: worker events replace a slot,
  * task events move a slot between busy and idle and carry its progress.
  * Returns `current` itself when nothing changed.
+ *
+ * @example
+ * ```ts ignore
+ * workers.value = applyWorkerUpdates(workers.value, workerEvents, taskEvents);
+ * ```
  */
 export function applyWorkerUpdates(
   current: WorkerInfo[],

@@ -45,6 +45,13 @@ export type ToWorker =
 /**
  * Collects engine events: the latest per task (in arrival order), worker
  * events in order, and the highest `seq`. Used on both sides of the worker.
+ *
+ * @example
+ * ```ts ignore
+ * const batch = new EventBatch();
+ * batch.add({ type: "task.queued", seq: 1, at: 0, task });
+ * const { tasks, workers, seq } = batch.take();
+ * ```
  */
 export class EventBatch {
   #tasks = new Map<string, TaskEvent>();
@@ -95,6 +102,12 @@ function workerUrl(): string | null {
 /**
  * Opens a connection to `url`, through the socket worker when the page has
  * one, otherwise directly.
+ *
+ * @example
+ * ```ts ignore
+ * const link = openLink("ws://127.0.0.1:8081/ws", ["threadflow"], handlers);
+ * link.send(JSON.stringify({ type: "subscribe" }));
+ * ```
  */
 export function openLink(url: string, protocols: string[], handlers: LinkHandlers): Link {
   const script = workerUrl();

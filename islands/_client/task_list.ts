@@ -71,7 +71,14 @@ export function matchesFilter(task: Task, filter: TaskFilter): boolean {
   return true;
 }
 
-/** The query string of `/api/tasks` for a filter, page size and cursor. */
+/**
+ * The query string of `/api/tasks` for a filter, page size and cursor.
+ *
+ * @example
+ * ```ts ignore
+ * taskQuery({ status: "failed" }, 50); // "status=failed&limit=50"
+ * ```
+ */
 export function taskQuery(filter: TaskFilter, limit: number, cursor?: string | null): string {
   const params = new URLSearchParams();
   if (filter.status) params.set("status", filter.status);

@@ -17,6 +17,11 @@ export const LIST_INTERVAL_MS = 250;
  * Calls `handler` with the task events since its last call (latest per task),
  * right away when the last call was long enough ago, otherwise once
  * `intervalMs` has passed. Starts the live connection.
+ *
+ * @example
+ * ```ts ignore
+ * useTaskEvents((events) => setRows((rows) => applyTaskEvents(rows, events, options)));
+ * ```
  */
 export function useTaskEvents(
   handler: (events: TaskEvent[]) => void,

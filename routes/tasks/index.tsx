@@ -18,7 +18,14 @@ export interface TasksData {
   problem: string | null;
 }
 
-/** Reads the filter from the query string; invalid values are dropped and explained. */
+/**
+ * Reads the filter from the query string; invalid values are dropped and explained.
+ *
+ * @example
+ * ```ts ignore
+ * readFilter(new URL("http://x/tasks?status=failed")); // { filter: { status: "failed" }, problem: null }
+ * ```
+ */
 export function readFilter(url: URL): { filter: TaskFilter; problem: string | null } {
   const filter: TaskFilter = {};
   const problems: string[] = [];

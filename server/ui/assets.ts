@@ -48,19 +48,40 @@ const CONTENT_TYPES: Record<string, string> = {
   woff2: "font/woff2",
 };
 
-/** The `Content-Type` for a file name, by its extension. */
+/**
+ * The `Content-Type` for a file name, by its extension.
+ *
+ * @example
+ * ```ts ignore
+ * contentTypeOf("styles.css"); // "text/css; charset=utf-8"
+ * ```
+ */
 export function contentTypeOf(name: string): string {
   const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
   return CONTENT_TYPES[ext] ?? "application/octet-stream";
 }
 
-/** First 12 hex digits of the SHA-256 of `bytes`. */
+/**
+ * First 12 hex digits of the SHA-256 of `bytes`.
+ *
+ * @example
+ * ```ts ignore
+ * await contentHash(new TextEncoder().encode("hi")); // 12 hex digits
+ * ```
+ */
 export async function contentHash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A safe file name inside a served folder: no separators, no dot files. */
+/**
+ * A safe file name inside a served folder: no separators, no dot files.
+ *
+ * @example
+ * ```ts ignore
+ * isSafeName("../deno.json"); // false
+ * ```
+ */
 export function isSafeName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) && !name.includes("..");
 }

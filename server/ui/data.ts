@@ -35,7 +35,14 @@ export function dashboardStats(stats: DashboardStats): DashboardStats {
   };
 }
 
-/** Task types as the submit form lists them, sorted by name. */
+/**
+ * Task types as the submit form lists them, sorted by name.
+ *
+ * @example
+ * ```ts ignore
+ * typeSummaries(tf.taskTypes()); // [{ name: "fib", builtin: true }, …]
+ * ```
+ */
 export function typeSummaries(types: TaskTypeSummary[]): TaskTypeSummary[] {
   return types.map(({ name, builtin }) => ({ name, builtin }))
     .sort((a, b) => a.name.localeCompare(b.name));

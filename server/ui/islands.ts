@@ -60,7 +60,14 @@ export function registerIsland(name: string, component: AnyComponent): void {
   wrappers.set(component, islandWrapper(name, component));
 }
 
-/** The registered name of `component`, or `undefined` when it is not an island. */
+/**
+ * The registered name of `component`, or `undefined` when it is not an island.
+ *
+ * @example
+ * ```ts ignore
+ * islandName(TaskTable); // "TaskTable"
+ * ```
+ */
 export function islandName(component: AnyComponent): string | undefined {
   return names.get(component);
 }

@@ -263,7 +263,14 @@ function Locked() {
   );
 }
 
-/** Whether an `Accept` header asks for HTML (browsers do; `fetch` and curl by default do not). */
+/**
+ * Whether an `Accept` header asks for HTML (browsers do; `fetch` and curl by default do not).
+ *
+ * @example
+ * ```ts ignore
+ * acceptsHtml("text/html,application/xhtml+xml"); // true
+ * ```
+ */
 export function acceptsHtml(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes("text/html");
 }
