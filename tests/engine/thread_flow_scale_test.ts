@@ -56,16 +56,28 @@ Deno.test("scale: 100,000 queued tasks behind a busy worker; limits, stats, canc
     assertEquals(stats.queuedByPriority["10"], N / 10);
     await assertRejects(() => tf.submit({ type: "noop" }), QueueFullError);
 
-    // Cancel one task per level (never more than 1024 at a lane's head: see the ignored
-    // engine-bug test in thread_flow_cancel_test.ts).
-    for (let i = 0; i < 10; i++) await tf.cancel(results[N - 1 - i].task.id);
+    // Cancel the oldest 15,000: 1,500 at the head of every level's lane.
+    for (let i = 0; i < 15_000; i++) await tf.cancel(results[i].task.id);
     stats = await tf.stats();
-    assertEquals(stats.counts.queued, N - 10);
-    assertEquals(stats.counts.cancelled, 10);
-    await tf.submit({ type: "noop" }); // room again
+    assertEquals(stats.counts.queued, N - 15_000);
+    assertEquals(stats.counts.cancelled, 15_000);
+    assertEquals(stats.queuedByPriority["10"], N / 10 - 1_500);
+    const extra = await tf.submit({ type: "noop", priority: 10 }); // room again
 
+    // Free the worker: it must take live tasks only, most urgent first.
+    await tf.cancel(blocker.id);
+    await waitFor(() => log.tasks("task.succeeded").length >= 100, "100 tasks to finish");
     await tf.close({ drainMs: 0 });
-    assertEquals((await store.counts()).queued, N - 10 + 1 + 1, "left in the store, blocker too");
+    const ran = log.tasks("task.started").slice(1).map((e) => e.task);
+    assert(ran.every((t) => t.priority === 10), "the most urgent level runs first");
+    const cancelledIds = new Set(results.slice(0, 15_000).map((r) => r.task.id));
+    assert(!ran.some((t) => cancelledIds.has(t.id)), "no cancelled task ran");
+    assertEquals(ran[0].id, results[15_009].task.id, "the oldest live priority-10 task goes first");
+    const counts = await store.counts();
+    assertEquals(counts.cancelled, 15_001);
+    assertEquals(counts.queued + counts.succeeded, N - 15_000 + 1);
+    assertEquals(counts.running, 0);
+    assert(extra.priority === 10);
   } finally {
     await tf.close({ drainMs: 0 });
   }
