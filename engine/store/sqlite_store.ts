@@ -357,13 +357,16 @@ export class SqliteStore implements TaskStore {
     return { tasks, nextCursor: more ? encodeCursor(tasks[tasks.length - 1].id) : null };
   }
 
+  // INDEXED BY: without statistics the planner prefers (status, id) and sorts
+  // every finished row; the partial index on finished_at reads just the oldest.
   #pruneNow(options: PruneOptions): number {
     let budget = Math.max(0, Math.trunc(options.batchSize));
     if (budget === 0) return 0;
     const delta = emptyCounts();
     const expired = this.#statement(`
       DELETE FROM tasks WHERE id IN (
-        SELECT id FROM tasks WHERE ${FINISHED_SQL} AND finished_at < ?
+        SELECT id FROM tasks INDEXED BY tasks_finished_at
+        WHERE ${FINISHED_SQL} AND finished_at < ?
         ORDER BY finished_at LIMIT ?) RETURNING status`).all(options.finishedBefore, budget);
     for (const row of expired) delta[row.status as TaskStatus]--;
     budget -= expired.length;
@@ -374,7 +377,8 @@ export class SqliteStore implements TaskStore {
     if (excess > 0) {
       oldest = this.#statement(`
         DELETE FROM tasks WHERE id IN (
-          SELECT id FROM tasks WHERE ${FINISHED_SQL} AND finished_at IS NOT NULL
+          SELECT id FROM tasks INDEXED BY tasks_finished_at
+          WHERE ${FINISHED_SQL} AND finished_at IS NOT NULL
           ORDER BY finished_at LIMIT ?) RETURNING status`).all(excess);
       for (const row of oldest) delta[row.status as TaskStatus]--;
     }

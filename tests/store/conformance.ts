@@ -337,13 +337,29 @@ export function storeConformance(options: ConformanceOptions): void {
       ];
       await store.insert(tasks.map((t) => ({ ...t })));
       await store.write([changed(tasks[1], { status: "cancelled", finishedAt: Date.now() })]);
+      // Neither a duplicate key nor a write of an unknown task changes the counts.
+      await store.insert([makeTask({ idempotencyKey: "counted" })]);
+      await store.insert([makeTask({ idempotencyKey: "counted", status: "running" })]);
+      await store.write([makeTask({ status: "failed" })]);
+      await store.write([changed(tasks[0], { status: "running" })]);
+      await store.write([changed(tasks[0], { status: "queued" })]);
       assertEquals(await store.counts(), {
         scheduled: 1,
-        queued: 1,
+        queued: 2,
         running: 1,
         succeeded: 0,
         failed: 0,
         cancelled: 1,
+      });
+      await store.write([changed(tasks[3], { status: "succeeded", finishedAt: Date.now() })]);
+      await store.prune({ finishedBefore: Infinity, maxFinished: 0, batchSize: 10 });
+      assertEquals(await store.counts(), {
+        scheduled: 1,
+        queued: 2,
+        running: 0,
+        succeeded: 0,
+        failed: 0,
+        cancelled: 0,
       });
     }));
 
