@@ -10,7 +10,12 @@
 import { TaskConflictError } from "../../engine/errors.ts";
 import { TERMINAL_EVENT_TYPES, type ThreadFlowEvent } from "../../engine/events.ts";
 import { canTransition } from "../../engine/lifecycle.ts";
-import type { SubmitInput, Task, TaskStatus } from "../../engine/task.ts";
+import {
+  type SubmitInput,
+  type Task,
+  type TaskStatus,
+  TERMINAL_STATUSES,
+} from "../../engine/task.ts";
 import { assert, assertEquals, delay, seededRandom, startEngine, waitAllIdle } from "./_helpers.ts";
 
 const TASKS = 160;
@@ -84,6 +89,8 @@ async function runMix(seed: number): Promise<void> {
   const statusOf = new Map<string, TaskStatus>();
   const terminalCount = new Map<string, number>();
   const problems: string[] = [];
+  const runs = new Map<string, number>();
+  const cancelEvents = new Set<string>();
   tf.on((event) => {
     events.push(event);
     if (!("task" in event)) return;
@@ -96,6 +103,11 @@ async function runMix(seed: number): Promise<void> {
     if (!canTransition(previous ?? "new", status)) {
       problems.push(`${event.type}: ${id} moved ${previous ?? "new"} -> ${status}`);
     }
+    if (previous !== undefined && TERMINAL_STATUSES.has(previous)) {
+      // Only retry() moves a finished task, and it starts a new run with its own terminal event.
+      runs.set(id, (runs.get(id) ?? 1) + 1);
+    }
+    if (event.type === "task.cancelled") cancelEvents.add(id);
     statusOf.set(id, status);
     if (TERMINAL_EVENT_TYPES.has(event.type)) {
       terminalCount.set(id, (terminalCount.get(id) ?? 0) + 1);
@@ -105,10 +117,30 @@ async function runMix(seed: number): Promise<void> {
   const submitted: Task[] = [];
   const cancelledOk = new Set<string>();
   const pending: Promise<void>[] = [];
+  let retried = 0;
   try {
     for (let i = 0; i < TASKS; i++) {
-      const input = randomInput(random);
-      submitted.push(await tf.submit(input));
+      if (random() < 0.1) {
+        const size = 2 + Math.floor(random() * 4);
+        const inputs = Array.from({ length: size }, () => randomInput(random));
+        for (const result of await tf.submitBatch(inputs)) submitted.push(result.task);
+      } else {
+        submitted.push(await tf.submit(randomInput(random)));
+      }
+      // Retry something now and then: only failed or cancelled tasks may be.
+      if (random() < 0.08) {
+        const target = submitted[Math.floor(random() * submitted.length)];
+        const wait = Math.floor(random() * 40);
+        pending.push((async () => {
+          await delay(wait);
+          try {
+            await tf.retry(target.id);
+            retried++;
+          } catch (error) {
+            if (!(error instanceof TaskConflictError)) throw error;
+          }
+        })());
+      }
       // Cancel something now and then, at a random moment, without waiting for it.
       if (random() < 0.3 && submitted.length > 0) {
         const victim = submitted[Math.floor(random() * submitted.length)];
@@ -133,7 +165,8 @@ async function runMix(seed: number): Promise<void> {
     assertEquals(problems, [], "illegal moves seen in the event stream");
     for (const task of finals) {
       const count = terminalCount.get(task.id) ?? 0;
-      assertEquals(count, 1, `terminal events of ${task.type} ${task.id}`);
+      const expected = runs.get(task.id) ?? 1;
+      assertEquals(count, expected, `terminal events of ${task.type} ${task.id} (runs)`);
       assert(
         task.status === "succeeded" || task.status === "failed" || task.status === "cancelled",
         `${task.id} ended ${task.status}`,
@@ -141,7 +174,11 @@ async function runMix(seed: number): Promise<void> {
       assertEquals(statusOf.get(task.id), task.status, `last event vs wait() of ${task.id}`);
       assertEquals((await tf.get(task.id))?.status, task.status);
       if (cancelledOk.has(task.id)) {
-        assertEquals(task.status, "cancelled", `${task.id} was cancelled`);
+        assert(
+          cancelEvents.has(task.id),
+          `${task.id} was cancelled without a task.cancelled event`,
+        );
+        if (expected === 1) assertEquals(task.status, "cancelled", `${task.id} was cancelled`);
       }
       if (task.status === "failed" && INNOCENT.has(task.type)) {
         // Only a neighbour's crash can fail an innocent task.
@@ -164,7 +201,12 @@ async function runMix(seed: number): Promise<void> {
 
     const stats = await tf.stats();
     assertEquals(stats.counts.scheduled + stats.counts.queued + stats.counts.running, 0);
-    assertEquals(stats.counts.succeeded + stats.counts.failed + stats.counts.cancelled, TASKS);
+    assertEquals(
+      stats.counts.succeeded + stats.counts.failed + stats.counts.cancelled,
+      submitted.length,
+    );
+    const manualRetries = [...runs.values()].reduce((sum, n) => sum + n - 1, 0);
+    assertEquals(manualRetries, retried, "every successful retry() started exactly one new run");
     const byStatus = { succeeded: 0, failed: 0, cancelled: 0 };
     for (const task of finals) byStatus[task.status as keyof typeof byStatus]++;
     assertEquals(stats.counts.succeeded, byStatus.succeeded);
