@@ -58,12 +58,18 @@ interface Subscription {
   statsTimer: ReturnType<typeof setInterval> | undefined;
 }
 
-/** A client message that fails validation: answered with an `error`, counted as malformed. */
+/**
+ * A client message that fails validation: answered with an `error`. Only
+ * protocol violations (an unknown message type) count against the malformed
+ * budget; a well-formed submit with a bad field is an ordinary refusal.
+ */
 class BadMessageError extends Error {
   readonly field?: string;
-  constructor(message: string, field?: string) {
+  readonly protocolViolation: boolean;
+  constructor(message: string, field?: string, protocolViolation = false) {
     super(message);
     this.field = field;
+    this.protocolViolation = protocolViolation;
   }
 }
 
@@ -378,6 +384,7 @@ class Connection {
           `Unknown message type ${JSON.stringify(message.type)}; expected subscribe, ` +
             "unsubscribe, submit, cancel or ping.",
           "type",
+          true,
         );
     }
   }
@@ -466,21 +473,28 @@ class Connection {
     this.send({ type: "error", ref, error: answer.body.error });
   }
 
-  /** A malformed or invalid message: answered with an error, and counted against the budget. */
+  /**
+   * A malformed or invalid message: answered with an error. Malformed frames
+   * and unknown types count against the budget.
+   */
   #reject(ref: unknown, error: unknown): void {
     let detail: ErrorDetail;
+    let counts = false;
     if (error instanceof MalformedFrameError) {
       detail = { code: "malformed_message", message: error.message };
+      counts = true;
     } else if (error instanceof BadMessageError) {
       detail = error.field === undefined
         ? { code: "invalid_message", message: error.message }
         : { code: "invalid_message", message: error.message, field: error.field };
+      counts = error.protocolViolation;
     } else {
       detail = errorAnswer(error).body.error;
     }
+    this.send({ type: "error", ref, error: detail });
+    if (!counts) return;
     this.#hub.countMalformed();
     this.#malformed++;
-    this.send({ type: "error", ref, error: detail });
     if (this.#malformed > this.#maxMalformed) {
       this.close(1008, `Too many malformed messages (more than ${this.#maxMalformed}).`);
     }

@@ -4,10 +4,12 @@
  * While the socket's `bufferedAmount` is above a high-water mark the client
  * is "slow": frames are held here instead of in the socket, progress frames
  * of one task are coalesced (the latest wins), and every other frame
- * (terminal events above all) is kept in order. When the buffer drains below
- * the low-water mark the held frames are sent. A client that stays slow past
- * `stuckMs`, or makes us hold more than `maxHeld` frames, is closed with 1013
- * so it cannot grow the server's memory without bound.
+ * (terminal events above all) is kept in order. As the client reads and the
+ * buffer falls below the low-water mark, held frames are sent again, up to
+ * the high-water mark. A client that reads nothing for `stuckMs`, or makes
+ * us hold more than `maxHeld` frames, is closed with 1013 so it cannot grow
+ * the server's memory without bound. A client that reads slowly but steadily
+ * is not stuck: it gets everything, later.
  *
  * @module
  */
@@ -24,9 +26,9 @@ export interface OutboxSocket {
 export interface OutboxOptions {
   /** Above this many buffered bytes the client counts as slow. Default 1 MiB. */
   highWaterBytes?: number;
-  /** Held frames are sent once the buffer is below this. Default 256 KiB. */
+  /** Held frames are sent again once the buffer is below this. Default 256 KiB. */
   lowWaterBytes?: number;
-  /** A client slow for longer than this is closed with 1013. Default 15,000 ms. */
+  /** A slow client that reads nothing for this long is closed with 1013. Default 15,000 ms. */
   stuckMs?: number;
   /** A client that makes us hold more frames than this is closed with 1013. Default 100,000. */
   maxHeld?: number;
@@ -40,6 +42,8 @@ export type FrameKind = "progress" | "other";
 interface HeldFrame {
   order: number;
   frame: string | Uint8Array;
+  /** Set for progress frames: the task whose latest progress this is. */
+  progressOf?: string;
 }
 
 const OPEN = 1;
@@ -65,7 +69,10 @@ export class Outbox {
   /** Latest progress frame per task id while slow. */
   #progress = new Map<string, HeldFrame>();
   #order = 0;
-  #slowSince: number | null = null;
+  #slow = false;
+  /** When the client last read something while slow. */
+  #lastProgressAt = 0;
+  #lastBuffered = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   /** Progress frames replaced by a newer one (for tests and metrics). */
@@ -83,7 +90,7 @@ export class Outbox {
 
   /** Whether frames are being held for a slow client. */
   get slow(): boolean {
-    return this.#slowSince !== null;
+    return this.#slow;
   }
 
   /** Frames held now. */
@@ -98,36 +105,43 @@ export class Outbox {
    */
   push(frame: string | Uint8Array, kind: FrameKind = "other", taskId?: string): void {
     if (this.#closed || this.#socket.readyState !== OPEN) return;
-    if (this.#slowSince === null) {
+    if (!this.#slow) {
       if (this.#socket.bufferedAmount <= this.#high) {
         this.#socket.send(frame);
         return;
       }
       this.#enterSlow();
     }
-    const held = { order: this.#order++, frame };
     if (kind === "progress" && taskId !== undefined) {
       if (this.#progress.has(taskId)) this.coalesced++;
-      this.#progress.set(taskId, held);
+      this.#progress.set(taskId, { order: this.#order++, frame, progressOf: taskId });
     } else {
       if (taskId !== undefined) this.#progress.delete(taskId);
-      this.#held.push(held);
+      this.#held.push({ order: this.#order++, frame });
     }
     if (this.held > this.#maxHeld) this.#stuck();
   }
 
-  /** Sends held frames if the buffer drained; closes a client stuck too long. Runs on a timer while slow. */
+  /**
+   * Sends held frames as the buffer drains; closes a client that read
+   * nothing for `stuckMs`. Runs on a timer while slow.
+   */
   check(now = Date.now()): void {
-    if (this.#slowSince === null || this.#closed) return;
+    if (!this.#slow || this.#closed) return;
     if (this.#socket.readyState !== OPEN) {
       this.dispose();
       return;
     }
-    if (this.#socket.bufferedAmount <= this.#low) {
-      this.#flush();
+    const buffered = this.#socket.bufferedAmount;
+    if (buffered < this.#lastBuffered) this.#lastProgressAt = now;
+    this.#lastBuffered = buffered;
+    if (buffered <= this.#low) {
+      this.#lastProgressAt = now;
+      this.#sendHeld();
+      this.#lastBuffered = this.#socket.bufferedAmount;
       return;
     }
-    if (now - this.#slowSince > this.#stuckMs) this.#stuck();
+    if (now - this.#lastProgressAt > this.#stuckMs) this.#stuck();
   }
 
   /** Stops the timer and drops held frames (the socket is closing). */
@@ -139,26 +153,38 @@ export class Outbox {
   }
 
   #enterSlow(): void {
-    this.#slowSince = Date.now();
+    this.#slow = true;
+    this.#lastProgressAt = Date.now();
+    this.#lastBuffered = this.#socket.bufferedAmount;
     this.#timer = setInterval(() => this.check(), this.#checkMs);
   }
 
   #leaveSlow(): void {
-    this.#slowSince = null;
+    this.#slow = false;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
   }
 
-  #flush(): void {
-    const frames = this.#held;
+  /** Sends held frames in order until the buffer is full again; leaves slow mode when all went. */
+  #sendHeld(): void {
+    let frames = this.#held;
     if (this.#progress.size > 0) {
-      frames.push(...this.#progress.values());
+      frames = frames.concat([...this.#progress.values()]);
       frames.sort((a, b) => a.order - b.order);
+      this.#progress.clear();
     }
+    let sent = 0;
+    while (sent < frames.length && this.#socket.bufferedAmount <= this.#high) {
+      this.#socket.send(frames[sent].frame);
+      sent++;
+    }
+    const rest = frames.slice(sent);
     this.#held = [];
-    this.#progress.clear();
-    this.#leaveSlow();
-    for (const held of frames) this.#socket.send(held.frame);
+    for (const held of rest) {
+      if (held.progressOf !== undefined) this.#progress.set(held.progressOf, held);
+      else this.#held.push(held);
+    }
+    if (this.held === 0) this.#leaveSlow();
   }
 
   #stuck(): void {

@@ -74,3 +74,47 @@ Deno.test("Outbox closes a client that makes it hold more than maxHeld frames", 
   outbox.push("event 3");
   assertEquals(socket.closedWith?.[0], 1013);
 });
+
+Deno.test("Outbox keeps a slow but steadily reading client, sending held frames as it drains", () => {
+  const socket = new FakeSocket();
+  const outbox = new Outbox(socket, {
+    highWaterBytes: 100,
+    lowWaterBytes: 50,
+    stuckMs: 1000,
+    checkMs: 60_000,
+  });
+  socket.send = function (data) {
+    this.sent.push(data);
+    this.bufferedAmount += data.length;
+  };
+  socket.bufferedAmount = 500;
+  for (let i = 0; i < 10; i++) outbox.push(`event-${i}`.padEnd(40, "."));
+  const start = Date.now();
+  // The client reads a little on every check, for far longer than stuckMs.
+  for (let tick = 1; tick <= 40; tick++) {
+    socket.bufferedAmount = Math.max(0, socket.bufferedAmount - 60);
+    outbox.check(start + tick * 200);
+  }
+  assertEquals(socket.closedWith, undefined);
+  assertEquals(socket.sent.length, 10);
+  assertEquals(socket.sent[0], "event-0".padEnd(40, "."));
+  assertEquals(outbox.slow, false);
+});
+
+Deno.test("Outbox sends held frames only up to the high-water mark at a time", () => {
+  const socket = new FakeSocket();
+  const outbox = new Outbox(socket, { highWaterBytes: 100, lowWaterBytes: 10, checkMs: 60_000 });
+  socket.send = function (data) {
+    this.sent.push(data);
+    this.bufferedAmount += data.length;
+  };
+  socket.bufferedAmount = 500;
+  for (let i = 0; i < 10; i++) outbox.push("x".repeat(30));
+  socket.bufferedAmount = 0;
+  outbox.check();
+  // 30, 60, 90, 120: the fourth send crosses the mark; the rest stay held.
+  assertEquals(socket.sent.length, 4);
+  assertEquals(outbox.held, 6);
+  assert(outbox.slow);
+  outbox.dispose();
+});

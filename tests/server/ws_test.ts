@@ -205,7 +205,12 @@ Deno.test("ws: malformed frames get error answers until the budget, then close 1
         ["malformed_message", "invalid_message"].includes((error.error as Json).code as string),
       );
     }
-    // Still usable after three.
+    // A well-formed submit with a bad field is a refusal, not a malformed frame.
+    for (let i = 0; i < 5; i++) {
+      client.send({ type: "submit", ref: `bad-${i}`, task: { type: "noop", priority: 0 } });
+      await client.next((m) => m.type === "error" && m.ref === `bad-${i}`);
+    }
+    // Still usable after three malformed frames.
     client.send({ type: "ping", ref: "still-here" });
     await client.next((m) => m.type === "pong");
     client.socket.send(bad[3]);
