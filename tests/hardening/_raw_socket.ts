@@ -16,7 +16,11 @@ export class RawSocket {
   }
 
   /** Connects to 127.0.0.1:`port` and completes the handshake; throws if refused. */
-  static async connect(port: number, path = "/ws"): Promise<RawSocket> {
+  static async connect(
+    port: number,
+    path = "/ws",
+    headers: Record<string, string> = {},
+  ): Promise<RawSocket> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const socket = new RawSocket(conn);
     const key = btoa("threadflow-fuzz!");
@@ -24,7 +28,9 @@ export class RawSocket {
       conn,
       new TextEncoder().encode(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+          Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("") +
+          "\r\n",
       ),
     );
     while (true) {
