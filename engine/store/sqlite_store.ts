@@ -128,6 +128,8 @@ export class SqliteStore implements TaskStore {
         }
         db.exec(`PRAGMA synchronous = ${this.#synchronous.toUpperCase()}`);
         db.exec("PRAGMA cache_size = -32000");
+        // After a burst, a checkpoint truncates the WAL back to at most 64 MiB.
+        db.exec("PRAGMA journal_size_limit = 67108864");
         migrateSqlite(db);
         // SQLite silently opens a file it may not write read-only; a header
         // write (same value) fails now instead of at the first submit.
