@@ -165,6 +165,7 @@ export class PostgresStore implements SharedTaskStore {
   #outboxTimer: ReturnType<typeof setImmediate> | undefined;
   /** Finished tasks as last counted by prune(), kept current with its deletions. */
   #finishedCount: { maxFinished: number; count: number; at: number } | undefined;
+  #commits = 0;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const parsed = new URL(url);
@@ -184,6 +185,11 @@ export class PostgresStore implements SharedTaskStore {
     this.#channel = `${schema}_messages`;
     parsed.password = "";
     this.name = `postgres://${parsed.host}${parsed.pathname}?schema=${schema}`;
+  }
+
+  /** Group-commit transactions committed so far (for metrics and tests). */
+  get commits(): number {
+    return this.#commits;
   }
 
   get healthy(): boolean {
@@ -630,6 +636,7 @@ export class PostgresStore implements SharedTaskStore {
           if (wakeNodes) await this.#notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
         })
       );
+      this.#commits++;
     } catch (error) {
       await this.#retryOrReject(operations, error);
       return;

@@ -97,11 +97,17 @@ export class SqliteStore implements TaskStore {
    * rows would block the event loop for a good part of a second).
    */
   #counts: StatusCounts = emptyCounts();
+  #commits = 0;
 
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
     this.path = path instanceof URL ? fileURLToPath(path) : path;
     this.name = `sqlite:${this.path}`;
     this.#synchronous = options.synchronous ?? "full";
+  }
+
+  /** Group-commit transactions committed so far (for metrics and tests). */
+  get commits(): number {
+    return this.#commits;
   }
 
   open(): Promise<Task[]> {
@@ -253,6 +259,7 @@ export class SqliteStore implements TaskStore {
         outcomes.push(outcome);
       }
       db.exec("COMMIT");
+      this.#commits++;
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
       try {

@@ -139,3 +139,33 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "postgres store: one turn's calls share one commit, and resolve only after it",
+  ignore: ignore !== undefined,
+  fn: async () => {
+    const h = await harness();
+    await withStore(h, async (shared) => {
+      const store = shared as PostgresStore;
+      const sql = postgres(PG_URL, { onnotice: () => {}, max: 1 });
+      try {
+        const tasks = Array.from({ length: 100 }, () => makeTask());
+        const before = store.commits;
+        const calls = [
+          ...tasks.slice(0, 50).map((task) => store.insert([task])),
+          store.write([{ ...tasks[0], status: "running", attempts: 1 }]),
+          store.insert(tasks.slice(50)),
+        ];
+        const seenAtFirstAnswer = await calls[0].then(async () => {
+          const [{ n }] = await sql.unsafe(`SELECT count(*)::int AS n FROM ${store.schema}.tasks`);
+          return n;
+        });
+        await Promise.all(calls);
+        assertEquals(seenAtFirstAnswer, 100);
+        assertEquals(store.commits - before, 1);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    });
+  },
+});

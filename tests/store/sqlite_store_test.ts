@@ -210,3 +210,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test("sqlite store: one turn's calls share one commit, and resolve only after it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  const path = join(dir, "group.db");
+  const store = new SqliteStore(path);
+  try {
+    await store.open();
+    const tasks = Array.from({ length: 100 }, () => makeTask());
+    const before = store.commits;
+    // Another connection: sees only what is committed.
+    const reader = new DatabaseSync(path, { readOnly: true });
+    try {
+      const visible = () =>
+        (reader.prepare("SELECT count(*) AS n FROM tasks").get() as { n: number }).n;
+      const calls = [
+        ...tasks.slice(0, 50).map((task) => store.insert([task])),
+        store.write([{ ...tasks[0], status: "running", attempts: 1 }]),
+        store.insert(tasks.slice(50)),
+      ];
+      assertEquals(visible(), 0); // nothing is committed within the turn
+      const seenAtFirstAnswer = await calls[0].then(() => visible());
+      await Promise.all(calls);
+      assertEquals(seenAtFirstAnswer, 100);
+      assertEquals(store.commits - before, 1);
+    } finally {
+      reader.close();
+    }
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
