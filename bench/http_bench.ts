@@ -12,6 +12,7 @@
  * deno run -A bench/http_bench.ts        # this section alone
  * deno task bench http
  * BENCH_SCALE=0.2 deno task bench http   # shorter
+ * BENCH_HTTP_PARTS=cd deno run -A bench/http_bench.ts   # only (c) and (d)
  * ```
  *
  * @module
@@ -25,6 +26,8 @@ import { parseConfig } from "../server/config.ts";
 import { silentLogger } from "../server/logger.ts";
 
 const SCALE = readScale();
+/** Which parts to run, e.g. `BENCH_HTTP_PARTS=cd`; default all four. */
+const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcd").split(""));
 const WRK = "/usr/bin/wrk";
 const CONNECTIONS = 64;
 const HTTP_SECONDS = Math.max(2, Math.round(5 * SCALE));
@@ -34,6 +37,8 @@ const PIPELINE_TASKS = Math.max(2_000, Math.round(50_000 * SCALE));
 const PIPELINE_WINDOW = 256;
 const FANOUT_CLIENTS = 100;
 const FANOUT_TASKS = 10_000;
+/** How long fan-out clients may keep reading after the last task ended. */
+const FANOUT_GRACE_MS = 120_000;
 
 function readScale(): number {
   const raw = Deno.env.get("BENCH_SCALE");
@@ -276,12 +281,15 @@ async function measureFanout(rows: BenchRow[], details: Record<string, unknown>)
   try {
     const url = `${service.url.replace("http", "ws")}/ws`;
     const allEnded = Promise.withResolvers<void>();
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
     const ready = Promise.withResolvers<void>();
     const resultPromise = runLoadWorker<FanoutResult>(
       { mode: "fanout", url, clients: FANOUT_CLIENTS, expected: FANOUT_TASKS },
       () => ready.resolve(),
-      // Give clients a few seconds after the last task ended, then collect what they saw.
-      allEnded.promise.then(() => new Promise((resolve) => setTimeout(resolve, 10_000))),
+      // Clients may still be reading when the last task ends; give them a generous while.
+      allEnded.promise.then(() =>
+        new Promise((resolve) => graceTimer = setTimeout(resolve, FANOUT_GRACE_MS))
+      ),
     );
     await ready.promise;
     const results = await service.engine.submitBatch(
@@ -289,6 +297,7 @@ async function measureFanout(rows: BenchRow[], details: Record<string, unknown>)
     );
     Promise.all(results.map((r) => service.engine.wait(r.task.id))).then(() => allEnded.resolve());
     const result = await resultPromise;
+    clearTimeout(graceTimer);
     const received = result.terminalPerClient.reduce((sum, n) => sum + n, 0);
     const lost = FANOUT_CLIENTS * FANOUT_TASKS - received;
     details.fanout = {
@@ -331,10 +340,10 @@ async function measureFanout(rows: BenchRow[], details: Record<string, unknown>)
 export async function run(): Promise<BenchSection> {
   const rows: BenchRow[] = [];
   const details: Record<string, unknown> = { scale: SCALE, engineWorkers: 1 };
-  await measureHttp(rows, details);
-  await measureBatch(rows, details);
-  await measurePipeline(rows, details);
-  await measureFanout(rows, details);
+  if (PARTS.has("a")) await measureHttp(rows, details);
+  if (PARTS.has("b")) await measureBatch(rows, details);
+  if (PARTS.has("c")) await measurePipeline(rows, details);
+  if (PARTS.has("d")) await measureFanout(rows, details);
   return { title: "HTTP and WebSocket", rows, details };
 }
 
@@ -342,4 +351,5 @@ if (import.meta.main) {
   const section = await run();
   printSection(section);
   console.table(section.rows);
+  console.log(JSON.stringify(section.details, null, 2));
 }
