@@ -115,7 +115,7 @@ export default function TaskTable(props: TaskTableProps) {
                 <tr>
                   <th scope="col">Task</th>
                   <th scope="col">Type</th>
-                  <th scope="col" class="num">Priority</th>
+                  <th scope="col" class="num hide-narrow">Priority</th>
                   <th scope="col">Status</th>
                   <th scope="col">Progress</th>
                   <th scope="col" class="hide-narrow">Created (UTC)</th>
@@ -131,7 +131,7 @@ export default function TaskTable(props: TaskTableProps) {
                       <a class="mono" href={`/tasks/${task.id}`}>{task.id.slice(-12)}</a>
                     </td>
                     <td>{task.type}</td>
-                    <td class="num">{task.priority}</td>
+                    <td class="num hide-narrow">{task.priority}</td>
                     <td>
                       <StatusBadge status={task.status} />
                     </td>
