@@ -214,6 +214,42 @@ async function measureClaims(schema: string, nodes: number, count: number): Prom
 }
 
 /**
+ * Durable submits through the engine: `tf.submitBatch` of 1,000 tasks at a
+ * time, delayed by an hour so no worker runs them (only the submit path and
+ * the store are measured). The engine opens and closes `store`.
+ */
+async function measureEngineSubmit(store: TaskStore, count: number): Promise<number> {
+  const tf = await ThreadFlow.start({ workers: 1, store });
+  try {
+    return await perSecond(count, async () => {
+      for (let i = 0; i < count; i += 1000) {
+        await tf.submitBatch(
+          Array.from({ length: Math.min(1000, count - i) }, () => ({
+            type: "noop",
+            delayMs: 3_600_000,
+          })),
+        );
+      }
+    });
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+}
+
+function engineSubmitRow(label: string, value: number, goal?: number): BenchRow {
+  const row: BenchRow = {
+    name: `${label}: engine submitBatch (1000/call)`,
+    value,
+    unit: "tasks/s",
+  };
+  if (goal !== undefined) {
+    row.goal = `≥ ${goal.toLocaleString("en-US")} tasks/s`;
+    row.ok = value >= goal;
+  }
+  return row;
+}
+
+/**
  * End to end through the engine: `nodes` ThreadFlow instances (2 workers
  * each, one process) on one schema run `count` noop tasks submitted in
  * batches; measured from the first submit to the last completion.
@@ -280,6 +316,7 @@ export async function run(options: StoreBenchOptions = {}): Promise<BenchSection
   await memory.open();
   rows.push(...insertRows("memory", await measureInserts(memory, sizes), sizes));
   await memory.close();
+  rows.push(engineSubmitRow("memory", await measureEngineSubmit(new MemoryStore(), sizes.batched)));
 
   const dir = await Deno.makeTempDir({ prefix: "tf_store_bench_" });
   try {
@@ -294,6 +331,11 @@ export async function run(options: StoreBenchOptions = {}): Promise<BenchSection
       ...insertRows("sqlite (synchronous=NORMAL)", await measureInserts(normal, sizes), sizes),
     );
     await normal.close();
+    const engineRate = await measureEngineSubmit(
+      new SqliteStore(join(dir, "engine.db")),
+      sizes.batched,
+    );
+    rows.push(engineSubmitRow("sqlite (synchronous=FULL)", engineRate, SQLITE_BATCHED_GOAL));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -306,6 +348,12 @@ export async function run(options: StoreBenchOptions = {}): Promise<BenchSection
       await pg.open();
       rows.push(...insertRows("postgres", await measureInserts(pg, sizes), sizes));
       await pg.close();
+      await admin.unsafe(`TRUNCATE ${schema}.tasks`);
+      const pgSubmit = await measureEngineSubmit(
+        new PostgresStore(PG_URL, { schema }),
+        sizes.batched,
+      );
+      rows.push(engineSubmitRow("postgres", pgSubmit));
       for (const nodes of [1, 2]) {
         await admin.unsafe(`TRUNCATE ${schema}.tasks`);
         const rate = await measureClaims(schema, nodes, sizes.claimed);
