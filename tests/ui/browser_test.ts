@@ -208,6 +208,17 @@ Deno.test({
         await narrow.close();
       });
 
+      await t.step("without the socket worker the page holds the socket itself", async () => {
+        const blocked = await browser.newContext();
+        await blocked.route("**/islands/socket-worker-*", (route) => route.abort());
+        const direct = await blocked.newPage();
+        await direct.goto(`${ui.url}/`);
+        await direct.waitForSelector('.conn[data-state="live"]');
+        const task = await ui.engine.submit({ type: "noop", payload: "direct" });
+        await direct.waitForSelector(`.tasks tr[data-task="${task.id}"][data-status="succeeded"]`);
+        await blocked.close();
+      });
+
       await t.step(
         "controls are labelled and reachable by keyboard with visible focus",
         async () => {
