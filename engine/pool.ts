@@ -433,11 +433,12 @@ export class WorkerPool {
       slot.inFlight.delete(id);
       if (flight.armed) slot.armed--;
       this.#deadlines.delete(id);
-      this.#deadlines.delete(`cancel:${id}`);
+      // A run that ended because it was cancelled is not a failure of the worker's.
+      const cancelled = this.#deadlines.delete(`cancel:${id}`) !== undefined;
       const average = this.#typeRunMs.get(flight.type);
       this.#typeRunMs.set(flight.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
       if (ok) slot.completed++;
-      else slot.failed++;
+      else if (!cancelled) slot.failed++;
       settled.push(outcome);
     }
     if (slot.inFlight.size === 0) slot.firstProgress = null;
