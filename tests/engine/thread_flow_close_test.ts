@@ -104,9 +104,9 @@ Deno.test("close: queued and scheduled tasks stay in the store and run after the
   const second = await ThreadFlow.start({ workers: 1, store, tasksDir: FIXTURE_TASKS });
   try {
     const stats = await second.stats();
-    // The idle worker takes one of the two recovered queued tasks at start.
-    assertEquals(stats.counts.queued + stats.counts.running, 2);
-    assertEquals(stats.counts.scheduled, 1);
+    // The idle worker takes one recovered task at start; the delayed one may be due already.
+    assertEquals(stats.counts.queued + stats.counts.running + stats.counts.scheduled, 3);
+    assertEquals(stats.counts.running, 1);
     // The recovered blocker would hold the only worker for 30 s: cancel it first.
     await second.cancel(blocker.id);
     assertEquals((await second.wait(queued.id)).result, "queued");

@@ -18,7 +18,7 @@ import {
 } from "../../engine/task.ts";
 import { assert, assertEquals, delay, seededRandom, startEngine, waitAllIdle } from "./_helpers.ts";
 
-const TASKS = 160;
+const TASKS = 120;
 
 function pickSeed(): number {
   const fromEnv = Deno.env.get("THREADFLOW_SEED");
