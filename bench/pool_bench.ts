@@ -37,6 +37,9 @@ const LATENCY_TASKS = scaled(10_000);
 const LATENCY_BLOCK = 250;
 const FIB_TASKS = 200;
 const FIB_N = 27;
+/** Alternating serial / bare / pool rounds of FIB_TASKS each; medians are reported. */
+const FIB_ROUNDS = 3;
+const FIB_SPEEDUP_GOAL = 1.8;
 const MEMORY_TASKS = scaled(1_000_000);
 /** Tasks per `submitBatch` call. */
 const SUBMIT_BATCH = 1_000;
@@ -228,30 +231,45 @@ async function measureLatency(
   ];
 }
 
-/** (c) CPU-bound: the same fib handler serially, on bare workers, on the pool. */
+/**
+ * (c) CPU-bound: the same fib handler serially, on the bare workers and on
+ * the pool, in alternating rounds (medians), so a burst of load from other
+ * processes hits all three alike.
+ */
 async function measureFib(
   bare: Worker[],
   details: Record<string, unknown>,
 ): Promise<BenchRow[]> {
   const payload = { n: FIB_N };
-  for (let i = 0; i < 20; i++) fib(payload); // warm up the main thread's copy
-  await bareFib(bare, WORKERS * 5); // and the bare workers'
-
-  let expected = 0;
-  const serialStarted = performance.now();
-  for (let i = 0; i < FIB_TASKS; i++) expected += fib(payload);
-  const serialMs = performance.now() - serialStarted;
-  const bareMs = await bareFib(bare, FIB_TASKS);
-  const poolMs = await withPool(async (tf) => {
-    await poolFib(tf, WORKERS * 5); // warm up the pool workers' copy
-    const { ms, sum } = await poolFib(tf, FIB_TASKS);
-    if (sum !== expected) {
-      throw new Error(`fib results differ: the pool summed ${sum}, the main thread ${expected}.`);
+  const rounds = await withPool(async (tf) => {
+    // Warm up every copy of the handler: the main thread's, the bare workers', the pool's.
+    for (let i = 0; i < 20; i++) fib(payload);
+    await bareFib(bare, WORKERS * 5);
+    await poolFib(tf, WORKERS * 5);
+    const times = { serialMs: [] as number[], bareMs: [] as number[], poolMs: [] as number[] };
+    for (let round = 0; round < FIB_ROUNDS; round++) {
+      let expected = 0;
+      const serialStarted = performance.now();
+      for (let i = 0; i < FIB_TASKS; i++) expected += fib(payload);
+      times.serialMs.push(performance.now() - serialStarted);
+      times.bareMs.push(await bareFib(bare, FIB_TASKS));
+      const { ms, sum } = await poolFib(tf, FIB_TASKS);
+      if (sum !== expected) {
+        throw new Error(`fib results differ: the pool summed ${sum}, the main thread ${expected}.`);
+      }
+      times.poolMs.push(ms);
     }
-    return ms;
+    return times;
   });
-  details.fibMs = { serialMs, bareMs, poolMs };
+  details.fibMs = rounds;
+  const serialMs = percentile(rounds.serialMs, 50);
+  const bareMs = percentile(rounds.bareMs, 50);
+  const poolMs = percentile(rounds.poolMs, 50);
+  const bareSpeedup = serialMs / bareMs;
+  const poolSpeedup = serialMs / poolMs;
   const serialLabel = `serial ${formatValue(serialMs)} ms`;
+  // When even bare workers cannot reach the goal, other processes hold the cores: no verdict.
+  const judged = bareSpeedup >= FIB_SPEEDUP_GOAL;
   return [
     {
       name: `(c) ${FIB_TASKS} x fib(${FIB_N}), main thread serially`,
@@ -263,16 +281,18 @@ async function measureFib(
       value: bareMs,
       unit: "ms",
       baseline: serialLabel,
-      ratio: serialMs / bareMs,
+      ratio: bareSpeedup,
     },
     {
       name: `(c) ${FIB_TASKS} x fib(${FIB_N}), pool (speedup)`,
       value: poolMs,
       unit: "ms",
       baseline: serialLabel,
-      ratio: serialMs / poolMs,
-      goal: "speedup ≥ 1.8",
-      ok: serialMs / poolMs >= 1.8,
+      ratio: poolSpeedup,
+      goal: judged
+        ? `speedup ≥ ${FIB_SPEEDUP_GOAL}`
+        : `speedup ≥ ${FIB_SPEEDUP_GOAL} (not judged: bare only ${formatValue(bareSpeedup)}x)`,
+      ok: judged ? poolSpeedup >= FIB_SPEEDUP_GOAL : undefined,
     },
   ];
 }
