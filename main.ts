@@ -18,6 +18,8 @@ import { logTransitions } from "./server/task_log.ts";
 
 /** Exit code for a bad setting. */
 const EXIT_CONFIG = 2;
+/** Exit code when the address cannot be bound. */
+const EXIT_LISTEN = 1;
 /** Exit code when a second signal cuts shutdown short. */
 const EXIT_FORCED = 130;
 
@@ -51,6 +53,20 @@ export async function main(
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
+  // Listen before the engine starts (a durable store may take a while to open), answering
+  // /health 200 and everything else 503 until the service is ready.
+  let handler: (request: Request) => Response | Promise<Response> = answerStarting;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { port: config.port, hostname: config.hostname, onListen: () => {} },
+      (request) => handler(request),
+    );
+  } catch (error) {
+    logger.error(`ThreadFlow cannot listen on ${config.hostname}:${config.port}.`, { error });
+    return EXIT_LISTEN;
+  }
+
   let engine: ThreadFlow;
   try {
     engine = await ThreadFlow.start({
@@ -61,15 +77,14 @@ export async function main(
     });
   } catch (error) {
     logger.error("ThreadFlow cannot start.", { error });
+    await server.shutdown();
     return EXIT_CONFIG;
   }
   const stopLogging = logTransitions(engine, logger);
   const service = createApp({ engine, config, logger });
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.hostname,
-    onListen: ({ hostname, port }) => announce(config, `http://${hostname}:${port}`),
-  }, service.fetch);
+  handler = service.fetch;
+  // Printed once the service takes work; tests and scripts wait for this line.
+  announce(config, `http://${server.addr.hostname}:${server.addr.port}`);
 
   const stopped = Promise.withResolvers<number>();
   let stopping = false;
@@ -101,6 +116,16 @@ export async function main(
   return code;
 }
 
+/** The answer to every request while the engine starts. */
+function answerStarting(request: Request): Response {
+  const path = new URL(request.url).pathname;
+  if (path === "/health") return Response.json({ status: "starting" });
+  return Response.json(
+    { error: { code: "not_ready", message: "ThreadFlow is starting; try again shortly." } },
+    { status: 503, headers: { "retry-after": "1" } },
+  );
+}
+
 /** Prints the bound address; tests and scripts read this line. */
 function announce(config: ServiceConfig, url: string): void {
   const message = `ThreadFlow listening on ${url}`;
@@ -113,7 +138,7 @@ function announce(config: ServiceConfig, url: string): void {
 
 async function shutDown(
   service: ThreadFlowApp,
-  server: Deno.HttpServer,
+  server: Deno.HttpServer<Deno.NetAddr>,
   engine: ThreadFlow,
   config: ServiceConfig,
   logger: Logger,

@@ -57,6 +57,17 @@ Deno.test("main.ts --help prints every flag; a bad flag exits 2 naming it", asyn
   assert(new TextDecoder().decode(bad.stderr).includes("--port"));
 });
 
+Deno.test("main.ts exits 1 naming the address when the port is taken", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--port", String(listener.addr.port)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(taken.code, 1);
+  assert(new TextDecoder().decode(taken.stdout).includes(`127.0.0.1:${listener.addr.port}`));
+});
+
 Deno.test("SIGTERM under load: WebSockets close 1001, every accepted task ends, exit 0", async () => {
   const service = await spawnService([
     "--workers",
