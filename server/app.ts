@@ -58,7 +58,15 @@ export interface ThreadFlowApp {
   closeWebSockets(code?: number, reason?: string): void;
 }
 
-/** The version this build reports (from deno.json). */
+/**
+ * The version this build reports (from deno.json).
+ *
+ * @example
+ * ```ts
+ * import { VERSION } from "./app.ts";
+ * console.log(`ThreadFlow ${VERSION}`);
+ * ```
+ */
 export const VERSION: string = denoJson.version;
 
 /**
@@ -68,10 +76,10 @@ export const VERSION: string = denoJson.version;
  *
  * @example
  * ```ts ignore
- * import { ThreadFlow } from "./mod.ts";
- * import { createApp } from "./server/app.ts";
- * import { parseConfig } from "./server/config.ts";
- * import { createLogger } from "./server/logger.ts";
+ * import { ThreadFlow } from "../mod.ts";
+ * import { createApp } from "./app.ts";
+ * import { parseConfig } from "./config.ts";
+ * import { createLogger } from "./logger.ts";
  * const engine = await ThreadFlow.start({ workers: 2 });
  * const parsed = parseConfig(["--port", "0"], {});
  * if (parsed.help) throw new Error("unreachable");

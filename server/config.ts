@@ -43,7 +43,19 @@ export interface ServiceConfig {
   logFormat: LogFormat;
 }
 
-/** A setting was invalid; `setting` names its flag. */
+/**
+ * A setting was invalid; `setting` names its flag.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError, parseConfig } from "./config.ts";
+ * try {
+ *   parseConfig(["--port", "x"], {});
+ * } catch (error) {
+ *   if (error instanceof ConfigError) console.error(error.setting, error.message);
+ * }
+ * ```
+ */
 export class ConfigError extends Error {
   /** The flag at fault, e.g. `--port`. */
   readonly setting: string;
@@ -107,7 +119,15 @@ const SETTINGS: readonly SettingSpec[] = [
   { name: "log-format", arg: "FORMAT", help: "pretty | json", shown: "pretty" },
 ];
 
-/** The environment variable read for a flag: `max-body` → `THREADFLOW_MAX_BODY`. */
+/**
+ * The environment variable read for a flag.
+ *
+ * @example
+ * ```ts
+ * import { envName } from "./config.ts";
+ * envName("max-body"); // "THREADFLOW_MAX_BODY"
+ * ```
+ */
 export function envName(flag: string): string {
   return "THREADFLOW_" + flag.toUpperCase().replaceAll("-", "_");
 }
@@ -117,7 +137,7 @@ export function envName(flag: string): string {
  *
  * @example
  * ```ts
- * import { helpText } from "./server/config.ts";
+ * import { helpText } from "./config.ts";
  * console.log(helpText());
  * ```
  */
@@ -145,7 +165,7 @@ export function helpText(): string {
  *
  * @example
  * ```ts
- * import { parseConfig } from "./server/config.ts";
+ * import { parseConfig } from "./config.ts";
  * const parsed = parseConfig(["--port", "0"], {});
  * if (!parsed.help) console.log(parsed.config.port); // 0
  * ```
@@ -294,7 +314,16 @@ const BYTE_UNITS: Record<string, number> = {
   mib: 1024 * 1024,
 };
 
-/** Reads `1048576`, `512KiB`, `4MiB`, `2MB`; `undefined` stays `undefined`. */
+/**
+ * Reads a size such as `1048576`, `512KiB`, `4MiB` or `2MB`; `undefined`
+ * stays `undefined`. Throws {@linkcode ConfigError} naming `--<name>`.
+ *
+ * @example
+ * ```ts
+ * import { parseBytes } from "./config.ts";
+ * parseBytes("4MiB"); // 4194304
+ * ```
+ */
 export function parseBytes(value: string | undefined, name = "max-body"): number | undefined {
   if (value === undefined) return undefined;
   const match = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(value);

@@ -27,7 +27,16 @@ export interface ErrorAnswer {
   headers: Record<string, string>;
 }
 
-/** An error raised by the HTTP layer itself (bad token, bad query, body too large). */
+/**
+ * An error raised by the HTTP layer itself (bad token, bad query, body too large).
+ *
+ * @example
+ * ```ts
+ * import { HttpError } from "./errors.ts";
+ * const error = new HttpError(400, "validation_error", "limit must be 1 to 1000.", "limit");
+ * console.log(error.status); // 400
+ * ```
+ */
 export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
@@ -53,7 +62,15 @@ const STATUS_BY_CODE: Record<string, number> = {
   store_unavailable: 503,
 };
 
-/** Builds an error body. */
+/**
+ * Builds an error body.
+ *
+ * @example
+ * ```ts
+ * import { errorBody } from "./errors.ts";
+ * errorBody("not_found", "No route matches GET /x.", "path");
+ * ```
+ */
 export function errorBody(code: string, message: string, field?: string): ErrorBody {
   return field === undefined ? { error: { code, message } } : { error: { code, message, field } };
 }
@@ -64,8 +81,8 @@ export function errorBody(code: string, message: string, field?: string): ErrorB
  *
  * @example
  * ```ts
- * import { errorAnswer } from "./server/errors.ts";
- * import { TaskNotFoundError } from "./engine/errors.ts";
+ * import { errorAnswer } from "./errors.ts";
+ * import { TaskNotFoundError } from "../engine/errors.ts";
  * errorAnswer(new TaskNotFoundError("x")).status; // 404
  * ```
  */
@@ -138,9 +155,4 @@ function codeForStatus(status: number): string {
     default:
       return status >= 500 ? "internal_error" : "http_error";
   }
-}
-
-/** Whether an error is one the client caused (so it is not logged as a server fault). */
-export function isClientError(error: unknown): boolean {
-  return errorAnswer(error).status < 500 || error instanceof ThreadFlowError;
 }

@@ -15,7 +15,7 @@ export type SinceResult = { ok: true; events: ThreadFlowEvent[] } | { ok: false 
  *
  * @example
  * ```ts
- * import { EventRing } from "./server/event_ring.ts";
+ * import { EventRing } from "./event_ring.ts";
  * const ring = new EventRing(100_000);
  * ```
  */

@@ -39,7 +39,7 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
  *
  * @example
  * ```ts
- * import { createLogger } from "./server/logger.ts";
+ * import { createLogger } from "./logger.ts";
  * const logger = createLogger({ level: "info", format: "json" });
  * logger.info("Task finished", { taskId: "0190…", status: "succeeded" });
  * ```
@@ -67,7 +67,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
-/** A logger that writes nothing, for tests and benchmarks. */
+/**
+ * A logger that writes nothing, for tests and benchmarks.
+ *
+ * @example
+ * ```ts
+ * import { silentLogger } from "./logger.ts";
+ * silentLogger().info("never printed");
+ * ```
+ */
 export function silentLogger(): Logger {
   return createLogger({ level: "error", write: () => {} });
 }

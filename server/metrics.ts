@@ -23,7 +23,7 @@ interface RouteCounter {
  *
  * @example
  * ```ts
- * import { HttpMetrics } from "./server/metrics.ts";
+ * import { HttpMetrics } from "./metrics.ts";
  * const metrics = new HttpMetrics();
  * metrics.record("GET", "/api/tasks/:id", 200, 1.5);
  * ```

@@ -16,7 +16,7 @@ import { ConfigError } from "./config.ts";
  *
  * @example
  * ```ts
- * import { storeFromConfig } from "./server/store_from_config.ts";
+ * import { storeFromConfig } from "./store_from_config.ts";
  * const store = storeFromConfig("memory");
  * ```
  */

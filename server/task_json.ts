@@ -18,7 +18,7 @@ export interface JsonBytes {
  *
  * @example
  * ```ts
- * import { encodeBase64 } from "./server/task_json.ts";
+ * import { encodeBase64 } from "./task_json.ts";
  * encodeBase64(new Uint8Array([1, 2, 3])); // "AQID"
  * ```
  */
@@ -31,7 +31,15 @@ export function encodeBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** The task with byte payload or result replaced by {@linkcode JsonBytes}; the same object when there are none. */
+/**
+ * The task with byte payload or result replaced by {@linkcode JsonBytes};
+ * the same object when there are none.
+ *
+ * @example
+ * ```ts ignore
+ * const json = JSON.stringify({ task: taskToJson(task) });
+ * ```
+ */
 export function taskToJson(task: Task): Task {
   const payloadIsBytes = task.payload instanceof Uint8Array;
   const resultIsBytes = task.result instanceof Uint8Array;
@@ -43,7 +51,14 @@ export function taskToJson(task: Task): Task {
   };
 }
 
-/** An engine event ready for `JSON.stringify`. */
+/**
+ * An engine event ready for `JSON.stringify` (bytes as {@linkcode JsonBytes}).
+ *
+ * @example
+ * ```ts ignore
+ * engine.on((event) => socket.send(JSON.stringify(eventToJson(event))));
+ * ```
+ */
 export function eventToJson(event: ThreadFlowEvent): ThreadFlowEvent {
   if (!("task" in event)) return event;
   const task = taskToJson(event.task);

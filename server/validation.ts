@@ -13,7 +13,7 @@ import { HttpError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { fieldName } from "./server/validation.ts";
+ * import { fieldName } from "./validation.ts";
  * fieldName(["tasks", 3, "priority"]); // "tasks[3].priority"
  * ```
  */
@@ -26,7 +26,18 @@ export function fieldName(path: readonly PropertyKey[]): string {
   return field;
 }
 
-/** The HTTP error for the first issue of a failed parse. */
+/**
+ * The HTTP error for the first issue of a failed parse; `target` (`json`,
+ * `query`) names the field when the issue is about the whole input.
+ *
+ * @example
+ * ```ts
+ * import { SubmitInputSchema } from "./schemas.ts";
+ * import { validationError } from "./validation.ts";
+ * const parsed = SubmitInputSchema.safeParse({ type: "fib", priority: 11 });
+ * if (!parsed.success) validationError(parsed.error, "json").field; // "priority"
+ * ```
+ */
 export function validationError(error: z.ZodError, target?: string): HttpError {
   const issue = error.issues[0];
   if (issue === undefined) {

@@ -32,7 +32,7 @@ export class MalformedFrameError extends Error {
  *
  * @example
  * ```ts
- * import { decodeFrame } from "./server/ws_codec.ts";
+ * import { decodeFrame } from "./ws_codec.ts";
  * decodeFrame('{"type":"ping","ref":1}').type; // "ping"
  * ```
  */
@@ -63,7 +63,15 @@ export function decodeFrame(data: string | ArrayBuffer | Uint8Array): ClientMess
   return value as ClientMessage;
 }
 
-/** Encodes a server message for the given frame kind. */
+/**
+ * Encodes a server message for the given frame kind.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage } from "./ws_codec.ts";
+ * encodeMessage({ type: "pong", ref: 1, time: 0 }, "json"); // '{"type":"pong","ref":1,"time":0}'
+ * ```
+ */
 export function encodeMessage(
   message: Record<string, unknown>,
   encoding: FrameEncoding,
@@ -92,7 +100,14 @@ function withoutDetachedBytes(task: Task): Task {
   };
 }
 
-/** A task ready to send in the given frame kind (bytes as `$bytes` base64 in JSON). */
+/**
+ * A task ready to send in the given frame kind (bytes as `$bytes` base64 in JSON).
+ *
+ * @example
+ * ```ts ignore
+ * connection.send({ type: "ack", ref, task: taskForFrame(task, "json") });
+ * ```
+ */
 export function taskForFrame(task: Task, encoding: FrameEncoding): Task {
   return encoding === "json" ? taskToJson(task) : task;
 }

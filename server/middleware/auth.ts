@@ -13,7 +13,7 @@ import { HttpError } from "../errors.ts";
  *
  * @example
  * ```ts
- * import { timingSafeEqual } from "./server/middleware/auth.ts";
+ * import { timingSafeEqual } from "./auth.ts";
  * timingSafeEqual("secret", "secret"); // true
  * ```
  */
@@ -28,7 +28,15 @@ export function timingSafeEqual(a: string, b: string): boolean {
   return difference === 0;
 }
 
-/** Reads the token from `Authorization: Bearer <token>`; `undefined` when absent. */
+/**
+ * Reads the token from `Authorization: Bearer <token>`; `undefined` when absent.
+ *
+ * @example
+ * ```ts
+ * import { bearerToken } from "./auth.ts";
+ * bearerToken("Bearer s3cret"); // "s3cret"
+ * ```
+ */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const match = /^Bearer\s+(.+)$/i.exec(header.trim());
@@ -39,6 +47,14 @@ export function bearerToken(header: string | undefined): string | undefined {
  * Throws a 401 {@linkcode HttpError} unless the request carries
  * `Authorization: Bearer <token>`. For handlers that decide per request
  * whether a token is needed.
+ *
+ * @example
+ * ```ts ignore
+ * app.get("/tasks", (c) => {
+ *   assertToken(c, "s3cret");
+ *   return c.json({ tasks: 0 });
+ * });
+ * ```
  */
 export function assertToken(c: Context, token: string): void {
   const offered = bearerToken(c.req.header("authorization"));
@@ -64,7 +80,7 @@ export function assertToken(c: Context, token: string): void {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { tokenAuth } from "./server/middleware/auth.ts";
+ * import { tokenAuth } from "./auth.ts";
  * const app = new Hono().use("/api/*", tokenAuth("s3cret"));
  * ```
  */

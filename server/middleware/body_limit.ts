@@ -26,7 +26,7 @@ function tooLarge(limit: number, size?: number): HttpError {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { bodyLimit } from "./server/middleware/body_limit.ts";
+ * import { bodyLimit } from "./body_limit.ts";
  * const app = new Hono().use(bodyLimit(1024 * 1024));
  * ```
  */

@@ -17,7 +17,7 @@ const ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id";
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { cors } from "./server/middleware/cors.ts";
+ * import { cors } from "./cors.ts";
  * const app = new Hono().use(cors(["http://localhost:3000"]));
  * ```
  */

@@ -29,7 +29,7 @@ function nextId(): string {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { requestId } from "./server/middleware/request_id.ts";
+ * import { requestId } from "./request_id.ts";
  * const app = new Hono().use(requestId());
  * ```
  */

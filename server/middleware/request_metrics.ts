@@ -17,9 +17,9 @@ import type { HttpMetrics } from "../metrics.ts";
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { HttpMetrics } from "./server/metrics.ts";
- * import { silentLogger } from "./server/logger.ts";
- * import { requestMetrics } from "./server/middleware/request_metrics.ts";
+ * import { HttpMetrics } from "../metrics.ts";
+ * import { silentLogger } from "../logger.ts";
+ * import { requestMetrics } from "./request_metrics.ts";
  * const app = new Hono().use(requestMetrics(new HttpMetrics(), silentLogger()));
  * ```
  */

@@ -24,7 +24,14 @@ export interface LegacyRouteDeps {
 /** How long the `sleep` task of a `POST /submit` runs, like the original's simulated work. */
 export const LEGACY_SLEEP_MS = 100;
 
-/** Registers the original endpoints. */
+/**
+ * Registers the original endpoints.
+ *
+ * @example
+ * ```ts ignore
+ * registerLegacyRoutes(app, { engine, completions: new CompletionLog(), token: undefined });
+ * ```
+ */
 export function registerLegacyRoutes(app: Hono<AppEnv>, deps: LegacyRouteDeps): void {
   const { engine, completions } = deps;
   const auth = (c: Context) => {

@@ -72,7 +72,14 @@ const taskTypesRoute = createRoute({
   },
 });
 
-/** Registers `/api/stats`, `/api/workers` and `/api/task-types` on the `/api` sub-app. */
+/**
+ * Registers `/api/stats`, `/api/workers` and `/api/task-types` on the `/api` sub-app.
+ *
+ * @example
+ * ```ts ignore
+ * registerApiSystemRoutes(api, { engine, metrics, webSocketFigures, isReady: () => true });
+ * ```
+ */
 export function registerApiSystemRoutes(api: OpenAPIHono<AppEnv>, deps: SystemRouteDeps): void {
   const { engine } = deps;
   api.openapi(statsRoute, async (c) => c.json({ stats: { ...await engine.stats() } }, 200));
@@ -116,7 +123,14 @@ const metricsRoute = createRoute({
   },
 });
 
-/** Registers `/health`, `/ready` and `/metrics` at the root. */
+/**
+ * Registers `/health`, `/ready` and `/metrics` at the root.
+ *
+ * @example
+ * ```ts ignore
+ * registerRootSystemRoutes(app, { engine, metrics, webSocketFigures, isReady: () => true });
+ * ```
+ */
 export function registerRootSystemRoutes(app: OpenAPIHono<AppEnv>, deps: SystemRouteDeps): void {
   app.openapi(healthRoute, (c) => c.json({ status: "ok" }, 200));
   app.openapi(readyRoute, (c) => {

@@ -183,7 +183,16 @@ const retryRoute = createRoute({
   },
 });
 
-/** Registers the task routes on the `/api` sub-app. */
+/**
+ * Registers the task routes on the `/api` sub-app.
+ *
+ * @example
+ * ```ts ignore
+ * const api = new OpenAPIHono<AppEnv>();
+ * registerTaskRoutes(api, { engine, shutdownSignal: controller.signal });
+ * app.route("/api", api);
+ * ```
+ */
 export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps): void {
   const { engine } = deps;
 
