@@ -32,7 +32,12 @@ export interface PoolJob {
 export type InterruptCause =
   | { kind: "timeout"; taskId: string; timeoutMs: number }
   | { kind: "cancelled"; taskId: string }
-  | { kind: "crashed"; reason: string }
+  | {
+    kind: "crashed";
+    reason: string;
+    /** Tasks the worker had not started (batched behind others): not the crash's cause. */
+    unstarted?: ReadonlySet<string>;
+  }
   | { kind: "shutdown" };
 
 /** How the pool talks back to the engine. */
@@ -462,6 +467,11 @@ export class WorkerPool {
   #replace(slot: Slot, cause: InterruptCause): void {
     if (this.#closed || slot.worker === null) return;
     const ids = [...slot.inFlight.keys()];
+    if (cause.kind === "crashed") {
+      const unstarted = new Set<string>();
+      for (const [id, flight] of slot.inFlight) if (!flight.armed) unstarted.add(id);
+      cause = { ...cause, unstarted };
+    }
     this.#stopWorker(slot);
     slot.restarts++;
     const reason = cause.kind === "timeout"

@@ -653,7 +653,7 @@ export class ThreadFlow {
       }
       if (cause.kind === "timeout" && cause.taskId === id) {
         this.#fail(task, new TimeoutError(cause.timeoutMs), now);
-      } else if (cause.kind === "crashed") {
+      } else if (cause.kind === "crashed" && !cause.unstarted?.has(id)) {
         this.#fail(task, new WorkerExitedError(cause.reason), now);
       } else {
         // Not this task's fault (a neighbour timed out or was cancelled, or we are

@@ -44,6 +44,7 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
 // A handler that closes its own worker must not vanish silently: tell the pool first.
 const closeWorker = self.close.bind(self);
 self.close = () => {
+  flush(); // outcomes already reached must not die with the worker
   post({ kind: "exiting", reason: "the task called self.close()" });
   closeWorker();
 };
@@ -52,6 +53,7 @@ Object.defineProperty(Deno, "exit", {
   configurable: true,
   writable: true,
   value: (code?: number): never => {
+    flush();
     post({ kind: "exiting", reason: `the task called Deno.exit(${code ?? ""})` });
     return exitWorker(code);
   },

@@ -747,19 +747,19 @@ export class PostgresStore implements SharedTaskStore {
   async #notifyIn(sql: UnsafeQueryable, messages: SharedMessage[]): Promise<void> {
     const payloads: string[] = [];
     let current: string[] = [];
-    let size = 2;
+    let size = 2 + 37; // brackets, sender id and newline
     for (const message of messages) {
       const text = encodeMessage(message);
       const bytes = new TextEncoder().encode(text).length + 1;
       if (current.length > 0 && size + bytes > MAX_NOTIFY_BYTES) {
-        payloads.push(`[${current.join(",")}]`);
+        payloads.push(`${this.instanceId}\n[${current.join(",")}]`);
         current = [];
-        size = 2;
+        size = 2 + 37;
       }
       current.push(text);
       size += bytes;
     }
-    if (current.length > 0) payloads.push(`[${current.join(",")}]`);
+    if (current.length > 0) payloads.push(`${this.instanceId}\n[${current.join(",")}]`);
     await sql.unsafe(
       "SELECT pg_notify($1::text, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, i) ORDER BY i",
       [
@@ -770,9 +770,13 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   #receive(payload: string): void {
+    // "<sender instanceId>\n<JSON array>": a store skips what it sent itself
+    // without parsing it (its engine has those events already).
+    const newline = payload.indexOf("\n");
+    if (newline < 0 || payload.slice(0, newline) === this.instanceId) return;
     let wire: Row[];
     try {
-      wire = JSON.parse(payload);
+      wire = JSON.parse(payload.slice(newline + 1));
     } catch {
       return;
     }

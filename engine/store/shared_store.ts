@@ -134,9 +134,16 @@ export interface SharedTaskStore extends TaskStore {
   cancel(id: string): Promise<Task | undefined>;
   /** Tells idle nodes that work is waiting (`insert()` already does this for queued tasks). */
   notifyWork(): Promise<void>;
-  /** Sends a message to every node (including this one). Large events are sent by reference. */
+  /**
+   * Sends a message to every other store object on the database (not back
+   * to this one's subscribers: its engine knows already). Large events are
+   * sent by reference and fetched by the receiver.
+   */
   publish(message: SharedMessage): Promise<void>;
-  /** Delivers every message published by any node; resolves once listening. Returns the unsubscribe function. */
+  /**
+   * Delivers every message published by other store objects, in order;
+   * resolves once listening. Returns the unsubscribe function.
+   */
   subscribe(listener: SharedMessageListener): Promise<() => Promise<void>>;
   /** Records the node as alive, with its workers. */
   heartbeat(node: NodeHeartbeat): Promise<void>;
