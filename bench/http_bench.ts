@@ -13,6 +13,7 @@
  * deno task bench http
  * BENCH_SCALE=0.2 deno task bench http   # shorter
  * BENCH_HTTP_PARTS=cd deno run -A bench/http_bench.ts   # only (c) and (d)
+ * BENCH_ENGINE_WORKERS=1 deno run -A bench/http_bench.ts # engine workers (default: one per CPU)
  * ```
  *
  * @module
@@ -30,6 +31,10 @@ const SCALE = readScale();
 const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcd").split(""));
 const WRK = "/usr/bin/wrk";
 const CONNECTIONS = 64;
+/** Engine workers: the service's default (one per CPU) unless `BENCH_ENGINE_WORKERS` says otherwise. */
+const ENGINE_WORKERS = Number(
+  Deno.env.get("BENCH_ENGINE_WORKERS") ?? navigator.hardwareConcurrency,
+);
 const HTTP_SECONDS = Math.max(2, Math.round(5 * SCALE));
 const BATCH_SIZE = 10_000;
 const BATCH_REQUESTS = Math.max(4, Math.round(40 * SCALE));
@@ -149,7 +154,7 @@ const HTTP_ROUNDS = 3;
 
 async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): Promise<void> {
   const bare = await startBareEcho();
-  const service = await startService(1);
+  const service = await startService(ENGINE_WORKERS);
   const serviceUrl = `${service.url}/api/tasks`;
   try {
     await postLoad(bare.url, 1);
@@ -189,7 +194,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
 }
 
 async function measureBatch(rows: BenchRow[], details: Record<string, unknown>): Promise<void> {
-  const service = await startService(1);
+  const service = await startService(ENGINE_WORKERS);
   try {
     const body = JSON.stringify({
       tasks: Array.from({ length: BATCH_SIZE }, (_, i) => ({ type: "noop", payload: i })),
@@ -246,7 +251,7 @@ function runLoadWorker<T>(
 }
 
 async function measurePipeline(rows: BenchRow[], details: Record<string, unknown>): Promise<void> {
-  const service = await startService(1);
+  const service = await startService(ENGINE_WORKERS);
   try {
     const url = `${service.url.replace("http", "ws")}/ws`;
     await runLoadWorker<PipelineResult>({ mode: "pipeline", url, total: 2_000, window: 256 });
@@ -277,7 +282,7 @@ async function measurePipeline(rows: BenchRow[], details: Record<string, unknown
 }
 
 async function measureFanout(rows: BenchRow[], details: Record<string, unknown>): Promise<void> {
-  const service = await startService(1);
+  const service = await startService(ENGINE_WORKERS);
   try {
     const url = `${service.url.replace("http", "ws")}/ws`;
     const allEnded = Promise.withResolvers<void>();
@@ -339,7 +344,7 @@ async function measureFanout(rows: BenchRow[], details: Record<string, unknown>)
  */
 export async function run(): Promise<BenchSection> {
   const rows: BenchRow[] = [];
-  const details: Record<string, unknown> = { scale: SCALE, engineWorkers: 1 };
+  const details: Record<string, unknown> = { scale: SCALE, engineWorkers: ENGINE_WORKERS };
   if (PARTS.has("a")) await measureHttp(rows, details);
   if (PARTS.has("b")) await measureBatch(rows, details);
   if (PARTS.has("c")) await measurePipeline(rows, details);
