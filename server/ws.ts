@@ -94,6 +94,7 @@ export class WebSocketHub {
   readonly #unsubscribe: () => void;
   #closedSlow = 0;
   #malformed = 0;
+  #closed = false;
 
   constructor(engine: ServiceEngine, logger: Logger, options: WebSocketHubOptions = {}) {
     this.#engine = engine;
@@ -127,6 +128,12 @@ export class WebSocketHub {
    * a WebSocket request, else the 101 answer of `Deno.upgradeWebSocket`.
    */
   upgrade(request: Request): Response {
+    if (this.#closed) {
+      return Response.json(
+        { error: { code: "closed", message: "ThreadFlow is shutting down." } },
+        { status: 503 },
+      );
+    }
     const url = new URL(request.url);
     const offered = (request.headers.get("sec-websocket-protocol") ?? "")
       .split(",").map((protocol) => protocol.trim()).filter((protocol) => protocol);
@@ -162,6 +169,10 @@ export class WebSocketHub {
       : "json";
     const connection = new Connection(this, socket, encoding, this.#options);
     socket.onopen = () => {
+      if (this.#closed) {
+        connection.close(1001, "ThreadFlow is shutting down.");
+        return;
+      }
       this.#connections.add(connection);
       connection.send({
         type: "hello",
@@ -181,6 +192,7 @@ export class WebSocketHub {
 
   /** Closes every connection (1001 on shutdown) and stops listening to the engine. */
   close(code = 1001, reason = "ThreadFlow is shutting down."): void {
+    this.#closed = true;
     this.#unsubscribe();
     for (const connection of this.#connections) connection.close(code, reason);
   }
