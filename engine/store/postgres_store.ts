@@ -205,9 +205,10 @@ export class PostgresStore implements SharedTaskStore {
   async open(): Promise<Task[]> {
     if (this.#sql) throw new Error(`The store ${this.name} is already open.`);
     if (this.#closed) throw new StoreUnavailableError(`The store ${this.name} is closed.`);
+    const connectTimeoutSeconds = this.#options.connectTimeoutSeconds ?? 5;
     const sql = postgres(this.#url, {
       max: this.#options.maxConnections ?? 10,
-      connect_timeout: this.#options.connectTimeoutSeconds ?? 5,
+      connect_timeout: connectTimeoutSeconds,
       onnotice: () => {},
       connection: {
         application_name: this.#options.applicationName ?? `threadflow ${this.schema}`,
@@ -215,9 +216,15 @@ export class PostgresStore implements SharedTaskStore {
       },
     });
     try {
-      await migratePostgres(sql, this.schema);
+      // Bounded: a connection attempt that neither succeeds nor fails must
+      // not hold the engine's start forever.
+      await withDeadline(
+        migratePostgres(sql, this.schema),
+        connectTimeoutSeconds * 1000 + 30_000,
+        "no answer from the server",
+      );
     } catch (error) {
-      await sql.end({ timeout: 0 });
+      await withDeadline(sql.end({ timeout: 0 }), 2_000, "").catch(() => {});
       throw new StoreUnavailableError(
         `Cannot open the PostgreSQL store ${this.name}: ${describe(error)}.`,
       );
@@ -891,6 +898,19 @@ async function insertRows(sql: UnsafeQueryable, tasks: Task[]): Promise<InsertOu
   );
 }
 
+/** `promise`, or a rejection with `message` after `ms`. */
+async function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function settle(promise: Promise<unknown>): Promise<{ ok: boolean; value: unknown }> {
   try {
     return { ok: true, value: await promise };
@@ -1001,7 +1021,9 @@ function describe(error: unknown): string {
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return false;
+  // 53300 too_many_connections, 53400 configuration_limit_exceeded: transient too.
   return code.startsWith("CONNECT") || code.startsWith("08") || code.startsWith("57P") ||
+    code === "53300" || code === "53400" ||
     ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"].includes(
       code,
     );
