@@ -158,8 +158,11 @@ export class PostgresStore implements SharedTaskStore {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryWake: (() => void) | undefined;
   #listeners = new Set<SharedMessageListener>();
-  #listening: Promise<{ unlisten(): Promise<void> }> | undefined;
-  #listenedBefore = false;
+  /** The connection that LISTENs (its own, so reconnecting it is in our hands). */
+  #listenSql: Sql | undefined;
+  #listening: Promise<void> | undefined;
+  #relistenTimer: ReturnType<typeof setTimeout> | undefined;
+  #relistenDelayMs = 250;
   #delivery: Promise<void> = Promise.resolve();
   #outbox: { message: SharedMessage; resolve(): void; reject(error: unknown): void }[] = [];
   #outboxTimer: ReturnType<typeof setImmediate> | undefined;
@@ -493,26 +496,79 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   async subscribe(listener: SharedMessageListener): Promise<() => Promise<void>> {
-    const sql = this.#open();
+    this.#open();
     this.#listeners.add(listener);
-    this.#listening ??= sql.listen(
-      this.#channel,
-      (payload) => this.#receive(payload),
-      () => {
-        // After a reconnect, notifications sent meanwhile are lost: wake the
-        // engine so it claims whatever arrived.
-        if (this.#listenedBefore) this.#deliver({ kind: "work", origin: "" });
-        this.#listenedBefore = true;
-      },
-    );
-    await this.#listening;
+    if (this.#listenSql === undefined) {
+      this.#listenSql = postgres(this.#url, {
+        max: 1,
+        max_lifetime: null,
+        fetch_types: false,
+        connect_timeout: this.#options.connectTimeoutSeconds ?? 5,
+        onnotice: () => {},
+        connection: {
+          application_name: this.#options.applicationName ?? `threadflow ${this.schema}`,
+        },
+        // postgres.js hands every NOTIFY of the connection to `onnotify`.
+        onnotify: (_channel: string, payload: string) => this.#receive(payload),
+        onclose: () => this.#scheduleRelisten(0),
+      } as postgres.Options<Record<string, postgres.PostgresType>>);
+      this.#listening = this.#listen(false);
+    }
+    try {
+      await this.#listening;
+    } catch (error) {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) await this.#stopListening();
+      throw error;
+    }
     return async () => {
       if (!this.#listeners.delete(listener) || this.#listeners.size > 0) return;
-      const listening = this.#listening;
-      this.#listening = undefined;
-      this.#listenedBefore = false;
-      await (await listening)?.unlisten();
+      await this.#stopListening();
     };
+  }
+
+  /** Issues LISTEN; after a reconnect, wakes subscribers (notifications sent meanwhile are lost). */
+  async #listen(again: boolean): Promise<void> {
+    const sql = this.#listenSql;
+    if (sql === undefined) return;
+    try {
+      await sql.unsafe(`LISTEN "${this.#channel}"`);
+    } catch (error) {
+      if (isConnectionError(error)) {
+        throw new StoreUnavailableError(
+          `The PostgreSQL store ${this.name} cannot listen for messages: ${describe(error)}.`,
+        );
+      }
+      throw error;
+    }
+    this.#relistenDelayMs = 250;
+    if (again) this.#deliver({ kind: "work", origin: "" });
+  }
+
+  /**
+   * The listening connection closed (server restart, network): LISTEN again
+   * on a new one, with backoff (250 ms doubling to 5 s) until it works.
+   */
+  #scheduleRelisten(delayMs: number): void {
+    if (this.#closed || this.#listenSql === undefined || this.#relistenTimer !== undefined) return;
+    this.#relistenTimer = setTimeout(async () => {
+      this.#relistenTimer = undefined;
+      try {
+        await this.#listen(true);
+      } catch {
+        this.#relistenDelayMs = Math.min(this.#relistenDelayMs * 2, MAX_BACKOFF_MS);
+        this.#scheduleRelisten(this.#relistenDelayMs);
+      }
+    }, delayMs);
+  }
+
+  async #stopListening(): Promise<void> {
+    const sql = this.#listenSql;
+    this.#listenSql = undefined;
+    this.#listening = undefined;
+    clearTimeout(this.#relistenTimer);
+    this.#relistenTimer = undefined;
+    await sql?.end({ timeout: 1 }).catch(() => {});
   }
 
   async heartbeat(node: NodeHeartbeat): Promise<void> {
@@ -573,10 +629,8 @@ export class PostgresStore implements SharedTaskStore {
       clearImmediate(this.#outboxTimer);
       await this.#sendOutbox();
     }
-    const listening = this.#listening;
-    this.#listening = undefined;
     this.#listeners.clear();
-    if (listening) await (await listening.catch(() => undefined))?.unlisten().catch(() => {});
+    await this.#stopListening();
     await this.#delivery;
     const sql = this.#sql;
     this.#sql = undefined;

@@ -169,3 +169,54 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "postgres store: a lost listening connection comes back and says so",
+  ignore: ignore !== undefined,
+  fn: async () => {
+    const schema = freshSchema();
+    const applicationName = `tf listen ${schema}`;
+    const a = new PostgresStore(PG_URL, { schema });
+    const b = new PostgresStore(PG_URL, { schema, applicationName });
+    const admin = postgres(PG_URL, { onnotice: () => {}, max: 1 });
+    await a.open();
+    await b.open();
+    try {
+      const received: unknown[] = [];
+      let wake: () => void = () => {};
+      const unsubscribe = await b.subscribe((message) => {
+        received.push(message);
+        wake();
+      });
+      const until = async (predicate: () => boolean) => {
+        while (!predicate()) await new Promise<void>((resolve) => (wake = resolve));
+      };
+      try {
+        await admin.unsafe(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+          [applicationName],
+        );
+        // The listener is back: a wake-up first (messages may have been missed) ...
+        await until(() => received.length >= 1);
+        assertEquals(received[0], { kind: "work", origin: "" });
+        // ... then messages flow again.
+        await a.publish({ kind: "cancel", origin: a.instanceId, taskId: "t", nodeId: "n" });
+        const isCancel = (m: unknown) => (m as { kind: string }).kind === "cancel";
+        await until(() => received.some(isCancel));
+        assertEquals(received.find(isCancel), {
+          kind: "cancel",
+          origin: a.instanceId,
+          taskId: "t",
+          nodeId: "n",
+        });
+      } finally {
+        await unsubscribe();
+      }
+    } finally {
+      await a.close();
+      await b.close();
+      await admin.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end({ timeout: 5 });
+    }
+  },
+});
