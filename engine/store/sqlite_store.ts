@@ -98,6 +98,8 @@ export class SqliteStore implements TaskStore {
    */
   #counts: StatusCounts = emptyCounts();
   #commits = 0;
+  /** Held while open: a second process on the same file would run tasks twice. */
+  #lock: Deno.FsFile | undefined;
 
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
     this.path = path instanceof URL ? fileURLToPath(path) : path;
@@ -143,6 +145,7 @@ export class SqliteStore implements TaskStore {
           user_version: number;
         };
         db.exec(`PRAGMA user_version = ${user_version}`);
+        if (this.path !== ":memory:") this.#lock = this.#acquireLock();
       } catch (error) {
         db.close();
         throw error;
@@ -150,6 +153,7 @@ export class SqliteStore implements TaskStore {
       this.#db = db;
       this.#recount();
     } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
       throw new StoreUnavailableError(
         `Cannot open the SQLite database at "${this.path}": ${describe(error)}. ` +
           "Expected a writable file path (its folder is created when missing).",
@@ -205,6 +209,8 @@ export class SqliteStore implements TaskStore {
         db.exec("PRAGMA optimize");
       } finally {
         db.close();
+        this.#lock?.close();
+        this.#lock = undefined;
       }
     }
     return Promise.resolve();
@@ -278,6 +284,23 @@ export class SqliteStore implements TaskStore {
       if (outcome.ok) operation.resolve(outcome.value);
       else operation.reject(outcome.value);
     });
+  }
+
+  /**
+   * Takes an exclusive lock on `PATH.lock` (a separate file: closing a second
+   * handle on the database file itself would drop SQLite's own locks).
+   */
+  #acquireLock(): Deno.FsFile {
+    const lockPath = `${this.path}.lock`;
+    const file = Deno.openSync(lockPath, { read: true, write: true, create: true });
+    if (!file.tryLockSync(true)) {
+      file.close();
+      throw new StoreUnavailableError(
+        `Cannot open the SQLite database at "${this.path}": another process has it open ` +
+          `("${lockPath}" is locked). Stop that process, or give this one its own file.`,
+      );
+    }
+    return file;
   }
 
   #insertNow(tasks: Task[]): InsertOutcome[] {

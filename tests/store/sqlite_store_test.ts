@@ -242,3 +242,31 @@ Deno.test("sqlite store: one turn's calls share one commit, and resolve only aft
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqlite store: a second store on the same file is refused until the first closes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  const path = join(dir, "shared.db");
+  const first = new SqliteStore(path);
+  try {
+    await first.open();
+    await first.insert([makeTask()]);
+    const second = new SqliteStore(path);
+    const error = await second.open().then(() => undefined, (e) => e);
+    await second.close();
+    assert(error instanceof StoreUnavailableError, String(error));
+    assert(
+      error.message.includes(path) && error.message.includes("another process"),
+      error.message,
+    );
+    // The refused store did not disturb the first.
+    await first.insert([makeTask()]);
+    assertEquals((await first.counts()).queued, 2);
+    await first.close();
+    const third = new SqliteStore(path);
+    assertEquals((await third.open()).length, 2);
+    await third.close();
+  } finally {
+    await first.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
