@@ -12,11 +12,27 @@
  */
 
 import postgres from "postgres";
-import { Buffer } from "node:buffer";
 import { clearImmediate, setImmediate } from "node:timers";
 import { StoreUnavailableError, ValidationError } from "../errors.ts";
-import type { Task, TaskError, TaskStatus } from "../task.ts";
+import type { Task, TaskStatus } from "../task.ts";
 import { migratePostgres, type UnsafeQueryable } from "./migrations/postgres.ts";
+import { MessageChannel } from "./_postgres_messages.ts";
+import {
+  byId,
+  describe,
+  FINISHED_SQL,
+  insertRows,
+  isConnectionError,
+  NOW_MS,
+  pageSize,
+  type Row,
+  rowToTask,
+  settle,
+  taskToWire,
+  updateSql,
+  UUID,
+  withDeadline,
+} from "./_postgres_rows.ts";
 import type {
   ClaimedTask,
   FencedWrite,
@@ -63,7 +79,14 @@ export interface PostgresStoreOptions {
 }
 
 type Sql = postgres.Sql;
-type Row = Record<string, unknown>;
+
+const MAX_BACKOFF_MS = 5000;
+/** How long a write keeps being retried while the database is unreachable. */
+const DEFAULT_RETRY_WRITES_MS = 60_000;
+/** A node silent for this long is removed from the registry by the next heartbeat of any node. */
+const FORGET_NODES_AFTER_MS = 3_600_000;
+/** How long prune() trusts its count of finished tasks (new ones wait for the next count). */
+const FINISHED_COUNT_TTL_MS = 10_000;
 
 interface Operation {
   kind: "insert" | "write" | "fenced" | "other";
@@ -74,54 +97,6 @@ interface Operation {
   reject(error: unknown): void;
   /** When its first attempt failed for want of a connection. */
   failedAt?: number;
-}
-
-/** NOTIFY payloads must stay under 8000 bytes; keep a margin. */
-const MAX_NOTIFY_BYTES = 7900;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
-const NOW_MS = "(extract(epoch FROM now()) * 1000)::bigint";
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
-const MAX_BACKOFF_MS = 5000;
-/** How long a write keeps being retried while the database is unreachable. */
-const DEFAULT_RETRY_WRITES_MS = 60_000;
-/** A node silent for this long is removed from the registry by the next heartbeat of any node. */
-const FORGET_NODES_AFTER_MS = 3_600_000;
-/** How long prune() trusts its count of finished tasks (new ones wait for the next count). */
-const FINISHED_COUNT_TTL_MS = 10_000;
-
-const RECORD = `id uuid, type text, payload text, payload_bytes text, priority smallint,
-  status text, attempts integer, max_attempts integer, timeout_ms bigint,
-  progress double precision, result text, result_bytes text, error text, created_at bigint,
-  run_at bigint, started_at bigint, finished_at bigint, worker_id integer,
-  idempotency_key text, node_id text, lease_token uuid`;
-
-const INSERT_SQL = `
-  INSERT INTO tasks (id, type, payload, payload_bytes, priority, status, attempts, max_attempts,
-    timeout_ms, progress, result, result_bytes, error, created_at, run_at, started_at,
-    finished_at, worker_id, idempotency_key, node_id)
-  SELECT id, type, payload, decode(payload_bytes, 'base64'), priority, status, attempts,
-    max_attempts, timeout_ms, progress, result, decode(result_bytes, 'base64'), error,
-    created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id
-  FROM json_to_recordset($1::text::json) AS v(${RECORD})
-  ON CONFLICT (idempotency_key) DO NOTHING
-  RETURNING id`;
-
-// The payload, type, creation time and idempotency key never change after
-// insert. A write that takes the task out of `running` ends its lease.
-function updateSql(fenced: boolean): string {
-  return `
-  UPDATE tasks t SET priority = v.priority, status = v.status, attempts = v.attempts,
-    max_attempts = v.max_attempts, timeout_ms = v.timeout_ms, progress = v.progress,
-    result = v.result, result_bytes = decode(v.result_bytes, 'base64'), error = v.error,
-    run_at = v.run_at, started_at = v.started_at, finished_at = v.finished_at,
-    worker_id = v.worker_id, node_id = v.node_id,
-    lease_token = CASE WHEN v.status = 'running' THEN t.lease_token END,
-    lease_expires_at = CASE WHEN v.status = 'running' THEN t.lease_expires_at END
-  FROM json_to_recordset($1::text::json) AS v(${RECORD})
-  WHERE t.id = v.id${fenced ? " AND t.status = 'running' AND t.lease_token = v.lease_token" : ""}
-  RETURNING t.id`;
 }
 
 /**
@@ -157,15 +132,7 @@ export class PostgresStore implements SharedTaskStore {
   #probeDelayMs = 250;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryWake: (() => void) | undefined;
-  #listeners = new Set<SharedMessageListener>();
-  /** The connection that LISTENs (its own, so reconnecting it is in our hands). */
-  #listenSql: Sql | undefined;
-  #listening: Promise<void> | undefined;
-  #relistenTimer: ReturnType<typeof setTimeout> | undefined;
-  #relistenDelayMs = 250;
-  #delivery: Promise<void> = Promise.resolve();
-  #outbox: { message: SharedMessage; resolve(): void; reject(error: unknown): void }[] = [];
-  #outboxTimer: ReturnType<typeof setImmediate> | undefined;
+  readonly #messages: MessageChannel;
   /** Finished tasks as last counted by prune(), kept current with its deletions. */
   #finishedCount: { maxFinished: number; count: number; at: number } | undefined;
   #commits = 0;
@@ -188,6 +155,20 @@ export class PostgresStore implements SharedTaskStore {
     this.#channel = `${schema}_messages`;
     parsed.password = "";
     this.name = `postgres://${parsed.host}${parsed.pathname}?schema=${schema}`;
+    this.#messages = new MessageChannel({
+      url: this.#url,
+      channel: this.#channel,
+      instanceId: this.instanceId,
+      applicationName: this.#applicationName,
+      connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
+      storeName: this.name,
+      query: (run) => this.#query(run),
+      fetchTask: (id) => this.get(id),
+    });
+  }
+
+  get #applicationName(): string {
+    return this.#options.applicationName ?? `threadflow ${this.schema}`;
   }
 
   /** Group-commit transactions committed so far (for metrics and tests). */
@@ -214,7 +195,7 @@ export class PostgresStore implements SharedTaskStore {
       connect_timeout: connectTimeoutSeconds,
       onnotice: () => {},
       connection: {
-        application_name: this.#options.applicationName ?? `threadflow ${this.schema}`,
+        application_name: this.#applicationName,
         search_path: this.schema,
       },
     });
@@ -414,7 +395,9 @@ export class PostgresStore implements SharedTaskStore {
         RETURNING t.id`,
         [JSON.stringify(wire)],
       );
-      if (rows.length > 0) await this.#notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
+      if (rows.length > 0) {
+        await this.#messages.notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
+      }
       const released = new Set(rows.map((row) => row.id as string));
       return writes.filter((w) => !released.has(w.task.id)).map((w) => w.task.id);
     });
@@ -440,7 +423,7 @@ export class PostgresStore implements SharedTaskStore {
           RETURNING t.*`,
         );
         if (changed.some((row) => row.status === "queued")) {
-          await this.#notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
+          await this.#messages.notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
         }
         return changed;
       }) as Promise<Row[]>
@@ -459,7 +442,9 @@ export class PostgresStore implements SharedTaskStore {
           UPDATE tasks t SET status = 'queued' FROM due WHERE t.id = due.id RETURNING t.*`,
           [now ?? null],
         );
-        if (due.length > 0) await this.#notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
+        if (due.length > 0) {
+          await this.#messages.notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
+        }
         return due;
       }) as Promise<Row[]>
     );
@@ -489,86 +474,16 @@ export class PostgresStore implements SharedTaskStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => {
-      this.#outbox.push({ message, resolve, reject });
-      this.#outboxTimer ??= setImmediate(() => this.#sendOutbox());
-    });
+    return this.#messages.publish(message);
   }
 
-  async subscribe(listener: SharedMessageListener): Promise<() => Promise<void>> {
-    this.#open();
-    this.#listeners.add(listener);
-    if (this.#listenSql === undefined) {
-      this.#listenSql = postgres(this.#url, {
-        max: 1,
-        max_lifetime: null,
-        fetch_types: false,
-        connect_timeout: this.#options.connectTimeoutSeconds ?? 5,
-        onnotice: () => {},
-        connection: {
-          application_name: this.#options.applicationName ?? `threadflow ${this.schema}`,
-        },
-        // postgres.js hands every NOTIFY of the connection to `onnotify`.
-        onnotify: (_channel: string, payload: string) => this.#receive(payload),
-        onclose: () => this.#scheduleRelisten(0),
-      } as postgres.Options<Record<string, postgres.PostgresType>>);
-      this.#listening = this.#listen(false);
-    }
+  subscribe(listener: SharedMessageListener): Promise<() => Promise<void>> {
     try {
-      await this.#listening;
+      this.#open();
     } catch (error) {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) await this.#stopListening();
-      throw error;
+      return Promise.reject(error);
     }
-    return async () => {
-      if (!this.#listeners.delete(listener) || this.#listeners.size > 0) return;
-      await this.#stopListening();
-    };
-  }
-
-  /** Issues LISTEN; after a reconnect, wakes subscribers (notifications sent meanwhile are lost). */
-  async #listen(again: boolean): Promise<void> {
-    const sql = this.#listenSql;
-    if (sql === undefined) return;
-    try {
-      await sql.unsafe(`LISTEN "${this.#channel}"`);
-    } catch (error) {
-      if (isConnectionError(error)) {
-        throw new StoreUnavailableError(
-          `The PostgreSQL store ${this.name} cannot listen for messages: ${describe(error)}.`,
-        );
-      }
-      throw error;
-    }
-    this.#relistenDelayMs = 250;
-    if (again) this.#deliver({ kind: "work", origin: "" });
-  }
-
-  /**
-   * The listening connection closed (server restart, network): LISTEN again
-   * on a new one, with backoff (250 ms doubling to 5 s) until it works.
-   */
-  #scheduleRelisten(delayMs: number): void {
-    if (this.#closed || this.#listenSql === undefined || this.#relistenTimer !== undefined) return;
-    this.#relistenTimer = setTimeout(async () => {
-      this.#relistenTimer = undefined;
-      try {
-        await this.#listen(true);
-      } catch {
-        this.#relistenDelayMs = Math.min(this.#relistenDelayMs * 2, MAX_BACKOFF_MS);
-        this.#scheduleRelisten(this.#relistenDelayMs);
-      }
-    }, delayMs);
-  }
-
-  async #stopListening(): Promise<void> {
-    const sql = this.#listenSql;
-    this.#listenSql = undefined;
-    this.#listening = undefined;
-    clearTimeout(this.#relistenTimer);
-    this.#relistenTimer = undefined;
-    await sql?.end({ timeout: 1 }).catch(() => {});
+    return this.#messages.subscribe(listener);
   }
 
   async heartbeat(node: NodeHeartbeat): Promise<void> {
@@ -625,13 +540,7 @@ export class PostgresStore implements SharedTaskStore {
       if (!this.#flushing) this.#startFlush();
       await this.#flushing;
     }
-    if (this.#outboxTimer !== undefined) {
-      clearImmediate(this.#outboxTimer);
-      await this.#sendOutbox();
-    }
-    this.#listeners.clear();
-    await this.#stopListening();
-    await this.#delivery;
+    await this.#messages.close();
     const sql = this.#sql;
     this.#sql = undefined;
     // Our queue is drained; only a connection killed under us could linger.
@@ -694,7 +603,9 @@ export class PostgresStore implements SharedTaskStore {
               outcomes.set(op, await settle(tx.savepoint((sp) => op.run!(sp))));
             } else wakeNodes = await this.#updateGroup(tx, group, outcomes) || wakeNodes;
           }
-          if (wakeNodes) await this.#notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
+          if (wakeNodes) {
+            await this.#messages.notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
+          }
         })
       );
       this.#commits++;
@@ -789,86 +700,6 @@ export class PostgresStore implements SharedTaskStore {
     );
   }
 
-  // --- messages -------------------------------------------------------------
-
-  async #sendOutbox(): Promise<void> {
-    this.#outboxTimer = undefined;
-    const batch = this.#outbox;
-    this.#outbox = [];
-    if (batch.length === 0) return;
-    try {
-      await this.#query((sql) => this.#notifyIn(sql, batch.map((entry) => entry.message)));
-      for (const entry of batch) entry.resolve();
-    } catch (error) {
-      for (const entry of batch) entry.reject(error);
-    }
-  }
-
-  /** Sends messages as few NOTIFYs as fit under the payload limit (inside `sql`'s transaction, if any). */
-  async #notifyIn(sql: UnsafeQueryable, messages: SharedMessage[]): Promise<void> {
-    const payloads: string[] = [];
-    let current: string[] = [];
-    let size = 2 + 37; // brackets, sender id and newline
-    for (const message of messages) {
-      const text = encodeMessage(message);
-      const bytes = new TextEncoder().encode(text).length + 1;
-      if (current.length > 0 && size + bytes > MAX_NOTIFY_BYTES) {
-        payloads.push(`${this.instanceId}\n[${current.join(",")}]`);
-        current = [];
-        size = 2 + 37;
-      }
-      current.push(text);
-      size += bytes;
-    }
-    if (current.length > 0) payloads.push(`${this.instanceId}\n[${current.join(",")}]`);
-    await sql.unsafe(
-      "SELECT pg_notify($1::text, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, i) ORDER BY i",
-      [
-        this.#channel,
-        payloads,
-      ],
-    );
-  }
-
-  #receive(payload: string): void {
-    // "<sender instanceId>\n<JSON array>": a store skips what it sent itself
-    // without parsing it (its engine has those events already).
-    const newline = payload.indexOf("\n");
-    if (newline < 0 || payload.slice(0, newline) === this.instanceId) return;
-    let wire: Row[];
-    try {
-      wire = JSON.parse(payload.slice(newline + 1));
-    } catch {
-      return;
-    }
-    // Delivered in order, even when a by-reference event needs a fetch first.
-    this.#delivery = this.#delivery.then(async () => {
-      for (const item of wire) {
-        const message = await this.#expand(item).catch(() => undefined);
-        if (message) this.#deliver(message);
-      }
-    });
-  }
-
-  async #expand(item: Row): Promise<SharedMessage | undefined> {
-    const ref = item.ref as { type: string; seq: number; at: number; taskId: string } | undefined;
-    if (!ref) return item as unknown as SharedMessage;
-    const task = await this.get(ref.taskId);
-    if (!task) return undefined; // pruned meanwhile
-    const event = { type: ref.type, seq: ref.seq, at: ref.at, task };
-    return { kind: "event", origin: item.origin as string, event } as SharedMessage;
-  }
-
-  #deliver(message: SharedMessage): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(message);
-      } catch (error) {
-        console.error("A shared-store message listener threw:", error);
-      }
-    }
-  }
-
   // --- connection health ----------------------------------------------------
 
   /** The connection pool, for a new call: refused once close() started. */
@@ -929,156 +760,4 @@ export class PostgresStore implements SharedTaskStore {
       }
     }, this.#probeDelayMs);
   }
-}
-
-// --- encoding ---------------------------------------------------------------
-
-async function insertRows(sql: UnsafeQueryable, tasks: Task[]): Promise<InsertOutcome[]> {
-  if (tasks.length === 0) return [];
-  const rows = await sql.unsafe(INSERT_SQL, [JSON.stringify(tasks.map((t) => taskToWire(t)))]);
-  const created = new Set(rows.map((row) => row.id as string));
-  const keys = tasks.filter((t) => !created.has(t.id)).map((t) => t.idempotencyKey);
-  const existing = new Map<string, Task>();
-  if (keys.length > 0) {
-    const found = await sql.unsafe("SELECT * FROM tasks WHERE idempotency_key = ANY($1::text[])", [
-      keys,
-    ]);
-    for (const row of found) existing.set(row.idempotency_key as string, rowToTask(row));
-  }
-  return tasks.map((task) =>
-    created.has(task.id)
-      ? { task: { ...task }, created: true }
-      : { task: existing.get(task.idempotencyKey!)!, created: false }
-  );
-}
-
-/** `promise`, or a rejection with `message` after `ms`. */
-async function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function settle(promise: Promise<unknown>): Promise<{ ok: boolean; value: unknown }> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (error) {
-    return { ok: false, value: error };
-  }
-}
-
-/** A task event whose task is small JSON travels whole; otherwise by id, fetched on arrival. */
-function encodeMessage(message: SharedMessage): string {
-  if (message.kind === "event" && "task" in message.event) {
-    const { task, type, seq, at } = message.event;
-    const inline = !(task.payload instanceof Uint8Array) && !(task.result instanceof Uint8Array);
-    const text = inline ? JSON.stringify(message) : "";
-    if (inline && new TextEncoder().encode(text).length < MAX_NOTIFY_BYTES - 2) return text;
-    return JSON.stringify({
-      kind: "event",
-      origin: message.origin,
-      ref: { type, seq, at, taskId: task.id },
-    });
-  }
-  return JSON.stringify(message);
-}
-
-function encodeValue(value: unknown): [string | null, string | null] {
-  if (value === undefined) return [null, null];
-  if (value instanceof Uint8Array) {
-    return [null, Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64")];
-  }
-  return [JSON.stringify(value) ?? null, null];
-}
-
-function decodeValue(text: unknown, bytes: unknown): unknown {
-  if (bytes instanceof Uint8Array) return new Uint8Array(bytes);
-  if (text === null || text === undefined) return undefined;
-  return JSON.parse(text as string);
-}
-
-function taskToWire(task: Task, leaseToken?: string): Row {
-  const [payload, payloadBytes] = encodeValue(task.payload);
-  const [result, resultBytes] = encodeValue(task.result);
-  return {
-    id: task.id,
-    type: task.type,
-    payload,
-    payload_bytes: payloadBytes,
-    priority: task.priority,
-    status: task.status,
-    attempts: task.attempts,
-    max_attempts: task.maxAttempts,
-    timeout_ms: task.timeoutMs,
-    progress: task.progress ?? null,
-    result,
-    result_bytes: resultBytes,
-    error: task.error ? JSON.stringify(task.error) : null,
-    created_at: task.createdAt,
-    run_at: task.runAt,
-    started_at: task.startedAt ?? null,
-    finished_at: task.finishedAt ?? null,
-    worker_id: task.workerId ?? null,
-    idempotency_key: task.idempotencyKey ?? null,
-    node_id: task.nodeId ?? null,
-    lease_token: leaseToken ?? null,
-  };
-}
-
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function rowToTask(row: Row): Task {
-  return {
-    id: row.id as string,
-    type: row.type as string,
-    payload: decodeValue(row.payload, row.payload_bytes),
-    priority: row.priority as number,
-    status: row.status as TaskStatus,
-    attempts: row.attempts as number,
-    maxAttempts: row.max_attempts as number,
-    timeoutMs: Number(row.timeout_ms),
-    progress: row.progress as number | null,
-    result: decodeValue(row.result, row.result_bytes),
-    error: row.error === null ? null : JSON.parse(row.error as string) as TaskError,
-    createdAt: Number(row.created_at),
-    runAt: Number(row.run_at),
-    startedAt: numberOrNull(row.started_at),
-    finishedAt: numberOrNull(row.finished_at),
-    workerId: row.worker_id as number | null,
-    idempotencyKey: row.idempotency_key as string | null,
-    nodeId: row.node_id as string | null,
-  };
-}
-
-function byId(a: Task, b: Task): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-function pageSize(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
-  return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.trunc(limit)));
-}
-
-function describe(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, "");
-}
-
-/** postgres.js connection errors, socket errors, and PostgreSQL's connection-class SQLSTATEs. */
-function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== "string") return false;
-  // 53300 too_many_connections, 53400 configuration_limit_exceeded: transient too.
-  return code.startsWith("CONNECT") || code.startsWith("08") || code.startsWith("57P") ||
-    code === "53300" || code === "53400" ||
-    ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"].includes(
-      code,
-    );
 }
