@@ -55,3 +55,18 @@ Deno.test("the original endpoints refuse bad input with 400", async () => {
     await svc.close();
   }
 });
+
+Deno.test("GET /tasks answers JSON to API clients and the dashboard page to browsers", async () => {
+  const svc = await startService();
+  try {
+    const json = await fetch(`${svc.url}/tasks`);
+    assert(json.headers.get("content-type")!.startsWith("application/json"));
+    assertEquals(await json.json(), { tasks: 0 });
+    const html = await fetch(`${svc.url}/tasks`, { headers: { accept: "text/html" } });
+    assertEquals(html.status, 200);
+    assert(html.headers.get("content-type")!.startsWith("text/html"));
+    await html.body?.cancel();
+  } finally {
+    await svc.close();
+  }
+});
