@@ -294,3 +294,26 @@ Deno.test("ws: a client that stops reading is closed with 1013 while a reading c
     await svc.close();
   }
 });
+
+Deno.test("ws: worker events reach unfiltered subscriptions only", async () => {
+  const svc = await startService();
+  const all = await TestClient.connect(svc.wsUrl);
+  const filtered = await TestClient.connect(svc.wsUrl);
+  try {
+    all.send({ type: "subscribe" });
+    filtered.send({ type: "subscribe", filter: { types: ["sleep"] } });
+    await all.next((m) => m.type === "subscribed");
+    await filtered.next((m) => m.type === "subscribed");
+    // A run past its timeout gets its worker replaced.
+    const task = await svc.engine.submit({ type: "sleep", payload: { ms: 10_000 }, timeoutMs: 50 });
+    const exited = await all.next((m) => m.type === "worker.exited");
+    assert(typeof (exited.worker as Json).id === "number");
+    await all.next((m) => m.type === "task.failed" && taskOf(m).id === task.id);
+    await filtered.next((m) => m.type === "task.failed" && taskOf(m).id === task.id);
+    assert(filtered.received.every((m) => !m.type.startsWith("worker.")));
+  } finally {
+    await all.close();
+    await filtered.close();
+    await svc.close();
+  }
+});
