@@ -137,6 +137,11 @@ export class PostgresStore implements SharedTaskStore {
   #finishedCount: { maxFinished: number; count: number; at: number } | undefined;
   #commits = 0;
 
+  /**
+   * A store on the database at `url` (`postgres://user:password@host:port/db`,
+   * optionally `?schema=NAME`); nothing is connected until `open()`. Throws
+   * `ValidationError` for a schema name that is not a plain identifier.
+   */
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const parsed = new URL(url);
     const schema = options.schema ?? parsed.searchParams.get("schema") ?? "threadflow";

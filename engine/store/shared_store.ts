@@ -20,6 +20,7 @@ import type { TaskStore } from "./store.ts";
 
 /** A task moved to `running` for one node, with the lease that fences its writes. */
 export interface ClaimedTask {
+  /** The task as claimed: `running`, attempt counted, `startedAt` and `nodeId` set. */
   task: Task;
   /** Carried by every write about this run; refused once the lease is lost. */
   leaseToken: string;
@@ -29,23 +30,31 @@ export interface ClaimedTask {
 
 /** A lease a node still holds after {@linkcode SharedTaskStore.renewLeases}. */
 export interface Lease {
+  /** The task the lease is on. */
   taskId: string;
+  /** The token its writes carry. */
   leaseToken: string;
+  /** New lease end, ms since epoch (database clock). */
   leaseExpiresAt: number;
 }
 
 /** A write about a claimed task, fenced by its lease token. */
 export interface FencedWrite {
+  /** The task's full new state. */
   task: Task;
+  /** The token of the claim it belongs to. */
   leaseToken: string;
 }
 
 /** A node in the registry, as last reported by its heartbeat. */
 export interface NodeRecord {
+  /** The node's id (`ThreadFlow` option `nodeId`). */
   nodeId: string;
+  /** When the node started, ms since epoch. */
   startedAt: number;
   /** Last heartbeat, ms since epoch (database clock). */
   heartbeatAt: number;
+  /** The node's worker slots at its last heartbeat. */
   workers: WorkerInfo[];
   /** Anything small the node wants others to see (version, host, store state). */
   info: Record<string, unknown>;
@@ -53,9 +62,13 @@ export interface NodeRecord {
 
 /** What a node reports at each heartbeat. */
 export interface NodeHeartbeat {
+  /** The node's id. */
   nodeId: string;
+  /** When the node started, ms since epoch. */
   startedAt: number;
+  /** The node's worker slots now. */
   workers: WorkerInfo[];
+  /** Small extra facts for other nodes' stats; default `{}`. */
   info?: Record<string, unknown>;
 }
 
@@ -90,6 +103,7 @@ export type SharedMessageListener = (message: SharedMessage) => void;
  * ```
  */
 export interface SharedTaskStore extends TaskStore {
+  /** Always `shared`: several nodes use the store at once. */
   readonly kind: "shared";
   /** Random id of this store object; the `origin` of messages it publishes. */
   readonly instanceId: string;

@@ -101,6 +101,7 @@ export class SqliteStore implements TaskStore {
   /** Held while open: a second process on the same file would run tasks twice. */
   #lock: Deno.FsFile | undefined;
 
+  /** A store on the file at `path` (a path or `file:` URL); nothing is opened until `open()`. */
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
     this.path = path instanceof URL ? fileURLToPath(path) : path;
     this.name = `sqlite:${this.path}`;

@@ -12,8 +12,11 @@ import type postgres from "postgres";
 
 /** One schema version. */
 export interface PostgresMigration {
+  /** Schema version this migration produces (1, 2, …). */
   version: number;
+  /** What it changes, in a few words. */
   description: string;
+  /** The statements, run in one transaction. */
   sql: string;
 }
 
@@ -75,6 +78,7 @@ export const POSTGRES_SCHEMA_VERSION: number =
 
 /** The one method of a postgres.js `sql` (or transaction) the store code needs. */
 export interface UnsafeQueryable {
+  /** Runs `query` with `$1`… bound to `parameters`; resolves with the rows. */
   unsafe(query: string, parameters?: unknown[]): PromiseLike<Record<string, unknown>[]>;
 }
 

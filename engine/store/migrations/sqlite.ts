@@ -13,8 +13,11 @@ import type { DatabaseSync } from "node:sqlite";
 
 /** One schema version: the SQL that takes the schema from `version - 1` to `version`. */
 export interface SqliteMigration {
+  /** Schema version this migration produces (1, 2, …). */
   version: number;
+  /** What it changes, in a few words. */
   description: string;
+  /** The statements, run in one transaction. */
   sql: string;
 }
 
