@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TASK_STATUSES, type TaskStatus } from "../engine/task.ts";
+import { type SubmitInput, TASK_STATUSES, type TaskStatus } from "../engine/task.ts";
 import type { ThreadFlowEvent } from "../engine/events.ts";
 import type { ServiceEngine } from "./engine_port.ts";
 import type { Logger } from "./logger.ts";
@@ -260,8 +260,12 @@ export class Connection {
       const field = error.field === "task" ? "task" : `task.${error.field}`;
       throw new BadMessageError(error.message, field);
     }
-    this.#hub.engine.submit(parsed.data).then(
-      (task) => this.#ack(ref, task),
+    const input = parsed.data as SubmitInput;
+    // Byte payloads are transferred to a worker, emptying the array the answer shares.
+    const bytes = input.payload instanceof Uint8Array ? input.payload : undefined;
+    if (bytes !== undefined) input.payload = bytes.slice();
+    this.#hub.engine.submit(input).then(
+      (task) => this.#ack(ref, bytes === undefined ? task : { ...task, payload: bytes }),
       (error) => this.#answerError(ref, error),
     );
   }

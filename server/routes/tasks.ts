@@ -226,15 +226,24 @@ export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps
         "content-type",
       );
     }
+    // The engine hands byte payloads to a worker by transfer, which empties the array the
+    // submit answer shares; give it a copy and answer with the original.
+    const bytes = input.payload instanceof Uint8Array ? input.payload : undefined;
+    if (bytes !== undefined) input.payload = bytes.slice();
+    const withBytes = (task: Task): Task =>
+      bytes !== undefined && task.payload instanceof Uint8Array
+        ? { ...task, payload: bytes }
+        : task;
     if (input.idempotencyKey === undefined) {
-      const task = await engine.submit(input);
+      const task = withBytes(await engine.submit(input));
       c.header("location", `/api/tasks/${task.id}`);
       return c.json({ task: taskToJson(task) }, 201);
     }
     // Only the batch call says whether the key was new.
     const [result] = await submitOne(engine, input);
-    c.header("location", `/api/tasks/${result.task.id}`);
-    return c.json({ task: taskToJson(result.task) }, result.created ? 201 : 200);
+    const task = result.created ? withBytes(result.task) : result.task;
+    c.header("location", `/api/tasks/${task.id}`);
+    return c.json({ task: taskToJson(task) }, result.created ? 201 : 200);
   });
 
   api.openapi(batchRoute, async (c) => {

@@ -63,6 +63,7 @@ Deno.test("POST /api/tasks with an octet-stream body makes the bytes the payload
     assertEquals(response.status, 201);
     const { task } = await response.json();
     assertEquals(task.priority, 7);
+    assertEquals(task.payload, { $bytes: btoa("hello hello hello hello") });
     const done = await requestJson(`${svc.url}/api/tasks/${task.id}/wait`);
     const finished = taskOf(done.body);
     assertEquals(finished.status, "succeeded");

@@ -77,6 +77,7 @@ Deno.test("ws MessagePack: binary frames both ways, byte payloads and results st
     const bytes = new TextEncoder().encode("abc".repeat(100));
     client.send({ type: "submit", ref: 2, task: { type: "gzip", payload: bytes } });
     const ack = await client.next((m) => m.type === "ack" && m.ref === 2);
+    assertEquals(taskOf(ack).payload, bytes);
     const id = taskOf(ack).id;
     const done = await client.next((m) => m.type === "task.succeeded" && taskOf(m).id === id);
     assert(taskOf(done).payload instanceof Uint8Array);
