@@ -26,7 +26,7 @@ Deno.test("pretty logs put the level and key=value fields on one line", () => {
   logger.warn("Slow client", { id: 7, reason: "read nothing" });
   assertEquals(lines.length, 1);
   assert(
-    /^\d\d:\d\d:\d\d\.\d{3} WARN  Slow client id=7 reason="read nothing"$/.test(lines[0]),
+    /^\d\d:\d\d:\d\d\.\d{3} WARN {2}Slow client id=7 reason="read nothing"$/.test(lines[0]),
     lines[0],
   );
   assert(logger.enabled("error") && !logger.enabled("info"));
