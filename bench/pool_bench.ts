@@ -696,10 +696,17 @@ async function timeTasks(tasks: number, body: () => Promise<void>): Promise<Thro
   };
 }
 
-/** CPU time of this process's main thread so far, in ms (10 ms resolution), or `null` off Linux. */
+/** CPU time of this process's main thread so far, in ms, or `null` off Linux. */
 function mainThreadCpuMs(): number | null {
+  // The main thread's id is the process id. schedstat's first field is the
+  // time it has run, in ns; stat's utime and stime count 10 ms ticks.
   try {
-    // The main thread's id is the process id; fields 14 and 15 are utime and stime in ticks.
+    const schedstat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/schedstat`);
+    return Number(schedstat.split(" ")[0]) / 1e6;
+  } catch {
+    // Kernels without schedstats: fall back to the tick counts.
+  }
+  try {
     const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS_PER_SECOND);
