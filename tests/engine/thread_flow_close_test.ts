@@ -63,10 +63,10 @@ Deno.test("close: a running task past drainMs goes back to queued, its attempt g
   assertEquals((await waiting).status, "queued");
 });
 
-Deno.test("close: drainMs 0 interrupts at once; a spinning handler does not stop shutdown", async () => {
+Deno.test("close: drainMs 0 interrupts at once; a handler that never yields does not stop shutdown", async () => {
   const tf = await startEngine({ workers: 2 });
   const log = new EventLog(tf);
-  const spin = await tf.submit({ type: "spin", timeoutMs: 60_000 });
+  const spin = await tf.submit({ type: "blocks", timeoutMs: 60_000 });
   const hold = await tf.submit({ type: "hold" });
   await started(log, spin);
   await started(log, hold);

@@ -41,7 +41,7 @@ function randomInput(random: () => number): SubmitInput {
   }
   if (roll < 0.56) return { type: "throws", ...common };
   // Kept rare: each of these replaces a worker, and a worker takes a few hundred ms to start here.
-  if (roll < 0.60) return { type: "spin", timeoutMs: 80 + Math.floor(random() * 80), ...common };
+  if (roll < 0.60) return { type: "blocks", timeoutMs: 80 + Math.floor(random() * 80), ...common };
   if (roll < 0.63) return { type: "closes", timeoutMs: 5_000, priority, maxAttempts: 1 };
   if (roll < 0.65) return { type: "crash", timeoutMs: 5_000, priority, maxAttempts: 1 };
   if (roll < 0.68) return { type: "noop", payload: "spare", ...common };
@@ -188,9 +188,9 @@ async function runMix(seed: number): Promise<void> {
           `${task.type} failed: ${task.error?.message}`,
         );
       }
-      if (task.status === "failed" && task.type === "spin") {
+      if (task.status === "failed" && task.type === "blocks") {
         const name = task.error?.name ?? "";
-        assert(["TimeoutError", "WorkerExitedError"].includes(name), `spin failed with ${name}`);
+        assert(["TimeoutError", "WorkerExitedError"].includes(name), `blocks failed with ${name}`);
       }
       if (task.status === "succeeded" && task.type === "throws") {
         throw new Error(`a throws task succeeded: ${task.id}`);

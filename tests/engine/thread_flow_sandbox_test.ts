@@ -124,7 +124,7 @@ Deno.test("sandbox: a worker replaced after a timeout keeps its permission group
       (await tf.submit({ type: "reads_here", payload: { path: NOTE } })).id,
     );
     assertEquals(first.status, "succeeded");
-    const spin = await tf.wait((await tf.submit({ type: "spins_here", timeoutMs: 150 })).id);
+    const spin = await tf.wait((await tf.submit({ type: "blocks_here", timeoutMs: 150 })).id);
     assertEquals(spin.error?.name, "TimeoutError");
     const again = await tf.wait(
       (await tf.submit({ type: "reads_here", payload: { path: NOTE } })).id,
