@@ -704,6 +704,30 @@ Deno.test("thread flow: progress events are throttled per task and carry fractio
   }
 });
 
+Deno.test("thread flow: progress as { done, total } becomes a fraction, also on the worker", async () => {
+  const tf = await startEngine({ progressIntervalMs: 0 });
+  const log = new EventLog(tf);
+  const seenOnWorker: number[] = [];
+  tf.on((event) => {
+    if (event.type !== "task.progress") return;
+    const progress = tf.workers()[0].progress;
+    if (progress !== null) seenOnWorker.push(progress);
+  });
+  try {
+    const task = await tf.submit({ type: "steps", payload: { total: 4, stepMs: 80 } });
+    const done = await tf.wait(task.id);
+    assertEquals(done.result, 4);
+    assertEquals(done.progress, 1);
+    const values = log.tasks("task.progress", task.id).map((e) => e.task.progress);
+    assert(values.length >= 1, "at least one progress event");
+    for (const value of values) assert([0.25, 0.5, 0.75, 1].includes(value!), `progress ${value}`);
+    assert(seenOnWorker.every((v) => [0.25, 0.5, 0.75, 1].includes(v)), `${seenOnWorker}`);
+    assert(seenOnWorker.length >= 1, "the worker slot shows its task's progress");
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
+
 Deno.test("thread flow: unsubscribing stops events", async () => {
   const tf = await startEngine();
   try {
