@@ -138,3 +138,51 @@ Deno.test("a second signal exits at once", async () => {
   await service.done;
   assertEquals(status.code, 130);
 });
+
+Deno.test("while the engine starts, /health answers and /ready is 503", async () => {
+  // A task module that takes a while to load keeps the engine starting.
+  const tasksDir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${tasksDir}/slow_loading.ts`,
+    "await new Promise((resolve) => setTimeout(resolve, 1500));\n" +
+      "export default function (payload: unknown) {\n  return payload;\n}\n",
+  );
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--port", String(port), "--tasks-dir", tasksDir, "--workers", "1"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    let ready: Response | undefined;
+    let health: Response | undefined;
+    for (let i = 0; i < 200 && ready === undefined; i++) {
+      try {
+        health = await fetch(`http://127.0.0.1:${port}/health`);
+        ready = await fetch(`http://127.0.0.1:${port}/ready`);
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    assertEquals(health?.status, 200);
+    assertEquals((await health!.json()).status, "starting");
+    assertEquals(ready?.status, 503);
+    assertEquals((await ready!.json()).error.code, "not_ready");
+    // Then it becomes ready.
+    let status = 503;
+    for (let i = 0; i < 300 && status !== 200; i++) {
+      const answer = await fetch(`http://127.0.0.1:${port}/ready`);
+      await answer.body?.cancel();
+      status = answer.status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assertEquals(status, 200);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stdout.cancel();
+    await Deno.remove(tasksDir, { recursive: true });
+  }
+});
