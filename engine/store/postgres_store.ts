@@ -136,6 +136,8 @@ export class PostgresStore implements SharedTaskStore {
   /** Finished tasks as last counted by prune(), kept current with its deletions. */
   #finishedCount: { maxFinished: number; count: number; at: number } | undefined;
   #commits = 0;
+  /** Lease tokens this object claimed and has not seen end; renewLeases() renews only these. */
+  #heldTokens = new Set<string>();
 
   /**
    * A store on the database at `url` (`postgres://user:password@host:port/db`,
@@ -362,6 +364,7 @@ export class PostgresStore implements SharedTaskStore {
         [Math.trunc(n), nodeId, Math.trunc(leaseMs)],
       )
     );
+    for (const row of rows) this.#heldTokens.add(row.lease_token as string);
     return rows
       .map((row) => ({
         task: rowToTask(row),
@@ -372,14 +375,21 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   async renewLeases(nodeId: string, leaseMs: number): Promise<Lease[]> {
+    // Only leases this object claimed: a process restarted with the same node
+    // id must not keep alive the tasks its previous life was running.
+    const sent = [...this.#heldTokens];
+    if (sent.length === 0) return [];
     const rows = await this.#query((sql) =>
       sql.unsafe(
         `UPDATE tasks SET lease_expires_at = ${NOW_MS} + $2::bigint
-        WHERE status = 'running' AND node_id = $1::text AND lease_token IS NOT NULL
+        WHERE status = 'running' AND node_id = $1::text AND lease_token = ANY($3::uuid[])
         RETURNING id, lease_token, lease_expires_at`,
-        [nodeId, Math.trunc(leaseMs)],
+        [nodeId, Math.trunc(leaseMs), sent],
       )
     );
+    // A token that is gone (finished, released, cancelled, reclaimed) never comes back.
+    const alive = new Set(rows.map((row) => row.lease_token as string));
+    for (const token of sent) if (!alive.has(token)) this.#heldTokens.delete(token);
     return rows.map((row) => ({
       taskId: row.id as string,
       leaseToken: row.lease_token as string,

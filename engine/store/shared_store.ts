@@ -118,7 +118,12 @@ export interface SharedTaskStore extends TaskStore {
    * are claiming are skipped, not waited for. Sorted in claim order.
    */
   claim(n: number, nodeId: string, leaseMs: number): Promise<ClaimedTask[]>;
-  /** Extends every lease `nodeId` holds by `leaseMs` from now; returns the leases still held. */
+  /**
+   * Extends by `leaseMs` from now every lease this store object claimed for
+   * `nodeId` that is still held, and returns them. (A process restarted with
+   * the same node id does not revive the leases of its previous life: those
+   * expire and are reclaimed.)
+   */
   renewLeases(nodeId: string, leaseMs: number): Promise<Lease[]>;
   /**
    * Writes claimed tasks (progress, completion) only where the lease token

@@ -220,3 +220,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "postgres store: a node restarted with the same id does not renew its old leases",
+  ignore: ignore !== undefined,
+  fn: async () => {
+    const h = await harness();
+    await withStore(h, async (store) => {
+      const shared = store as PostgresStore;
+      await shared.insert([makeTask({ maxAttempts: 2 }), makeTask({ maxAttempts: 2 })]);
+      // The previous life of node "steady" claimed one task, then died.
+      const previous = h.create() as PostgresStore;
+      await previous.open();
+      const [orphan] = await previous.claim(1, "steady", 300);
+      await previous.close();
+      // The new life claims the other one; its renewals cover only that.
+      const [mine] = await shared.claim(1, "steady", 15_000);
+      const renewed = await shared.renewLeases("steady", 15_000);
+      assertEquals(renewed.map((lease) => lease.taskId), [mine.task.id]);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      const reclaimed = await shared.reclaimExpired();
+      assertEquals(reclaimed.map((task) => [task.id, task.status]), [[orphan.task.id, "queued"]]);
+    });
+  },
+});
