@@ -54,6 +54,18 @@ import {
   type TaskQuery,
 } from "./store.ts";
 
+/**
+ * Whether a batch is one statement: a single insert() call, or only write()
+ * calls (or only writeFenced() calls), which share one UPDATE.
+ */
+function isOneStatement(operations: Operation[]): boolean {
+  const [first] = operations;
+  if (first === undefined) return false;
+  if (first.kind === "insert") return operations.length === 1;
+  if (first.kind === "other") return false;
+  return operations.every((operation) => operation.kind === first.kind);
+}
+
 /** Options for {@linkcode PostgresStore}. */
 export interface PostgresStoreOptions {
   /**
@@ -602,28 +614,40 @@ export class PostgresStore implements SharedTaskStore {
     this.#queue = [];
     const outcomes = new Map<Operation, { ok: boolean; value: unknown }>();
     try {
-      await this.#query((sql) =>
-        sql.begin(async (tx) => {
-          let wakeNodes = false;
-          for (let i = 0; i < operations.length;) {
-            let j = i + 1;
-            const kind = operations[i].kind;
-            while (kind !== "other" && j < operations.length && operations[j].kind === kind) j++;
-            const group = operations.slice(i, j);
-            i = j;
-            if (kind === "insert") {
-              wakeNodes = await this.#insertGroup(tx, group, outcomes) || wakeNodes;
-            } else if (kind === "other") {
-              const op = group[0];
-              outcomes.set(op, await settle(tx.savepoint((sp) => op.run!(sp))));
-            } else wakeNodes = await this.#updateGroup(tx, group, outcomes) || wakeNodes;
-          }
-          if (wakeNodes) {
-            await this.#messages.notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
-          }
-        })
-      );
-      this.#commits++;
+      if (isOneStatement(operations)) {
+        // One statement is atomic on its own: skip BEGIN and COMMIT (two
+        // round trips). Idle nodes are woken after the commit instead of at it.
+        const wakeNodes = await this.#query(async (sql) => {
+          const [first] = operations;
+          if (first.kind !== "insert") return this.#updateGroup(sql, operations, outcomes);
+          const outcome = await settle(insertRows(sql, first.tasks));
+          if (!outcome.ok && isConnectionError(outcome.value)) throw outcome.value;
+          outcomes.set(first, outcome);
+          return outcome.ok && first.tasks.some((task) => task.status === "queued");
+        });
+        this.#commits++;
+        if (wakeNodes) this.notifyWork().catch(() => {});
+      } else {await this.#query((sql) =>
+          sql.begin(async (tx) => {
+            let wakeNodes = false;
+            for (let i = 0; i < operations.length;) {
+              let j = i + 1;
+              const kind = operations[i].kind;
+              while (kind !== "other" && j < operations.length && operations[j].kind === kind) j++;
+              const group = operations.slice(i, j);
+              i = j;
+              if (kind === "insert") {
+                wakeNodes = await this.#insertGroup(tx, group, outcomes) || wakeNodes;
+              } else if (kind === "other") {
+                const op = group[0];
+                outcomes.set(op, await settle(tx.savepoint((sp) => op.run!(sp))));
+              } else wakeNodes = await this.#updateGroup(tx, group, outcomes) || wakeNodes;
+            }
+            if (wakeNodes) {
+              await this.#messages.notifyIn(tx, [{ kind: "work", origin: this.instanceId }]);
+            }
+          })
+        ).then(() => this.#commits++);}
     } catch (error) {
       await this.#retryOrReject(operations, error);
       return;
@@ -687,7 +711,7 @@ export class PostgresStore implements SharedTaskStore {
 
   /** Applies a run of write() (or writeFenced()) calls in one UPDATE. */
   async #updateGroup(
-    tx: postgres.TransactionSql,
+    tx: UnsafeQueryable,
     group: Operation[],
     outcomes: Map<Operation, { ok: boolean; value: unknown }>,
   ): Promise<boolean> {
