@@ -232,17 +232,19 @@ Deno.test("thread flow: with dispatchBatch 1, running tasks never exceed workers
   const tf = await startEngine({ workers: 2, concurrencyPerWorker: 2, dispatchBatch: 1 });
   let running = 0;
   let peakRunning = 0;
+  let peakHeld = 0;
   tf.on((event) => {
     if (event.type === "task.started") running++;
     else if ("task" in event && TERMINAL_EVENT_TYPES.has(event.type)) running--;
     peakRunning = Math.max(peakRunning, running);
-    const held = tf.workers().reduce((n, w) => n + w.taskIds.length, 0);
-    assert(held <= 4, `workers hold ${held} tasks`);
+    // Listeners' exceptions are caught by the engine: record, assert after.
+    peakHeld = Math.max(peakHeld, tf.workers().reduce((n, w) => n + w.taskIds.length, 0));
   });
   try {
     const results = await tf.submitBatch(Array.from({ length: 500 }, () => ({ type: "noop" })));
     await Promise.all(results.map((r) => tf.wait(r.task.id)));
     assert(peakRunning <= 4, `${peakRunning} tasks were running at once`);
+    assert(peakHeld <= 4, `workers held ${peakHeld} tasks at once`);
   } finally {
     await tf.close({ drainMs: 0 });
   }
