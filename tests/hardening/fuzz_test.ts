@@ -38,7 +38,7 @@ const HTTP_CASES = 2_400;
 const WS_FRAMES = 600;
 const MAX_BODY = 256 * 1024;
 /** How much the server's RSS may grow over the whole run. */
-const RSS_BOUND_BYTES = 200 * 1024 * 1024;
+const RSS_BOUND_BYTES = 128 * 1024 * 1024;
 const CONCURRENCY = 8;
 /** Malformed WebSocket messages the server tolerates per connection (README). */
 const MALFORMED_LIMIT = 20;
