@@ -13,6 +13,12 @@ import type { EngineStats, HistogramSnapshot, LatencySummary, TaskTypeInfo } fro
 
 export type { EngineStats, HistogramSnapshot, LatencySummary, TaskTypeInfo };
 
+/** One node's workers; with a shared store, every live node is listed. */
+export interface NodeWorkers {
+  nodeId: string;
+  workers: WorkerInfo[];
+}
+
 /** The engine operations the service calls. */
 export interface ServiceEngine {
   readonly nodeId: string;
@@ -27,6 +33,8 @@ export interface ServiceEngine {
   retry(id: string): Promise<Task>;
   stats(): Promise<EngineStats>;
   workers(): WorkerInfo[];
+  /** This node's workers first, then those of the other live nodes sharing the store. */
+  nodes(): Promise<NodeWorkers[]>;
   taskTypes(): TaskTypeInfo[];
   hasTaskType(name: string): boolean;
   on(listener: EventListener): () => void;

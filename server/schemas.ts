@@ -168,19 +168,24 @@ export const StatsAnswerSchema = z.object({
   stats: z.record(z.string(), z.unknown()).openapi({ description: "EngineStats (see README)." }),
 }).openapi("StatsAnswer");
 
-/** `{ workers }` of `GET /api/workers`. */
+const WorkerSchema = z.object({
+  id: z.number().int(),
+  nodeId: z.string(),
+  state: z.enum(["starting", "idle", "busy", "stopped"]),
+  taskIds: z.array(z.string()),
+  progress: z.number().nullable(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  restarts: z.number().int(),
+  startedAt: z.number(),
+}).openapi("Worker");
+
+/** `{ workers, nodes }` of `GET /api/workers`. */
 export const WorkersAnswerSchema = z.object({
-  workers: z.array(z.object({
-    id: z.number().int(),
-    nodeId: z.string(),
-    state: z.enum(["starting", "idle", "busy", "stopped"]),
-    taskIds: z.array(z.string()),
-    progress: z.number().nullable(),
-    completed: z.number().int(),
-    failed: z.number().int(),
-    restarts: z.number().int(),
-    startedAt: z.number(),
-  })),
+  workers: z.array(WorkerSchema).openapi({ description: "This node's worker slots." }),
+  nodes: z.array(z.object({ nodeId: z.string(), workers: z.array(WorkerSchema) })).openapi({
+    description: "Every live node sharing the store (this one first) with its workers.",
+  }),
 }).openapi("WorkersAnswer");
 
 /** `{ taskTypes }` of `GET /api/task-types`. */

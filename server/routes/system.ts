@@ -52,7 +52,7 @@ const workersRoute = createRoute({
   summary: "Worker slots",
   responses: {
     200: {
-      description: "Each worker slot.",
+      description: "Each worker slot of this node, and of every node sharing the store.",
       content: { "application/json": { schema: WorkersAnswerSchema } },
     },
     ...unauthorized,
@@ -83,7 +83,10 @@ const taskTypesRoute = createRoute({
 export function registerApiSystemRoutes(api: OpenAPIHono<AppEnv>, deps: SystemRouteDeps): void {
   const { engine } = deps;
   api.openapi(statsRoute, async (c) => c.json({ stats: { ...await engine.stats() } }, 200));
-  api.openapi(workersRoute, (c) => c.json({ workers: engine.workers() }, 200));
+  api.openapi(
+    workersRoute,
+    async (c) => c.json({ workers: engine.workers(), nodes: await engine.nodes() }, 200),
+  );
   api.openapi(taskTypesRoute, (c) => c.json({ taskTypes: engine.taskTypes() }, 200));
 }
 

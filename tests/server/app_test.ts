@@ -381,6 +381,9 @@ Deno.test("stats, workers, task types, health, ready, metrics and the OpenAPI do
 
     const workers = await requestJson(`${svc.url}/api/workers`);
     assertEquals((workers.body.workers as Json[]).length, 2);
+    const nodes = workers.body.nodes as { nodeId: string; workers: Json[] }[];
+    assertEquals(nodes.map((node) => node.nodeId), [svc.engine.nodeId]);
+    assertEquals(nodes[0].workers.length, 2);
 
     const types = await requestJson(`${svc.url}/api/task-types`);
     const names = (types.body.taskTypes as Json[]).map((type) => type.name);
