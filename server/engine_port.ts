@@ -23,6 +23,8 @@ export interface NodeWorkers {
 export interface ServiceEngine {
   readonly nodeId: string;
   readonly state: "running" | "draining" | "closed";
+  /** `false` while a shared store is unreachable. */
+  readonly healthy: boolean;
   readonly store: TaskStore;
   submit(input: SubmitInput): Promise<Task>;
   submitBatch(inputs: SubmitInput[]): Promise<SubmitResult[]>;

@@ -104,7 +104,7 @@ const healthRoute = createRoute({
 const readyRoute = createRoute({
   method: "get",
   path: "/ready",
-  summary: "Readiness: 503 while starting or draining",
+  summary: "Readiness: 503 while starting, draining, or the store is unreachable",
   responses: {
     200: { description: "Taking work.", content: { "application/json": { schema: HealthSchema } } },
     503: {
@@ -137,13 +137,14 @@ const metricsRoute = createRoute({
 export function registerRootSystemRoutes(app: OpenAPIHono<AppEnv>, deps: SystemRouteDeps): void {
   app.openapi(healthRoute, (c) => c.json({ status: "ok" }, 200));
   app.openapi(readyRoute, (c) => {
-    if (deps.isReady() && deps.engine.state === "running") return c.json({ status: "ready" }, 200);
-    return c.json({
-      error: {
-        code: "not_ready",
-        message: `ThreadFlow is not taking work right now (engine ${deps.engine.state}).`,
-      },
-    }, 503);
+    const { engine } = deps;
+    if (deps.isReady() && engine.state === "running" && engine.healthy) {
+      return c.json({ status: "ready" }, 200);
+    }
+    const message = !engine.healthy
+      ? "ThreadFlow cannot reach its task store; it keeps trying."
+      : `ThreadFlow is not taking work right now (engine ${engine.state}).`;
+    return c.json({ error: { code: "not_ready", message } }, 503);
   });
   app.openapi(metricsRoute, async (c) => {
     const text = renderMetrics(await deps.engine.stats(), deps.metrics, deps.webSocketFigures());
