@@ -7,6 +7,20 @@
  */
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const DENO_JSON = new URL("../../deno.json", import.meta.url);
+
+/**
+ * The permission flags `deno task start` gives the service (read from
+ * deno.json), so the service runs here with what it has in production;
+ * `-A` only if the start task lists none.
+ */
+export function startPermissions(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(DENO_JSON)) as { tasks?: { start?: string } };
+  const start = config.tasks?.start ?? "";
+  const run = start.slice(start.lastIndexOf("deno run"));
+  const flags = run.match(/--allow-[a-z-]+(?:=\S+)?/g) ?? [];
+  return flags.length > 0 ? flags : ["-A"];
+}
 
 /** Folder of the fixture task modules (throws, hangs, closes its worker, ...). */
 export const FIXTURE_TASKS = new URL("./fixtures/", import.meta.url).pathname;
@@ -43,7 +57,7 @@ export interface SpawnOptions {
  */
 export async function spawnMain(args: string[], options: SpawnOptions = {}): Promise<MainProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--port", "0", "--hostname", "127.0.0.1", ...args],
+    args: ["run", ...startPermissions(), MAIN, "--port", "0", "--hostname", "127.0.0.1", ...args],
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

@@ -5,7 +5,7 @@
  */
 
 import { ok as assert } from "node:assert/strict";
-import { send, spawnMain, until } from "./_service.ts";
+import { send, spawnMain, startPermissions, until } from "./_service.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const PG_RESTART = Deno.env.get("THREADFLOW_PG_RESTART") === "1";
@@ -18,7 +18,7 @@ async function startExpectingFailure(
 ): Promise<{ code: number; output: string; ms: number }> {
   const started = Date.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--port", "0", "--hostname", "127.0.0.1", ...args],
+    args: ["run", ...startPermissions(), MAIN, "--port", "0", "--hostname", "127.0.0.1", ...args],
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
