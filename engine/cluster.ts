@@ -7,6 +7,7 @@
  */
 
 import type { ThreadFlowEvent, WorkerInfo } from "./events.ts";
+import type { Task } from "./task.ts";
 import type { ClaimedTask, SharedMessage, SharedTaskStore } from "./store/shared_store.ts";
 
 /** Timings of the cluster link. */
@@ -32,6 +33,12 @@ export interface ClusterHooks {
   cancelRequested(taskId: string): void;
   /** An event from another node. */
   remoteEvent(event: ThreadFlowEvent): void;
+  /**
+   * This node's sweep changed tasks in the store: expired leases reclaimed
+   * (now queued or failed) and due scheduled tasks promoted (now queued).
+   * Called after every sweep, with empty lists when nothing changed.
+   */
+  swept(reclaimed: Task[], promoted: Task[]): void;
   workers(): WorkerInfo[];
 }
 
@@ -164,6 +171,8 @@ export class ClusterLink {
     try {
       const reclaimed = await this.#store.reclaimExpired();
       const promoted = await this.#store.promoteDue();
+      if (this.#closed) return;
+      this.#hooks.swept(reclaimed, promoted);
       if (reclaimed.length > 0 || promoted.length > 0) this.claim();
     } catch {
       // As above: the store is unhealthy; try again on the next sweep.

@@ -385,7 +385,7 @@ export class WorkerPool {
       // Handled here: an uncaught error in a worker must not take the process down.
       event.preventDefault();
       if (slot.worker === worker) {
-        this.#replace(slot, { kind: "crashed", reason: `uncaught ${event.message}` });
+        this.#replace(slot, { kind: "crashed", reason: event.message || "an uncaught error" });
       }
     };
     worker.onmessageerror = () => {

@@ -210,6 +210,12 @@ function refuseNonJson(_key: string, value: unknown): unknown {
 
 function checkPayload(payload: unknown, limit: number, field: string): void {
   if (payload instanceof Uint8Array) {
+    if (payload.buffer instanceof ArrayBuffer && payload.buffer.detached) {
+      throw new ValidationError(
+        "Field payload is bytes that were already moved (transferred) elsewhere: submit a fresh Uint8Array.",
+        field,
+      );
+    }
     if (payload.byteLength > limit) {
       throw new PayloadTooLargeError(payload.byteLength, limit, field);
     }

@@ -90,19 +90,49 @@ export async function loadTaskTypes(
     types.set(name, { name, builtin: false, source, permissions: NO_PERMISSIONS });
   }
   const users = [...types.values()].filter((info) => !info.builtin);
-  await Promise.all(users.map(async (info) => {
-    info.permissions = await inspectModule(info.source, options.sandbox);
-  }));
+  const reports = await inspectModules(users.map((info) => info.source), options.sandbox);
+  users.forEach((info, i) => {
+    info.permissions = checkReport(info.source, reports[i]);
+  });
   return types;
 }
 
-/** Loads a task module in a throwaway worker with no permissions and checks its exports. */
-async function inspectModule(source: string, sandbox: boolean): Promise<NormalizedPermissions> {
+/** What a task module exports, as seen from the checking worker. */
+interface ModuleReport {
+  hasDefault: boolean;
+  permissions: unknown;
+}
+
+/**
+ * Loads task modules in a throwaway worker with no permissions and reports
+ * their exports: all in one worker, or one worker each when that fails, to
+ * name the module at fault.
+ */
+async function inspectModules(sources: string[], sandbox: boolean): Promise<ModuleReport[]> {
+  if (sources.length === 0) return [];
+  try {
+    return await probe(sources, sandbox);
+  } catch (error) {
+    if (sources.length === 1) {
+      throw new InvalidOptionError(
+        `Task module ${sources[0]} cannot be used: ${(error as Error).message}.`,
+        "tasksDir",
+      );
+    }
+    return await Promise.all(sources.map((source) => inspectModules([source], sandbox)))
+      .then((reports) => reports.flat());
+  }
+}
+
+async function probe(sources: string[], sandbox: boolean): Promise<ModuleReport[]> {
   const entry = [
-    `import * as task from ${JSON.stringify(source)};`,
-    `let permissions = task.permissions ?? null;`,
-    `try { structuredClone(permissions); } catch { permissions = "not cloneable"; }`,
-    `self.postMessage({ hasDefault: typeof task.default === "function", permissions });`,
+    ...sources.map((source, i) => `import * as t${i} from ${JSON.stringify(source)};`),
+    `const reports = [${sources.map((_, i) => `t${i}`).join(", ")}].map((task) => {`,
+    `  let permissions = task.permissions ?? null;`,
+    `  try { structuredClone(permissions); } catch { permissions = "not cloneable"; }`,
+    `  return { hasDefault: typeof task.default === "function", permissions };`,
+    `});`,
+    `self.postMessage(reports);`,
   ].join("\n");
   const worker = new Worker(`data:application/javascript,${encodeURIComponent(entry)}`, {
     type: "module",
@@ -110,19 +140,25 @@ async function inspectModule(source: string, sandbox: boolean): Promise<Normaliz
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const report = await new Promise<{ hasDefault: boolean; permissions: unknown }>(
-      (resolve, reject) => {
-        worker.onmessage = (event) => resolve(event.data);
-        worker.onerror = (event) => {
-          event.preventDefault();
-          reject(new Error(`it failed to load: ${event.message}`));
-        };
-        timer = setTimeout(
-          () => reject(new Error(`it did not load within ${PROBE_TIMEOUT_MS} ms`)),
-          PROBE_TIMEOUT_MS,
-        );
-      },
-    );
+    return await new Promise<ModuleReport[]>((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`it failed to load: ${event.message}`));
+      };
+      timer = setTimeout(
+        () => reject(new Error(`it did not load within ${PROBE_TIMEOUT_MS} ms`)),
+        PROBE_TIMEOUT_MS,
+      );
+    });
+  } finally {
+    clearTimeout(timer);
+    worker.terminate();
+  }
+}
+
+function checkReport(source: string, report: ModuleReport): NormalizedPermissions {
+  try {
     if (!report.hasDefault) throw new Error("it has no default export that is a function");
     const permissions = normalizePermissions(report.permissions);
     const missing = missingInParent(permissions);
@@ -139,8 +175,5 @@ async function inspectModule(source: string, sandbox: boolean): Promise<Normaliz
       `Task module ${source} cannot be used: ${(error as Error).message}.`,
       "tasksDir",
     );
-  } finally {
-    clearTimeout(timer);
-    worker.terminate();
   }
 }

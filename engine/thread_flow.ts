@@ -74,6 +74,8 @@ export interface WaitOptions {
 
 /** Most tasks a node claims ahead of its workers when tasks are quick (shared stores). */
 const CLAIM_AHEAD = 256;
+/** Waited-for tasks looked up per sweep in shared mode. */
+const WAITER_POLL_BATCH = 100;
 
 const idOf = (task: Task) => task.id;
 
@@ -191,6 +193,7 @@ export class ThreadFlow {
       leasesLost: (ids) => this.#onLeasesLost(ids),
       cancelRequested: (id) => this.#onRemoteCancel(id),
       remoteEvent: (event) => this.#onRemoteEvent(event),
+      swept: (reclaimed, promoted) => this.#onSwept(reclaimed, promoted),
       workers: () => this.#pool.info(),
     });
     this.#lifecycle.listen((event) => {
@@ -342,8 +345,9 @@ export class ThreadFlow {
       finishedAt: null,
       runAt: now,
     });
+    const snapshot = { ...task };
     this.#enqueue(task, now);
-    return { ...task };
+    return snapshot;
   }
 
   /** Counts, queue depth, latencies, throughput and worker totals. */
@@ -455,6 +459,7 @@ export class ThreadFlow {
     const tasks = inputs.map((input, i) =>
       buildTask(input, { ...context, nodeId: this.nodeId }, now, batch ? `tasks[${i}].` : "")
     );
+    refuseSharedBytes(tasks, batch);
     this.#assertRoom(tasks.length);
     this.#reserved += tasks.length;
     let outcomes;
@@ -533,6 +538,8 @@ export class ThreadFlow {
         nodeId: this.nodeId,
         progress: null,
       });
+      // A listener of task.started may have cancelled it already: then it never goes out.
+      if (task.status !== "running") continue;
       this.#held.set(task.id, task);
       jobs.push({
         id: task.id,
@@ -557,19 +564,26 @@ export class ThreadFlow {
     }
     const tasks = this.#claimed.splice(0, count);
     const now = Date.now();
-    return tasks.map((task) => {
+    const jobs: PoolJob[] = [];
+    for (const task of tasks) {
       task.workerId = slot;
       this.#stats.recordWait(task.priority, Math.max(0, (task.startedAt ?? now) - task.runAt));
       this.#held.set(task.id, task);
       this.#lifecycle.announce(task, "task.started");
-      return {
+      // A listener of task.started may have cancelled it already: then it never goes out.
+      if (task.status !== "running") {
+        this.#held.delete(task.id);
+        continue;
+      }
+      jobs.push({
         id: task.id,
         type: task.type,
         payload: task.payload,
         attempt: task.attempts,
         timeoutMs: task.timeoutMs,
-      };
-    });
+      });
+    }
+    return jobs;
   }
 
   #onClaimed(claimed: ClaimedTask[]): void {
@@ -607,6 +621,33 @@ export class ThreadFlow {
     }
     if ("task" in event && TERMINAL_EVENT_TYPES.has(event.type as never)) {
       this.#waiters.resolve(event.task);
+    }
+  }
+
+  #onSwept(reclaimed: Task[], promoted: Task[]): void {
+    // The store changed these tasks itself; this node announces it, once, for every node.
+    for (const task of reclaimed) {
+      this.#lifecycle.announce(task, task.status === "failed" ? "task.failed" : "task.retrying");
+      if (isTerminal(task.status)) this.#waiters.resolve(task);
+    }
+    for (const task of promoted) this.#lifecycle.announce(task, "task.queued");
+    this.#pollWaiters();
+  }
+
+  /**
+   * Events can be missed while a node's listening connection reconnects:
+   * look up, a few at a time, the tasks someone waits for.
+   */
+  async #pollWaiters(): Promise<void> {
+    const ids = this.#waiters.ids(WAITER_POLL_BATCH);
+    if (ids.length === 0) return;
+    try {
+      const tasks = await Promise.all(ids.map((id) => this.store.get(id)));
+      for (const task of tasks) {
+        if (task !== undefined && isTerminal(task.status)) this.#waiters.resolve(task);
+      }
+    } catch {
+      // The store is unreachable; the next sweep looks again.
     }
   }
 
@@ -733,6 +774,25 @@ export class ThreadFlow {
   #checkDrained(): void {
     if (this.#drained !== undefined && this.#held.size === 0) this.#drained();
   }
+}
+
+/**
+ * Byte payloads move to their worker without copying, so two tasks of one
+ * submit cannot share a buffer: the second would find it gone.
+ */
+function refuseSharedBytes(tasks: Task[], batch: boolean): void {
+  const buffers = new Set<ArrayBufferLike>();
+  tasks.forEach((task, i) => {
+    if (!(task.payload instanceof Uint8Array)) return;
+    const buffer = task.payload.buffer;
+    if (buffers.has(buffer)) {
+      throw new ValidationError(
+        "Field payload shares its bytes with an earlier task of this batch: byte payloads move to their worker, so give each task its own Uint8Array (copy with slice()).",
+        batch ? `tasks[${i}].payload` : "payload",
+      );
+    }
+    buffers.add(buffer);
+  });
 }
 
 /** Task types grouped by their permissions; the first group is the built-ins'. */

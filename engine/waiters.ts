@@ -29,6 +29,16 @@ export class Waiters {
     });
   }
 
+  /** Ids of the tasks being waited for, oldest first; at most `limit`. */
+  ids(limit: number): string[] {
+    const ids: string[] = [];
+    for (const id of this.#byId.keys()) {
+      if (ids.length === limit) break;
+      ids.push(id);
+    }
+    return ids;
+  }
+
   /** Resolves every waiter of `task.id` with a copy of the task. */
   resolve(task: Task): void {
     const list = this.#byId.get(task.id);

@@ -268,13 +268,6 @@ Deno.test({
 
 Deno.test({
   name: "cancel: cancel() called from a task.started listener still aborts the handler",
-  // Engine bug: ThreadFlow.#take (engine/thread_flow.ts:529) moves the task to "running", which
-  // emits task.started synchronously, before the pool records the job in slot.inFlight (#send,
-  // engine/pool.ts). A listener that cancels right then finds no slot in WorkerPool.cancel
-  // (engine/pool.ts:259-261 returns early): no abort is posted and no grace deadline is armed, so
-  // the handler runs to its natural end (30 s of hold here) while the task reads "cancelled".
-  // Expected: the abort reaches the handler (or the worker is replaced after cancelGraceMs).
-  ignore: true,
   async fn() {
     const tf = await startEngine({ workers: 1, cancelGraceMs: 200 });
     const log = new EventLog(tf);

@@ -333,11 +333,6 @@ Deno.test("thread flow: a byte view moves with its offset; the result holds only
 
 Deno.test({
   name: "thread flow: bytes that were already moved away are refused at submit",
-  // Engine bug: a Uint8Array whose buffer is detached (e.g. submitted once already: submitting
-  // moves it to a worker) has byteLength 0, passes validation as an empty payload, and the task
-  // fails later at dispatch with "The task's payload cannot be sent to a worker: ArrayBuffer at
-  // index 0 is already detached". Expected: ValidationError with field "payload" at submit.
-  ignore: true,
   async fn() {
     const tf = await startEngine({ workers: 1 });
     try {
@@ -357,11 +352,6 @@ Deno.test({
 
 Deno.test({
   name: "thread flow: one Uint8Array in two tasks of a batch: both run, or the batch is refused",
-  // Engine bug: both tasks are accepted; the first dispatch transfers (detaches) the shared
-  // buffer and the second task fails at dispatch ("ArrayBuffer at index 0 is already detached").
-  // Expected: copy when the same buffer is submitted twice, or refuse the batch naming
-  // tasks[1].payload; never accept a task that cannot run.
-  ignore: true,
   async fn() {
     const tf = await startEngine({ workers: 1 });
     try {
