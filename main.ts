@@ -74,6 +74,8 @@ export async function main(
       tasksDir: config.tasksDir,
       store,
       maxQueued: config.maxQueued,
+      retentionMs: config.retentionMs,
+      retentionMaxFinished: config.retentionMax,
     });
   } catch (error) {
     logger.error("ThreadFlow cannot start.", { error });

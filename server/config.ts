@@ -37,6 +37,10 @@ export interface ServiceConfig {
   maxQueued: number | undefined;
   /** Longest time shutdown waits for work to finish, in ms. Default 10,000. */
   drainMs: number;
+  /** How long finished tasks are kept, in ms. Default 7 days. */
+  retentionMs: number;
+  /** Most finished tasks kept. Default 1,000,000. */
+  retentionMax: number;
   /** Default `info`. */
   logLevel: LogLevel;
   /** Default `pretty`. */
@@ -115,6 +119,13 @@ const SETTINGS: readonly SettingSpec[] = [
   },
   { name: "max-queued", arg: "N", help: "most tasks waiting in the queue", shown: "1000000" },
   { name: "drain-ms", arg: "MS", help: "how long shutdown lets work finish", shown: "10000" },
+  {
+    name: "retention",
+    arg: "DURATION",
+    help: "how long finished tasks are kept, e.g. 7d, 12h, 30m, 90s or ms",
+    shown: "7d",
+  },
+  { name: "retention-max", arg: "N", help: "most finished tasks kept", shown: "1000000" },
   { name: "log-level", arg: "LEVEL", help: "debug | info | warn | error", shown: "info" },
   { name: "log-format", arg: "FORMAT", help: "pretty | json", shown: "pretty" },
 ];
@@ -224,6 +235,8 @@ function resolveSettings(raw: (name: string) => string | undefined): ServiceConf
     maxBody: parseBytes(raw("max-body")) ?? 1024 * 1024,
     maxQueued,
     drainMs: optionalInteger(raw, "drain-ms", 0, 3_600_000) ?? 10_000,
+    retentionMs: parseDuration(raw("retention"), "retention") ?? 7 * 86_400_000,
+    retentionMax: optionalInteger(raw, "retention-max", 0, 1_000_000_000) ?? 1_000_000,
     logLevel: oneOf(raw, "log-level", ["debug", "info", "warn", "error"] as const) ?? "info",
     logFormat: oneOf(raw, "log-format", ["pretty", "json"] as const) ?? "pretty",
   };
@@ -288,6 +301,44 @@ function parseStore(value: string | undefined): string {
     throw new ConfigError("--store", `${describeSource("store")} must not be empty.`);
   }
   return value;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  "": 1,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * Reads a duration such as `7d`, `12h`, `30m`, `90s` or `5000` (ms) into
+ * milliseconds; `undefined` stays `undefined`. Throws {@linkcode ConfigError}
+ * naming `--<name>`.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "./config.ts";
+ * parseDuration("12h", "retention"); // 43200000
+ * ```
+ */
+export function parseDuration(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/.exec(value);
+  const unit = match ? DURATION_UNITS[match[2]] : undefined;
+  const ms = match && unit !== undefined ? Number(match[1]) * unit : NaN;
+  if (!Number.isSafeInteger(ms) || ms > 3650 * 86_400_000) {
+    throw new ConfigError(
+      `--${name}`,
+      `${
+        describeSource(name)
+      } must be a duration such as 7d, 12h, 30m, 90s or a number of ms (at most 10 years): received ${
+        JSON.stringify(value)
+      }.`,
+    );
+  }
+  return ms;
 }
 
 function parseOrigins(value: string | undefined): string[] {

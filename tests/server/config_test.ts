@@ -19,6 +19,8 @@ Deno.test("parseConfig fills every default", () => {
     maxBody: 1024 * 1024,
     maxQueued: undefined,
     drainMs: 10_000,
+    retentionMs: 7 * 86_400_000,
+    retentionMax: 1_000_000,
     logLevel: "info",
     logFormat: "pretty",
   });
@@ -62,6 +64,20 @@ Deno.test("parseConfig names the bad setting", () => {
   }
 });
 
+Deno.test("--retention takes a duration with a unit; a bad one is refused naming it", () => {
+  assertEquals(config(["--retention", "12h"]).retentionMs, 12 * 3_600_000);
+  assertEquals(config(["--retention", "90s"]).retentionMs, 90_000);
+  assertEquals(config([], { THREADFLOW_RETENTION: "5000" }).retentionMs, 5000);
+  assertEquals(config(["--retention-max", "10"]).retentionMax, 10);
+  for (const bad of ["3x", "-1d", "", "d"]) {
+    throws(() => config(["--retention", bad]), (error: unknown) => {
+      assert(error instanceof ConfigError);
+      assertEquals(error.setting, "--retention");
+      return true;
+    });
+  }
+});
+
 Deno.test("--help asks for help, and the help text lists every flag with its variable", () => {
   assertEquals(parseConfig(["--port", "1", "--help"], {}), { help: true });
   const text = helpText();
@@ -77,6 +93,8 @@ Deno.test("--help asks for help, and the help text lists every flag with its var
       "--max-body",
       "--max-queued",
       "--drain-ms",
+      "--retention",
+      "--retention-max",
       "--log-level",
       "--log-format",
     ]
