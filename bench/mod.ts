@@ -74,7 +74,7 @@ export async function runBenchmarks(
       `${env.hardwareConcurrency} cores${env.cpuModel ? ` (${env.cpuModel})` : ""}` +
       `${env.commit ? `, commit ${env.commit}` : ""}\n`,
   );
-  if (env.loadAverage !== null && env.loadAverage > env.hardwareConcurrency * 0.25) {
+  if (env.loadAverage !== null && env.loadAverage > env.hardwareConcurrency * 0.5) {
     console.log(
       `Warning: the load average is ${env.loadAverage} on ${env.hardwareConcurrency} cores: ` +
         "other processes compete for the CPU, so rates and latencies will be low and noisy " +
