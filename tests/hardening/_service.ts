@@ -145,9 +145,18 @@ export async function spawnMain(args: string[], options: SpawnOptions = {}): Pro
   };
 }
 
-/** Resident set size of a process in bytes (Linux /proc). */
+/** Resident set size of a process in bytes (Linux /proc, else `ps`). */
 export async function rssOf(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  let status: string;
+  try {
+    status = await Deno.readTextFile(`/proc/${pid}/status`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    // Reading /proc needs --allow-all; `ps` needs only --allow-run.
+    const output = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] })
+      .output();
+    return Number(new TextDecoder().decode(output.stdout).trim()) * 1024;
+  }
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   if (!match) throw new Error(`No VmRSS for process ${pid}.`);
   return Number(match[1]) * 1024;
