@@ -107,6 +107,9 @@ export class DeadlineQueue<T> {
   #arm(): void {
     if (this.#closed) return;
     const next = this.#heap[0]?.at ?? Infinity;
+    // A timer set for an earlier time stays: when it fires it finds nothing due and re-arms.
+    // Resetting timers costs more than the occasional early wake-up.
+    if (this.#timer !== undefined && this.#timerAt <= next) return;
     if (next === this.#timerAt) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;

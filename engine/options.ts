@@ -45,7 +45,9 @@ export interface ThreadFlowOptions {
   cancelGraceMs?: number;
   /**
    * Most tasks sent to one worker in one message when the queue is deep and
-   * the worker's tasks take under a millisecond. Default 64; 1 turns batching off.
+   * tasks of that type take under a millisecond (moving average): the window
+   * within which priority order may bend, at most about this many
+   * milliseconds of work. Default 256; 1 turns batching off.
    */
   dispatchBatch?: number;
   /** Least time between two `task.progress` events of one task. Default 100 ms. */
@@ -142,7 +144,7 @@ export function resolveOptions(options: ThreadFlowOptions): ResolvedOptions {
     backoffMs: integer(options, "backoffMs", 1_000, 0, MAX_TIMEOUT_MS),
     maxBackoffMs: integer(options, "maxBackoffMs", 60_000, 0, MAX_TIMEOUT_MS),
     cancelGraceMs: integer(options, "cancelGraceMs", 1_000, 0, 600_000),
-    dispatchBatch: integer(options, "dispatchBatch", 64, 1, 4096),
+    dispatchBatch: integer(options, "dispatchBatch", 256, 1, 4096),
     progressIntervalMs: integer(options, "progressIntervalMs", 100, 0, 60_000),
     retentionMs: integer(options, "retentionMs", 7 * 86_400_000, 0, 3650 * 86_400_000),
     retentionMaxFinished: integer(options, "retentionMaxFinished", 1_000_000, 0, 1_000_000_000),

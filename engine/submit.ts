@@ -5,7 +5,7 @@
  * @module
  */
 
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "./id.ts";
 import { PayloadTooLargeError, UnknownTaskTypeError, ValidationError } from "./errors.ts";
 import { describe, MAX_ATTEMPTS, MAX_TIMEOUT_MS, type ResolvedOptions } from "./options.ts";
 import { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, type Task } from "./task.ts";

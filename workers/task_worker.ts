@@ -38,7 +38,9 @@ let transfers: Transferable[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
-  self.postMessage(message, transfer);
+  // Without a transfer list Deno takes a faster path.
+  if (transfer.length === 0) self.postMessage(message);
+  else self.postMessage(message, transfer);
 }
 
 // A handler that closes its own worker must not vanish silently: tell the pool first.
