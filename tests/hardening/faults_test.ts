@@ -44,12 +44,9 @@ const EXPECTED: Record<string, Expected> = {
     status: "succeeded",
     check: (t) => JSON.stringify(t.result) === JSON.stringify(t.payload),
   },
-  // Its own error is expected, but a neighbour's crash can be blamed on it instead: see the
-  // ignored "a worker crash fails only the task that crashed it" test below.
-  throws: { status: "failed", check: (t) => t.error !== null },
-  // A timeout, or a neighbour's crash blamed on it (same bug as for throws).
-  hangs: { status: "failed", check: (t) => /timeout|timed out|exited/i.test(errorText(t)) },
-  spins: { status: "failed", check: (t) => /timeout|timed out|exited/i.test(errorText(t)) },
+  throws: { status: "failed", check: (t) => t.error?.message.includes("throws:") === true },
+  hangs: { status: "failed", check: (t) => /timeout|timed out/i.test(errorText(t)) },
+  spins: { status: "failed", check: (t) => /timeout|timed out/i.test(errorText(t)) },
   closes: { status: "failed", check: (t) => t.error !== null },
   exits: { status: "failed", check: (t) => t.error !== null },
 };
@@ -191,16 +188,8 @@ Deno.test(`faults: throwing, hanging, spinning and worker-killing handlers under
 
 Deno.test({
   name: "faults: a worker crash fails only the task that crashed it, not the jobs queued behind it",
-  // BUG: when a handler closes its worker (self.close or Deno.exit), engine/pool.ts #replace
-  // (pool.ts:462-476) reports every job the pool had sent to that worker, and
-  // engine/thread_flow.ts #interrupted (thread_flow.ts:656-657) fails each of them with the
-  // crash's WorkerExitedError, including jobs prefetched behind the crashing one that never
-  // started (a neighbour's timeout requeues them instead, thread_flow.ts:658-662). With
-  // maxAttempts 1 they end failed for another task's crash. Repro: `main.ts --workers 1
-  // --tasks-dir tests/hardening/fixtures`, POST /api/tasks/batch {"tasks":[{"type":"exits"},
-  // {"type":"throws"},{"type":"throws"}]} -> both throws tasks fail with "The worker running the
-  // task exited: the task called Deno.exit(7)." instead of their own error.
-  ignore: true,
+  // Found by this suite (every job sent to a crashed worker failed with the crash's error) and
+  // fixed in the engine by 90a8c04; kept as its regression test.
   fn: async () => {
     const service = await spawnMain(["--workers", "1", "--tasks-dir", FIXTURE_TASKS]);
     try {
