@@ -95,6 +95,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   const hub = new WebSocketHub(engine, logger, {
     ...options.webSocket,
     token: config.token,
+    allowedOrigins: config.corsOrigins,
     version: VERSION,
     maxMessageBytes: options.webSocket?.maxMessageBytes ?? config.maxBody,
   });

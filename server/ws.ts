@@ -23,6 +23,11 @@ import type { WebSocketFigures } from "./metrics.ts";
 export interface WebSocketHubOptions extends ConnectionOptions {
   /** Token required to connect; `undefined` for none. */
   token?: string;
+  /**
+   * Browser origins allowed to connect besides the server's own (`--cors-origin`);
+   * empty or missing lets every origin in, `*` too.
+   */
+  allowedOrigins?: string[];
   /** Events kept for resuming. Default 100,000. */
   ringSize?: number;
   /** Sent in `hello`. */
@@ -113,6 +118,18 @@ export class WebSocketHub {
         { status: 401 },
       );
     }
+    if (!this.#originAllowed(request, url)) {
+      return Response.json(
+        {
+          error: {
+            code: "forbidden",
+            message: "This origin may not open the WebSocket: it is not in --cors-origin.",
+            field: "origin",
+          },
+        },
+        { status: 403 },
+      );
+    }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return Response.json(
         {
@@ -151,6 +168,25 @@ export class WebSocketHub {
     };
     socket.onerror = () => {};
     return response;
+  }
+
+  /**
+   * Browsers send `Origin` on every WebSocket upgrade and CORS does not
+   * protect WebSockets, so with `--cors-origin` set the origin is checked
+   * here. Clients that send none (not browsers) and the server's own pages pass.
+   */
+  #originAllowed(request: Request, url: URL): boolean {
+    const allowed = this.#options.allowedOrigins ?? [];
+    if (allowed.length === 0 || allowed.includes("*")) return true;
+    const origin = request.headers.get("origin");
+    if (origin === null) return true;
+    if (allowed.includes(origin)) return true;
+    const host = request.headers.get("host") ?? url.host;
+    try {
+      return new URL(origin).host === host;
+    } catch {
+      return false;
+    }
   }
 
   /** Closes every connection (1001 on shutdown) and stops listening to the engine. */

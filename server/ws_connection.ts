@@ -72,6 +72,8 @@ class BadMessageError extends Error {
 }
 
 const MIN_STATS_INTERVAL_MS = 250;
+/** Longest stats interval: one hour (timers past 2^31-1 ms would fire at once). */
+const MAX_STATS_INTERVAL_MS = 3_600_000;
 const DEFAULT_STATS_INTERVAL_MS = 1000;
 
 /**
@@ -372,10 +374,10 @@ function readStatsInterval(value: unknown): number | undefined {
     : undefined;
   if (
     typeof interval !== "number" || !Number.isInteger(interval) ||
-    interval < MIN_STATS_INTERVAL_MS
+    interval < MIN_STATS_INTERVAL_MS || interval > MAX_STATS_INTERVAL_MS
   ) {
     throw new BadMessageError(
-      `stats must be true or { intervalMs } with an integer of at least ${MIN_STATS_INTERVAL_MS}.`,
+      `stats must be true or { intervalMs } with an integer from ${MIN_STATS_INTERVAL_MS} to ${MAX_STATS_INTERVAL_MS}.`,
       "stats",
     );
   }
