@@ -135,6 +135,8 @@ export class PostgresStore implements SharedTaskStore {
   readonly #channel: string;
   #sql: Sql | undefined;
   #closed = false;
+  /** Whether this store counts in {@linkcode guardConnectionErrors}. */
+  #guarded = false;
   #queue: Operation[] = [];
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #flushing: Promise<void> | undefined;
@@ -208,6 +210,8 @@ export class PostgresStore implements SharedTaskStore {
   async open(): Promise<Task[]> {
     if (this.#sql) throw new Error(`The store ${this.name} is already open.`);
     if (this.#closed) throw new StoreUnavailableError(`The store ${this.name} is closed.`);
+    if (!this.#guarded) guardConnectionErrors(+1);
+    this.#guarded = true;
     const connectTimeoutSeconds = this.#options.connectTimeoutSeconds ?? 5;
     const sql = postgres(this.#url, {
       max: this.#options.maxConnections ?? 10,
@@ -228,6 +232,7 @@ export class PostgresStore implements SharedTaskStore {
       );
     } catch (error) {
       await withDeadline(sql.end({ timeout: 0 }), 2_000, "").catch(() => {});
+      this.#unguard();
       throw new StoreUnavailableError(
         `Cannot open the PostgreSQL store ${this.name}: ${describe(error)}.`,
       );
@@ -572,6 +577,12 @@ export class PostgresStore implements SharedTaskStore {
     this.#sql = undefined;
     // Our queue is drained; only a connection killed under us could linger.
     await sql?.end({ timeout: 1 });
+    this.#unguard();
+  }
+
+  #unguard(): void {
+    if (this.#guarded) guardConnectionErrors(-1);
+    this.#guarded = false;
   }
 
   // --- group commit ---------------------------------------------------------
@@ -798,5 +809,38 @@ export class PostgresStore implements SharedTaskStore {
         if (!this.#healthy) this.#scheduleProbe();
       }
     }, this.#probeDelayMs);
+  }
+}
+
+let openStores = 0;
+let lastLeakLog = 0;
+
+/**
+ * While PostgreSQL restarts, postgres.js (under Deno's node:net) now and then
+ * lets a socket's connect or write error escape as an unhandled rejection,
+ * outside any query this store awaits; unhandled, it would end the process.
+ * The store already treats the connection as lost (health probe, retried
+ * writes), so while a store is open such connection errors are logged and
+ * swallowed here. Every other unhandled rejection is left alone.
+ */
+function guardConnectionErrors(delta: 1 | -1): void {
+  const before = openStores;
+  openStores = Math.max(0, openStores + delta);
+  if (before === 0 && openStores === 1) {
+    globalThis.addEventListener("unhandledrejection", onUnhandledRejection);
+  } else if (before === 1 && openStores === 0) {
+    globalThis.removeEventListener("unhandledrejection", onUnhandledRejection);
+  }
+}
+
+function onUnhandledRejection(event: PromiseRejectionEvent): void {
+  if (!isConnectionError(event.reason)) return;
+  event.preventDefault();
+  const now = Date.now();
+  if (now - lastLeakLog > 10_000) {
+    lastLeakLog = now;
+    console.warn(
+      `ThreadFlow: a PostgreSQL connection error escaped its query: ${describe(event.reason)}.`,
+    );
   }
 }
