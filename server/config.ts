@@ -25,7 +25,7 @@ export interface ServiceConfig {
   workers: number | undefined;
   /** Folder of extra task modules, or `undefined`. */
   tasksDir: string | undefined;
-  /** Store spec: `memory`, `sqlite`, `sqlite:PATH` or a `postgres://` URL. Default `memory`. */
+  /** Store spec: `memory`, `sqlite`, `sqlite:PATH` or a `postgres://` URL. Default `sqlite` (`./data/threadflow.db`). */
   store: string;
   /** API token; `undefined` turns authentication off. */
   token: string | undefined;
@@ -96,8 +96,8 @@ const SETTINGS: readonly SettingSpec[] = [
   {
     name: "store",
     arg: "SPEC",
-    help: "where tasks live: memory, sqlite[:PATH] or a postgres:// URL",
-    shown: "memory",
+    help: "where tasks live: sqlite[:PATH], memory or a postgres:// URL",
+    shown: "sqlite:./data/threadflow.db",
   },
   {
     name: "token",
@@ -295,7 +295,7 @@ function oneOf<T extends string>(
 }
 
 function parseStore(value: string | undefined): string {
-  if (value === undefined) return "memory";
+  if (value === undefined) return "sqlite";
   // Only the shape is checked here; store_from_config.ts knows which kinds exist.
   if (value.trim() === "") {
     throw new ConfigError("--store", `${describeSource("store")} must not be empty.`);

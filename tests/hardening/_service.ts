@@ -57,7 +57,19 @@ export interface SpawnOptions {
  */
 export async function spawnMain(args: string[], options: SpawnOptions = {}): Promise<MainProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...startPermissions(), MAIN, "--port", "0", "--hostname", "127.0.0.1", ...args],
+    // Memory unless the test names a store: parallel services must not share ./data.
+    args: [
+      "run",
+      ...startPermissions(),
+      MAIN,
+      "--port",
+      "0",
+      "--hostname",
+      "127.0.0.1",
+      "--store",
+      "memory",
+      ...args,
+    ],
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

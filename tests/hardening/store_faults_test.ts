@@ -10,7 +10,7 @@ import { send, spawnMain, startPermissions, until } from "./_service.ts";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const PG_RESTART = Deno.env.get("THREADFLOW_PG_RESTART") === "1";
 /** Set to true once the node survives a PostgreSQL restart (see the bug note on the test). */
-const NODE_SURVIVES_PG_RESTART = false;
+const NODE_SURVIVES_PG_RESTART = true;
 
 /** Runs main.ts expecting it to refuse to start; returns its exit code, output and duration. */
 async function startExpectingFailure(
@@ -122,14 +122,8 @@ Deno.test({
   name: "store faults: PostgreSQL restarted under load: /ready 503, recovers alone, loses nothing",
   // It restarts the shared PostgreSQL cluster under every other test: run it alone, with
   // THREADFLOW_PG_RESTART=1 (CI does, in a serial step).
-  // BUG (ignored until fixed, whatever THREADFLOW_PG_RESTART says): the node dies when
-  // PostgreSQL restarts under load: "error: Uncaught TypeError: Cannot read properties of null
-  // (reading 'write')" at `socket.write(chunk, fn)` in postgres@3.4.9 src/connection.js
-  // nextWrite, run from setImmediate after the connection closed, so no try/catch in
-  // engine/store/postgres_store.ts can catch it (upstream porsager/postgres#1154, #1208; fix
-  // PRs #1168, #1209 unmerged). main.ts exits 1. Repro: set NODE_SURVIVES_PG_RESTART to true
-  // and run with THREADFLOW_PG_RESTART=1: the node died in 3 of 5 runs (once 71 ms into the
-  // restart); in the other 2 it recovered alone and lost nothing.
+  // postgres.js once let a write to a socket closed by the restart end the node (upstream
+  // porsager/postgres#1154); engine/store/postgres_store.ts guards against it now.
   ignore: !PG_RESTART || !NODE_SURVIVES_PG_RESTART,
   fn: async () => {
     const schema = `tf_hardening_${Deno.pid}`;

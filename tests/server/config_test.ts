@@ -13,7 +13,7 @@ Deno.test("parseConfig fills every default", () => {
     hostname: "127.0.0.1",
     workers: undefined,
     tasksDir: undefined,
-    store: "memory",
+    store: "sqlite",
     token: undefined,
     corsOrigins: [],
     maxBody: 1024 * 1024,

@@ -14,7 +14,7 @@ interface Service {
 
 async function spawnService(args: string[]): Promise<Service> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--port", "0", ...args],
+    args: ["run", "-A", MAIN, "--port", "0", "--store", "memory", ...args],
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
@@ -60,7 +60,7 @@ Deno.test("main.ts --help prints every flag; a bad flag exits 2 naming it", asyn
 Deno.test("main.ts exits 1 naming the address when the port is taken", async () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const taken = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--port", String(listener.addr.port)],
+    args: ["run", "-A", MAIN, "--port", String(listener.addr.port), "--store", "memory"],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -151,7 +151,19 @@ Deno.test("while the engine starts, /health answers and /ready is 503", async ()
   const port = probe.addr.port;
   probe.close();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--port", String(port), "--tasks-dir", tasksDir, "--workers", "1"],
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "--port",
+      String(port),
+      "--store",
+      "memory",
+      "--tasks-dir",
+      tasksDir,
+      "--workers",
+      "1",
+    ],
     stdout: "piped",
     stderr: "null",
   }).spawn();
