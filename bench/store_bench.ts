@@ -25,6 +25,7 @@ import { SqliteStore } from "../engine/store/sqlite_store.ts";
 import { PostgresStore } from "../engine/store/postgres_store.ts";
 import { ThreadFlow } from "../engine/thread_flow.ts";
 import { type BenchRow, type BenchSection, printSection } from "./_report.ts";
+import { pgReachable } from "../tests/store/_postgres.ts";
 
 const PG_URL = Deno.env.get("THREADFLOW_BENCH_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
 const SQLITE_BATCHED_GOAL = 30_000;
@@ -158,18 +159,6 @@ function insertRows(
       unit: "writes/s",
     },
   ];
-}
-
-async function pgReachable(): Promise<boolean> {
-  const sql = postgres(PG_URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
-  try {
-    await sql`SELECT 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 0 });
-  }
 }
 
 /** Claim → complete loops, one per node, each with its own store object (pool). */
@@ -340,7 +329,7 @@ export async function run(options: StoreBenchOptions = {}): Promise<BenchSection
     await Deno.remove(dir, { recursive: true });
   }
 
-  if (await pgReachable()) {
+  if (await pgReachable(PG_URL)) {
     const schema = `tf_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const admin = postgres(PG_URL, { onnotice: () => {}, max: 1 });
     try {

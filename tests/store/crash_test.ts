@@ -15,6 +15,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import postgres from "postgres";
 import { storeFromConfig } from "../../server/store_from_config.ts";
+import { PG_URL, pgReachable } from "./_postgres.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const CHILD = new URL("./_crash_child.ts", import.meta.url);
@@ -123,20 +124,6 @@ Deno.test("crash (library): SIGKILL mid-run on SQLite loses nothing and strands 
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-const PG_URL = Deno.env.get("THREADFLOW_TEST_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
-
-async function pgReachable(): Promise<boolean> {
-  const sql = postgres(PG_URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
-  try {
-    await sql`SELECT 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 0 });
-  }
-}
 
 /** Every acknowledged task is among `rows`, terminal; nothing is unfinished. */
 function verifyRows(rows: { id: string; status: string }[], acknowledged: Set<string>) {

@@ -12,21 +12,9 @@ import { ThreadFlow } from "../../mod.ts";
 import type { Task } from "../../engine/task.ts";
 import { PostgresStore } from "../../engine/store/postgres_store.ts";
 import { makeTask } from "./conformance.ts";
+import { PG_URL, pgReachable as reachable } from "./_postgres.ts";
 
-const PG_URL = Deno.env.get("THREADFLOW_TEST_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
 const CHILD = new URL("./_cluster_child.ts", import.meta.url);
-
-async function reachable(): Promise<boolean> {
-  const sql = postgres(PG_URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
-  try {
-    await sql`SELECT 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 0 });
-  }
-}
 
 const ignore = !(await reachable());
 

@@ -8,20 +8,7 @@ import {
 import { StoreUnavailableError } from "../../engine/errors.ts";
 import { makeTask, sharedStoreConformance, storeConformance, withStore } from "./conformance.ts";
 import type { StoreHarness } from "./conformance.ts";
-
-const PG_URL = Deno.env.get("THREADFLOW_TEST_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
-
-async function reachable(): Promise<boolean> {
-  const sql = postgres(PG_URL, { connect_timeout: 2, onnotice: () => {}, max: 1 });
-  try {
-    await sql`SELECT 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 0 });
-  }
-}
+import { PG_URL, pgReachable as reachable } from "./_postgres.ts";
 
 const ignore = (await reachable())
   ? undefined
