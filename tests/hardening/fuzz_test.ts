@@ -30,7 +30,7 @@ import {
   send,
   spawnMain,
 } from "./_service.ts";
-import { RawSocket } from "./_raw_socket.ts";
+import { RawSocket } from "../_raw_websocket.ts";
 import { startService } from "../server/_service.ts";
 
 const SEED = seedFromEnv();

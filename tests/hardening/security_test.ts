@@ -14,7 +14,7 @@
 
 import { ok as assert } from "node:assert/strict";
 import { isErrorShape, type MainProcess, send, spawnMain } from "./_service.ts";
-import { RawSocket } from "./_raw_socket.ts";
+import { RawSocket } from "../_raw_websocket.ts";
 
 const TOKEN = "s3cret-Token-9f8e7d6c5b4a";
 

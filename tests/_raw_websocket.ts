@@ -1,7 +1,8 @@
 /**
- * A raw WebSocket client over TCP that can send what a browser never would:
- * text frames with invalid UTF-8, frames larger than any sane limit, any
- * opcode. Reads until the server's close frame.
+ * A raw WebSocket client over TCP for tests: it sends what a browser never
+ * would (text frames with invalid UTF-8, frames larger than any sane limit,
+ * any opcode) and reads only when told to, so it is also a real slow
+ * consumer. Reads until the server's close frame.
  *
  * @module
  */
@@ -49,6 +50,11 @@ export class RawSocket {
         throw new Error("Connection closed during the handshake.");
       }
     }
+  }
+
+  /** Sends a text frame. */
+  sendText(text: string): Promise<void> {
+    return this.sendFrame(1, new TextEncoder().encode(text));
   }
 
   /** Sends one masked frame (opcode 1 text, 2 binary, 8 close, 9 ping). */
