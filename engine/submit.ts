@@ -30,7 +30,6 @@ const KNOWN_FIELDS = new Set([
 export interface TaskFactoryContext {
   options: ResolvedOptions;
   hasTaskType(name: string): boolean;
-  nodeId: string;
 }
 
 /**

@@ -457,7 +457,7 @@ export class ThreadFlow {
     const now = Date.now();
     const context = { options: this.options, hasTaskType: (t: string) => this.hasTaskType(t) };
     const tasks = inputs.map((input, i) =>
-      buildTask(input, { ...context, nodeId: this.nodeId }, now, batch ? `tasks[${i}].` : "")
+      buildTask(input, context, now, batch ? `tasks[${i}].` : "")
     );
     refuseSharedBytes(tasks, batch);
     this.#assertRoom(tasks.length);

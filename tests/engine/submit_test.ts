@@ -14,7 +14,6 @@ function context(options: ThreadFlowOptions = {}) {
   return {
     options: resolveOptions({ workers: 1, nodeId: "test", ...options }),
     hasTaskType: (name: string) => name === "noop" || name === "fib",
-    nodeId: "test",
   };
 }
 
