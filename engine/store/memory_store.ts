@@ -34,6 +34,14 @@ export class MemoryStore implements TaskStore {
   readonly kind = "local";
   readonly name = "memory";
   #tasks = new Map<string, Task>();
+  /**
+   * Every id in insertion order, which for UUIDv7 ids is ascending: lists walk
+   * it from the end and find a cursor by binary search. Ids of pruned tasks
+   * linger until the next compaction.
+   */
+  #order: string[] = [];
+  /** Whether `#order` is ascending (ids from elsewhere may arrive out of order). */
+  #sorted = true;
   #byKey = new Map<string, Task>();
   /** Ids of finished tasks in the order they were written as finished. */
   #finished: string[] = [];
@@ -61,6 +69,9 @@ export class MemoryStore implements TaskStore {
       if (!outcome.created) continue;
       const task = outcome.task;
       this.#tasks.set(task.id, task);
+      const last = this.#order[this.#order.length - 1];
+      if (last !== undefined && task.id < last) this.#sorted = false;
+      this.#order.push(task.id);
       if (task.idempotencyKey !== null) this.#byKey.set(task.idempotencyKey, task);
     }
     return Promise.resolve(outcomes);
@@ -90,13 +101,18 @@ export class MemoryStore implements TaskStore {
     const statuses = query.status?.length ? new Set(query.status) : undefined;
     const types = query.type?.length ? new Set(query.type) : undefined;
     const priorities = query.priority?.length ? new Set(query.priority) : undefined;
-    // Ids are UUIDv7 and the map keeps insertion order, so walking it backwards is newest first.
-    const ids = [...this.#tasks.keys()];
+    if (!this.#sorted) {
+      this.#order.sort();
+      this.#sorted = true;
+    }
+    const ids = this.#order;
     const tasks: Task[] = [];
     let nextCursor: string | null = null;
-    for (let i = ids.length - 1; i >= 0; i--) {
-      if (after !== undefined && ids[i] >= after) continue;
-      const task = this.#tasks.get(ids[i])!;
+    const start = after === undefined ? ids.length - 1 : lastBelow(ids, after);
+    for (let i = start; i >= 0; i--) {
+      const task = this.#tasks.get(ids[i]);
+      if (task === undefined) continue; // pruned
+      if (after !== undefined && task.id >= after) continue;
       if (statuses && !statuses.has(task.status)) continue;
       if (types && !types.has(task.type)) continue;
       if (priorities && !priorities.has(task.priority)) continue;
@@ -132,6 +148,9 @@ export class MemoryStore implements TaskStore {
       if (task.idempotencyKey !== null) this.#byKey.delete(task.idempotencyKey);
       deleted++;
     }
+    if (this.#order.length > 4096 && this.#order.length > this.#tasks.size * 2) {
+      this.#order = this.#order.filter((id) => this.#tasks.has(id));
+    }
     if (this.#finishedHead > 4096 && this.#finishedHead * 2 > this.#finished.length) {
       this.#finished = this.#finished.slice(this.#finishedHead);
       this.#finishedHead = 0;
@@ -142,4 +161,16 @@ export class MemoryStore implements TaskStore {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** Index of the last id in ascending `ids` that is below `id`, or -1. */
+function lastBelow(ids: string[], id: string): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (ids[middle] < id) low = middle + 1;
+    else high = middle;
+  }
+  return low - 1;
 }
