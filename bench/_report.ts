@@ -264,3 +264,17 @@ export async function writeReport(
   await Deno.writeTextFile(path, JSON.stringify(report, null, 2) + "\n");
   return path;
 }
+
+/**
+ * `BENCH_SCALE` (0 < x ≤ 1): every section shrinks its sizes by it, for a
+ * quick pass. Throws naming the variable when it is malformed.
+ */
+export function benchScale(): number {
+  const raw = Deno.env.get("BENCH_SCALE");
+  if (raw === undefined || raw === "") return 1;
+  const value = Number(raw);
+  if (!(value > 0 && value <= 1)) {
+    throw new Error(`BENCH_SCALE must be a number above 0 and at most 1: received "${raw}".`);
+  }
+  return value;
+}

@@ -19,14 +19,20 @@
  * @module
  */
 
-import { type BenchRow, type BenchSection, percentile, printSection } from "./_report.ts";
+import {
+  type BenchRow,
+  benchScale,
+  type BenchSection,
+  percentile,
+  printSection,
+} from "./_report.ts";
 import type { FanoutResult, PipelineResult } from "./_ws_load_worker.ts";
 import { ThreadFlow } from "../mod.ts";
 import { createApp, type ThreadFlowApp } from "../server/app.ts";
 import { parseConfig } from "../server/config.ts";
 import { silentLogger } from "../server/logger.ts";
 
-const SCALE = readScale();
+const SCALE = benchScale();
 /** Which parts to run, e.g. `BENCH_HTTP_PARTS=cd`; default all four. */
 const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcd").split(""));
 const WRK = "/usr/bin/wrk";
@@ -44,16 +50,6 @@ const FANOUT_CLIENTS = 100;
 const FANOUT_TASKS = 10_000;
 /** How long fan-out clients may keep reading after the last task ended. */
 const FANOUT_GRACE_MS = 120_000;
-
-function readScale(): number {
-  const raw = Deno.env.get("BENCH_SCALE");
-  if (raw === undefined || raw === "") return 1;
-  const value = Number(raw);
-  if (!(value > 0 && value <= 1)) {
-    throw new Error(`BENCH_SCALE must be a number above 0 and at most 1: received "${raw}".`);
-  }
-  return value;
-}
 
 /** A service on an ephemeral port for the benchmark. */
 interface BenchService {

@@ -17,6 +17,7 @@
 
 import {
   type BenchRow,
+  benchScale,
   type BenchSection,
   formatValue,
   percentile,
@@ -28,7 +29,7 @@ import { type SubmitInput, type Task, ThreadFlow, type ThreadFlowEvent } from ".
 import fib from "../workers/tasks/fib.ts";
 
 /** Multiplies every task count; `BENCH_SCALE=0.1` gives a quick run. */
-const SCALE = readScale();
+const SCALE = benchScale();
 const WORKERS = navigator.hardwareConcurrency;
 const THROUGHPUT_TASKS = scaled(200_000);
 const THROUGHPUT_REPEATS = 3;
@@ -50,16 +51,6 @@ const BARE_TASKS_PER_MESSAGE = 256;
 const BARE_MESSAGES_IN_FLIGHT = 2;
 /** Linux's USER_HZ, the unit of /proc CPU times. */
 const CLOCK_TICKS_PER_SECOND = 100;
-
-function readScale(): number {
-  const raw = Deno.env.get("BENCH_SCALE");
-  if (raw === undefined || raw === "") return 1;
-  const value = Number(raw);
-  if (!(value > 0 && value <= 1)) {
-    throw new Error(`BENCH_SCALE must be a number above 0 and at most 1: received "${raw}".`);
-  }
-  return value;
-}
 
 function scaled(count: number): number {
   return Math.max(1, Math.round(count * SCALE));

@@ -17,15 +17,15 @@
 
 import { join } from "node:path";
 import postgres from "postgres";
-import { v7 as uuidv7 } from "uuid";
 import type { Task } from "../engine/task.ts";
 import type { TaskStore } from "../engine/store/store.ts";
 import { MemoryStore } from "../engine/store/memory_store.ts";
 import { SqliteStore } from "../engine/store/sqlite_store.ts";
 import { PostgresStore } from "../engine/store/postgres_store.ts";
 import { ThreadFlow } from "../engine/thread_flow.ts";
-import { type BenchRow, type BenchSection, printSection } from "./_report.ts";
+import { type BenchRow, benchScale, type BenchSection, printSection } from "./_report.ts";
 import { pgReachable } from "../tests/store/_postgres.ts";
+import { makeTask } from "../tests/store/conformance.ts";
 
 const PG_URL = Deno.env.get("THREADFLOW_BENCH_PG") ?? "postgres://postgres@127.0.0.1:5432/test";
 const SQLITE_BATCHED_GOAL = 30_000;
@@ -45,39 +45,9 @@ export interface StoreBenchOptions {
   claimed?: number;
 }
 
-/** `BENCH_SCALE` (0 < x ≤ 1) shrinks every size, for a quick pass. */
-function readScale(): number {
-  const raw = Deno.env.get("BENCH_SCALE");
-  if (raw === undefined || raw === "") return 1;
-  const value = Number(raw);
-  if (!(value > 0 && value <= 1)) {
-    throw new Error(`BENCH_SCALE must be a number above 0 and at most 1: received "${raw}".`);
-  }
-  return value;
-}
-
-function makeTask(): Task {
-  const now = Date.now();
-  return {
-    id: uuidv7(),
-    type: "noop",
-    payload: { n: 1 },
-    priority: 1 + Math.floor(Math.random() * 10),
-    status: "queued",
-    attempts: 0,
-    maxAttempts: 1,
-    timeoutMs: 60_000,
-    progress: null,
-    result: null,
-    error: null,
-    createdAt: now,
-    runAt: now,
-    startedAt: null,
-    finishedAt: null,
-    workerId: null,
-    idempotencyKey: null,
-    nodeId: null,
-  };
+/** A queued `noop` task of random priority. */
+function benchTask(): Task {
+  return makeTask({ priority: 1 + Math.floor(Math.random() * 10) });
 }
 
 async function perSecond(count: number, fn: () => Promise<void>): Promise<number> {
@@ -100,17 +70,17 @@ async function measureInserts(
   options: Required<StoreBenchOptions>,
 ): Promise<InsertFigures> {
   const sequential = await perSecond(options.sequential, async () => {
-    for (let i = 0; i < options.sequential; i++) await store.insert([makeTask()]);
+    for (let i = 0; i < options.sequential; i++) await store.insert([benchTask()]);
   });
   const concurrent = await perSecond(options.concurrent, async () => {
     const calls: Promise<unknown>[] = [];
-    for (let i = 0; i < options.concurrent; i++) calls.push(store.insert([makeTask()]));
+    for (let i = 0; i < options.concurrent; i++) calls.push(store.insert([benchTask()]));
     await Promise.all(calls);
   });
   const batches = Math.ceil(options.batched / options.batchSize);
   const tasks = Array.from(
     { length: batches },
-    () => Array.from({ length: options.batchSize }, makeTask),
+    () => Array.from({ length: options.batchSize }, benchTask),
   );
   const batched = await perSecond(batches * options.batchSize, async () => {
     for (const batch of tasks) await store.insert(batch);
@@ -167,7 +137,7 @@ async function measureClaims(schema: string, nodes: number, count: number): Prom
   try {
     for (const store of stores) await store.open();
     for (let i = 0; i < count; i += 5000) {
-      await stores[0].insert(Array.from({ length: Math.min(5000, count - i) }, makeTask));
+      await stores[0].insert(Array.from({ length: Math.min(5000, count - i) }, benchTask));
     }
     let completed = 0;
     const node = async (store: PostgresStore, nodeId: string) => {
@@ -289,7 +259,7 @@ async function measureEngine(schema: string, nodes: number, count: number): Prom
  * ```
  */
 export async function run(options: StoreBenchOptions = {}): Promise<BenchSection> {
-  const scale = readScale();
+  const scale = benchScale();
   const scaled = (value: number) => Math.max(100, Math.round(value * scale));
   const sizes: Required<StoreBenchOptions> = {
     sequential: options.sequential ?? scaled(1_000),

@@ -7,29 +7,10 @@ import {
 import type { TaskEvent, ThreadFlowEvent, WorkerEvent } from "../../engine/events.ts";
 import { type Task, TASK_STATUSES, type TaskStatus } from "../../engine/task.ts";
 import { assert, assertEquals, assertThrows } from "./_helpers.ts";
+import { makeTask as makeStoredTask } from "../store/conformance.ts";
 
 function makeTask(status: TaskStatus, id = crypto.randomUUID()): Task {
-  const now = Date.now();
-  return {
-    id,
-    type: "noop",
-    payload: null,
-    priority: 5,
-    status,
-    attempts: 0,
-    maxAttempts: 1,
-    timeoutMs: 1000,
-    progress: null,
-    result: null,
-    error: null,
-    createdAt: now,
-    runAt: now,
-    startedAt: null,
-    finishedAt: null,
-    workerId: null,
-    idempotencyKey: null,
-    nodeId: null,
-  };
+  return makeStoredTask({ id, status, payload: null, timeoutMs: 1000 });
 }
 
 interface Harness {
