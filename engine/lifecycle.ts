@@ -149,6 +149,11 @@ export class Lifecycle {
     this.#deliver(numbered);
   }
 
+  /** Takes the store's counts for these statuses (at start, and after retention deleted rows). */
+  recount(counts: Partial<StatusCounts>): void {
+    Object.assign(this.counts, counts);
+  }
+
   /** Forgets counts of tasks deleted from the store by retention. */
   forget(status: TaskStatus, count: number): void {
     this.counts[status] = Math.max(0, this.counts[status] - count);

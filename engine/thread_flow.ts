@@ -166,10 +166,8 @@ export class ThreadFlow {
       retentionMs: options.retentionMs,
       retentionMaxFinished: options.retentionMaxFinished,
       onPruned: async () => {
-        const counts = await store.counts();
-        for (const status of ["succeeded", "failed", "cancelled"] as const) {
-          this.#lifecycle.counts[status] = counts[status];
-        }
+        const { succeeded, failed, cancelled } = await store.counts();
+        this.#lifecycle.recount({ succeeded, failed, cancelled });
       },
     });
   }
@@ -212,7 +210,7 @@ export class ThreadFlow {
     const unfinished = await store.open();
     const engine = new ThreadFlow(resolved, store, types);
     try {
-      Object.assign(engine.#lifecycle.counts, await store.counts());
+      engine.#lifecycle.recount(await store.counts());
       if (engine.#shared === null) engine.#recover(unfinished);
       await engine.#pool.start();
       await engine.#cluster?.start();
