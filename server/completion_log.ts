@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { ThreadFlowEvent } from "../engine/events.ts";
-import { TERMINAL_EVENT_TYPES } from "../engine/events.ts";
+import { TERMINAL_EVENT_TYPES, type ThreadFlowEvent } from "../engine/mod.ts";
 
 /** One finished task. */
 export interface Completion {

@@ -6,9 +6,16 @@
  * @module
  */
 
-import type { SubmitInput, SubmitResult, Task } from "../engine/task.ts";
-import type { EventListener, WorkerInfo } from "../engine/events.ts";
-import type { TaskPage, TaskQuery, TaskStore } from "../engine/store/store.ts";
+import type {
+  EventListener,
+  SubmitInput,
+  SubmitResult,
+  Task,
+  TaskPage,
+  TaskQuery,
+  TaskStore,
+  WorkerInfo,
+} from "../engine/mod.ts";
 import type { EngineStats, HistogramSnapshot, LatencySummary, TaskTypeInfo } from "../mod.ts";
 
 export type { EngineStats, HistogramSnapshot, LatencySummary, TaskTypeInfo };

@@ -6,7 +6,7 @@
  */
 
 import { HTTPException } from "hono/http-exception";
-import { QueueFullError, ThreadFlowError } from "../engine/errors.ts";
+import { QueueFullError, ThreadFlowError } from "../engine/mod.ts";
 
 /** The body of every error answer. */
 export interface ErrorBody {
@@ -82,7 +82,7 @@ export function errorBody(code: string, message: string, field?: string): ErrorB
  * @example
  * ```ts
  * import { errorAnswer } from "./errors.ts";
- * import { TaskNotFoundError } from "../engine/errors.ts";
+ * import { TaskNotFoundError } from "../engine/mod.ts";
  * errorAnswer(new TaskNotFoundError("x")).status; // 404
  * ```
  */

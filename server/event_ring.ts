@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ThreadFlowEvent } from "../engine/events.ts";
+import type { ThreadFlowEvent } from "../engine/mod.ts";
 
 /** What {@linkcode EventRing.since} found. */
 export type SinceResult = { ok: true; events: ThreadFlowEvent[] } | { ok: false };

@@ -6,7 +6,7 @@
  */
 
 import { z } from "@hono/zod-openapi";
-import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES } from "../engine/task.ts";
+import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES } from "../engine/mod.ts";
 
 /** Most tasks in one batch submit. */
 export const MAX_BATCH = 10_000;

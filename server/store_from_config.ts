@@ -5,8 +5,7 @@
  */
 
 import type { TaskStore } from "../mod.ts";
-import { InvalidOptionError } from "../engine/errors.ts";
-import { openStore } from "../engine/store/mod.ts";
+import { InvalidOptionError, openStore } from "../engine/mod.ts";
 import { ConfigError } from "./config.ts";
 
 /**

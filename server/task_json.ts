@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { Task } from "../engine/task.ts";
-import type { ThreadFlowEvent } from "../engine/events.ts";
+import type { Task, ThreadFlowEvent } from "../engine/mod.ts";
 
 /** How bytes appear in JSON answers and text WebSocket frames. */
 export interface JsonBytes {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { ThreadFlowEvent } from "../engine/events.ts";
+import type { ThreadFlowEvent } from "../engine/mod.ts";
 import type { ServiceEngine } from "./engine_port.ts";
 import type { Logger } from "./logger.ts";
 import { EventRing } from "./event_ring.ts";

@@ -7,7 +7,7 @@
 
 import { decode, encode } from "@msgpack/msgpack";
 import { taskToJson } from "./task_json.ts";
-import type { Task } from "../engine/task.ts";
+import type { Task } from "../engine/mod.ts";
 
 /** Which frame kind a client uses. */
 export type FrameEncoding = "json" | "msgpack";

@@ -5,8 +5,12 @@
  * @module
  */
 
-import { type SubmitInput, TASK_STATUSES, type TaskStatus } from "../engine/task.ts";
-import type { ThreadFlowEvent } from "../engine/events.ts";
+import {
+  type SubmitInput,
+  TASK_STATUSES,
+  type TaskStatus,
+  type ThreadFlowEvent,
+} from "../engine/mod.ts";
 import type { ServiceEngine } from "./engine_port.ts";
 import type { Logger } from "./logger.ts";
 import { errorAnswer, type ErrorDetail } from "./errors.ts";

@@ -5,15 +5,17 @@
  * @module
  */
 
-export type { Task, TaskError, TaskStatus } from "../../engine/task.ts";
 export type {
+  StatusCounts,
+  Task,
+  TaskError,
   TaskEvent,
   TaskEventType,
+  TaskStatus,
   ThreadFlowEvent,
   WorkerEvent,
   WorkerInfo,
-} from "../../engine/events.ts";
-export type { StatusCounts } from "../../engine/store/store.ts";
+} from "../../engine/mod.ts";
 
 /** Percentiles of a latency, in milliseconds. */
 export interface LatencySummary {

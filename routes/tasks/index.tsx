@@ -1,5 +1,5 @@
 import TaskTable from "../../islands/TaskTable.tsx";
-import { TASK_STATUSES } from "../../engine/task.ts";
+import { TASK_STATUSES } from "../../engine/mod.ts";
 import { typeSummaries } from "../../server/ui/data.ts";
 import type { Task, TaskFilter, TaskStatus, TaskTypeSummary } from "../../islands/_shared/types.ts";
 import type { PageProps, PageResult, RouteContext } from "../../server/ui/types.ts";

@@ -6,10 +6,16 @@
  */
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { SubmitInput, Task, TaskStatus } from "../../engine/task.ts";
-import { isTerminal } from "../../engine/task.ts";
-import { decodeCursor, type TaskQuery } from "../../engine/store/store.ts";
-import { TaskNotFoundError, ThreadFlowError } from "../../engine/errors.ts";
+import {
+  decodeCursor,
+  isTerminal,
+  type SubmitInput,
+  type Task,
+  TaskNotFoundError,
+  type TaskQuery,
+  type TaskStatus,
+  ThreadFlowError,
+} from "../../engine/mod.ts";
 import type { AppEnv } from "../app_env.ts";
 import type { ServiceEngine } from "../engine_port.ts";
 import { HttpError } from "../errors.ts";

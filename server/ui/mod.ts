@@ -21,7 +21,7 @@ import {
   readIslandManifest,
 } from "./assets.ts";
 import { renderDocument } from "./render.ts";
-import { ThreadFlowError } from "../../engine/errors.ts";
+import { ThreadFlowError } from "../../engine/mod.ts";
 import type { RouteModule, UiEngine } from "./types.ts";
 
 export type { UiEngine } from "./types.ts";

@@ -6,7 +6,7 @@
  */
 
 import type { ComponentChildren, ComponentType } from "preact";
-import type { TaskPage, TaskQuery } from "../../engine/store/store.ts";
+import type { TaskPage, TaskQuery } from "../../engine/mod.ts";
 import type {
   DashboardStats,
   Task,
