@@ -15,8 +15,8 @@
  * @module
  */
 
-export { type CloseOptions, ThreadFlow, type WaitOptions } from "./engine/thread_flow.ts";
-export type { ResolvedOptions, ThreadFlowOptions } from "./engine/options.ts";
+export { type CloseOptions, ThreadFlow, type WaitOptions } from "./engine/facade/thread_flow.ts";
+export type { ResolvedOptions, ThreadFlowOptions } from "./engine/facade/options.ts";
 export {
   DEFAULT_PRIORITY,
   isTerminal,
@@ -30,7 +30,7 @@ export {
   type TaskError,
   type TaskStatus,
   TERMINAL_STATUSES,
-} from "./engine/task.ts";
+} from "./engine/model/task.ts";
 export {
   type EventListener,
   type TaskEvent,
@@ -40,7 +40,7 @@ export {
   type WorkerEvent,
   type WorkerEventType,
   type WorkerInfo,
-} from "./engine/events.ts";
+} from "./engine/model/events.ts";
 export {
   ClosedError,
   InvalidOptionError,
@@ -55,10 +55,10 @@ export {
   UnknownTaskTypeError,
   ValidationError,
   WorkerExitedError,
-} from "./engine/errors.ts";
-export type { EngineStats } from "./engine/stats.ts";
-export type { HistogramSnapshot, LatencySummary } from "./engine/histogram.ts";
-export type { TaskTypeInfo } from "./engine/task_types.ts";
+} from "./engine/model/errors.ts";
+export type { EngineStats } from "./engine/facade/stats.ts";
+export type { HistogramSnapshot, LatencySummary } from "./engine/facade/histogram.ts";
+export type { TaskTypeInfo } from "./engine/pool/task_types.ts";
 export type {
   InsertOutcome,
   PruneOptions,
@@ -68,4 +68,4 @@ export type {
   TaskStore,
 } from "./engine/store/store.ts";
 export { MemoryStore } from "./engine/store/memory_store.ts";
-export type { TaskContext, TaskHandler } from "./workers/context.ts";
+export type { TaskContext, TaskHandler } from "./engine/pool/context.ts";

@@ -17,12 +17,12 @@
 
 import { join } from "node:path";
 import postgres from "postgres";
-import type { Task } from "../engine/task.ts";
+import type { Task } from "../engine/model/task.ts";
 import type { TaskStore } from "../engine/store/store.ts";
 import { MemoryStore } from "../engine/store/memory_store.ts";
-import { SqliteStore } from "../engine/store/sqlite_store.ts";
-import { PostgresStore } from "../engine/store/postgres_store.ts";
-import { ThreadFlow } from "../engine/thread_flow.ts";
+import { SqliteStore } from "../engine/store/sqlite/sqlite_store.ts";
+import { PostgresStore } from "../engine/store/postgres/postgres_store.ts";
+import { ThreadFlow } from "../engine/facade/thread_flow.ts";
 import { type BenchRow, benchScale, type BenchSection, printSection } from "./_report.ts";
 import { pgReachable } from "../tests/store/_postgres.ts";
 import { makeTask } from "../tests/store/conformance.ts";

@@ -18,15 +18,15 @@ export {
   type NodeWorkers,
   ThreadFlow,
   type WaitOptions,
-} from "./thread_flow.ts";
+} from "./facade/thread_flow.ts";
 export {
   describe,
   MAX_ATTEMPTS,
   MAX_TIMEOUT_MS,
   type ResolvedOptions,
   type ThreadFlowOptions,
-} from "./options.ts";
-export { MAX_DELAY_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./submit.ts";
+} from "./facade/options.ts";
+export { MAX_DELAY_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./facade/submit.ts";
 export {
   DEFAULT_PRIORITY,
   isTerminal,
@@ -40,7 +40,7 @@ export {
   type TaskError,
   type TaskStatus,
   TERMINAL_STATUSES,
-} from "./task.ts";
+} from "./model/task.ts";
 export {
   type EventListener,
   type TaskEvent,
@@ -50,7 +50,7 @@ export {
   type WorkerEvent,
   type WorkerEventType,
   type WorkerInfo,
-} from "./events.ts";
+} from "./model/events.ts";
 export {
   ClosedError,
   InvalidOptionError,
@@ -65,10 +65,10 @@ export {
   UnknownTaskTypeError,
   ValidationError,
   WorkerExitedError,
-} from "./errors.ts";
-export type { EngineStats } from "./stats.ts";
-export type { HistogramSnapshot, LatencySummary } from "./histogram.ts";
-export type { TaskTypeInfo } from "./task_types.ts";
+} from "./model/errors.ts";
+export type { EngineStats } from "./facade/stats.ts";
+export type { HistogramSnapshot, LatencySummary } from "./facade/histogram.ts";
+export type { TaskTypeInfo } from "./pool/task_types.ts";
 export {
   decodeCursor,
   DEFAULT_SQLITE_PATH,

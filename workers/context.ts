@@ -13,18 +13,4 @@
  * @module
  */
 
-import type { ProgressValue } from "../engine/task.ts";
-
-/** The second argument of every task handler. */
-export interface TaskContext {
-  /** Aborted when the task is cancelled; stop soon after, or the worker is replaced. */
-  signal: AbortSignal;
-  /** Reports progress: a fraction from 0 to 1, or `{ done, total }`. Cheap to call often. */
-  progress(value: ProgressValue): void;
-  taskId: string;
-  /** Which attempt this is, from 1. */
-  attempt: number;
-}
-
-/** A task type module's default export. */
-export type TaskHandler = (payload: unknown, ctx: TaskContext) => unknown;
+export type { TaskContext, TaskHandler } from "../engine/pool/context.ts";

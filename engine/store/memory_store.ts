@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isTerminal, type Task } from "../task.ts";
+import { isTerminal, type Task } from "../model/task.ts";
 import {
   decodeCursor,
   emptyCounts,

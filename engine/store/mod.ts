@@ -11,15 +11,15 @@
  * @module
  */
 
-import { InvalidOptionError } from "../errors.ts";
+import { InvalidOptionError } from "../model/errors.ts";
 import { MemoryStore } from "./memory_store.ts";
-import { PostgresStore } from "./postgres_store.ts";
-import { SqliteStore } from "./sqlite_store.ts";
+import { PostgresStore } from "./postgres/postgres_store.ts";
+import { SqliteStore } from "./sqlite/sqlite_store.ts";
 import type { TaskStore } from "./store.ts";
 
 export { MemoryStore } from "./memory_store.ts";
-export { SqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
-export { PostgresStore, type PostgresStoreOptions } from "./postgres_store.ts";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite_store.ts";
+export { PostgresStore, type PostgresStoreOptions } from "./postgres/postgres_store.ts";
 export {
   type ClaimedTask,
   type FencedWrite,

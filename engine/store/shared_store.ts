@@ -14,8 +14,8 @@
  * @module
  */
 
-import type { ThreadFlowEvent, WorkerInfo } from "../events.ts";
-import type { Task } from "../task.ts";
+import type { ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
+import type { Task } from "../model/task.ts";
 import type { TaskStore } from "./store.ts";
 
 /** A task moved to `running` for one node, with the lease that fences its writes. */

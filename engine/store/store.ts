@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Task, TaskStatus } from "../task.ts";
+import type { Task, TaskStatus } from "../model/task.ts";
 
 /** Count of tasks in each status. */
 export type StatusCounts = Record<TaskStatus, number>;

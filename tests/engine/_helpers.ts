@@ -6,10 +6,10 @@
  * @module
  */
 
-import { ThreadFlow } from "../../engine/thread_flow.ts";
-import type { ThreadFlowOptions } from "../../engine/options.ts";
-import type { TaskEvent, ThreadFlowEvent } from "../../engine/events.ts";
-import { TERMINAL_EVENT_TYPES } from "../../engine/events.ts";
+import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
+import type { ThreadFlowOptions } from "../../engine/facade/options.ts";
+import type { TaskEvent, ThreadFlowEvent } from "../../engine/model/events.ts";
+import { TERMINAL_EVENT_TYPES } from "../../engine/model/events.ts";
 
 /** The folder of fixture task modules (spin, throws, hold, probe, …). */
 export const FIXTURE_TASKS = new URL("../fixtures/tasks/", import.meta.url);

@@ -1,5 +1,5 @@
 import FakeTimers from "@sinonjs/fake-timers";
-import { DeadlineQueue } from "../../engine/deadline_queue.ts";
+import { DeadlineQueue } from "../../engine/source/deadline_queue.ts";
 import { assert, assertEquals, seededRandom } from "./_helpers.ts";
 
 function install() {

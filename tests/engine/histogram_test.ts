@@ -1,4 +1,4 @@
-import { Histogram } from "../../engine/histogram.ts";
+import { Histogram } from "../../engine/facade/histogram.ts";
 import { assert, assertEquals } from "./_helpers.ts";
 
 function within(actual: number, expected: number, relative: number): boolean {

@@ -3,9 +3,9 @@ import {
   IllegalTransitionError,
   Lifecycle,
   type LifecycleHooks,
-} from "../../engine/lifecycle.ts";
-import type { TaskEvent, ThreadFlowEvent, WorkerEvent } from "../../engine/events.ts";
-import { type Task, TASK_STATUSES, type TaskStatus } from "../../engine/task.ts";
+} from "../../engine/model/lifecycle.ts";
+import type { TaskEvent, ThreadFlowEvent, WorkerEvent } from "../../engine/model/events.ts";
+import { type Task, TASK_STATUSES, type TaskStatus } from "../../engine/model/task.ts";
 import { assert, assertEquals, assertThrows } from "./_helpers.ts";
 import { makeTask as makeStoredTask } from "../store/conformance.ts";
 

@@ -1,6 +1,6 @@
-import { resolveOptions, type ThreadFlowOptions } from "../../engine/options.ts";
-import { InvalidOptionError } from "../../engine/errors.ts";
-import { ThreadFlow } from "../../engine/thread_flow.ts";
+import { resolveOptions, type ThreadFlowOptions } from "../../engine/facade/options.ts";
+import { InvalidOptionError } from "../../engine/model/errors.ts";
+import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_helpers.ts";
 
 type IntegerOption = Exclude<keyof ThreadFlowOptions, "tasksDir" | "store" | "nodeId">;

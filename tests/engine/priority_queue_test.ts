@@ -1,4 +1,4 @@
-import { PriorityQueue } from "../../engine/priority_queue.ts";
+import { PriorityQueue } from "../../engine/source/priority_queue.ts";
 import { assert, assertEquals, seededRandom } from "./_helpers.ts";
 
 interface Item {

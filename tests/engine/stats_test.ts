@@ -1,5 +1,5 @@
-import { StatsRecorder, workerTotals } from "../../engine/stats.ts";
-import type { WorkerInfo } from "../../engine/events.ts";
+import { StatsRecorder, workerTotals } from "../../engine/facade/stats.ts";
+import type { WorkerInfo } from "../../engine/model/events.ts";
 import { assertEquals } from "./_helpers.ts";
 
 Deno.test("stats: throughput counts finished tasks per second over the last 60 s", () => {

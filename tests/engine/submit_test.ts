@@ -1,11 +1,11 @@
-import { buildTask, MAX_DELAY_MS, payloadSize } from "../../engine/submit.ts";
-import { resolveOptions, type ThreadFlowOptions } from "../../engine/options.ts";
+import { buildTask, MAX_DELAY_MS, payloadSize } from "../../engine/facade/submit.ts";
+import { resolveOptions, type ThreadFlowOptions } from "../../engine/facade/options.ts";
 import {
   PayloadTooLargeError,
   ThreadFlowError,
   UnknownTaskTypeError,
   ValidationError,
-} from "../../engine/errors.ts";
+} from "../../engine/model/errors.ts";
 import { assert, assertEquals, assertThrows } from "./_helpers.ts";
 
 const NOW = 1_800_000_000_000;

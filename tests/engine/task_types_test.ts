@@ -1,5 +1,5 @@
-import { BUILTIN_TASK_TYPES, loadTaskTypes } from "../../engine/task_types.ts";
-import { InvalidOptionError } from "../../engine/errors.ts";
+import { BUILTIN_TASK_TYPES, loadTaskTypes } from "../../engine/pool/task_types.ts";
+import { InvalidOptionError } from "../../engine/model/errors.ts";
 import { assert, assertEquals, assertRejects, FIXTURE_TASKS, fixtureDir } from "./_helpers.ts";
 
 Deno.test("task types: without tasksDir only the built-ins exist", async () => {

@@ -3,9 +3,9 @@
  * its signal is killed after `cancelGraceMs`.
  */
 
-import { TaskConflictError } from "../../engine/errors.ts";
-import type { WorkerEvent } from "../../engine/events.ts";
-import type { Task } from "../../engine/task.ts";
+import { TaskConflictError } from "../../engine/model/errors.ts";
+import type { WorkerEvent } from "../../engine/model/events.ts";
+import type { Task } from "../../engine/model/task.ts";
 import {
   assert,
   assertEquals,

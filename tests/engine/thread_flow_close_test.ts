@@ -4,11 +4,11 @@
  * next start, and clears every timer (the sanitizers check that).
  */
 
-import { ThreadFlow } from "../../engine/thread_flow.ts";
+import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
 import { MemoryStore } from "../../engine/store/memory_store.ts";
-import { ClosedError } from "../../engine/errors.ts";
-import type { WorkerEvent } from "../../engine/events.ts";
-import type { Task } from "../../engine/task.ts";
+import { ClosedError } from "../../engine/model/errors.ts";
+import type { WorkerEvent } from "../../engine/model/events.ts";
+import type { Task } from "../../engine/model/task.ts";
 import {
   assert,
   assertEquals,

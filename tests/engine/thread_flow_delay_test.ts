@@ -5,7 +5,7 @@
  */
 
 import FakeTimers from "@sinonjs/fake-timers";
-import type { Task } from "../../engine/task.ts";
+import type { Task } from "../../engine/model/task.ts";
 import { assert, assertEquals, EventLog, startEngine, waitFor } from "./_helpers.ts";
 
 function installClock() {

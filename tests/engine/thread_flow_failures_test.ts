@@ -4,8 +4,8 @@
  * recover every time: the next task runs, restarts are counted.
  */
 
-import { ValidationError } from "../../engine/errors.ts";
-import type { WorkerEvent } from "../../engine/events.ts";
+import { ValidationError } from "../../engine/model/errors.ts";
+import type { WorkerEvent } from "../../engine/model/events.ts";
 import {
   assert,
   assertEquals,

@@ -7,15 +7,15 @@
  * Reproduce a failure with THREADFLOW_SEED=<seed printed on failure>.
  */
 
-import { TaskConflictError } from "../../engine/errors.ts";
-import { TERMINAL_EVENT_TYPES, type ThreadFlowEvent } from "../../engine/events.ts";
-import { canTransition } from "../../engine/lifecycle.ts";
+import { TaskConflictError } from "../../engine/model/errors.ts";
+import { TERMINAL_EVENT_TYPES, type ThreadFlowEvent } from "../../engine/model/events.ts";
+import { canTransition } from "../../engine/model/lifecycle.ts";
 import {
   type SubmitInput,
   type Task,
   type TaskStatus,
   TERMINAL_STATUSES,
-} from "../../engine/task.ts";
+} from "../../engine/model/task.ts";
 import { assert, assertEquals, delay, seededRandom, startEngine, waitAllIdle } from "./_helpers.ts";
 
 const TASKS = 120;

@@ -2,8 +2,8 @@
  * Automatic retries with exponential backoff, and manual retry().
  */
 
-import { QueueFullError, TaskConflictError } from "../../engine/errors.ts";
-import type { TaskEvent } from "../../engine/events.ts";
+import { QueueFullError, TaskConflictError } from "../../engine/model/errors.ts";
+import type { TaskEvent } from "../../engine/model/events.ts";
 import { assert, assertEquals, assertRejects, EventLog, startEngine, waitFor } from "./_helpers.ts";
 
 Deno.test("retry: a task failing its first two attempts succeeds on the third, same id and priority", async () => {

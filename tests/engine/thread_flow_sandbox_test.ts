@@ -4,11 +4,11 @@
  * by permission set and switched between groups on demand.
  */
 
-import { ThreadFlow } from "../../engine/thread_flow.ts";
-import { InvalidOptionError } from "../../engine/errors.ts";
-import type { WorkerEvent } from "../../engine/events.ts";
-import { loadTaskTypes } from "../../engine/task_types.ts";
-import { resolveOptions } from "../../engine/options.ts";
+import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
+import { InvalidOptionError } from "../../engine/model/errors.ts";
+import type { WorkerEvent } from "../../engine/model/events.ts";
+import { loadTaskTypes } from "../../engine/pool/task_types.ts";
+import { resolveOptions } from "../../engine/facade/options.ts";
 import {
   assert,
   assertEquals,

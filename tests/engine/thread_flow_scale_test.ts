@@ -5,10 +5,10 @@
 
 import FakeTimers from "@sinonjs/fake-timers";
 import { MemoryStore } from "../../engine/store/memory_store.ts";
-import { QueueFullError } from "../../engine/errors.ts";
-import { TERMINAL_EVENT_TYPES } from "../../engine/events.ts";
-import type { SubmitInput, SubmitResult } from "../../engine/task.ts";
-import type { ThreadFlow } from "../../engine/thread_flow.ts";
+import { QueueFullError } from "../../engine/model/errors.ts";
+import { TERMINAL_EVENT_TYPES } from "../../engine/model/events.ts";
+import type { SubmitInput, SubmitResult } from "../../engine/model/task.ts";
+import type { ThreadFlow } from "../../engine/facade/thread_flow.ts";
 import {
   assert,
   assertEquals,

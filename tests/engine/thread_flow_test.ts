@@ -4,7 +4,7 @@
  * delays and shutdown have their own files (thread_flow_*_test.ts).
  */
 
-import { ThreadFlow } from "../../engine/thread_flow.ts";
+import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
 import {
   ClosedError,
   PayloadTooLargeError,
@@ -12,10 +12,10 @@ import {
   TaskNotFoundError,
   UnknownTaskTypeError,
   ValidationError,
-} from "../../engine/errors.ts";
-import type { TaskEvent } from "../../engine/events.ts";
-import { TERMINAL_EVENT_TYPES } from "../../engine/events.ts";
-import type { Task } from "../../engine/task.ts";
+} from "../../engine/model/errors.ts";
+import type { TaskEvent } from "../../engine/model/events.ts";
+import { TERMINAL_EVENT_TYPES } from "../../engine/model/events.ts";
+import type { Task } from "../../engine/model/task.ts";
 import {
   assert,
   assertEquals,
@@ -478,7 +478,7 @@ Deno.test("thread flow: a task module that fails to load is refused at start, na
 });
 
 Deno.test("thread flow: a task module whose name is not a valid type name is refused, naming it", async () => {
-  const { InvalidOptionError } = await import("../../engine/errors.ts");
+  const { InvalidOptionError } = await import("../../engine/model/errors.ts");
   const error = await assertRejects(
     () =>
       ThreadFlow.start({
@@ -492,7 +492,7 @@ Deno.test("thread flow: a task module whose name is not a valid type name is ref
 });
 
 Deno.test("thread flow: a task module named like a built-in type is refused, naming both", async () => {
-  const { InvalidOptionError } = await import("../../engine/errors.ts");
+  const { InvalidOptionError } = await import("../../engine/model/errors.ts");
   const error = await assertRejects(
     () =>
       ThreadFlow.start({

@@ -6,7 +6,7 @@
  * exits. Other tests use blocks.ts, which never yields but costs no CPU.
  */
 
-import type { WorkerEvent } from "../../engine/events.ts";
+import type { WorkerEvent } from "../../engine/model/events.ts";
 import { assert, assertEquals, EventLog, startEngine, waitAllIdle } from "./_helpers.ts";
 
 function workerEvents(log: EventLog, type: string): WorkerEvent[] {

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { CompletionLog } from "../../server/completion_log.ts";
-import type { ThreadFlowEvent } from "../../engine/events.ts";
+import type { ThreadFlowEvent } from "../../engine/model/events.ts";
 
 function finished(id: string, finishedAt: number, type = "task.succeeded"): ThreadFlowEvent {
   return { type, seq: 0, at: finishedAt, task: { id, finishedAt } } as unknown as ThreadFlowEvent;

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { EventRing } from "../../server/event_ring.ts";
-import type { ThreadFlowEvent } from "../../engine/events.ts";
+import type { ThreadFlowEvent } from "../../engine/model/events.ts";
 
 function event(seq: number): ThreadFlowEvent {
   return { type: "worker.started", seq, at: 0, worker: {} as never };

@@ -9,7 +9,7 @@
  */
 
 import { ThreadFlow } from "../../mod.ts";
-import { PostgresStore } from "../../engine/store/postgres_store.ts";
+import { PostgresStore } from "../../engine/store/postgres/postgres_store.ts";
 
 const [url, schema, nodeId] = Deno.args;
 const encoder = new TextEncoder();

@@ -12,7 +12,7 @@
  */
 
 import { ThreadFlow } from "../../mod.ts";
-import { SqliteStore } from "../../engine/store/sqlite_store.ts";
+import { SqliteStore } from "../../engine/store/sqlite/sqlite_store.ts";
 
 const [mode, path, countText] = Deno.args;
 const encoder = new TextEncoder();

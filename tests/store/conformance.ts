@@ -8,7 +8,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { v7 as uuidv7 } from "uuid";
-import type { Task, TaskStatus } from "../../engine/task.ts";
+import type { Task, TaskStatus } from "../../engine/model/task.ts";
 import type { TaskStore } from "../../engine/store/store.ts";
 import type { SharedTaskStore } from "../../engine/store/shared_store.ts";
 

@@ -6,7 +6,7 @@ import {
   PostgresStore,
   SqliteStore,
 } from "../../engine/store/mod.ts";
-import { InvalidOptionError } from "../../engine/errors.ts";
+import { InvalidOptionError } from "../../engine/model/errors.ts";
 
 Deno.test("openStore: picks the store from the spec without opening it", () => {
   assert(openStore("memory") instanceof MemoryStore);

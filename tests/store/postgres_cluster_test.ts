@@ -9,8 +9,8 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
 import { ThreadFlow } from "../../mod.ts";
-import type { Task } from "../../engine/task.ts";
-import { PostgresStore } from "../../engine/store/postgres_store.ts";
+import type { Task } from "../../engine/model/task.ts";
+import { PostgresStore } from "../../engine/store/postgres/postgres_store.ts";
 import { makeTask } from "./conformance.ts";
 import { PG_URL, pgReachable as reachable } from "./_postgres.ts";
 

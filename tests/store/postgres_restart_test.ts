@@ -9,7 +9,7 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { PostgresStore } from "../../engine/store/postgres_store.ts";
+import { PostgresStore } from "../../engine/store/postgres/postgres_store.ts";
 import type { SharedMessage } from "../../engine/store/shared_store.ts";
 import { changed, makeTask } from "./conformance.ts";
 

@@ -1,11 +1,11 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
-import { PostgresStore } from "../../engine/store/postgres_store.ts";
+import { PostgresStore } from "../../engine/store/postgres/postgres_store.ts";
 import {
   migratePostgres,
   POSTGRES_SCHEMA_VERSION,
-} from "../../engine/store/migrations/postgres.ts";
-import { StoreUnavailableError } from "../../engine/errors.ts";
+} from "../../engine/store/postgres/migrations.ts";
+import { StoreUnavailableError } from "../../engine/model/errors.ts";
 import { makeTask, sharedStoreConformance, storeConformance, withStore } from "./conformance.ts";
 import type { StoreHarness } from "./conformance.ts";
 import { PG_URL, pgReachable as reachable } from "./_postgres.ts";

@@ -1,9 +1,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { SqliteStore } from "../../engine/store/sqlite_store.ts";
-import { migrateSqlite, SQLITE_SCHEMA_VERSION } from "../../engine/store/migrations/sqlite.ts";
-import { StoreUnavailableError } from "../../engine/errors.ts";
+import { SqliteStore } from "../../engine/store/sqlite/sqlite_store.ts";
+import { migrateSqlite, SQLITE_SCHEMA_VERSION } from "../../engine/store/sqlite/migrations.ts";
+import { StoreUnavailableError } from "../../engine/model/errors.ts";
 import { makeTask, storeConformance } from "./conformance.ts";
 
 storeConformance({

@@ -192,7 +192,7 @@ Deno.test("static files are served with a content hash and long-lived caching", 
 });
 
 Deno.test("a page answers 503 with HTML while the engine's store is unavailable", async () => {
-  const { StoreUnavailableError } = await import("../../engine/errors.ts");
+  const { StoreUnavailableError } = await import("../../engine/model/errors.ts");
   const failing = {
     nodeId: "n",
     stats: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),

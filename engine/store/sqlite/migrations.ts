@@ -78,7 +78,7 @@ export const SQLITE_SCHEMA_VERSION: number = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS
  * @example
  * ```ts
  * import { DatabaseSync } from "node:sqlite";
- * import { migrateSqlite } from "./sqlite.ts";
+ * import { migrateSqlite } from "./migrations.ts";
  * const db = new DatabaseSync(":memory:");
  * migrateSqlite(db); // [1, 2]
  * migrateSqlite(db); // []

@@ -10,9 +10,9 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { Task, TaskError, TaskStatus } from "../task.ts";
-import type { UnsafeQueryable } from "./migrations/postgres.ts";
-import type { InsertOutcome } from "./store.ts";
+import type { Task, TaskError, TaskStatus } from "../../model/task.ts";
+import type { UnsafeQueryable } from "./migrations.ts";
+import type { InsertOutcome } from "../store.ts";
 
 /** A row as postgres.js returns it. */
 export type Row = Record<string, unknown>;

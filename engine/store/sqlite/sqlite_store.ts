@@ -14,9 +14,9 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import { dirname } from "node:path";
 import { clearImmediate, setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
-import { StoreUnavailableError, ValidationError } from "../errors.ts";
-import type { Task, TaskError, TaskStatus } from "../task.ts";
-import { migrateSqlite } from "./migrations/sqlite.ts";
+import { StoreUnavailableError, ValidationError } from "../../model/errors.ts";
+import type { Task, TaskError, TaskStatus } from "../../model/task.ts";
+import { migrateSqlite } from "./migrations.ts";
 import {
   decodeCursor,
   emptyCounts,
@@ -27,7 +27,7 @@ import {
   type TaskPage,
   type TaskQuery,
   type TaskStore,
-} from "./store.ts";
+} from "../store.ts";
 
 /** Options for {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { ThreadFlowEvent, WorkerInfo } from "./events.ts";
-import type { Task } from "./task.ts";
-import type { ClaimedTask, SharedMessage, SharedTaskStore } from "./store/shared_store.ts";
+import type { ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
+import type { Task } from "../model/task.ts";
+import type { ClaimedTask, SharedMessage, SharedTaskStore } from "../store/shared_store.ts";
 
 /** Timings of the cluster link. */
 export interface ClusterOptions {

@@ -27,7 +27,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *
  * @example
  * ```ts
- * import { DeadlineQueue } from "./engine/deadline_queue.ts";
+ * import { DeadlineQueue } from "./engine/source/deadline_queue.ts";
  * const timers = new DeadlineQueue<string>((due) => console.log(due));
  * timers.set("a", Date.now() + 10, "hello");
  * timers.delete("a");

@@ -91,7 +91,7 @@ export interface UnsafeQueryable {
  * @example
  * ```ts
  * import postgres from "postgres";
- * import { migratePostgres } from "./postgres.ts";
+ * import { migratePostgres } from "./migrations.ts";
  * const sql = postgres("postgres://postgres@127.0.0.1:5432/test");
  * await migratePostgres(sql, "threadflow");
  * await sql.end();

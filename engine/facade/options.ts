@@ -5,8 +5,8 @@
  * @module
  */
 
-import { InvalidOptionError } from "./errors.ts";
-import type { TaskStore } from "./store/store.ts";
+import { InvalidOptionError } from "../model/errors.ts";
+import type { TaskStore } from "../store/store.ts";
 
 /**
  * Options for {@linkcode ThreadFlow.start}. Every option has a default.

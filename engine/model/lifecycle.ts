@@ -18,7 +18,7 @@
 
 import type { TaskEventType, ThreadFlowEvent } from "./events.ts";
 import { type Task, type TaskStatus, TERMINAL_STATUSES } from "./task.ts";
-import { emptyCounts, type StatusCounts } from "./store/store.ts";
+import { emptyCounts, type StatusCounts } from "../store/store.ts";
 
 /** Where a task may go from each status (`new` is a task being created). */
 const ALLOWED: Record<TaskStatus | "new", readonly TaskStatus[]> = {

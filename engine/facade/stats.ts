@@ -6,9 +6,9 @@
  */
 
 import { Histogram, type HistogramSnapshot, type LatencySummary } from "./histogram.ts";
-import type { WorkerInfo } from "./events.ts";
-import type { StatusCounts } from "./store/store.ts";
-import { MAX_PRIORITY, MIN_PRIORITY } from "./task.ts";
+import type { WorkerInfo } from "../model/events.ts";
+import type { StatusCounts } from "../store/store.ts";
+import { MAX_PRIORITY, MIN_PRIORITY } from "../model/task.ts";
 
 /** A snapshot of the engine, as `/api/stats` serves it. */
 export interface EngineStats {

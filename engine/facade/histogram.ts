@@ -43,7 +43,7 @@ const FINE_BOUNDS: number[] = Array.from(
  *
  * @example
  * ```ts
- * import { Histogram } from "./engine/histogram.ts";
+ * import { Histogram } from "./engine/facade/histogram.ts";
  * const h = new Histogram();
  * h.record(12.5);
  * h.summary().p50; // about 12.5

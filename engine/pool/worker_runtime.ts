@@ -12,7 +12,7 @@
 
 /// <reference lib="deno.worker" />
 
-import type { ProgressValue } from "../engine/task.ts";
+import type { ProgressValue } from "../model/task.ts";
 import type { TaskContext, TaskHandler } from "./context.ts";
 import {
   type FromWorker,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { MAX_PRIORITY, MIN_PRIORITY } from "./task.ts";
+import { MAX_PRIORITY, MIN_PRIORITY } from "../model/task.ts";
 
 interface QueueEntry<T> {
   item: T;
@@ -72,7 +72,7 @@ export interface PriorityQueueOptions {
  *
  * @example
  * ```ts
- * import { PriorityQueue } from "./engine/priority_queue.ts";
+ * import { PriorityQueue } from "./engine/source/priority_queue.ts";
  * const queue = new PriorityQueue<string>();
  * queue.push("a", "low", 1, Date.now());
  * queue.push("b", "high", 9, Date.now());

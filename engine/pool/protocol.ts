@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ProgressValue, TaskError } from "../engine/task.ts";
+import type { ProgressValue, TaskError } from "../model/task.ts";
 
 /** One task handed to a worker: `[id, type, payload, attempt]`. */
 export type Job = [id: string, type: string, payload: unknown, attempt: number];

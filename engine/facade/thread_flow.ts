@@ -14,16 +14,16 @@ import {
   TimeoutError,
   ValidationError,
   WorkerExitedError,
-} from "./errors.ts";
+} from "../model/errors.ts";
 import {
   type EventListener,
   TERMINAL_EVENT_TYPES,
   type ThreadFlowEvent,
   type WorkerEventType,
   type WorkerInfo,
-} from "./events.ts";
-import { ClusterLink } from "./cluster.ts";
-import { Lifecycle } from "./lifecycle.ts";
+} from "../model/events.ts";
+import { ClusterLink } from "../source/cluster.ts";
+import { Lifecycle } from "../model/lifecycle.ts";
 import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./options.ts";
 import {
   type InterruptCause,
@@ -31,14 +31,14 @@ import {
   toFraction,
   type WorkerGroup,
   WorkerPool,
-} from "./pool.ts";
-import { NO_PERMISSIONS, permissionsKey } from "./permissions.ts";
-import { PriorityQueue } from "./priority_queue.ts";
-import { DeadlineQueue } from "./deadline_queue.ts";
+} from "../pool/pool.ts";
+import { NO_PERMISSIONS, permissionsKey } from "../pool/permissions.ts";
+import { PriorityQueue } from "../source/priority_queue.ts";
+import { DeadlineQueue } from "../source/deadline_queue.ts";
 import { type EngineStats, StatsRecorder, workerTotals } from "./stats.ts";
 import { buildTask } from "./submit.ts";
-import { loadTaskTypes, type TaskTypeInfo } from "./task_types.ts";
-import { StoreWriter } from "./store_writer.ts";
+import { loadTaskTypes, type TaskTypeInfo } from "../pool/task_types.ts";
+import { StoreWriter } from "../store/store_writer.ts";
 import { Retention } from "./retention.ts";
 import { Waiters } from "./waiters.ts";
 import {
@@ -48,11 +48,11 @@ import {
   type SubmitResult,
   type Task,
   type TaskError,
-} from "./task.ts";
-import { MemoryStore } from "./store/memory_store.ts";
-import type { TaskPage, TaskQuery, TaskStore } from "./store/store.ts";
-import { type ClaimedTask, isSharedStore, type SharedTaskStore } from "./store/shared_store.ts";
-import type { JobOutcome } from "../workers/protocol.ts";
+} from "../model/task.ts";
+import { MemoryStore } from "../store/memory_store.ts";
+import type { TaskPage, TaskQuery, TaskStore } from "../store/store.ts";
+import { type ClaimedTask, isSharedStore, type SharedTaskStore } from "../store/shared_store.ts";
+import type { JobOutcome } from "../pool/protocol.ts";
 
 /** Options for {@linkcode ThreadFlow.close}. */
 export interface CloseOptions {

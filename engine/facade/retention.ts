@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TaskStore } from "./store/store.ts";
+import type { TaskStore } from "../store/store.ts";
 
 /** How often finished tasks past retention are pruned. */
 const PRUNE_INTERVAL_MS = 60_000;

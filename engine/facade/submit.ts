@@ -5,10 +5,10 @@
  * @module
  */
 
-import { uuidv7 } from "./id.ts";
-import { PayloadTooLargeError, UnknownTaskTypeError, ValidationError } from "./errors.ts";
+import { uuidv7 } from "../model/id.ts";
+import { PayloadTooLargeError, UnknownTaskTypeError, ValidationError } from "../model/errors.ts";
 import { describe, MAX_ATTEMPTS, MAX_TIMEOUT_MS, type ResolvedOptions } from "./options.ts";
-import { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, type Task } from "./task.ts";
+import { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, type Task } from "../model/task.ts";
 
 /** Longest idempotency key. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;

@@ -14,11 +14,11 @@
 
 import postgres from "postgres";
 import { clearImmediate, setImmediate } from "node:timers";
-import { StoreUnavailableError } from "../errors.ts";
-import type { Task } from "../task.ts";
-import type { UnsafeQueryable } from "./migrations/postgres.ts";
-import type { SharedMessage, SharedMessageListener } from "./shared_store.ts";
-import { describe, isConnectionError, type Row } from "./_postgres_rows.ts";
+import { StoreUnavailableError } from "../../model/errors.ts";
+import type { Task } from "../../model/task.ts";
+import type { UnsafeQueryable } from "./migrations.ts";
+import type { SharedMessage, SharedMessageListener } from "../shared_store.ts";
+import { describe, isConnectionError, type Row } from "./_rows.ts";
 
 /** NOTIFY payloads must stay under 8000 bytes; keep a margin. */
 const MAX_NOTIFY_BYTES = 7900;

@@ -13,10 +13,10 @@
 
 import postgres from "postgres";
 import { clearImmediate, setImmediate } from "node:timers";
-import { StoreUnavailableError, ValidationError } from "../errors.ts";
-import type { Task, TaskStatus } from "../task.ts";
-import { migratePostgres, type UnsafeQueryable } from "./migrations/postgres.ts";
-import { MessageChannel } from "./_postgres_messages.ts";
+import { StoreUnavailableError, ValidationError } from "../../model/errors.ts";
+import type { Task, TaskStatus } from "../../model/task.ts";
+import { migratePostgres, type UnsafeQueryable } from "./migrations.ts";
+import { MessageChannel } from "./_messages.ts";
 import {
   byId,
   describe,
@@ -32,7 +32,7 @@ import {
   updateSql,
   UUID,
   withDeadline,
-} from "./_postgres_rows.ts";
+} from "./_rows.ts";
 import type {
   ClaimedTask,
   FencedWrite,
@@ -42,7 +42,7 @@ import type {
   SharedMessage,
   SharedMessageListener,
   SharedTaskStore,
-} from "./shared_store.ts";
+} from "../shared_store.ts";
 import {
   decodeCursor,
   emptyCounts,
@@ -52,7 +52,7 @@ import {
   type StatusCounts,
   type TaskPage,
   type TaskQuery,
-} from "./store.ts";
+} from "../store.ts";
 
 /**
  * Whether a batch is one statement: a single insert() call, or only write()

@@ -7,17 +7,17 @@
  * @module
  */
 
-import type { WorkerEventType, WorkerInfo } from "./events.ts";
+import type { WorkerEventType, WorkerInfo } from "../model/events.ts";
 import {
   type FromWorker,
   type Job,
   type JobOutcome,
   toTaskError,
   type ToWorker,
-} from "../workers/protocol.ts";
-import { DeadlineQueue } from "./deadline_queue.ts";
+} from "./protocol.ts";
+import { DeadlineQueue } from "../source/deadline_queue.ts";
 import type { NormalizedPermissions } from "./permissions.ts";
-import type { ProgressValue } from "./task.ts";
+import type { ProgressValue } from "../model/task.ts";
 
 /** A task as the pool sees it. */
 export interface PoolJob {
@@ -115,7 +115,7 @@ interface PoolDeadline {
 
 /** A task whose handler runs faster than this (ms, moving average) may be batched. */
 const FAST_TASK_MS = 1;
-const WORKER_URL = new URL("../workers/task_worker.ts", import.meta.url);
+const WORKER_URL = new URL("./worker_runtime.ts", import.meta.url);
 
 /**
  * Runs jobs on module workers.

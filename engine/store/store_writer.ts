@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { Task } from "./task.ts";
-import type { TaskStore } from "./store/store.ts";
-import type { SharedTaskStore } from "./store/shared_store.ts";
+import type { Task } from "../model/task.ts";
+import type { TaskStore } from "./store.ts";
+import type { SharedTaskStore } from "./shared_store.ts";
 
 /** Lease tokens of claimed tasks, when the store is shared. */
 export interface Fencing {

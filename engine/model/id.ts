@@ -22,7 +22,7 @@ const COUNTER_MAX = 0xfff;
  *
  * @example
  * ```ts
- * import { uuidv7 } from "./engine/id.ts";
+ * import { uuidv7 } from "./engine/model/id.ts";
  * const a = uuidv7();
  * const b = uuidv7();
  * a < b; // true

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Task } from "./task.ts";
+import type { Task } from "../model/task.ts";
 
 /** Callers of `wait(id)` until their task ends. */
 export class Waiters {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { InvalidOptionError } from "./errors.ts";
+import { InvalidOptionError } from "../model/errors.ts";
 import {
   missingInParent,
   NO_PERMISSIONS,
@@ -47,7 +47,7 @@ export async function loadTaskTypes(
 ): Promise<Map<string, TaskTypeInfo>> {
   const types = new Map<string, TaskTypeInfo>();
   for (const name of BUILTIN_TASK_TYPES) {
-    const source = new URL(`../workers/tasks/${name}.ts`, import.meta.url).href;
+    const source = new URL(`../../workers/tasks/${name}.ts`, import.meta.url).href;
     types.set(name, { name, builtin: true, source, permissions: NO_PERMISSIONS });
   }
   if (tasksDir === null) return types;
