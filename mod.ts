@@ -15,57 +15,64 @@
  * @module
  */
 
-export { type CloseOptions, ThreadFlow, type WaitOptions } from "./engine/facade/thread_flow.ts";
-export type { ResolvedOptions, ThreadFlowOptions } from "./engine/facade/options.ts";
 export {
+  ClosedError,
+  type CloseOptions,
   DEFAULT_PRIORITY,
+  DEFAULT_SQLITE_PATH,
+  type EngineStats,
+  type EventListener,
+  type HistogramSnapshot,
+  type InsertOutcome,
+  InvalidOptionError,
   isTerminal,
+  type LatencySummary,
   MAX_PRIORITY,
+  MemoryStore,
   MIN_PRIORITY,
+  type NodeWorkers,
+  openStore,
+  PayloadTooLargeError,
+  PostgresStore,
+  type PostgresStoreOptions,
   type ProgressValue,
+  type PruneOptions,
+  QueueFullError,
+  type ResolvedOptions,
+  SqliteStore,
+  type SqliteStoreOptions,
+  type StatusCounts,
+  StoreUnavailableError,
+  type SubmitBatchOptions,
   type SubmitInput,
   type SubmitResult,
   type Task,
   TASK_STATUSES,
+  TaskConflictError,
+  type TaskContext,
   type TaskError,
-  type TaskStatus,
-  TERMINAL_STATUSES,
-} from "./engine/model/task.ts";
-export {
-  type EventListener,
   type TaskEvent,
   type TaskEventType,
-  TERMINAL_EVENT_TYPES,
-  type ThreadFlowEvent,
-  type WorkerEvent,
-  type WorkerEventType,
-  type WorkerInfo,
-} from "./engine/model/events.ts";
-export {
-  ClosedError,
-  InvalidOptionError,
-  PayloadTooLargeError,
-  QueueFullError,
-  StoreUnavailableError,
-  TaskConflictError,
+  type TaskHandler,
   TaskNotFoundError,
+  type TaskPage,
+  type TaskQuery,
+  type TaskStatus,
+  type TaskStore,
+  type TaskTypeInfo,
+  TERMINAL_EVENT_TYPES,
+  TERMINAL_STATUSES,
+  ThreadFlow,
   ThreadFlowError,
   type ThreadFlowErrorCode,
+  type ThreadFlowEvent,
+  type ThreadFlowOptions,
   TimeoutError,
   UnknownTaskTypeError,
   ValidationError,
+  type WaitOptions,
+  type WorkerEvent,
+  type WorkerEventType,
   WorkerExitedError,
-} from "./engine/model/errors.ts";
-export type { EngineStats } from "./engine/facade/stats.ts";
-export type { HistogramSnapshot, LatencySummary } from "./engine/facade/histogram.ts";
-export type { TaskTypeInfo } from "./engine/pool/task_types.ts";
-export type {
-  InsertOutcome,
-  PruneOptions,
-  StatusCounts,
-  TaskPage,
-  TaskQuery,
-  TaskStore,
-} from "./engine/store/store.ts";
-export { MemoryStore } from "./engine/store/memory_store.ts";
-export type { TaskContext, TaskHandler } from "./engine/pool/context.ts";
+  type WorkerInfo,
+} from "./engine/mod.ts";

@@ -296,7 +296,7 @@ async function measureFanout(rows: BenchRow[], details: Record<string, unknown>)
     const results = await service.engine.submitBatch(
       Array.from({ length: FANOUT_TASKS }, (_, i) => ({ type: "noop", payload: i })),
     );
-    Promise.all(results.map((r) => service.engine.wait(r.task.id))).then(() => allEnded.resolve());
+    Promise.all(results.map((r) => service.engine.wait(r.id))).then(() => allEnded.resolve());
     const result = await resultPromise;
     clearTimeout(graceTimer);
     const received = result.terminalPerClient.reduce((sum, n) => sum + n, 0);

@@ -485,7 +485,7 @@ async function poolThroughputByWait(tf: ThreadFlow, tasks: number): Promise<Thro
     const waits: Promise<Task>[] = [];
     for (let sent = 0; sent < tasks; sent += SUBMIT_BATCH) {
       const results = await tf.submitBatch(noopInputs(Math.min(SUBMIT_BATCH, tasks - sent)));
-      for (const { task } of results) waits.push(tf.wait(task.id));
+      for (const task of results) waits.push(tf.wait(task.id));
     }
     for (const task of await Promise.all(waits)) if (task.status !== "succeeded") failed++;
   });
@@ -508,7 +508,7 @@ async function poolFib(tf: ThreadFlow, count: number): Promise<{ ms: number; sum
   const submitted = await tf.submitBatch(
     Array.from({ length: count }, () => ({ type: "fib", payload })),
   );
-  const ended = await Promise.all(submitted.map(({ task }) => tf.wait(task.id)));
+  const ended = await Promise.all(submitted.map((task) => tf.wait(task.id)));
   const ms = performance.now() - started;
   return { ms, sum: ended.reduce((sum, task) => sum + (task.result as number), 0) };
 }

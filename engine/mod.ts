@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { ThreadFlow } from "./mod.ts";
+ * import { ThreadFlow } from "./engine/mod.ts";
  * const tf = await ThreadFlow.start({ workers: 1 });
  * await tf.close();
  * ```
@@ -16,23 +16,40 @@
 export {
   type CloseOptions,
   type NodeWorkers,
+  type SubmitBatchOptions,
   ThreadFlow,
   type WaitOptions,
 } from "./facade/thread_flow.ts";
+export { describe, type ResolvedOptions, type ThreadFlowOptions } from "./facade/options.ts";
+export type { EngineStats } from "./facade/stats.ts";
+export type { HistogramSnapshot, LatencySummary } from "./facade/histogram.ts";
 export {
-  describe,
-  MAX_ATTEMPTS,
-  MAX_TIMEOUT_MS,
-  type ResolvedOptions,
-  type ThreadFlowOptions,
-} from "./facade/options.ts";
-export { MAX_DELAY_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from "./facade/submit.ts";
-export {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_PAGE_SIZE,
   DEFAULT_PRIORITY,
-  isTerminal,
+  DEFAULT_TIMEOUT_MS,
+  MAX_ATTEMPTS,
+  MAX_BATCH,
+  MAX_DELAY_MS,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_PAGE_SIZE,
   MAX_PRIORITY,
+  MAX_TIMEOUT_MS,
   MIN_PRIORITY,
+} from "./model/limits.ts";
+export {
+  decodeCursor,
+  normalizeQuery,
+  type StoreQuery,
+  type TaskPage,
+  type TaskQuery,
+} from "./model/query.ts";
+export {
+  emptyCounts,
+  isTerminal,
   type ProgressValue,
+  type StatusCounts,
   type SubmitInput,
   type SubmitResult,
   type Task,
@@ -66,11 +83,9 @@ export {
   ValidationError,
   WorkerExitedError,
 } from "./model/errors.ts";
-export type { EngineStats } from "./facade/stats.ts";
-export type { HistogramSnapshot, LatencySummary } from "./facade/histogram.ts";
 export type { TaskTypeInfo } from "./pool/task_types.ts";
+export type { TaskContext, TaskHandler } from "./pool/context.ts";
 export {
-  decodeCursor,
   DEFAULT_SQLITE_PATH,
   type InsertOutcome,
   MemoryStore,
@@ -78,10 +93,8 @@ export {
   PostgresStore,
   type PostgresStoreOptions,
   type PruneOptions,
+  type SharedTaskStore,
   SqliteStore,
   type SqliteStoreOptions,
-  type StatusCounts,
-  type TaskPage,
-  type TaskQuery,
   type TaskStore,
 } from "./store/mod.ts";

@@ -34,7 +34,7 @@ export interface ServiceEngine {
   readonly healthy: boolean;
   readonly store: TaskStore;
   submit(input: SubmitInput): Promise<Task>;
-  submitBatch(inputs: SubmitInput[]): Promise<SubmitResult[]>;
+  submitBatch(inputs: SubmitInput[], options: { outcomes: true }): Promise<SubmitResult[]>;
   get(id: string): Promise<Task | undefined>;
   list(query: TaskQuery): Promise<TaskPage>;
   wait(id: string, options?: { signal?: AbortSignal }): Promise<Task>;

@@ -6,6 +6,13 @@
  */
 
 import { InvalidOptionError } from "../model/errors.ts";
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_TIMEOUT_MS,
+  MAX_ATTEMPTS,
+  MAX_TIMEOUT_MS,
+} from "../model/limits.ts";
 import type { TaskStore } from "../store/store.ts";
 
 /**
@@ -25,8 +32,13 @@ export interface ThreadFlowOptions {
   concurrencyPerWorker?: number;
   /** Folder whose `*.ts` / `*.js` modules become task types named after their files. */
   tasksDir?: string | URL;
-  /** Where task records live. Default a new `MemoryStore`. */
-  store?: TaskStore;
+  /**
+   * Where task records live: a {@linkcode TaskStore}, or a spec: `"memory"`,
+   * `"sqlite"` (the file `./data/threadflow.db`), `"sqlite:PATH"`, or a
+   * `postgres://` URL (`?schema=NAME`; several nodes share it). Default a new
+   * in-memory store.
+   */
+  store?: TaskStore | string;
   /** Most tasks waiting (queued or scheduled); beyond it submit throws `QueueFullError`. Default 1,000,000. */
   maxQueued?: number;
   /** Largest payload, in bytes (JSON text or raw bytes). Default 1 MiB. */
@@ -93,11 +105,6 @@ export interface ResolvedOptions {
   sandbox: boolean;
 }
 
-/** Longest timeout a task may ask for: one day. */
-export const MAX_TIMEOUT_MS = 86_400_000;
-/** Most attempts a task may ask for. */
-export const MAX_ATTEMPTS = 100;
-
 const KNOWN_OPTIONS = new Set([
   "workers",
   "concurrencyPerWorker",
@@ -136,10 +143,10 @@ export function resolveOptions(options: ThreadFlowOptions): ResolvedOptions {
     workers: integer(options, "workers", navigator.hardwareConcurrency || 1, 1, 1024),
     concurrencyPerWorker: integer(options, "concurrencyPerWorker", 1, 1, 10_000),
     tasksDir: tasksDirUrl(options.tasksDir),
-    maxQueued: integer(options, "maxQueued", 1_000_000, 1, 100_000_000),
-    maxPayloadBytes: integer(options, "maxPayloadBytes", 1024 * 1024, 1, 1024 ** 3),
+    maxQueued: integer(options, "maxQueued", DEFAULT_MAX_QUEUED, 1, 100_000_000),
+    maxPayloadBytes: integer(options, "maxPayloadBytes", DEFAULT_MAX_PAYLOAD_BYTES, 1, 1024 ** 3),
     agingMs: integer(options, "agingMs", 0, 0, MAX_TIMEOUT_MS),
-    defaultTimeoutMs: integer(options, "defaultTimeoutMs", 60_000, 1, MAX_TIMEOUT_MS),
+    defaultTimeoutMs: integer(options, "defaultTimeoutMs", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
     defaultMaxAttempts: integer(options, "defaultMaxAttempts", 1, 1, MAX_ATTEMPTS),
     backoffMs: integer(options, "backoffMs", 1_000, 0, MAX_TIMEOUT_MS),
     maxBackoffMs: integer(options, "maxBackoffMs", 60_000, 0, MAX_TIMEOUT_MS),

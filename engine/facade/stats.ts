@@ -7,7 +7,7 @@
 
 import { Histogram, type HistogramSnapshot, type LatencySummary } from "./histogram.ts";
 import type { WorkerInfo } from "../model/events.ts";
-import type { StatusCounts } from "../store/store.ts";
+import type { StatusCounts } from "../model/task.ts";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../model/task.ts";
 
 /** A snapshot of the engine, as `/api/stats` serves it. */

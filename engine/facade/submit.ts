@@ -7,13 +7,17 @@
 
 import { uuidv7 } from "../model/id.ts";
 import { PayloadTooLargeError, UnknownTaskTypeError, ValidationError } from "../model/errors.ts";
-import { describe, MAX_ATTEMPTS, MAX_TIMEOUT_MS, type ResolvedOptions } from "./options.ts";
-import { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, type Task } from "../model/task.ts";
-
-/** Longest idempotency key. */
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
-/** Furthest a task may be delayed: one year. */
-export const MAX_DELAY_MS = 365 * 86_400_000;
+import {
+  DEFAULT_PRIORITY,
+  MAX_ATTEMPTS,
+  MAX_DELAY_MS,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_PRIORITY,
+  MAX_TIMEOUT_MS,
+  MIN_PRIORITY,
+} from "../model/limits.ts";
+import type { Task } from "../model/task.ts";
+import { describe, type ResolvedOptions } from "./options.ts";
 
 const KNOWN_FIELDS = new Set([
   "type",
@@ -30,6 +34,51 @@ const KNOWN_FIELDS = new Set([
 export interface TaskFactoryContext {
   options: ResolvedOptions;
   hasTaskType(name: string): boolean;
+}
+
+/**
+ * Validates a submit's inputs (an array; a batch holds at least one) and
+ * builds their tasks; throws a `ValidationError` naming the field at fault
+ * (`tasks[3].priority` in a batch).
+ */
+export function buildTasks(
+  inputs: unknown,
+  batch: boolean,
+  context: TaskFactoryContext,
+): Task[] {
+  if (!Array.isArray(inputs)) {
+    throw new ValidationError("Field tasks must be an array of tasks.", "tasks");
+  }
+  if (inputs.length === 0 && batch) {
+    throw new ValidationError("Field tasks must hold at least one task.", "tasks");
+  }
+  const now = Date.now();
+  const tasks = new Array<Task>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    tasks[i] = buildTask(inputs[i], context, now, batch ? `tasks[${i}].` : "");
+  }
+  refuseSharedBytes(tasks, batch);
+  return tasks;
+}
+
+/**
+ * Byte payloads move to their worker without copying, so two tasks of one
+ * submit cannot share a buffer: the second would find it gone.
+ */
+function refuseSharedBytes(tasks: Task[], batch: boolean): void {
+  let buffers: Set<ArrayBufferLike> | undefined;
+  tasks.forEach((task, i) => {
+    if (!(task.payload instanceof Uint8Array)) return;
+    const buffer = task.payload.buffer;
+    buffers ??= new Set();
+    if (buffers.has(buffer)) {
+      throw new ValidationError(
+        "Field payload shares its bytes with an earlier task of this batch: byte payloads move to their worker, so give each task its own Uint8Array (copy with slice()).",
+        batch ? `tasks[${i}].payload` : "payload",
+      );
+    }
+    buffers.add(buffer);
+  });
 }
 
 /**

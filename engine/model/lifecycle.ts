@@ -18,7 +18,7 @@
 
 import type { TaskEventType, ThreadFlowEvent } from "./events.ts";
 import { type Task, type TaskStatus, TERMINAL_STATUSES } from "./task.ts";
-import { emptyCounts, type StatusCounts } from "../store/store.ts";
+import { emptyCounts, type StatusCounts } from "./task.ts";
 
 /** Where a task may go from each status (`new` is a task being created). */
 const ALLOWED: Record<TaskStatus | "new", readonly TaskStatus[]> = {
@@ -42,6 +42,22 @@ export class IllegalTransitionError extends Error {
 /** Whether the state machine allows `from` → `to`. */
 export function canTransition(from: TaskStatus | "new", to: TaskStatus): boolean {
   return ALLOWED[from].includes(to);
+}
+
+/**
+ * The statuses a task may reach `to` from. Stores build the `WHERE status IN
+ * (…)` of their own state changes (claims, sweeps, cancels) from this, so SQL
+ * can make no move the state machine would refuse.
+ *
+ * @example
+ * ```ts
+ * import { sourcesOf } from "./engine/model/lifecycle.ts";
+ * sourcesOf("cancelled"); // ["scheduled", "queued", "running"]
+ * ```
+ */
+export function sourcesOf(to: TaskStatus): TaskStatus[] {
+  return (Object.keys(ALLOWED) as Array<TaskStatus | "new">)
+    .filter((from): from is TaskStatus => from !== "new" && ALLOWED[from].includes(to));
 }
 
 function eventFor(from: TaskStatus | "new", to: TaskStatus): TaskEventType {
@@ -127,15 +143,21 @@ export class Lifecycle {
   }
 
   /**
-   * Announces a change made elsewhere (a shared store claimed or cancelled the
-   * task) without moving it here; counts follow the new status.
+   * Accepts a move a store already made (a shared store's sweep, cancel or
+   * a change relayed from another node): checks it against the transition
+   * table, counts it and announces it, exactly as {@linkcode Lifecycle.move}
+   * would have. `task` is the stored task in its new status. Throws
+   * {@linkcode IllegalTransitionError} for a move the table refuses.
    */
-  announce(task: Task, type: TaskEventType, from?: TaskStatus): void {
-    if (from !== undefined && from !== task.status) {
-      this.counts[from] = Math.max(0, this.counts[from] - 1);
-      this.counts[task.status]++;
+  apply(task: Task, from: TaskStatus): void {
+    const to = task.status;
+    if (!canTransition(from, to)) {
+      throw new IllegalTransitionError({ ...task, status: from }, to);
     }
-    this.#emitTask(type, task);
+    this.counts[from] = Math.max(0, this.counts[from] - 1);
+    this.counts[to]++;
+    this.#emitTask(eventFor(from, to), task);
+    if (TERMINAL_STATUSES.has(to)) this.#hooks.ended(task);
   }
 
   /** Announces progress (not a status change; the caller throttles). */

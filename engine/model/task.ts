@@ -31,12 +31,7 @@ export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set<TaskStatus>([
   "cancelled",
 ]);
 
-/** Lowest priority. */
-export const MIN_PRIORITY = 1;
-/** Highest (most urgent) priority. */
-export const MAX_PRIORITY = 10;
-/** Priority of a task submitted without one. */
-export const DEFAULT_PRIORITY = 5;
+export { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY } from "./limits.ts";
 
 /** A serialisable error, as recorded on a failed task. */
 export interface TaskError {
@@ -125,6 +120,14 @@ export interface SubmitResult {
   task: Task;
   /** `false` when an earlier task with the same idempotency key was returned. */
   created: boolean;
+}
+
+/** Count of tasks in each status. */
+export type StatusCounts = Record<TaskStatus, number>;
+
+/** Zeroed counts, to start from. */
+export function emptyCounts(): StatusCounts {
+  return { scheduled: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
 }
 
 /** Whether `status` is terminal. */

@@ -1,61 +1,64 @@
 /**
  * The worker pool: a fixed number of slots, each holding one module Web
- * Worker. The pool sends jobs, enforces timeouts and cancel grace periods,
- * and replaces any worker that dies. It knows nothing of queues, stores or
- * HTTP: the engine feeds it through {@linkcode PoolHooks}.
+ * Worker. The pool decides what each worker holds, learns exactly when each
+ * job starts, enforces timeouts and cancel grace periods, and replaces any
+ * worker that dies. It knows nothing of queues, stores or HTTP: the engine
+ * feeds it through {@linkcode PoolHooks}.
+ *
+ * **Prefetch without blocking.** A worker gets jobs beyond what it can start
+ * at once only when every job it holds is of a type whose recent run time is
+ * under {@linkcode QUICK_MS}, the job's payload can be taken back (no moved
+ * bytes), and no job of a higher priority waits unstarted anywhere; at most
+ * {@linkcode PREFETCH_BUDGET_MS} of such work waits in one worker. A job that
+ * has not started can be taken back at any moment through its claim cell
+ * (see `claims.ts`), so when a worker runs dry while another still holds
+ * unstarted jobs, half of those move over at once, and a more urgent job
+ * takes precedence over every less urgent one that has not started.
  *
  * @module
  */
 
 import type { WorkerEventType, WorkerInfo } from "../model/events.ts";
-import {
-  type FromWorker,
-  type Job,
-  type JobOutcome,
-  toTaskError,
-  type ToWorker,
-} from "./protocol.ts";
-import { DeadlineQueue } from "../source/deadline_queue.ts";
-import type { NormalizedPermissions } from "./permissions.ts";
 import type { ProgressValue } from "../model/task.ts";
+import { DeadlineQueue } from "../source/deadline_queue.ts";
+import { entryModule } from "./entry.ts";
+import type { NormalizedPermissions } from "./permissions.ts";
+import { type FromWorker, type JobOutcome, toTaskError } from "./protocol.ts";
+import { type Held, type PoolJob, Slot } from "./slot.ts";
 
-/** A task as the pool sees it. */
-export interface PoolJob {
-  id: string;
-  type: string;
-  payload: unknown;
-  attempt: number;
-  timeoutMs: number;
-}
+export type { PoolJob } from "./slot.ts";
 
-/** Why a worker's tasks were taken from it. */
+/** Why a worker's started jobs were taken from it. */
 export type InterruptCause =
-  | { kind: "timeout"; taskId: string; timeoutMs: number }
-  | { kind: "cancelled"; taskId: string }
-  | {
-    kind: "crashed";
-    reason: string;
-    /** Tasks the worker had not started (batched behind others): not the crash's cause. */
-    unstarted?: ReadonlySet<string>;
-  }
+  | { kind: "timeout"; job: PoolJob; timeoutMs: number; runMs: number }
+  | { kind: "cancelled"; job: PoolJob }
+  | { kind: "crashed"; reason: string }
   | { kind: "shutdown" };
 
 /** How the pool talks back to the engine. */
 export interface PoolHooks {
-  /** The type of the task `take` would hand out next, or `undefined` when none waits. */
-  peekType(): string | undefined;
-  /**
-   * Hands out up to `limit` tasks for `slot`, most urgent first, while
-   * `accept(nextType, takenSoFar)` agrees. The engine marks them running.
-   */
-  take(slot: number, limit: number, accept: (type: string, taken: number) => boolean): PoolJob[];
-  /** How many tasks wait for a worker. */
+  /** The most urgent ready job, without taking it; `undefined` when none waits. */
+  peek(): PoolJob | undefined;
+  /** Takes the job {@linkcode PoolHooks.peek} returned. */
+  take(): PoolJob;
+  /** How many jobs wait for a worker. */
   backlog(): number;
-  /** Jobs finished (or threw) in their worker. */
-  settled(slot: number, outcomes: JobOutcome[]): void;
-  progress(id: string, value: ProgressValue): void;
-  /** A worker was replaced while holding these tasks. */
-  interrupted(slot: number, ids: string[], cause: InterruptCause): void;
+  /** Jobs taken but never started come back; they go to the front of the queue. */
+  giveBack(jobs: PoolJob[]): void;
+  /** A worker began `job` at `startedAt` (ms since epoch). */
+  started(job: PoolJob, slot: number, startedAt: number): void;
+  /** `job` ended in its worker: `value` is its result (`ok`) or a `TaskError`. */
+  settled(
+    job: PoolJob,
+    ok: boolean,
+    value: unknown,
+    finishedAt: number,
+    runMs: number,
+    payload?: Uint8Array,
+  ): void;
+  /** A worker was replaced while running these started jobs. */
+  interrupted(jobs: PoolJob[], cause: InterruptCause): void;
+  progress(job: PoolJob, value: ProgressValue): void;
   workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void;
 }
 
@@ -71,6 +74,7 @@ export interface WorkerGroup {
 export interface WorkerPoolOptions {
   size: number;
   concurrency: number;
+  /** Most jobs sent to one worker at once when they are quick; 1 turns prefetch off. */
   dispatchBatch: number;
   cancelGraceMs: number;
   nodeId: string;
@@ -81,48 +85,24 @@ export interface WorkerPoolOptions {
   hooks: PoolHooks;
 }
 
-interface InFlight {
-  type: string;
-  timeoutMs: number;
-  /** Whether its timeout runs: the worker has (as far as the pool knows) started it. */
-  armed: boolean;
-}
-
-interface Slot {
-  id: number;
-  /** Index of the permission group its worker runs. */
-  group: number;
-  worker: Worker | null;
-  ready: boolean;
-  /** Tasks the worker holds, in the order sent: the worker starts them in this order. */
-  inFlight: Map<string, InFlight>;
-  /** How many of `inFlight` have their timeout armed. */
-  armed: number;
-  firstProgress: number | null;
-  completed: number;
-  failed: number;
-  restarts: number;
-  startedAt: number;
-  onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void;
-}
-
 interface PoolDeadline {
-  slot: number;
-  taskId: string;
+  held: Held;
   kind: "timeout" | "cancel";
-  timeoutMs: number;
 }
 
-/** A task whose handler runs faster than this (ms, moving average) may be batched. */
-const FAST_TASK_MS = 1;
-const WORKER_URL = new URL("./worker_runtime.ts", import.meta.url);
+/** A type whose handler runs faster than this (ms, moving average) is quick. */
+export const QUICK_MS = 1;
+/** Most expected work (ms) that may wait, unstarted, in one worker. */
+export const PREFETCH_BUDGET_MS = 2;
+/** How often unreported starts of quick jobs are read from the claim cells. */
+const START_WATCH_MS = 20;
 
 /**
  * Runs jobs on module workers.
  *
  * @example
  * ```ts ignore
- * const pool = new WorkerPool({ size: 2, concurrency: 1, dispatchBatch: 64, cancelGraceMs: 1000,
+ * const pool = new WorkerPool({ size: 2, concurrency: 1, dispatchBatch: 256, cancelGraceMs: 1000,
  *   nodeId: "n1", sandbox: true, groups: [{ permissions: NO_PERMISSIONS, types }], hooks });
  * await pool.start();
  * pool.fill();
@@ -134,16 +114,23 @@ export class WorkerPool {
   #hooks: PoolHooks;
   #slots: Slot[] = [];
   #deadlines: DeadlineQueue<PoolDeadline>;
+  /** Every held job by task id (for cancel). */
+  #byId = new Map<string, Held>();
   /** Moving average of handler run time per task type, ms. */
   #typeRunMs = new Map<string, number>();
   #closed = false;
   #filling = false;
-  /** Tasks asked to abort whose grace deadline runs (few: a set saves a lookup per task). */
-  #cancelling = new Set<string>();
+  #watchTimer: ReturnType<typeof setTimeout> | undefined;
   /** Worker entry module (a data: URL) per group. */
   #entries: string[];
   #groupOfType = new Map<string, number>();
-  readonly #isFast = (type: string) => (this.#typeRunMs.get(type) ?? Infinity) < FAST_TASK_MS;
+  readonly #events = {
+    message: (slot: Slot, worker: Worker, data: unknown) =>
+      this.#onMessage(slot, worker, data as FromWorker),
+    crashed: (slot: Slot, worker: Worker, reason: string) => {
+      if (slot.worker === worker) this.#replace(slot, { kind: "crashed", reason });
+    },
+  };
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -157,21 +144,11 @@ export class WorkerPool {
 
   /** Starts every worker; rejects naming the task modules that cannot be used. */
   async start(): Promise<void> {
+    const { size, concurrency, dispatchBatch } = this.#options;
+    const capacity = concurrency + (dispatchBatch > 1 ? 2 * dispatchBatch : 0);
     const readies: Promise<Array<{ type: string; url: string; reason: string }>>[] = [];
-    for (let id = 0; id < this.#options.size; id++) {
-      const slot: Slot = {
-        id,
-        group: 0,
-        worker: null,
-        ready: false,
-        inFlight: new Map(),
-        armed: 0,
-        firstProgress: null,
-        completed: 0,
-        failed: 0,
-        restarts: 0,
-        startedAt: Date.now(),
-      };
+    for (let id = 0; id < size; id++) {
+      const slot = new Slot(id, capacity);
       this.#slots.push(slot);
       readies.push(new Promise((resolve) => this.#spawn(slot, resolve)));
     }
@@ -183,97 +160,278 @@ export class WorkerPool {
     }
   }
 
-  /** Tasks currently held by workers. */
-  get inFlight(): number {
+  /** Jobs workers are running (known started, not settled). */
+  get running(): number {
     let count = 0;
-    for (const slot of this.#slots) count += slot.inFlight.size;
+    for (const slot of this.#slots) count += slot.running;
     return count;
   }
 
-  /** Gives free worker capacity to waiting tasks. Cheap to call often. */
+  /** Jobs workers hold, started or not. */
+  get held(): number {
+    return this.#byId.size;
+  }
+
+  /** Jobs workers hold that have not started. */
+  get pending(): number {
+    let count = 0;
+    for (const slot of this.#slots) count += slot.pending;
+    return count;
+  }
+
+  /** Unstarted jobs per level, keyed "1".."10", and when each level's oldest became ready. */
+  pendingDepth(): {
+    queuedByPriority: Record<string, number>;
+    oldestQueuedAt: Record<string, number | null>;
+  } {
+    const queuedByPriority: Record<string, number> = {};
+    const oldestQueuedAt: Record<string, number | null> = {};
+    for (let p = 1; p <= 10; p++) {
+      queuedByPriority[p] = 0;
+      oldestQueuedAt[p] = null;
+    }
+    for (const slot of this.#slots) {
+      if (slot.pending === 0) continue;
+      for (const held of slot.each()) {
+        if (held.startedAt !== null) continue;
+        const { priority } = held.job;
+        queuedByPriority[priority]++;
+        const oldest = oldestQueuedAt[priority];
+        if (oldest === null || held.job.runAt < oldest) oldestQueuedAt[priority] = held.job.runAt;
+      }
+    }
+    return { queuedByPriority, oldestQueuedAt };
+  }
+
+  /** Takes back every job not started yet (to the front of the queue): draining begins. */
+  recall(): void {
+    const taken: PoolJob[] = [];
+    for (const slot of this.#slots) {
+      if (slot.pending === 0) continue;
+      for (const held of slot.each()) if (held.startedAt === null) this.#takeBack(held, taken);
+    }
+    if (taken.length > 0) this.#hooks.giveBack(taken.sort(byPriorityThenAge));
+  }
+
+  /** Whether the pool holds `id` (started or not). */
+  holds(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
+  /** Most jobs all workers can run at once. */
+  get capacity(): number {
+    return this.#options.size * this.#options.concurrency;
+  }
+
+  /** Whether jobs of `type` run quickly enough to be sent ahead. */
+  isQuick(type: string): boolean {
+    return (this.#typeRunMs.get(type) ?? Infinity) < QUICK_MS;
+  }
+
+  /** Median-like recent run time of `type` (moving average), or `undefined` before any run. */
+  typeRunMs(type: string): number | undefined {
+    return this.#typeRunMs.get(type);
+  }
+
+  /** Gives free worker capacity to waiting jobs. Cheap to call often. */
   fill(): void {
     if (this.#closed || this.#filling) return;
     this.#filling = true;
     try {
-      const { concurrency, dispatchBatch } = this.#options;
-      // Each round serves the most urgent task's permission group; it ends when
-      // no worker of that group has room.
-      for (let round = 0; round <= this.#slots.length * 2; round++) {
-        const type = this.#hooks.peekType();
-        if (type === undefined) break;
-        const group = this.#groupOfType.get(type) ?? 0;
-        const slot = this.#roomiest(group);
+      // Each round serves the most urgent job's permission group.
+      for (let round = 0; round <= this.#slots.length * 4; round++) {
+        const next = this.#hooks.peek();
+        if (next === undefined) {
+          this.#balance();
+          break;
+        }
+        const group = this.#groupOfType.get(next.type) ?? 0;
+        const slot = this.#leastLoaded(group);
         if (slot === undefined) {
           this.#switchIdleWorker(group);
           break;
         }
-        const free = concurrency - slot.inFlight.size;
-        const backlog = this.#hooks.backlog();
-        // Deep queue: let this worker hold up to dispatchBatch fast tasks, its fair share of the backlog.
-        const share = Math.ceil(backlog / this.#slots.length);
-        const extra = dispatchBatch > 1 && backlog > free * this.#slots.length
-          ? Math.max(0, Math.min(dispatchBatch, share) - free - slot.inFlight.size)
-          : 0;
-        const jobs = this.#hooks.take(
-          slot.id,
-          free + extra,
-          (next, taken) =>
-            (this.#groupOfType.get(next) ?? 0) === group && (taken < free || this.#isFast(next)),
-        );
-        if (jobs.length === 0) break;
-        this.#send(slot, jobs);
+        if (!this.#dispatch(slot, next, group)) break;
       }
     } finally {
       this.#filling = false;
     }
   }
 
-  /** The ready worker of `group` with the most room, or `undefined` when all are full. */
-  #roomiest(group: number): Slot | undefined {
+  /**
+   * Sends `slot` the jobs it can start now and, when they are quick, the
+   * jobs it may hold ahead. Returns whether anything was sent.
+   */
+  #dispatch(slot: Slot, first: PoolJob, group: number): boolean {
+    const { concurrency } = this.#options;
+    const startNow = Math.max(0, concurrency - slot.load);
+    const prefetch = this.#prefetchRoom(slot, first);
+    if (startNow === 0 && prefetch === 0) return false;
+    if (startNow === 0) {
+      // Everything sent now waits behind running jobs: nothing less urgent may wait ahead of it.
+      this.#takeBackBelow(first.priority);
+    }
+    const sent: Held[] = [];
+    for (let next: PoolJob | undefined = first; next !== undefined; next = this.#hooks.peek()) {
+      if ((this.#groupOfType.get(next.type) ?? 0) !== group) break;
+      const immediate = sent.length < startNow;
+      if (!immediate) {
+        if (sent.length >= startNow + prefetch) break;
+        if (!this.#canWait(next, first.priority)) break;
+      }
+      const held = slot.hold(next, this.isQuick(next.type));
+      if (held === undefined) break;
+      this.#hooks.take();
+      this.#byId.set(next.id, held);
+      sent.push(held);
+    }
+    if (sent.length === 0) return false;
+    this.#send(slot, sent);
+    return true;
+  }
+
+  /** How many jobs beyond what it can start `slot` may hold ahead, `first` being the next. */
+  #prefetchRoom(slot: Slot, first: PoolJob): number {
+    const { dispatchBatch, concurrency } = this.#options;
+    if (dispatchBatch <= 1 || slot.slow > 0 || !this.#canWait(first, first.priority)) return 0;
+    // Never ahead of a more urgent job that waits unstarted elsewhere.
+    for (const other of this.#slots) {
+      if (other !== slot && other.topPendingPriority() > first.priority) return 0;
+    }
+    const average = this.#typeRunMs.get(first.type)!;
+    const budget = Math.floor(PREFETCH_BUDGET_MS / Math.max(average, 0.001));
+    const share = Math.ceil(this.#hooks.backlog() / this.#slots.length);
+    const room = Math.min(2 * dispatchBatch, share, budget) - Math.max(0, slot.load - concurrency);
+    return Math.max(0, room);
+  }
+
+  /** Whether `job` may wait unstarted in a worker: quick, its bytes not moved, not less urgent. */
+  #canWait(job: PoolJob, priority: number): boolean {
+    return job.priority >= priority && this.isQuick(job.type) &&
+      !(job.payload instanceof Uint8Array);
+  }
+
+  /** The ready worker of `group` holding the fewest jobs, or `undefined`. */
+  #leastLoaded(group: number): Slot | undefined {
     let best: Slot | undefined;
     for (const slot of this.#slots) {
       if (!slot.ready || slot.group !== group) continue;
-      if (slot.inFlight.size >= this.#options.concurrency) continue;
-      if (best === undefined || slot.inFlight.size < best.inFlight.size) best = slot;
+      if (best === undefined || slot.load < best.load) best = slot;
     }
     return best;
   }
 
+  /** Takes back every unstarted job less urgent than `priority`, to the front of the queue. */
+  #takeBackBelow(priority: number): void {
+    const taken: PoolJob[] = [];
+    for (const slot of this.#slots) {
+      if (!slot.hasPendingBelow(priority)) continue;
+      for (const held of slot.each()) {
+        if (held.startedAt === null && held.job.priority < priority) this.#takeBack(held, taken);
+      }
+    }
+    if (taken.length > 0) this.#hooks.giveBack(taken.sort(byPriorityThenAge));
+  }
+
   /**
-   * No worker of `group` has room: when one of another group is idle and none
+   * Nothing waits in the queue: a worker with room takes over half the
+   * unstarted jobs of the busiest worker of its group.
+   */
+  #balance(): void {
+    const { concurrency } = this.#options;
+    for (const thief of this.#slots) {
+      if (!thief.ready || thief.load >= concurrency) continue;
+      let victim: Slot | undefined;
+      for (const slot of this.#slots) {
+        if (slot === thief || slot.group !== thief.group || slot.load <= concurrency) continue;
+        if (slot.pending > 0 && (victim === undefined || slot.pending > victim.pending)) {
+          victim = slot;
+        }
+      }
+      if (victim === undefined) continue;
+      const wanted = Math.max(concurrency - thief.load, Math.ceil(victim.pending / 2));
+      const taken: PoolJob[] = [];
+      for (const held of victim.each()) {
+        if (taken.length >= wanted) break;
+        if (held.startedAt === null) this.#takeBack(held, taken);
+      }
+      if (taken.length === 0) continue;
+      taken.sort(byPriorityThenAge);
+      const sent: Held[] = [];
+      for (const job of taken) {
+        const held = thief.hold(job, this.isQuick(job.type));
+        if (held === undefined) {
+          this.#hooks.giveBack(taken.slice(sent.length));
+          break;
+        }
+        this.#byId.set(job.id, held);
+        sent.push(held);
+      }
+      if (sent.length > 0) this.#send(thief, sent);
+    }
+  }
+
+  /** Takes `held` back if its worker has not started it (adding it to `taken`); else notes the start. */
+  #takeBack(held: Held, taken: PoolJob[]): void {
+    const slot = held.slot;
+    if (slot.claims.takeBack(held.cell, held.seq)) {
+      slot.release(held);
+      this.#byId.delete(held.job.id);
+      taken.push(held.job);
+    } else {
+      this.#noteStart(held, slot.claims.startedAt(held.cell), !this.#closed);
+    }
+  }
+
+  /**
+   * No worker of `group` is ready: when one of another group is idle and none
    * of `group` is starting, restart it with `group`'s permissions.
    */
   #switchIdleWorker(group: number): void {
     if (this.#slots.some((slot) => slot.group === group && slot.worker !== null && !slot.ready)) {
       return;
     }
-    const idle = this.#slots.find((slot) =>
-      slot.ready && slot.group !== group && slot.inFlight.size === 0
-    );
+    const idle = this.#slots.find((slot) => slot.ready && slot.group !== group && slot.load === 0);
     if (idle === undefined) return;
-    this.#stopWorker(idle);
-    this.#hooks.workerEvent("worker.exited", this.#infoOf(idle), "switching permissions");
+    idle.terminate();
+    this.#hooks.workerEvent(
+      "worker.exited",
+      idle.info(this.#options.nodeId),
+      "switching permissions",
+    );
     idle.group = group;
     this.#spawn(idle);
   }
 
-  /** Asks the worker holding `taskId` to abort it; replaces the worker if it has not stopped in time. */
-  cancel(taskId: string): void {
-    const slot = this.#slotOf(taskId);
-    if (slot === undefined) return;
-    this.#post(slot, { kind: "abort", id: taskId });
-    this.#cancelling.add(taskId);
-    this.#deadlines.set(`cancel:${taskId}`, Date.now() + this.#options.cancelGraceMs, {
-      slot: slot.id,
-      taskId,
+  /**
+   * Cancels a held job: one not started is taken back (`"taken"`: it never
+   * runs); a started one is asked to abort and its worker is replaced if it
+   * has not stopped within `cancelGraceMs` (`"aborting"`). `"unknown"` when
+   * the pool does not hold it.
+   */
+  cancel(id: string): "taken" | "aborting" | "unknown" {
+    const held = this.#byId.get(id);
+    if (held === undefined) return "unknown";
+    const taken: PoolJob[] = [];
+    if (held.startedAt === null) this.#takeBack(held, taken);
+    if (taken.length > 0) return "taken";
+    const slot = held.slot;
+    try {
+      slot.post({ kind: "abort", cell: held.cell, seq: held.seq });
+    } catch (error) {
+      this.#replace(slot, { kind: "crashed", reason: `a message could not be sent: ${error}` });
+      return "aborting";
+    }
+    this.#deadlines.set(`cancel:${id}`, Date.now() + this.#options.cancelGraceMs, {
+      held,
       kind: "cancel",
-      timeoutMs: 0,
     });
+    return "aborting";
   }
 
   /** State of every slot. */
   info(): WorkerInfo[] {
-    return this.#slots.map((slot) => this.#infoOf(slot));
+    return this.#slots.map((slot) => slot.info(this.#options.nodeId));
   }
 
   /** Total worker replacements across slots. */
@@ -281,94 +439,97 @@ export class WorkerPool {
     return this.#slots.reduce((sum, slot) => sum + slot.restarts, 0);
   }
 
-  /** Terminates every worker and clears every timer; tasks still held are reported interrupted. */
+  /**
+   * Terminates every worker and clears every timer: jobs not started go back
+   * to the queue, started ones are reported interrupted.
+   */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#deadlines.close();
+    clearTimeout(this.#watchTimer);
     for (const slot of this.#slots) {
-      const ids = [...slot.inFlight.keys()];
-      this.#stopWorker(slot);
-      if (ids.length > 0) this.#hooks.interrupted(slot.id, ids, { kind: "shutdown" });
-      this.#hooks.workerEvent("worker.exited", this.#infoOf(slot), "shutdown");
+      const { started, notStarted } = this.#split(slot);
+      slot.terminate();
+      if (notStarted.length > 0) this.#hooks.giveBack(notStarted);
+      if (started.length > 0) this.#hooks.interrupted(started, { kind: "shutdown" });
+      this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), "shutdown");
     }
     return Promise.resolve();
   }
 
-  #send(slot: Slot, jobs: PoolJob[]): void {
-    const wire: Job[] = [];
-    const transfer: Transferable[] = [];
-    for (const job of jobs) {
-      slot.inFlight.set(job.id, { type: job.type, timeoutMs: job.timeoutMs, armed: false });
-      wire.push([job.id, job.type, job.payload, job.attempt]);
-      if (job.payload instanceof Uint8Array && job.payload.buffer instanceof ArrayBuffer) {
-        if (!transfer.includes(job.payload.buffer)) transfer.push(job.payload.buffer);
+  #send(slot: Slot, sent: Held[]): void {
+    const wire = new Array(sent.length);
+    let transfer: Transferable[] | undefined;
+    let quick = false;
+    for (let i = 0; i < sent.length; i++) {
+      const held = sent[i];
+      wire[i] = Slot.wire(held);
+      if (held.quick) quick = true;
+      const payload = held.job.payload;
+      if (payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer) {
+        transfer ??= [];
+        if (!transfer.includes(payload.buffer)) transfer.push(payload.buffer);
       }
     }
-    this.#armStarted(slot);
     try {
-      const message: ToWorker = { kind: "run", jobs: wire };
-      // Without a transfer list Deno takes a faster path.
-      if (transfer.length === 0) slot.worker!.postMessage(message);
-      else slot.worker!.postMessage(message, transfer);
+      slot.post({ kind: "run", jobs: wire }, transfer);
     } catch {
       // Something in a payload cannot be cloned: send the jobs one by one so only
       // the offending tasks fail, and the worker and its other tasks are unharmed.
-      this.#sendEach(slot, jobs);
+      this.#sendEach(slot, sent);
     }
+    if (quick) this.#watchStarts();
   }
 
-  #sendEach(slot: Slot, jobs: PoolJob[]): void {
-    const refused: JobOutcome[] = [];
-    for (const job of jobs) {
-      const bytes = job.payload instanceof Uint8Array && job.payload.buffer instanceof ArrayBuffer
-        ? [job.payload.buffer]
-        : [];
+  #sendEach(slot: Slot, sent: Held[]): void {
+    for (const held of sent) {
+      const payload = held.job.payload;
+      const bytes = payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer
+        ? [payload.buffer]
+        : undefined;
       try {
-        const message: ToWorker = {
-          kind: "run",
-          jobs: [[job.id, job.type, job.payload, job.attempt]],
-        };
-        slot.worker!.postMessage(message, bytes);
+        slot.post({ kind: "run", jobs: [Slot.wire(held)] }, bytes);
       } catch (error) {
         const failure = toTaskError(error);
         failure.message = `The task's payload cannot be sent to a worker: ${failure.message}`;
-        refused.push([job.id, false, failure, 0]);
+        const now = Date.now();
+        this.#noteStart(held, now, false);
+        this.#settle(slot, held, [held.cell, held.seq, false, failure, now, 0]);
       }
     }
-    if (refused.length > 0) this.#onDone(slot, refused);
+  }
+
+  /** Reads the claim cells now and then while quick jobs' starts are unreported. */
+  #watchStarts(): void {
+    if (this.#watchTimer !== undefined || this.#closed) return;
+    this.#watchTimer = setTimeout(() => {
+      this.#watchTimer = undefined;
+      let waiting = false;
+      for (const slot of this.#slots) {
+        if (slot.pending === 0) continue;
+        for (const held of slot.each()) {
+          if (held.startedAt !== null || !held.quick) continue;
+          if (slot.claims.started(held.cell, held.seq)) {
+            this.#noteStart(held, slot.claims.startedAt(held.cell), true);
+          } else waiting = true;
+        }
+      }
+      if (waiting) this.#watchStarts();
+    }, START_WATCH_MS);
   }
 
   /**
-   * Arms the timeouts of the tasks the worker has started: the first
-   * `concurrency` it holds. Tasks batched behind them wait unarmed, so a task
-   * never times out before it starts.
+   * Records that `held` started at `at`: the engine marks it running and,
+   * with `arm`, its timeout starts (not for a job whose outcome is at hand).
    */
-  #armStarted(slot: Slot): void {
-    const running = Math.min(this.#options.concurrency, slot.inFlight.size);
-    if (slot.armed >= running) return;
-    const now = Date.now();
-    for (const [id, flight] of slot.inFlight) {
-      if (slot.armed >= running) break;
-      if (flight.armed) continue;
-      flight.armed = true;
-      slot.armed++;
-      this.#deadlines.set(id, now + flight.timeoutMs, {
-        slot: slot.id,
-        taskId: id,
-        kind: "timeout",
-        timeoutMs: flight.timeoutMs,
-      });
-    }
-  }
-
-  #post(slot: Slot, message: ToWorker, transfer: Transferable[] = []): void {
-    try {
-      if (transfer.length === 0) slot.worker?.postMessage(message);
-      else slot.worker?.postMessage(message, transfer);
-    } catch (error) {
-      this.#replace(slot, { kind: "crashed", reason: `a message could not be sent: ${error}` });
-    }
+  #noteStart(held: Held, at: number, arm: boolean): void {
+    if (held.startedAt !== null) return;
+    held.slot.markStarted(held, at);
+    this.#hooks.started(held.job, held.slot.id, Math.round(at));
+    if (!arm || held.slot.held[held.cell] !== held) return;
+    held.armed = true;
+    this.#deadlines.set(held.job.id, at + held.job.timeoutMs, { held, kind: "timeout" });
   }
 
   #spawn(
@@ -381,30 +542,8 @@ export class WorkerPool {
         permissions: { ...this.#options.groups[slot.group].permissions, import: false },
       };
     }
-    const worker = new Worker(this.#entries[slot.group], options);
-    slot.worker = worker;
-    slot.ready = false;
-    slot.startedAt = Date.now();
     slot.onReady = onReady;
-    worker.onmessage = (event: MessageEvent<FromWorker>) =>
-      this.#onMessage(slot, worker, event.data);
-    worker.onerror = (event: ErrorEvent) => {
-      // Handled here: an uncaught error in a worker must not take the process down.
-      event.preventDefault();
-      if (slot.worker === worker) {
-        this.#replace(slot, { kind: "crashed", reason: event.message || "an uncaught error" });
-      }
-    };
-    worker.onmessageerror = () => {
-      if (slot.worker === worker) {
-        this.#replace(slot, { kind: "crashed", reason: "a message could not be read" });
-      }
-    };
-    this.#post(slot, {
-      kind: "init",
-      slot: slot.id,
-      concurrency: this.#options.concurrency,
-    });
+    slot.spawn(this.#entries[slot.group], options, this.#options.concurrency, this.#events);
   }
 
   #onMessage(slot: Slot, worker: Worker, message: FromWorker): void {
@@ -415,73 +554,95 @@ export class WorkerPool {
         const onReady = slot.onReady;
         slot.onReady = undefined;
         onReady?.(message.invalid);
-        this.#hooks.workerEvent("worker.started", this.#infoOf(slot));
+        this.#hooks.workerEvent("worker.started", slot.info(this.#options.nodeId));
         this.fill();
         break;
       }
-      case "done":
-        this.#onDone(slot, message.outcomes);
+      case "report":
+        this.#onReport(slot, message.outcomes, message.starts);
         break;
-      case "progress":
-        if (slot.inFlight.has(message.id)) {
-          if (slot.inFlight.keys().next().value === message.id) {
-            slot.firstProgress = toFraction(message.value);
-          }
-          this.#hooks.progress(message.id, message.value);
-        }
+      case "progress": {
+        const held = slot.find(message.cell, message.seq);
+        if (held === undefined) break;
+        this.#noteStart(held, slot.claims.startedAt(held.cell), true);
+        slot.firstProgress = toFraction(message.value);
+        this.#hooks.progress(held.job, message.value);
         break;
+      }
       case "exiting":
         this.#replace(slot, { kind: "crashed", reason: message.reason });
         break;
     }
   }
 
-  #onDone(slot: Slot, outcomes: JobOutcome[]): void {
-    const settled: JobOutcome[] = [];
+  #onReport(slot: Slot, outcomes: JobOutcome[], starts: number[]): void {
+    const worker = slot.worker;
     for (const outcome of outcomes) {
-      const [id, ok, , runMs] = outcome;
-      const flight = slot.inFlight.get(id);
-      if (flight === undefined) continue; // timed out or replaced already
-      slot.inFlight.delete(id);
-      if (flight.armed) slot.armed--;
-      this.#deadlines.delete(id);
-      // A run that ended because it was cancelled is not a failure of the worker's.
-      const cancelled = this.#cancelling.delete(id);
-      if (cancelled) this.#deadlines.delete(`cancel:${id}`);
-      const average = this.#typeRunMs.get(flight.type);
-      this.#typeRunMs.set(flight.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
-      if (ok) slot.completed++;
-      else if (!cancelled) slot.failed++;
-      settled.push(outcome);
+      const held = slot.find(outcome[0], outcome[1]);
+      if (held !== undefined) this.#settle(slot, held, outcome);
+      if (slot.worker !== worker) return; // a hook replaced the worker
     }
-    if (slot.inFlight.size === 0) slot.firstProgress = null;
-    this.#armStarted(slot);
-    if (settled.length > 0) this.#hooks.settled(slot.id, settled);
+    for (let i = 0; i < starts.length; i += 3) {
+      const held = slot.find(starts[i], starts[i + 1]);
+      if (held !== undefined) this.#noteStart(held, starts[i + 2], true);
+    }
+    if (slot.load === 0) slot.firstProgress = null;
     this.fill();
   }
 
+  #settle(slot: Slot, held: Held, outcome: JobOutcome): void {
+    const [, , ok, value, startedAt, runMs, payload] = outcome;
+    this.#noteStart(held, startedAt, false);
+    if (slot.held[held.cell] !== held) return; // cancelled by the started hook
+    const job = held.job;
+    slot.release(held);
+    this.#byId.delete(job.id);
+    if (held.armed) this.#deadlines.delete(job.id);
+    const cancelled = this.#deadlines.delete(`cancel:${job.id}`) !== undefined;
+    const average = this.#typeRunMs.get(job.type);
+    this.#typeRunMs.set(job.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
+    if (ok) slot.completed++;
+    else if (!cancelled) slot.failed++;
+    this.#hooks.settled(job, ok, value, Math.round(startedAt + runMs), runMs, payload);
+  }
+
   #onDeadlines(due: PoolDeadline[]): void {
-    for (const deadline of due) {
-      const slot = this.#slots[deadline.slot];
-      if (deadline.kind === "cancel") this.#cancelling.delete(deadline.taskId);
-      if (!slot.inFlight.has(deadline.taskId)) continue;
-      const cause: InterruptCause = deadline.kind === "timeout"
-        ? { kind: "timeout", taskId: deadline.taskId, timeoutMs: deadline.timeoutMs }
-        : { kind: "cancelled", taskId: deadline.taskId };
+    for (const { held, kind } of due) {
+      const slot = held.slot;
+      if (slot.held[held.cell] !== held) continue;
+      const cause: InterruptCause = kind === "timeout"
+        ? {
+          kind: "timeout",
+          job: held.job,
+          timeoutMs: held.job.timeoutMs,
+          runMs: Date.now() - (held.startedAt ?? Date.now()),
+        }
+        : { kind: "cancelled", job: held.job };
       this.#replace(slot, cause);
     }
   }
 
-  /** Terminates the slot's worker, reports its tasks, and starts a new one. */
+  /** The slot's held jobs, split into started (noted now) and not started (taken back). */
+  #split(slot: Slot): { started: PoolJob[]; notStarted: PoolJob[] } {
+    const started: PoolJob[] = [];
+    const notStarted: PoolJob[] = [];
+    for (const held of slot.each()) {
+      if (held.startedAt === null) this.#takeBack(held, notStarted);
+      if (held.startedAt !== null) {
+        started.push(held.job);
+        this.#byId.delete(held.job.id);
+        if (held.armed) this.#deadlines.delete(held.job.id);
+        this.#deadlines.delete(`cancel:${held.job.id}`);
+      }
+    }
+    return { started, notStarted: notStarted.sort(byPriorityThenAge) };
+  }
+
+  /** Terminates the slot's worker, reports its jobs, and starts a new one. */
   #replace(slot: Slot, cause: InterruptCause): void {
     if (this.#closed || slot.worker === null) return;
-    const ids = [...slot.inFlight.keys()];
-    if (cause.kind === "crashed") {
-      const unstarted = new Set<string>();
-      for (const [id, flight] of slot.inFlight) if (!flight.armed) unstarted.add(id);
-      cause = { ...cause, unstarted };
-    }
-    this.#stopWorker(slot);
+    const { started, notStarted } = this.#split(slot);
+    slot.terminate();
     slot.restarts++;
     const reason = cause.kind === "timeout"
       ? "timeout"
@@ -490,60 +651,17 @@ export class WorkerPool {
       : cause.kind === "crashed"
       ? `crashed: ${cause.reason}`
       : "shutdown";
-    this.#hooks.workerEvent("worker.exited", this.#infoOf(slot), reason);
-    if (ids.length > 0) this.#hooks.interrupted(slot.id, ids, cause);
+    this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), reason);
+    if (notStarted.length > 0) this.#hooks.giveBack(notStarted);
+    if (started.length > 0) this.#hooks.interrupted(started, cause);
     this.#spawn(slot);
-  }
-
-  #stopWorker(slot: Slot): void {
-    for (const id of slot.inFlight.keys()) {
-      this.#deadlines.delete(id);
-      if (this.#cancelling.delete(id)) this.#deadlines.delete(`cancel:${id}`);
-    }
-    slot.inFlight.clear();
-    slot.armed = 0;
-    slot.firstProgress = null;
-    slot.worker?.terminate();
-    slot.worker = null;
-    slot.ready = false;
-  }
-
-  #slotOf(taskId: string): Slot | undefined {
-    return this.#slots.find((slot) => slot.inFlight.has(taskId));
-  }
-
-  #infoOf(slot: Slot): WorkerInfo {
-    return {
-      id: slot.id,
-      nodeId: this.#options.nodeId,
-      state: slot.worker === null
-        ? "stopped"
-        : !slot.ready
-        ? "starting"
-        : slot.inFlight.size > 0
-        ? "busy"
-        : "idle",
-      taskIds: [...slot.inFlight.keys()],
-      progress: slot.firstProgress,
-      completed: slot.completed,
-      failed: slot.failed,
-      restarts: slot.restarts,
-      startedAt: slot.startedAt,
-    };
+    this.fill();
   }
 }
 
-/**
- * The entry module of a worker: the runtime and the group's task modules,
- * imported statically so they load with the worker whatever its permissions.
- */
-function entryModule(types: Record<string, string>): string {
-  const names = Object.keys(types);
-  const lines = [`import { registerTaskTypes } from ${JSON.stringify(WORKER_URL.href)};`];
-  names.forEach((_, i) => lines.push(`import * as t${i} from ${JSON.stringify(types[names[i]])};`));
-  const modules = names.map((name, i) => `${JSON.stringify(name)}: t${i}`).join(", ");
-  lines.push(`registerTaskTypes({ ${modules} }, ${JSON.stringify(types)});`);
-  return `data:application/javascript,${encodeURIComponent(lines.join("\n"))}`;
+/** Most urgent first, then oldest (task ids sort by creation). */
+function byPriorityThenAge(a: PoolJob, b: PoolJob): number {
+  return b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** A progress report as a fraction from 0 to 1. */

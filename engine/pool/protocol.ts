@@ -1,39 +1,74 @@
 /**
  * Messages between the pool (main thread) and a task worker. Shared by both
- * sides; kept as plain tuples and objects so structured clone stays cheap.
+ * sides; kept as plain tuples and flat number arrays so structured clone
+ * stays cheap.
+ *
+ * A job is known on both sides by its claim cell and sequence number (see
+ * `claims.ts`): the worker claims a job in shared memory before it starts it,
+ * so the pool knows exactly which jobs have started and can take back the
+ * ones that have not.
  *
  * @module
  */
 
 import type { ProgressValue, TaskError } from "../model/task.ts";
 
-/** One task handed to a worker: `[id, type, payload, attempt]`. */
-export type Job = [id: string, type: string, payload: unknown, attempt: number];
+/** Job flag: report the start at once (the type is not known to be quick). */
+export const REPORT_START = 1;
 
 /**
- * Outcome of one job: `[id, ok, value, runMs, payload?]`. `value` is the
- * result, or a {@linkcode TaskError}; `runMs` is the handler's own run time; a
- * byte payload moved to the worker comes back as `payload`.
+ * One task handed to a worker:
+ * `[id, type, payload, attempt, cell, seq, flags]`.
+ */
+export type Job = [
+  id: string,
+  type: string,
+  payload: unknown,
+  attempt: number,
+  cell: number,
+  seq: number,
+  flags: number,
+];
+
+/**
+ * Outcome of one job: `[cell, seq, ok, value, startedAt, runMs, payload?]`.
+ * `value` is the result, or a {@linkcode TaskError}; `startedAt` is when the
+ * handler was called (ms since epoch, fractional); `runMs` the handler's own
+ * run time; a byte payload moved to the worker comes back as `payload`.
  */
 export type JobOutcome = [
-  id: string,
+  cell: number,
+  seq: number,
   ok: boolean,
   value: unknown,
+  startedAt: number,
   runMs: number,
   payload?: Uint8Array,
 ];
 
 /** Main thread → worker. */
 export type ToWorker =
-  | { kind: "init"; slot: number; concurrency: number }
+  | {
+    kind: "init";
+    slot: number;
+    concurrency: number;
+    /** Claim cells shared with the pool, or `null` (every job it is sent is its own). */
+    cells: Int32Array | null;
+    /** Start times by cell, written before a claim. */
+    starts: Float64Array | null;
+  }
   | { kind: "run"; jobs: Job[] }
-  | { kind: "abort"; id: string };
+  | { kind: "abort"; cell: number; seq: number };
 
 /** Worker → main thread. */
 export type FromWorker =
   | { kind: "ready"; invalid: Array<{ type: string; url: string; reason: string }> }
-  | { kind: "done"; outcomes: JobOutcome[] }
-  | { kind: "progress"; id: string; value: ProgressValue }
+  /**
+   * What happened since the last report, in order: `outcomes` first, then
+   * `starts` as flat `[cell, seq, startedAt]` triples of jobs still running.
+   */
+  | { kind: "report"; outcomes: JobOutcome[]; starts: number[] }
+  | { kind: "progress"; cell: number; seq: number; value: ProgressValue }
   | { kind: "exiting"; reason: string };
 
 /** Turns anything thrown into a {@linkcode TaskError}. */

@@ -1,11 +1,17 @@
 /**
  * The task worker runtime: runs the jobs the pool sends, at most
- * `concurrency` at a time, reporting outcomes in batches.
+ * `concurrency` at a time, claiming each in shared memory before it starts,
+ * and reporting outcomes and starts in batches.
  *
  * A worker's entry module (made by the pool) imports this runtime and the
  * task modules of one permission group statically, then calls
  * {@linkcode registerTaskTypes}: static imports load with the worker, so a
  * worker without read permission can still run its task modules.
+ *
+ * Reports: a job of a type the pool knows to be quick is reported once, with
+ * its outcome; any other job's start is reported the moment it starts (so
+ * "running" is true at once), flushing the outcomes before it so the pool
+ * never sees more jobs running than the worker runs.
  *
  * @module
  */
@@ -18,6 +24,7 @@ import {
   type FromWorker,
   type Job,
   type JobOutcome,
+  REPORT_START,
   toTaskError,
   type ToWorker,
 } from "./protocol.ts";
@@ -26,16 +33,21 @@ import {
 const PROGRESS_INTERVAL_MS = 50;
 
 const handlers = new Map<string, TaskHandler>();
-const controllers = new Map<string, AbortController>();
-/** Jobs cancelled while they still waited in the backlog. */
+/** Running jobs' abort controllers, by cell. */
+const controllers = new Map<number, AbortController>();
+/** Jobs asked to abort before they started, as `cell:seq`. */
 const abortedEarly = new Set<string>();
 const backlog: Job[] = [];
 let backlogHead = 0;
 let concurrency = 1;
 let running = 0;
+let cells: Int32Array | null = null;
+let starts: Float64Array | null = null;
 let outbox: JobOutcome[] = [];
+let startReports: number[] = [];
 let transfers: Transferable[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | undefined;
+const timeOrigin = performance.timeOrigin;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   // Without a transfer list Deno takes a faster path.
@@ -66,6 +78,8 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   switch (message.kind) {
     case "init":
       concurrency = message.concurrency;
+      cells = message.cells;
+      starts = message.starts;
       post({ kind: "ready", invalid });
       break;
     case "run":
@@ -73,9 +87,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       pump();
       break;
     case "abort": {
-      const controller = controllers.get(message.id);
+      const controller = controllers.get(message.cell);
       if (controller !== undefined) controller.abort(cancelledError());
-      else abortedEarly.add(message.id);
+      else abortedEarly.add(`${message.cell}:${message.seq}`);
       break;
     }
   }
@@ -102,9 +116,9 @@ export function registerTaskTypes(
 
 function pump(): void {
   while (running < concurrency && backlogHead < backlog.length) {
-    const job = backlog[backlogHead++];
-    running++;
-    run(job);
+    const job = backlog[backlogHead];
+    backlog[backlogHead++] = undefined as unknown as Job;
+    start(job);
   }
   if (backlogHead === backlog.length) {
     backlog.length = 0;
@@ -116,54 +130,81 @@ function cancelledError(): DOMException {
   return new DOMException("The task was cancelled.", "AbortError");
 }
 
-function run(job: Job): void {
-  const [id, type, payload, attempt] = job;
-  if (abortedEarly.delete(id)) {
+function now(): number {
+  return timeOrigin + performance.now();
+}
+
+/** Claims and runs one job; a job the pool took back (or gave to another worker) is skipped. */
+function start(job: Job): void {
+  const [id, type, payload, attempt, cell, seq, flags] = job;
+  const startedAt = now();
+  if (cells !== null) {
+    starts![cell] = startedAt;
+    if (Atomics.compareExchange(cells, cell, seq, -seq) !== seq) return;
+  }
+  running++;
+  if (abortedEarly.size > 0 && abortedEarly.delete(`${cell}:${seq}`)) {
     // Cancelled before it started: never run it.
     queueMicrotask(() =>
-      settle(id, false, toTaskError(cancelledError()), payload, performance.now())
+      settle(cell, seq, false, toTaskError(cancelledError()), payload, startedAt, startedAt)
     );
     return;
   }
+  if ((flags & REPORT_START) !== 0) {
+    startReports.push(cell, seq, startedAt);
+    flush();
+  }
   const controller = new AbortController();
-  controllers.set(id, controller);
-  const started = performance.now();
+  controllers.set(cell, controller);
+  const began = performance.now();
   let lastProgressAt = 0;
   const ctx: TaskContext = {
     signal: controller.signal,
     taskId: id,
     attempt,
     progress(value: ProgressValue) {
-      const now = Date.now();
-      if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
-      lastProgressAt = now;
-      post({ kind: "progress", id, value });
+      const at = Date.now();
+      if (at - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+      lastProgressAt = at;
+      post({ kind: "progress", cell, seq, value });
     },
   };
   let result: unknown;
   try {
     result = handlers.get(type)!(payload, ctx);
   } catch (error) {
-    settle(id, false, toTaskError(error), payload, started);
+    settle(cell, seq, false, toTaskError(error), payload, startedAt, began);
     return;
   }
   if (result instanceof Promise) {
     result.then(
-      (value) => settle(id, true, value, payload, started),
-      (error) => settle(id, false, toTaskError(error), payload, started),
+      (value) => settle(cell, seq, true, value, payload, startedAt, began),
+      (error) => settle(cell, seq, false, toTaskError(error), payload, startedAt, began),
     );
   } else {
     // Settle on a microtask like an async handler would, keeping one code path for ordering.
-    queueMicrotask(() => settle(id, true, result, payload, started));
+    queueMicrotask(() => settle(cell, seq, true, result, payload, startedAt, began));
   }
 }
 
-function settle(id: string, ok: boolean, value: unknown, payload: unknown, started: number): void {
-  controllers.delete(id);
+function settle(
+  cell: number,
+  seq: number,
+  ok: boolean,
+  value: unknown,
+  payload: unknown,
+  startedAt: number,
+  began: number,
+): void {
+  controllers.delete(cell);
   running--;
+  // Done: the pool's watch of the claim cells no longer counts it as running.
+  if (cells !== null) Atomics.store(cells, cell, 0);
   // Bytes move back without copying; the pool gives a moved payload back to its task.
   const bytes = payload instanceof Uint8Array ? payload : undefined;
-  outbox.push([id, ok, value, performance.now() - started, bytes]);
+  const runMs = performance.now() - began;
+  if (bytes === undefined) outbox.push([cell, seq, ok, value, startedAt, runMs]);
+  else outbox.push([cell, seq, ok, value, startedAt, runMs, bytes]);
   if (value instanceof Uint8Array) addTransfer(value);
   if (bytes !== undefined) addTransfer(bytes);
   pump();
@@ -184,25 +225,32 @@ function flush(): void {
     clearTimeout(flushTimer);
     flushTimer = undefined;
   }
-  if (outbox.length === 0) return;
+  if (outbox.length === 0 && startReports.length === 0) return;
   const outcomes = outbox;
+  const started = startReports;
   const transfer = transfers;
   outbox = [];
+  startReports = [];
   transfers = [];
   try {
-    post({ kind: "done", outcomes }, transfer);
+    post({ kind: "report", outcomes, starts: started }, transfer);
   } catch {
     // Some result cannot be cloned (a function, a class instance with private state...).
     // Send the outcomes one by one so only the offending tasks fail.
     for (const outcome of outcomes) {
       try {
-        post({ kind: "done", outcomes: [outcome] });
+        post({ kind: "report", outcomes: [outcome], starts: [] });
       } catch (error) {
-        const [id, , , runMs] = outcome;
+        const [cell, seq, , , startedAt, runMs] = outcome;
         const failure = toTaskError(error);
         failure.message = `The task's result cannot be sent from the worker: ${failure.message}`;
-        post({ kind: "done", outcomes: [[id, false, failure, runMs]] });
+        post({
+          kind: "report",
+          outcomes: [[cell, seq, false, failure, startedAt, runMs]],
+          starts: [],
+        });
       }
     }
+    if (started.length > 0) post({ kind: "report", outcomes: [], starts: started });
   }
 }

@@ -1,14 +1,19 @@
 /**
- * The link between one engine and the other nodes sharing its store: claims
- * work under leases, renews them on a heartbeat, reclaims the leases of dead
- * nodes, promotes due scheduled tasks, and relays events and cancels.
+ * The link between one node and the others sharing its store: claims work
+ * under leases, renews them on a heartbeat, sweeps (reclaims the leases of
+ * dead nodes, promotes due scheduled tasks, folds the counters), and relays
+ * events and cancels.
  *
  * @module
  */
 
 import type { ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
-import type { Task } from "../model/task.ts";
-import type { ClaimedTask, SharedMessage, SharedTaskStore } from "../store/shared_store.ts";
+import type {
+  ClaimedTask,
+  SharedMessage,
+  SharedTaskStore,
+  StoreChange,
+} from "../store/shared_store.ts";
 
 /** Timings of the cluster link. */
 export interface ClusterOptions {
@@ -19,35 +24,36 @@ export interface ClusterOptions {
   heartbeatMs: number;
   /** How often expired leases are reclaimed and due tasks promoted. Default 1,000 ms. */
   sweepMs: number;
+  /** Claims order by aged priority when > 0. */
+  agingMs: number;
 }
 
-/** What the cluster link needs from its engine. */
+/** What the cluster link needs from its source. */
 export interface ClusterHooks {
-  /** Worker capacity free for claimed tasks. */
-  freeCapacity(): number;
-  /** Tasks claimed for this node, to hand to workers. */
+  /** How many tasks to claim now. */
+  wanted(): number;
+  /** Tasks claimed for this node. */
   claimed(tasks: ClaimedTask[]): void;
-  /** Leases of these tasks were lost (expired, reclaimed, cancelled): stop their runs. */
+  /** Leases of these tasks were lost (expired, reclaimed, cancelled): drop them. */
   leasesLost(taskIds: string[]): void;
-  /** Another node cancelled a task this node runs. */
+  /** Another node cancelled a task this node holds. */
   cancelRequested(taskId: string): void;
   /** An event from another node. */
   remoteEvent(event: ThreadFlowEvent): void;
-  /**
-   * This node's sweep changed tasks in the store: expired leases reclaimed
-   * (now queued or failed) and due scheduled tasks promoted (now queued).
-   * Called after every sweep, with empty lists when nothing changed.
-   */
-  swept(reclaimed: Task[], promoted: Task[]): void;
+  /** Status changes this node's sweep made in the store. */
+  swept(changes: StoreChange[]): void;
   workers(): WorkerInfo[];
 }
+
+/** Counters are folded every this many sweeps. */
+const COMPACT_EVERY_SWEEPS = 5;
 
 /** Runs the claim loop and the timers of a node in a cluster. */
 export class ClusterLink {
   #store: SharedTaskStore;
   #options: ClusterOptions;
   #hooks: ClusterHooks;
-  /** Lease token of every task this node runs. */
+  /** Lease token of every task this node holds (claimed or running). */
   readonly leases = new Map<string, string>();
   #timers: Array<ReturnType<typeof setInterval>> = [];
   #unsubscribe: (() => Promise<void>) | undefined;
@@ -57,6 +63,7 @@ export class ClusterLink {
   #startedAt = Date.now();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
+  #sweeps = 0;
 
   constructor(store: SharedTaskStore, options: ClusterOptions, hooks: ClusterHooks) {
     this.#store = store;
@@ -68,20 +75,21 @@ export class ClusterLink {
     this.#unsubscribe = await this.#store.subscribe((message) => this.#onMessage(message));
     await this.#heartbeat();
     this.#timers.push(setInterval(() => this.#heartbeat(), this.#options.heartbeatMs));
-    this.#timers.push(setInterval(() => this.#sweep(), this.#options.sweepMs));
+    this.#timers.push(setInterval(() => this.sweep(), this.#options.sweepMs));
   }
 
-  /** Claims as many tasks as workers are free for; cheap to call often. */
+  /** Claims as many tasks as the node wants; cheap to call often. */
   claim(): void {
     if (this.#closed) return;
     if (this.#claiming) {
       this.#claimAgain = true;
       return;
     }
-    const free = this.#hooks.freeCapacity();
-    if (free <= 0) return;
+    const wanted = this.#hooks.wanted();
+    if (wanted <= 0) return;
     this.#claiming = true;
-    this.#store.claim(free, this.#options.nodeId, this.#options.leaseMs).then(
+    const { nodeId, leaseMs, agingMs } = this.#options;
+    this.#store.claim(wanted, nodeId, leaseMs, agingMs).then(
       (claimed) => {
         this.#failures = 0;
         this.#claiming = false;
@@ -89,7 +97,7 @@ export class ClusterLink {
         for (const { task, leaseToken } of claimed) this.leases.set(task.id, leaseToken);
         if (claimed.length > 0) this.#hooks.claimed(claimed);
         // A full claim means more may wait; an answer that was asked again must be asked again.
-        if (claimed.length === free || this.#claimAgain) {
+        if (claimed.length === wanted || this.#claimAgain) {
           this.#claimAgain = false;
           this.claim();
         }
@@ -109,10 +117,24 @@ export class ClusterLink {
     this.#store.publish({ kind: "event", origin: this.#store.instanceId, event }).catch(() => {});
   }
 
-  /** Tells the node running `taskId` to stop it. */
+  /** Tells the node holding `taskId` to stop it. */
   requestCancel(taskId: string, nodeId: string): void {
     this.#store.publish({ kind: "cancel", origin: this.#store.instanceId, taskId, nodeId })
       .catch(() => {});
+  }
+
+  /** Reclaims expired leases and promotes due tasks now (also on a timer). */
+  async sweep(): Promise<void> {
+    try {
+      const reclaimed = await this.#store.reclaimExpired();
+      const promoted = await this.#store.promoteDue();
+      if (++this.#sweeps % COMPACT_EVERY_SWEEPS === 0) await this.#store.compactCounts();
+      if (this.#closed) return;
+      this.#hooks.swept([...reclaimed, ...promoted]);
+      if (reclaimed.length > 0 || promoted.length > 0) this.claim();
+    } catch {
+      // The store reports its own health; the next sweep tries again.
+    }
   }
 
   async close(): Promise<void> {
@@ -156,7 +178,10 @@ export class ClusterLink {
       const held = await this.#store.renewLeases(this.#options.nodeId, this.#options.leaseMs);
       const still = new Set(held.map((lease) => lease.taskId));
       const lost = before.filter((id) => !still.has(id) && this.leases.has(id));
-      if (lost.length > 0) this.#hooks.leasesLost(lost);
+      if (lost.length > 0) {
+        for (const id of lost) this.leases.delete(id);
+        this.#hooks.leasesLost(lost);
+      }
       await this.#store.heartbeat({
         nodeId: this.#options.nodeId,
         startedAt: this.#startedAt,
@@ -164,18 +189,6 @@ export class ClusterLink {
       });
     } catch {
       // The store reports its own health; the next beat tries again.
-    }
-  }
-
-  async #sweep(): Promise<void> {
-    try {
-      const reclaimed = await this.#store.reclaimExpired();
-      const promoted = await this.#store.promoteDue();
-      if (this.#closed) return;
-      this.#hooks.swept(reclaimed, promoted);
-      if (reclaimed.length > 0 || promoted.length > 0) this.claim();
-    } catch {
-      // As above: the store is unhealthy; try again on the next sweep.
     }
   }
 }

@@ -31,6 +31,13 @@ class Lane<T> {
     this.live++;
   }
 
+  /** Puts `entry` at the head of the lane. */
+  unshift(entry: QueueEntry<T>): void {
+    if (this.#head > 0) this.#entries[--this.#head] = entry;
+    else this.#entries.unshift(entry);
+    this.live++;
+  }
+
   /** The oldest live entry, dropping removed ones on the way. */
   peek(): QueueEntry<T> | undefined {
     const entries = this.#entries;
@@ -105,6 +112,17 @@ export class PriorityQueue<T> {
     const entry: QueueEntry<T> = { item, priority, enqueuedAt, removed: false };
     this.#index.set(id, entry);
     this.#lanes[priority - MIN_PRIORITY].push(entry);
+  }
+
+  /**
+   * Puts an item back at the head of its priority's lane (it was taken and
+   * never used), keeping its original `enqueuedAt` for aging and ages.
+   */
+  unshift(id: string, item: T, priority: number, enqueuedAt: number): void {
+    this.remove(id);
+    const entry: QueueEntry<T> = { item, priority, enqueuedAt, removed: false };
+    this.#index.set(id, entry);
+    this.#lanes[priority - MIN_PRIORITY].unshift(entry);
   }
 
   /** Removes a waiting item by id; returns it, or `undefined` when it was not waiting. */

@@ -5,18 +5,9 @@
  * @module
  */
 
-import { isTerminal, type Task } from "../model/task.ts";
-import {
-  decodeCursor,
-  emptyCounts,
-  encodeCursor,
-  type InsertOutcome,
-  type PruneOptions,
-  type StatusCounts,
-  type TaskPage,
-  type TaskQuery,
-  type TaskStore,
-} from "./store.ts";
+import { encodeCursor, type StoreQuery, type TaskPage } from "../model/query.ts";
+import { emptyCounts, isTerminal, type StatusCounts, type Task } from "../model/task.ts";
+import type { InsertOutcome, PruneOptions, TaskStore } from "./store.ts";
 
 /**
  * Keeps tasks in a `Map`. The engine hands it the same task objects it
@@ -95,9 +86,9 @@ export class MemoryStore implements TaskStore {
     return Promise.resolve(this.#byKey.get(key));
   }
 
-  list(query: TaskQuery): Promise<TaskPage> {
-    const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  list(query: StoreQuery): Promise<TaskPage> {
+    const limit = query.limit;
+    const after = query.after;
     const statuses = query.status?.length ? new Set(query.status) : undefined;
     const types = query.type?.length ? new Set(query.type) : undefined;
     const priorities = query.priority?.length ? new Set(query.priority) : undefined;

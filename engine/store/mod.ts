@@ -21,7 +21,9 @@ export { MemoryStore } from "./memory_store.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite_store.ts";
 export { PostgresStore, type PostgresStoreOptions } from "./postgres/postgres_store.ts";
 export {
+  type CancelChange,
   type ClaimedTask,
+  type ClusterDepth,
   type FencedWrite,
   isSharedStore,
   type Lease,
@@ -30,18 +32,9 @@ export {
   type SharedMessage,
   type SharedMessageListener,
   type SharedTaskStore,
+  type StoreChange,
 } from "./shared_store.ts";
-export {
-  decodeCursor,
-  emptyCounts,
-  encodeCursor,
-  type InsertOutcome,
-  type PruneOptions,
-  type StatusCounts,
-  type TaskPage,
-  type TaskQuery,
-  type TaskStore,
-} from "./store.ts";
+export { type InsertOutcome, type PruneOptions, type TaskStore } from "./store.ts";
 
 /** The SQLite file used by `--store sqlite` without a path. */
 export const DEFAULT_SQLITE_PATH = "./data/threadflow.db";

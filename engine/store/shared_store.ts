@@ -3,24 +3,51 @@
  * database, the queue lives in it, and each node claims work under a lease.
  *
  * How a node drives it (see docs/stores.md for the full sequence):
- * - `claim()` when workers are idle (and on every `work` message);
+ * - `claim()` when workers have room (and on every `work` message): claimed
+ *   tasks stay `queued`, leased to the node, until a worker starts them;
  * - `renewLeases()` every heartbeat (default 5 s, lease 15 s); a task the node
- *   runs that is missing from the answer was lost: stop that run;
- * - `writeFenced()` for progress and completion of claimed tasks;
- * - `reclaimExpired()` and `promoteDue()` on a timer (any node may run them);
- * - `heartbeat()` with the node's workers, `nodes()` for cluster stats;
+ *   holds that is missing from the answer was lost: drop it;
+ * - `writeFenced()` for every change of a claimed task (start, progress, end);
+ * - `reclaimExpired()`, `promoteDue()` and `compactCounts()` on a timer (any
+ *   node may run them); their changes come back as {@linkcode StoreChange}s
+ *   for the engine's state machine to announce;
+ * - `heartbeat()` with the node's workers, `nodes()` and `clusterDepth()` for
+ *   cluster stats;
  * - `publish()` / `subscribe()` to fan events and cancels out to every node.
  *
  * @module
  */
 
 import type { ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
-import type { Task } from "../model/task.ts";
+import type { StatusCounts, Task, TaskError, TaskStatus } from "../model/task.ts";
 import type { TaskStore } from "./store.ts";
 
-/** A task moved to `running` for one node, with the lease that fences its writes. */
+/** A status change the store made itself, for the engine's state machine. */
+export interface StoreChange {
+  /** The task in its new status. */
+  task: Task;
+  /** Its status before. */
+  from: TaskStatus;
+}
+
+/** A cancel made in the store, and the node that held the task, if any. */
+export interface CancelChange extends StoreChange {
+  /** The node whose lease the cancel broke (tell it to stop), or `null`. */
+  heldBy: string | null;
+}
+
+/** Counts and queue depth of the whole cluster. */
+export interface ClusterDepth {
+  counts: StatusCounts;
+  /** Queued tasks per level, keyed "1".."10". */
+  queuedByPriority: Record<string, number>;
+  /** When each level's oldest unclaimed queued task became ready (ms since epoch), or `null`. */
+  oldestQueuedAt: Record<string, number | null>;
+}
+
+/** A task leased to one node: still `queued` until a worker starts it. */
 export interface ClaimedTask {
-  /** The task as claimed: `running`, attempt counted, `startedAt` and `nodeId` set. */
+  /** The task as claimed: `queued`, with `nodeId` set. */
   task: Task;
   /** Carried by every write about this run; refused once the lease is lost. */
   leaseToken: string;
@@ -112,12 +139,12 @@ export interface SharedTaskStore extends TaskStore {
   /** Calls `listener` whenever `healthy` changes; returns the unsubscribe function. */
   onHealthChange(listener: (healthy: boolean) => void): () => void;
   /**
-   * Moves up to `n` queued tasks that are due to `running` for `nodeId`,
-   * highest priority first, then oldest; counts the attempt, sets `startedAt`
-   * and `nodeId`, and gives each a fresh lease of `leaseMs`. Rows other nodes
-   * are claiming are skipped, not waited for. Sorted in claim order.
+   * Leases up to `n` ready (queued, unclaimed) tasks to `nodeId`, most urgent
+   * first (by aged priority when `agingMs` > 0), then oldest; their status
+   * stays `queued`. Rows other nodes are claiming are skipped, not waited
+   * for. Sorted in claim order.
    */
-  claim(n: number, nodeId: string, leaseMs: number): Promise<ClaimedTask[]>;
+  claim(n: number, nodeId: string, leaseMs: number, agingMs?: number): Promise<ClaimedTask[]>;
   /**
    * Extends by `leaseMs` from now every lease this store object claimed for
    * `nodeId` that is still held, and returns them. (A process restarted with
@@ -126,31 +153,35 @@ export interface SharedTaskStore extends TaskStore {
    */
   renewLeases(nodeId: string, leaseMs: number): Promise<Lease[]>;
   /**
-   * Writes claimed tasks (progress, completion) only where the lease token
-   * still matches; returns the ids of the writes refused because the lease was
-   * lost (reclaimed, cancelled or released). A write that ends the task
-   * (terminal status, or back to queued/scheduled for a retry) also clears the lease.
+   * Writes claimed tasks (start, progress, end) only where the lease token
+   * still matches; returns the ids of the writes refused because the lease
+   * was lost (reclaimed, cancelled or released). A write that finishes the
+   * task or schedules it for later also ends the lease.
    */
   writeFenced(writes: FencedWrite[]): Promise<string[]>;
   /**
-   * Gives claimed tasks back (graceful shutdown): `running` → `queued`, the
-   * attempt not counted. Returns the ids refused (lease already lost).
+   * Gives claimed, unstarted tasks back (shutdown): their leases end and
+   * they stay `queued` for any node. Returns the ids released.
    */
-  release(writes: FencedWrite[]): Promise<string[]>;
+  release(leaseTokens: string[]): Promise<string[]>;
   /**
-   * Tasks whose lease expired go back to `queued` (the attempt stays counted)
-   * or to `failed` with a `LeaseExpiredError` when attempts are used up.
-   * Returns the tasks changed.
+   * Claimed tasks whose lease expired lose it (they stay `queued`); running
+   * ones go back to `queued` (the attempt stays counted) or to `failed` with
+   * a `LeaseExpiredError` when attempts are used up. Returns the status changes.
    */
-  reclaimExpired(): Promise<Task[]>;
-  /** `scheduled` tasks with `runAt <= now` (default: database clock) become `queued`. Returns them. */
-  promoteDue(now?: number): Promise<Task[]>;
+  reclaimExpired(): Promise<StoreChange[]>;
+  /** `scheduled` tasks with `runAt <= now` (default: database clock) become `queued`. Returns the changes. */
+  promoteDue(now?: number): Promise<StoreChange[]>;
   /**
-   * Cancels a task that is not finished (clearing any lease, which fences out
-   * the node running it) and returns it; `undefined` when it is finished or
-   * missing. When it was running, publish a `cancel` message to its `nodeId`.
+   * Cancels a task that is not finished (breaking any lease, which fences
+   * out the node holding it) and returns the change; `undefined` when it is
+   * finished or missing. When `heldBy` is set, publish a `cancel` message to it.
    */
-  cancel(id: string): Promise<Task | undefined>;
+  cancel(id: string, error?: TaskError): Promise<CancelChange | undefined>;
+  /** Cluster-wide counts and queue depth, without scanning every task. */
+  clusterDepth(): Promise<ClusterDepth>;
+  /** Folds recent count changes into the totals (keeps `clusterDepth()` cheap). */
+  compactCounts(): Promise<void>;
   /** Tells idle nodes that work is waiting (`insert()` already does this for queued tasks). */
   notifyWork(): Promise<void>;
   /**

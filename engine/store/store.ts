@@ -5,32 +5,17 @@
  * the queue in memory and writes every transition through, batched per
  * event-loop turn (group commit). A *shared* store (PostgreSQL) is used by
  * several nodes at once: the queue lives in the store and nodes claim work
- * from it atomically under a lease.
+ * from it atomically under a lease (`shared_store.ts`).
+ *
+ * Stores only record: every status change is decided by the engine's state
+ * machine, or, for the few changes a shared store makes in SQL, passed
+ * through it afterwards.
  *
  * @module
  */
 
-import type { Task, TaskStatus } from "../model/task.ts";
-
-/** Count of tasks in each status. */
-export type StatusCounts = Record<TaskStatus, number>;
-
-/** Filter and page for {@linkcode TaskStore.list}. */
-export interface TaskQuery {
-  status?: TaskStatus[];
-  type?: string[];
-  priority?: number[];
-  /** Page size; default 50, at most 1000. */
-  limit?: number;
-  /** Opaque cursor from a previous page's `nextCursor`. */
-  cursor?: string;
-}
-
-/** One page of tasks, newest first, and the cursor of the next page (`null` at the end). */
-export interface TaskPage {
-  tasks: Task[];
-  nextCursor: string | null;
-}
+import type { StoreQuery, TaskPage } from "../model/query.ts";
+import type { StatusCounts, Task } from "../model/task.ts";
 
 /** Result of inserting one task: the stored task and whether it is new. */
 export interface InsertOutcome {
@@ -82,32 +67,12 @@ export interface TaskStore {
   get(id: string): Promise<Task | undefined>;
   /** The task with this idempotency key, or `undefined`. */
   getByIdempotencyKey(key: string): Promise<Task | undefined>;
-  /** Tasks matching the query, newest first. */
-  list(query: TaskQuery): Promise<TaskPage>;
+  /** Tasks matching the query (checked by the engine), newest first. */
+  list(query: StoreQuery): Promise<TaskPage>;
   /** How many tasks are in each status. */
   counts(): Promise<StatusCounts>;
   /** Deletes finished tasks past retention; returns how many were deleted. */
   prune(options: PruneOptions): Promise<number>;
   /** Releases the store. Writes already called are completed first. */
   close(): Promise<void>;
-}
-
-/** Zeroed counts, to start from. */
-export function emptyCounts(): StatusCounts {
-  return { scheduled: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
-}
-
-/** Encodes a page cursor from the last task of a page (newest-first order by id). */
-export function encodeCursor(lastId: string): string {
-  return btoa(lastId).replaceAll("=", "");
-}
-
-/** Decodes a cursor made by {@linkcode encodeCursor}; `undefined` when malformed. */
-export function decodeCursor(cursor: string): string | undefined {
-  try {
-    const id = atob(cursor);
-    return /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
 }

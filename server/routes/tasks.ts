@@ -254,7 +254,7 @@ export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps
 
   api.openapi(batchRoute, async (c) => {
     const { tasks } = c.req.valid("json");
-    const results = await engine.submitBatch(tasks as SubmitInput[]);
+    const results = await engine.submitBatch(tasks as SubmitInput[], { outcomes: true });
     return c.json({ tasks: results.map((result) => taskToJson(result.task)) }, 201);
   });
 
@@ -327,7 +327,7 @@ export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps
 
 async function submitOne(engine: ServiceEngine, input: SubmitInput) {
   try {
-    return await engine.submitBatch([input]);
+    return await engine.submitBatch([input], { outcomes: true });
   } catch (error) {
     // The batch call names fields "tasks[0].x"; a single submit names them "x".
     if (error instanceof ThreadFlowError && error.field?.startsWith("tasks[0].")) {

@@ -1,4 +1,5 @@
-import { buildTask, MAX_DELAY_MS, payloadSize } from "../../engine/facade/submit.ts";
+import { buildTask, payloadSize } from "../../engine/facade/submit.ts";
+import { MAX_DELAY_MS } from "../../engine/model/limits.ts";
 import { resolveOptions, type ThreadFlowOptions } from "../../engine/facade/options.ts";
 import {
   PayloadTooLargeError,

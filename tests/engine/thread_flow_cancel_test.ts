@@ -198,13 +198,13 @@ Deno.test("cancel: many queued tasks cancelled while the worker is busy", async 
       Array.from({ length: 3000 }, (_, i) => ({ type: "noop", payload: i, priority: 1 + (i % 3) })),
     );
     const cancelled = results.filter((_, i) => i % 2 === 0);
-    for (const { task } of cancelled) await tf.cancel(task.id);
+    for (const task of cancelled) await tf.cancel(task.id);
     assertEquals((await tf.stats()).counts.queued, 1500);
     await tf.cancel(blocker.id);
     const kept = results.filter((_, i) => i % 2 === 1);
-    const done = await Promise.all(kept.map((r) => tf.wait(r.task.id)));
+    const done = await Promise.all(kept.map((r) => tf.wait(r.id)));
     assert(done.every((t) => t.status === "succeeded"));
-    for (const { task } of cancelled) assertEquals(log.tasks("task.started", task.id).length, 0);
+    for (const task of cancelled) assertEquals(log.tasks("task.started", task.id).length, 0);
   } finally {
     await tf.close({ drainMs: 0 });
   }
@@ -225,9 +225,9 @@ Deno.test({
       const results = await tf.submitBatch(
         Array.from({ length: 3000 }, (_, i) => ({ type: "noop", payload: i })),
       );
-      for (let i = 0; i < 2000; i++) await tf.cancel(results[i].task.id);
+      for (let i = 0; i < 2000; i++) await tf.cancel(results[i].id);
       await tf.cancel(blocker.id);
-      const done = await Promise.all(results.slice(2000).map((r) => tf.wait(r.task.id)));
+      const done = await Promise.all(results.slice(2000).map((r) => tf.wait(r.id)));
       assert(done.every((t) => t.status === "succeeded"));
     } finally {
       await tf.close({ drainMs: 0 });
@@ -246,16 +246,16 @@ Deno.test({
     try {
       // Teach the pool that "nap" is fast, so deep queues of it are batched.
       const warm = await tf.submitBatch(Array.from({ length: 30 }, () => ({ type: "nap" })));
-      await Promise.all(warm.map((r) => tf.wait(r.task.id)));
+      await Promise.all(warm.map((r) => tf.wait(r.id)));
       const batch = await tf.submitBatch([
         { type: "nap", payload: { ms: 100 } },
         { type: "nap", payload: { ms: 10_000 } },
         ...Array.from({ length: 10 }, () => ({ type: "nap" })),
       ]);
-      const victim = batch[1].task;
+      const victim = batch[1];
       await waitFor(() => tf.workers()[0].taskIds.includes(victim.id), "the batch to be sent");
       await tf.cancel(victim.id);
-      await Promise.all(batch.map((r) => tf.wait(r.task.id)));
+      await Promise.all(batch.map((r) => tf.wait(r.id)));
       await waitAllIdle(tf);
       assertEquals(exitReasons(log), [], "no worker was replaced");
       assertEquals(tf.workers()[0].restarts, 0);

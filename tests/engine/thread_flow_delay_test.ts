@@ -117,7 +117,7 @@ Deno.test("delay: 10,000 delayed tasks share one timer (fake time), then all run
       assertEquals(half.counts.scheduled, 5_000, "the first 50 seconds' worth are due");
       await clock.tickAsync(50_000);
       clock.uninstall();
-      const done = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+      const done = await Promise.all(results.map((r) => tf.wait(r.id)));
       const unsuccessful = done.filter((t) => t.status !== "succeeded");
       assertEquals(unsuccessful.length, 0, `first: ${JSON.stringify(unsuccessful[0]?.error)}`);
     } finally {

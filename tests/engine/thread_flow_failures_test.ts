@@ -165,7 +165,7 @@ Deno.test("failures: a result that cannot be sent back fails only that task", as
       { type: "odd", payload: { mode: "function" } },
       { type: "odd", payload: { mode: "plain" } },
     ]);
-    const [a, bad, b] = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    const [a, bad, b] = await Promise.all(results.map((r) => tf.wait(r.id)));
     assertEquals(a.result, "ordinary");
     assertEquals(b.result, "ordinary");
     assertEquals(bad.status, "failed");
@@ -224,13 +224,13 @@ Deno.test({
     const log = new EventLog(tf);
     try {
       const warm = await tf.submitBatch(Array.from({ length: 30 }, () => ({ type: "nap" })));
-      await Promise.all(warm.map((r) => tf.wait(r.task.id)));
+      await Promise.all(warm.map((r) => tf.wait(r.id)));
       const batch = await tf.submitBatch([
         { type: "nap", payload: { ms: 300 } },
         { type: "nap", timeoutMs: 100 },
         ...Array.from({ length: 10 }, () => ({ type: "nap" })),
       ]);
-      const done = await Promise.all(batch.map((r) => tf.wait(r.task.id)));
+      const done = await Promise.all(batch.map((r) => tf.wait(r.id)));
       assertEquals(done[1].status, "succeeded", `${done[1].error?.name}`);
       assertEquals(tf.workers()[0].restarts, 0);
       assertEquals(log.events.filter((e) => e.type === "worker.exited").length, 0);

@@ -123,7 +123,7 @@ async function runMix(seed: number): Promise<void> {
       if (random() < 0.1) {
         const size = 2 + Math.floor(random() * 4);
         const inputs = Array.from({ length: size }, () => randomInput(random));
-        for (const result of await tf.submitBatch(inputs)) submitted.push(result.task);
+        for (const result of await tf.submitBatch(inputs)) submitted.push(result);
       } else {
         submitted.push(await tf.submit(randomInput(random)));
       }

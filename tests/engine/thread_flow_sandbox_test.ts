@@ -102,9 +102,9 @@ Deno.test("sandbox: one worker alternates between permission groups in priority 
       { type: "noop", payload: "b", priority: 5 },
       { type: "reads_here", payload: { path: NOTE }, priority: 3 },
     ]);
-    const done = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    const done = await Promise.all(results.map((r) => tf.wait(r.id)));
     for (const task of done) assertEquals(task.status, "succeeded", task.error?.message);
-    assertEquals(log.startOrder(), results.map((r) => r.task.id), "priority order holds");
+    assertEquals(log.startOrder(), results.map((r) => r.id), "priority order holds");
     const switches = log.events.filter((e): e is WorkerEvent =>
       e.type === "worker.exited" && e.reason === "switching permissions"
     );

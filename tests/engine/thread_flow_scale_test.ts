@@ -7,7 +7,7 @@ import FakeTimers from "@sinonjs/fake-timers";
 import { MemoryStore } from "../../engine/store/memory_store.ts";
 import { QueueFullError } from "../../engine/model/errors.ts";
 import { TERMINAL_EVENT_TYPES } from "../../engine/model/events.ts";
-import type { SubmitInput, SubmitResult } from "../../engine/model/task.ts";
+import type { SubmitInput, Task } from "../../engine/model/task.ts";
 import type { ThreadFlow } from "../../engine/facade/thread_flow.ts";
 import {
   assert,
@@ -25,8 +25,8 @@ async function submitMany(
   tf: ThreadFlow,
   count: number,
   make: (i: number) => SubmitInput,
-): Promise<SubmitResult[]> {
-  const results: SubmitResult[] = [];
+): Promise<Task[]> {
+  const results: Task[] = [];
   for (let start = 0; start < count; start += 10_000) {
     const inputs = Array.from(
       { length: Math.min(10_000, count - start) },
@@ -57,7 +57,7 @@ Deno.test("scale: 100,000 queued tasks behind a busy worker; limits, stats, canc
     await assertRejects(() => tf.submit({ type: "noop" }), QueueFullError);
 
     // Cancel the oldest 15,000: 1,500 at the head of every level's lane.
-    for (let i = 0; i < 15_000; i++) await tf.cancel(results[i].task.id);
+    for (let i = 0; i < 15_000; i++) await tf.cancel(results[i].id);
     stats = await tf.stats();
     assertEquals(stats.counts.queued, N - 15_000);
     assertEquals(stats.counts.cancelled, 15_000);
@@ -70,9 +70,9 @@ Deno.test("scale: 100,000 queued tasks behind a busy worker; limits, stats, canc
     await tf.close({ drainMs: 0 });
     const ran = log.tasks("task.started").slice(1).map((e) => e.task);
     assert(ran.every((t) => t.priority === 10), "the most urgent level runs first");
-    const cancelledIds = new Set(results.slice(0, 15_000).map((r) => r.task.id));
+    const cancelledIds = new Set(results.slice(0, 15_000).map((r) => r.id));
     assert(!ran.some((t) => cancelledIds.has(t.id)), "no cancelled task ran");
-    assertEquals(ran[0].id, results[15_009].task.id, "the oldest live priority-10 task goes first");
+    assertEquals(ran[0].id, results[15_009].id, "the oldest live priority-10 task goes first");
     const counts = await store.counts();
     assertEquals(counts.cancelled, 15_001);
     assertEquals(counts.queued + counts.succeeded, N - 15_000 + 1);
@@ -123,7 +123,7 @@ Deno.test("scale: 20,000 no-op tasks run to completion, each ending exactly once
   });
   try {
     const results = await submitMany(tf, count, (i) => ({ type: "noop", payload: i }));
-    await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    await Promise.all(results.map((r) => tf.wait(r.id)));
     assertEquals(terminals.size, count);
     assert([...terminals.values()].every((n) => n === 1), "one terminal event per task");
     assertEquals(started, count);
@@ -132,7 +132,7 @@ Deno.test("scale: 20,000 no-op tasks run to completion, each ending exactly once
     assertEquals(stats.counts.queued + stats.counts.running, 0);
     assertEquals(stats.runMs.count, count);
     await waitAllIdle(tf);
-    const done = await tf.get(results[count - 1].task.id);
+    const done = await tf.get(results[count - 1].id);
     assertEquals(done?.result, count - 1);
   } finally {
     await tf.close({ drainMs: 0 });

@@ -67,7 +67,7 @@ Deno.test("thread flow: every built-in type runs", async () => {
       { type: "gzip", payload: { data: "hello hello hello hello" } },
     ];
     const results = await tf.submitBatch(inputs);
-    const done = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    const done = await Promise.all(results.map((r) => tf.wait(r.id)));
     for (const task of done) assertEquals(task.status, "succeeded", task.type);
     assertEquals(done[0].result, { a: [1, "b", null] });
     assert((done[1].result as { sleptMs: number }).sleptMs >= 0);
@@ -134,7 +134,7 @@ Deno.test("thread flow: priority order holds for a batch submitted at once (slow
     }));
     const results = await tf.submitBatch(inputs);
     await tf.cancel(blocker.id);
-    await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    await Promise.all(results.map((r) => tf.wait(r.id)));
     const order = log.tasks("task.started").slice(1).map((e) =>
       (e.task.payload as { i: number }).i
     );
@@ -197,7 +197,7 @@ Deno.test("thread flow: concurrencyPerWorker is never exceeded inside a worker, 
     const results = await tf.submitBatch(
       Array.from({ length: 40 }, () => ({ type: "probe", payload: { ms: 25 } })),
     );
-    const done = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    const done = await Promise.all(results.map((r) => tf.wait(r.id)));
     const peaks = done.map((t) => (t.result as { peak: number }).peak);
     assert(Math.max(...peaks) <= 3, `a worker ran ${Math.max(...peaks)} at once`);
     assertEquals(Math.max(...peaks), 3, "the concurrency was used");
@@ -215,11 +215,11 @@ Deno.test("thread flow: fast tasks batched per message still respect concurrency
     // Warm up so the pool sees the type as fast and starts batching.
     await Promise.all(
       (await tf.submitBatch(Array.from({ length: 50 }, () => ({ type: "probe" })))).map((r) =>
-        tf.wait(r.task.id)
+        tf.wait(r.id)
       ),
     );
     const results = await tf.submitBatch(Array.from({ length: 3000 }, () => ({ type: "probe" })));
-    const done = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    const done = await Promise.all(results.map((r) => tf.wait(r.id)));
     const peak = Math.max(...done.map((t) => (t.result as { peak: number }).peak));
     assert(peak <= 2, `a worker ran ${peak} at once`);
     assert(done.every((t) => t.status === "succeeded"));
@@ -242,7 +242,7 @@ Deno.test("thread flow: with dispatchBatch 1, running tasks never exceed workers
   });
   try {
     const results = await tf.submitBatch(Array.from({ length: 500 }, () => ({ type: "noop" })));
-    await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    await Promise.all(results.map((r) => tf.wait(r.id)));
     assert(peakRunning <= 4, `${peakRunning} tasks were running at once`);
     assert(peakHeld <= 4, `workers held ${peakHeld} tasks at once`);
   } finally {
@@ -307,7 +307,7 @@ Deno.test("thread flow: many byte tasks batched together all come back", async (
       payload: new Uint8Array([i & 0xff, i >> 8]),
     }));
     const results = await tf.submitBatch(inputs);
-    const done = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    const done = await Promise.all(results.map((r) => tf.wait(r.id)));
     done.forEach((task, i) => {
       assertEquals(task.status, "succeeded");
       assertEquals(task.result, new Uint8Array([i & 0xff, i >> 8]));
@@ -367,7 +367,7 @@ Deno.test({
         assertEquals(error.field, "tasks[1].payload");
         return;
       }
-      const done = await Promise.all(results.map((r) => tf.wait(r.task.id)));
+      const done = await Promise.all(results.map((r) => tf.wait(r.id)));
       for (const task of done) {
         assertEquals(task.status, "succeeded", task.error?.message);
         assertEquals(task.result, new Uint8Array([1, 2, 3]));
@@ -384,7 +384,7 @@ Deno.test("thread flow: a second submit with the same key in one batch returns t
     const [first, second] = await tf.submitBatch([
       { type: "noop", idempotencyKey: "same" },
       { type: "noop", idempotencyKey: "same" },
-    ]);
+    ], { outcomes: true });
     assertEquals(first.created, true);
     assertEquals(second.created, false);
     assertEquals(second.task.id, first.task.id);
@@ -550,7 +550,9 @@ Deno.test("thread flow: an idempotency key returns the first task", async () => 
     const first = await tf.submit({ type: "noop", payload: 1, idempotencyKey: "k-1" });
     const again = await tf.submit({ type: "noop", payload: 2, idempotencyKey: "k-1" });
     assertEquals(again.id, first.id);
-    const [result] = await tf.submitBatch([{ type: "noop", idempotencyKey: "k-1" }]);
+    const [result] = await tf.submitBatch([{ type: "noop", idempotencyKey: "k-1" }], {
+      outcomes: true,
+    });
     assertEquals(result.created, false);
     assertEquals(result.task.id, first.id);
     assertEquals((await tf.wait(first.id)).result, 1);
@@ -651,8 +653,8 @@ Deno.test("thread flow: events: one terminal event per task, seq grows by one", 
       ...Array.from({ length: 5 }, () => ({ type: "throws" })),
       ...Array.from({ length: 5 }, () => ({ type: "sleep", payload: { ms: 30 } })),
     ]);
-    await Promise.all(results.map((r) => tf.wait(r.task.id)));
-    for (const { task } of results) {
+    await Promise.all(results.map((r) => tf.wait(r.id)));
+    for (const task of results) {
       const terminals = log.terminals(task.id);
       assertEquals(terminals.length, 1, `terminal events of ${task.type} ${task.id}`);
       const types = log.tasks(undefined, task.id).map((e) => e.type).filter((t) =>
@@ -742,7 +744,7 @@ Deno.test("thread flow: list pages newest first", async () => {
     const results = await tf.submitBatch(
       Array.from({ length: 7 }, (_, i) => ({ type: "noop", payload: i, priority: i % 2 ? 3 : 8 })),
     );
-    await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    await Promise.all(results.map((r) => tf.wait(r.id)));
     const first = await tf.list({ limit: 4 });
     assertEquals(first.tasks.map((t) => t.payload), [6, 5, 4, 3]);
     const second = await tf.list({ limit: 4, cursor: first.nextCursor! });
@@ -763,7 +765,7 @@ Deno.test("thread flow: stats fields", async () => {
       ...Array.from({ length: 10 }, () => ({ type: "noop", priority: 7 })),
       ...Array.from({ length: 3 }, () => ({ type: "throws" })),
     ]);
-    await Promise.all(results.map((r) => tf.wait(r.task.id)));
+    await Promise.all(results.map((r) => tf.wait(r.id)));
     await occupy(tf, log);
     await occupy(tf, log);
     await tf.submit({ type: "noop", priority: 2 });

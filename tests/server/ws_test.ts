@@ -155,7 +155,7 @@ Deno.test("ws: subscribe since a seq replays missed events; too old a seq gets r
     const missed = await svc.engine.submitBatch(
       Array.from({ length: 5 }, (_, i) => ({ type: "noop", payload: i })),
     );
-    await Promise.all(missed.map((result) => svc.engine.wait(result.task.id)));
+    await Promise.all(missed.map((result) => svc.engine.wait(result.id)));
 
     const second = await TestClient.connect(svc.wsUrl);
     second.send({ type: "subscribe", since: lastSeq });
@@ -165,7 +165,7 @@ Deno.test("ws: subscribe since a seq replays missed events; too old a seq gets r
       const event = await second.next((m) => m.type === "task.succeeded");
       replayedIds.add(taskOf(event).id as string);
     }
-    for (const result of missed) assert(replayedIds.has(result.task.id));
+    for (const result of missed) assert(replayedIds.has(result.id));
     const replayed = second.received.filter((m) =>
       typeof m.seq === "number" && m.type !== "hello" &&
       m.type !== "subscribed"
@@ -183,7 +183,7 @@ Deno.test("ws: subscribe since a seq replays missed events; too old a seq gets r
     const flood = await svc.engine.submitBatch(
       Array.from({ length: 150 }, () => ({ type: "noop" })),
     );
-    await Promise.all(flood.map((result) => svc.engine.wait(result.task.id)));
+    await Promise.all(flood.map((result) => svc.engine.wait(result.id)));
     const third = await TestClient.connect(svc.wsUrl);
     third.send({ type: "subscribe", since: lastSeq });
     const resync = await third.next((m) => m.type === "resync");
@@ -275,8 +275,8 @@ Deno.test("ws: a client that stops reading is closed with 1013 while a reading c
       const results = await svc.engine.submitBatch(
         Array.from({ length: 50 }, () => ({ type: "noop", payload })),
       );
-      ids.push(...results.map((result) => result.task.id));
-      await Promise.all(results.map((result) => svc.engine.wait(result.task.id)));
+      ids.push(...results.map((result) => result.id));
+      await Promise.all(results.map((result) => svc.engine.wait(result.id)));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assertEquals(svc.service.hub.figures().closedSlow, 1);

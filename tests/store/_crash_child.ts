@@ -38,7 +38,7 @@ if (mode === "submit") {
   while (i < count / 2) {
     const batch = Array.from({ length: Math.min(50, count / 2 - i) }, (_, k) => input(i + k));
     i += batch.length;
-    for (const { task } of await tf.submitBatch(batch)) say(`ACK ${task.id}`);
+    for (const task of await tf.submitBatch(batch)) say(`ACK ${task.id}`);
   }
   while (i < count) {
     const group = Array.from({ length: Math.min(20, count - i) }, (_, k) => input(i + k));

@@ -9,6 +9,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { v7 as uuidv7 } from "uuid";
 import type { Task, TaskStatus } from "../../engine/model/task.ts";
+import { normalizeQuery, type TaskQuery } from "../../engine/model/query.ts";
 import type { TaskStore } from "../../engine/store/store.ts";
 import type { SharedTaskStore } from "../../engine/store/shared_store.ts";
 
@@ -281,8 +282,9 @@ export function storeConformance(options: ConformanceOptions): void {
       );
       await store.insert(tasks.map((t) => ({ ...t })));
       const newestFirst = [...tasks].reverse();
+      const list = (query: TaskQuery) => store.list(normalizeQuery(query));
 
-      const all = await store.list({ limit: 1000 });
+      const all = await list({ limit: 1000 });
       assertEquals(all.tasks.map((t) => t.id), newestFirst.map((t) => t.id));
       assertEquals(all.nextCursor, null);
 
@@ -290,7 +292,7 @@ export function storeConformance(options: ConformanceOptions): void {
       let cursor: string | undefined;
       let pages = 0;
       do {
-        const page = await store.list({ limit: 10, cursor });
+        const page = await list({ limit: 10, cursor });
         seen.push(...page.tasks.map((t) => t.id));
         cursor = page.nextCursor ?? undefined;
         pages++;
@@ -298,14 +300,14 @@ export function storeConformance(options: ConformanceOptions): void {
       assertEquals(pages, 4);
       assertEquals(seen, newestFirst.map((t) => t.id));
 
-      const exact = await store.list({ limit: 37 });
+      const exact = await list({ limit: 37 });
       assertEquals(exact.tasks.length, 37);
       assertEquals(exact.nextCursor, null);
 
       const match = (t: Task) =>
         (t.type === "fib" || t.type === "noop") && ["queued", "failed"].includes(t.status) &&
         t.priority >= 3;
-      const filtered = await store.list({
+      const filtered = await list({
         type: ["fib", "noop"],
         status: ["queued", "failed"],
         priority: [3, 4, 5, 6, 7, 8, 9, 10],
@@ -313,7 +315,7 @@ export function storeConformance(options: ConformanceOptions): void {
       });
       const expected = newestFirst.filter(match).map((t) => t.id);
       assertEquals(filtered.tasks.map((t) => t.id), expected.slice(0, 4));
-      const rest = await store.list({
+      const rest = await list({
         type: ["fib", "noop"],
         status: ["queued", "failed"],
         priority: [3, 4, 5, 6, 7, 8, 9, 10],
@@ -322,9 +324,9 @@ export function storeConformance(options: ConformanceOptions): void {
       });
       assertEquals(rest.tasks.map((t) => t.id), expected.slice(4));
 
-      const defaultPage = await store.list({});
+      const defaultPage = await list({});
       assertEquals(defaultPage.tasks.length, 37);
-      assertEquals((await store.list({ status: ["cancelled"] })).tasks, []);
+      assertEquals((await list({ status: ["cancelled"] })).tasks, []);
     }));
 
   test("counts tasks by status", (harness) =>
@@ -466,10 +468,11 @@ export function sharedStoreConformance(
       const claimed = await store.claim(3, "node-a", 15_000);
       assertEquals(claimed.map((c) => c.task.id), [tasks[1].id, tasks[3].id, tasks[2].id]);
       for (const c of claimed) {
-        assertEquals(c.task.status, "running");
-        assertEquals(c.task.attempts, 1);
+        // Claimed is not running: a worker has not started it yet.
+        assertEquals(c.task.status, "queued");
+        assertEquals(c.task.attempts, 0);
         assertEquals(c.task.nodeId, "node-a");
-        assert(c.task.startedAt !== null);
+        assertEquals(c.task.startedAt, null);
         assert(c.leaseExpiresAt > Date.now() + 10_000);
         assertEquals(typeof c.leaseToken, "string");
       }
@@ -477,7 +480,18 @@ export function sharedStoreConformance(
       const next = await store.claim(10, "node-b", 15_000);
       assertEquals(next.map((c) => c.task.id), [tasks[0].id]);
       assertEquals(await store.claim(10, "node-b", 15_000), []);
-      assertEquals((await store.get(tasks[1].id))?.status, "running");
+      assertEquals((await store.get(tasks[1].id))?.status, "queued");
+    }));
+
+  test("claim with aging orders by aged priority", (harness) =>
+    shared(harness, async (store) => {
+      const now = Date.now();
+      const old = makeTask({ priority: 2, runAt: now - 10_000 });
+      const fresh = makeTask({ priority: 9, runAt: now });
+      await store.insert([fresh, old]);
+      // 10 s at one level per second: the priority-2 task counts as 10 (capped) and is older.
+      const claimed = await store.claim(2, "node-a", 15_000, 1_000);
+      assertEquals(claimed.map((c) => c.task.id), [old.id, fresh.id]);
     }));
 
   test("concurrent claims from two stores never take the same task", (harness) =>
@@ -513,7 +527,14 @@ export function sharedStoreConformance(
       assert(leases[0].leaseExpiresAt >= claim.leaseExpiresAt);
       assertEquals(await store.renewLeases("node-b", 30_000), []);
 
-      const progress = changed(claim.task, { progress: 0.25, workerId: 2 });
+      const started = changed(claim.task, {
+        status: "running",
+        attempts: 1,
+        startedAt: Date.now(),
+        workerId: 2,
+      });
+      assertEquals(await store.writeFenced([{ task: started, leaseToken: claim.leaseToken }]), []);
+      const progress = changed(started, { progress: 0.25 });
       assertEquals(await store.writeFenced([{ task: progress, leaseToken: claim.leaseToken }]), []);
       assertEquals((await store.get(task.id))?.progress, 0.25);
       const stale = changed(progress, { status: "succeeded", finishedAt: Date.now() });
@@ -523,8 +544,11 @@ export function sharedStoreConformance(
       );
       assertEquals((await store.get(task.id))?.status, "running");
 
-      // Release gives it back without counting the attempt; the old token is dead.
-      assertEquals(await store.release([{ task: progress, leaseToken: claim.leaseToken }]), []);
+      // Requeued by its node (attempt given back), still held; release hands it to any node.
+      const requeued = changed(progress, { status: "queued", attempts: 0, startedAt: null });
+      assertEquals(await store.writeFenced([{ task: requeued, leaseToken: claim.leaseToken }]), []);
+      assertEquals((await store.claim(1, "node-b", 15_000)).length, 0, "still held by node-a");
+      assertEquals(await store.release([claim.leaseToken]), [task.id]);
       const released = await store.get(task.id);
       assertEquals([released?.status, released?.attempts], ["queued", 0]);
       assertEquals(await store.writeFenced([{ task: stale, leaseToken: claim.leaseToken }]), [
@@ -533,35 +557,52 @@ export function sharedStoreConformance(
 
       // A completion with the live token ends the lease.
       const [again] = await store.claim(1, "node-b", 15_000);
-      const done = changed(again.task, { status: "succeeded", result: 42, finishedAt: Date.now() });
+      const done = changed(again.task, {
+        status: "succeeded",
+        attempts: 1,
+        result: 42,
+        startedAt: Date.now(),
+        finishedAt: Date.now(),
+      });
       assertEquals(await store.writeFenced([{ task: done, leaseToken: again.leaseToken }]), []);
       assertEquals(await store.get(task.id), done);
       assertEquals(await store.renewLeases("node-b", 15_000), []);
     }));
 
-  test("expired leases are reclaimed: requeued with the attempt counted, or failed", (harness) =>
+  test("expired leases are reclaimed: running ones requeued or failed, claimed ones freed", (harness) =>
     shared(harness, async (store) => {
       const retryable = makeTask({ maxAttempts: 2, priority: 9 });
-      const lastTry = makeTask({ maxAttempts: 1, priority: 1 });
-      await store.insert([retryable, lastTry]);
-      const claims = await store.claim(2, "dead-node", 1);
-      assertEquals(claims.length, 2);
+      const lastTry = makeTask({ maxAttempts: 1, priority: 5 });
+      const unstarted = makeTask({ maxAttempts: 1, priority: 1 });
+      await store.insert([retryable, lastTry, unstarted]);
+      const claims = await store.claim(3, "dead-node", 1);
+      assertEquals(claims.length, 3);
+      const running = claims.slice(0, 2).map((c) => ({
+        task: changed(c.task, { status: "running" as const, attempts: 1, startedAt: Date.now() }),
+        leaseToken: c.leaseToken,
+      }));
+      assertEquals(await store.writeFenced(running), []);
       await new Promise((resolve) => setTimeout(resolve, 20));
       const reclaimed = await store.reclaimExpired();
-      const byId = new Map(reclaimed.map((t) => [t.id, t]));
-      assertEquals(byId.get(retryable.id)?.status, "queued");
-      assertEquals(byId.get(retryable.id)?.attempts, 1);
-      assertEquals(byId.get(lastTry.id)?.status, "failed");
-      assertEquals(byId.get(lastTry.id)?.error?.name, "LeaseExpiredError");
-      assert(byId.get(lastTry.id)?.finishedAt);
+      const byId = new Map(reclaimed.map((c) => [c.task.id, c]));
+      assertEquals(byId.size, 2, "a claim that never started changes no status");
+      assertEquals(byId.get(retryable.id)?.from, "running");
+      assertEquals(byId.get(retryable.id)?.task.status, "queued");
+      assertEquals(byId.get(retryable.id)?.task.attempts, 1);
+      assertEquals(byId.get(lastTry.id)?.task.status, "failed");
+      assertEquals(byId.get(lastTry.id)?.task.error?.name, "LeaseExpiredError");
+      assert(byId.get(lastTry.id)?.task.finishedAt);
       assertEquals(await store.reclaimExpired(), []);
       // The zombie's completion is refused; the new owner's goes through.
-      const zombie = changed(claims[0].task, { status: "succeeded", finishedAt: Date.now() });
+      const zombie = changed(running[0].task, { status: "succeeded", finishedAt: Date.now() });
       assertEquals(await store.writeFenced([{ task: zombie, leaseToken: claims[0].leaseToken }]), [
         retryable.id,
       ]);
-      const [fresh] = await store.claim(1, "live-node", 15_000);
-      assertEquals([fresh.task.id, fresh.task.attempts], [retryable.id, 2]);
+      const fresh = await store.claim(2, "live-node", 15_000);
+      assertEquals(fresh.map((c) => [c.task.id, c.task.attempts]), [
+        [retryable.id, 1],
+        [unstarted.id, 0],
+      ]);
       assertEquals(await store.reclaimExpired(), []);
     }));
 
@@ -572,20 +613,54 @@ export function sharedStoreConformance(
       const later = makeTask({ status: "scheduled", runAt: now + 3_600_000 });
       await store.insert([due, later]);
       const promoted = await store.promoteDue(now);
-      assertEquals(promoted.map((t) => [t.id, t.status]), [[due.id, "queued"]]);
+      assertEquals(promoted.map((c) => [c.task.id, c.from, c.task.status]), [
+        [due.id, "scheduled", "queued"],
+      ]);
       assertEquals(await store.promoteDue(now), []);
 
       const [claim] = await store.claim(1, "node-a", 15_000);
-      const cancelled = await store.cancel(claim.task.id);
-      assertEquals([cancelled?.status, cancelled?.nodeId], ["cancelled", "node-a"]);
-      assert(cancelled?.finishedAt);
+      const cancelled = await store.cancel(claim.task.id, {
+        name: "CancelledError",
+        message: "The task was cancelled.",
+      });
+      assertEquals(
+        [cancelled?.from, cancelled?.task.status, cancelled?.heldBy],
+        ["queued", "cancelled", "node-a"],
+      );
+      assert(cancelled?.task.finishedAt);
+      assertEquals(cancelled?.task.error?.name, "CancelledError");
       const done = changed(claim.task, { status: "succeeded", finishedAt: Date.now() });
       assertEquals(await store.writeFenced([{ task: done, leaseToken: claim.leaseToken }]), [
         due.id,
       ]);
       assertEquals(await store.cancel(due.id), undefined);
-      assertEquals((await store.cancel(later.id))?.status, "cancelled");
+      const laterCancel = await store.cancel(later.id);
+      assertEquals([laterCancel?.from, laterCancel?.heldBy], ["scheduled", null]);
       assertEquals(await store.cancel(crypto.randomUUID()), undefined);
+    }));
+
+  test("cluster counts and depth follow every change without a scan", (harness) =>
+    shared(harness, async (store) => {
+      const now = Date.now();
+      await store.insert([
+        makeTask({ priority: 9, runAt: now - 500 }),
+        makeTask({ priority: 9 }),
+        makeTask({ priority: 2 }),
+        makeTask({ status: "scheduled", runAt: now + 60_000 }),
+      ]);
+      let depth = await store.clusterDepth();
+      assertEquals([depth.counts.queued, depth.counts.scheduled], [3, 1]);
+      assertEquals([depth.queuedByPriority[9], depth.queuedByPriority[2]], [2, 1]);
+      assertEquals(depth.oldestQueuedAt[9], now - 500);
+      assertEquals(depth.oldestQueuedAt[5], null);
+      const [claim] = await store.claim(1, "node-a", 15_000);
+      const done = changed(claim.task, { status: "succeeded", attempts: 1, finishedAt: now });
+      await store.writeFenced([{ task: done, leaseToken: claim.leaseToken }]);
+      await store.compactCounts();
+      depth = await store.clusterDepth();
+      assertEquals([depth.counts.queued, depth.counts.succeeded], [2, 1]);
+      assertEquals(depth.queuedByPriority[9], 1);
+      assertEquals(await store.counts(), depth.counts);
     }));
 
   test("messages reach every subscriber; large events go by reference", (harness) =>

@@ -3,6 +3,7 @@ import postgres from "postgres";
 import { PostgresStore } from "../../engine/store/postgres/postgres_store.ts";
 import {
   migratePostgres,
+  POSTGRES_MIGRATIONS,
   POSTGRES_SCHEMA_VERSION,
 } from "../../engine/store/postgres/migrations.ts";
 import { StoreUnavailableError } from "../../engine/model/errors.ts";
@@ -46,14 +47,56 @@ Deno.test({
     const schema = freshSchema();
     const sql = postgres(PG_URL, { onnotice: () => {}, max: 2 });
     try {
-      assertEquals(await migratePostgres(sql, schema), [POSTGRES_SCHEMA_VERSION]);
+      const versions = POSTGRES_MIGRATIONS.map((migration) => migration.version);
+      assertEquals(versions.at(-1), POSTGRES_SCHEMA_VERSION);
+      assertEquals(await migratePostgres(sql, schema), versions);
       assertEquals(await migratePostgres(sql, schema), []);
       const store = new PostgresStore(`${PG_URL}?schema=${schema}`);
       assertEquals(store.name, `postgres://127.0.0.1:5432/test?schema=${schema}`);
       await store.open();
       await store.close();
-      const rows = await sql.unsafe(`SELECT version FROM ${schema}.schema_migrations`);
-      assertEquals(rows.map((row) => row.version), [1]);
+      const rows = await sql.unsafe(
+        `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,
+      );
+      assertEquals(rows.map((row) => row.version), versions);
+    } finally {
+      await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await sql.end({ timeout: 5 });
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres store: a version-1 schema with tasks upgrades, its counts carried over",
+  ignore: ignore !== undefined,
+  fn: async () => {
+    const schema = freshSchema();
+    const sql = postgres(PG_URL, { onnotice: () => {}, max: 2 });
+    try {
+      assertEquals(await migratePostgres(sql, schema, 1), [1]);
+      const v1 = new PostgresStore(`${PG_URL}?schema=${schema}`);
+      // Rows as version 1 left them: queued, scheduled, and one running under an old claim.
+      await sql.unsafe(
+        `INSERT INTO ${schema}.tasks (id, type, priority, status, attempts, max_attempts,
+          timeout_ms, created_at, run_at) VALUES
+          (gen_random_uuid(), 'noop', 7, 'queued', 0, 1, 1000, 1, 1),
+          (gen_random_uuid(), 'noop', 7, 'queued', 0, 1, 1000, 2, 2),
+          (gen_random_uuid(), 'noop', 3, 'scheduled', 0, 1, 1000, 3, 99999999999999),
+          (gen_random_uuid(), 'noop', 5, 'succeeded', 1, 1, 1000, 4, 4)`,
+      );
+      await v1.open(); // migrates to the latest version
+      try {
+        const depth = await v1.clusterDepth();
+        assertEquals(
+          [depth.counts.queued, depth.counts.scheduled, depth.counts.succeeded],
+          [2, 1, 1],
+        );
+        assertEquals(depth.queuedByPriority[7], 2);
+        assertEquals(depth.oldestQueuedAt[7], 1);
+        assertEquals((await v1.claim(5, "n", 15_000)).length, 2);
+      } finally {
+        await v1.close();
+      }
     } finally {
       await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await sql.end({ timeout: 5 });
@@ -111,7 +154,7 @@ Deno.test({
       if (changes.length > 0) assertEquals(changes, [false, true]);
       assertEquals((await store.counts()).queued, 1);
       // Writes survive a lost connection: retried until the database answers.
-      const [task] = (await store.list({})).tasks;
+      const [task] = (await store.list({ limit: 50 })).tasks;
       const admin2 = postgres(PG_URL, { onnotice: () => {}, max: 1 });
       try {
         await admin2.unsafe(
@@ -226,8 +269,10 @@ Deno.test({
       const renewed = await shared.renewLeases("steady", 15_000);
       assertEquals(renewed.map((lease) => lease.taskId), [mine.task.id]);
       await new Promise((resolve) => setTimeout(resolve, 350));
-      const reclaimed = await shared.reclaimExpired();
-      assertEquals(reclaimed.map((task) => [task.id, task.status]), [[orphan.task.id, "queued"]]);
+      // The orphan never started: its claim simply lapses, and any node may take it.
+      assertEquals(await shared.reclaimExpired(), []);
+      const [again] = await shared.claim(1, "other", 15_000);
+      assertEquals(again.task.id, orphan.task.id);
     });
   },
 });

@@ -160,13 +160,13 @@ Deno.test({
         page.once("dialog", (dialog) => dialog.accept());
         await page.click("text=Cancel all matching");
         await page.waitForSelector("text=Cancelled 5 tasks.");
-        for (const { task } of later) {
+        for (const task of later) {
           assertEquals((await ui.engine.get(task.id))?.status, "cancelled");
         }
         // They leave the scheduled view live.
         await page.waitForSelector("text=No tasks match.");
         await page.goto(`${ui.url}/tasks?status=cancelled&type=noop`);
-        const id = later[0].task.id;
+        const id = later[0].id;
         await page.click(`button[aria-label="Retry task ${id}"]`);
         await page.waitForSelector(`text=Task ${id.slice(-12)}: retry accepted.`);
         assertEquals((await ui.engine.wait(id)).status, "succeeded");

@@ -17,9 +17,6 @@ import type { InsertOutcome } from "../store.ts";
 /** A row as postgres.js returns it. */
 export type Row = Record<string, unknown>;
 
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
-
 /** A UUID, as task ids are; anything else cannot be in the `uuid` column. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** SQL condition of finished tasks (matches the partial index on `finished_at`). */
@@ -47,7 +44,9 @@ const INSERT_SQL = `
 /**
  * UPDATE from a JSON array of tasks, optionally fenced by lease token; returns
  * the ids written. The payload, type, creation time and idempotency key never
- * change after insert. A write that takes the task out of `running` ends its lease.
+ * change after insert. A write that finishes the task or schedules it for
+ * later ends its lease; a fenced write needs the task still held
+ * (`running`, or `queued` and claimed) under the same token.
  */
 export function updateSql(fenced: boolean): string {
   return `
@@ -56,10 +55,12 @@ export function updateSql(fenced: boolean): string {
     result = v.result, result_bytes = decode(v.result_bytes, 'base64'), error = v.error,
     run_at = v.run_at, started_at = v.started_at, finished_at = v.finished_at,
     worker_id = v.worker_id, node_id = v.node_id,
-    lease_token = CASE WHEN v.status = 'running' THEN t.lease_token END,
-    lease_expires_at = CASE WHEN v.status = 'running' THEN t.lease_expires_at END
+    lease_token = CASE WHEN v.status IN ('running', 'queued') THEN t.lease_token END,
+    lease_expires_at = CASE WHEN v.status IN ('running', 'queued') THEN t.lease_expires_at END
   FROM json_to_recordset($1::text::json) AS v(${RECORD})
-  WHERE t.id = v.id${fenced ? " AND t.status = 'running' AND t.lease_token = v.lease_token" : ""}
+  WHERE t.id = v.id${
+    fenced ? " AND t.status IN ('queued', 'running') AND t.lease_token = v.lease_token" : ""
+  }
   RETURNING t.id`;
 }
 
@@ -183,12 +184,6 @@ export function rowToTask(row: Row): Task {
 /** Sort order by id (creation). */
 export function byId(a: Task, b: Task): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-/** A list page size clamped to 1–1000 (default 50). */
-export function pageSize(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
-  return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.trunc(limit)));
 }
 
 /** An error as a sentence fragment, without its final period. */

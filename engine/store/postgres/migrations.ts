@@ -70,6 +70,64 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: "claimed tasks stay queued; counter tables for cluster stats",
+    // A claimed task now stays 'queued' (leased to its node) until a worker
+    // starts it, so the claim index holds only unclaimed ready tasks. Counts
+    // by status and priority are kept by statement triggers that append
+    // deltas (no row is ever contended); any node folds them into the totals.
+    sql: `
+      DROP INDEX tasks_claim;
+      CREATE INDEX tasks_ready ON tasks (priority DESC, run_at, id)
+        WHERE status = 'queued' AND lease_token IS NULL;
+      CREATE INDEX tasks_claimed ON tasks (lease_expires_at)
+        WHERE status = 'queued' AND lease_token IS NOT NULL;
+      CREATE TABLE task_counts (
+        status text NOT NULL,
+        priority smallint NOT NULL,
+        n bigint NOT NULL,
+        PRIMARY KEY (status, priority)
+      );
+      CREATE TABLE task_count_deltas (status text NOT NULL, priority smallint NOT NULL,
+        n bigint NOT NULL);
+      INSERT INTO task_counts (status, priority, n)
+        SELECT status, priority, count(*) FROM tasks GROUP BY status, priority;
+      CREATE FUNCTION count_inserted_tasks() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+          INSERT INTO task_count_deltas (status, priority, n)
+            SELECT status, priority, count(*) FROM new_rows GROUP BY status, priority;
+          RETURN NULL;
+        END $$;
+      CREATE FUNCTION count_updated_tasks() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+          INSERT INTO task_count_deltas (status, priority, n)
+            SELECT status, priority, sum(d) FROM (
+              SELECT status, priority, -1 AS d FROM old_rows
+              UNION ALL SELECT status, priority, 1 AS d FROM new_rows) AS c
+            GROUP BY status, priority HAVING sum(d) <> 0;
+          RETURN NULL;
+        END $$;
+      CREATE FUNCTION count_deleted_tasks() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+          INSERT INTO task_count_deltas (status, priority, n)
+            SELECT status, priority, -count(*) FROM old_rows GROUP BY status, priority;
+          RETURN NULL;
+        END $$;
+      CREATE TRIGGER tasks_counted_on_insert AFTER INSERT ON tasks
+        REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION count_inserted_tasks();
+      CREATE TRIGGER tasks_counted_on_update AFTER UPDATE ON tasks
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION count_updated_tasks();
+      CREATE TRIGGER tasks_counted_on_delete AFTER DELETE ON tasks
+        REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION count_deleted_tasks();
+    `,
+  },
 ];
 
 /** The schema version the current code expects. */

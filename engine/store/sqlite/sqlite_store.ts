@@ -12,22 +12,14 @@
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
-import { clearImmediate, setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
-import { StoreUnavailableError, ValidationError } from "../../model/errors.ts";
-import type { Task, TaskError, TaskStatus } from "../../model/task.ts";
+import { StoreUnavailableError } from "../../model/errors.ts";
+import { encodeCursor, type StoreQuery, type TaskPage } from "../../model/query.ts";
+import { emptyCounts, type StatusCounts, type Task, type TaskStatus } from "../../model/task.ts";
+import { GroupCommit } from "../group_commit.ts";
+import type { InsertOutcome, PruneOptions, TaskStore } from "../store.ts";
 import { migrateSqlite } from "./migrations.ts";
-import {
-  decodeCursor,
-  emptyCounts,
-  encodeCursor,
-  type InsertOutcome,
-  type PruneOptions,
-  type StatusCounts,
-  type TaskPage,
-  type TaskQuery,
-  type TaskStore,
-} from "../store.ts";
+import { attempt, describe, encodeError, encodeValue, rowToTask, taskToRow } from "./_rows.ts";
 
 /** Options for {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -49,8 +41,6 @@ interface Operation {
 }
 
 const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
 
 const INSERT_SQL = `
   INSERT INTO tasks (
@@ -88,8 +78,7 @@ export class SqliteStore implements TaskStore {
   readonly #synchronous: "full" | "normal";
   #db: DatabaseSync | undefined;
   #statements = new Map<string, StatementSync>();
-  #queue: Operation[] = [];
-  #flushTimer: ReturnType<typeof setImmediate> | undefined;
+  #commits = new GroupCommit<Operation>((batch) => this.#flush(batch), "immediate");
   #closed = false;
   /**
    * Tasks per status, kept in step with every write so `counts()` and the
@@ -97,7 +86,7 @@ export class SqliteStore implements TaskStore {
    * rows would block the event loop for a good part of a second).
    */
   #counts: StatusCounts = emptyCounts();
-  #commits = 0;
+  #committed = 0;
   /** Held while open: a second process on the same file would run tasks twice. */
   #lock: Deno.FsFile | undefined;
 
@@ -110,7 +99,7 @@ export class SqliteStore implements TaskStore {
 
   /** Group-commit transactions committed so far (for metrics and tests). */
   get commits(): number {
-    return this.#commits;
+    return this.#committed;
   }
 
   open(): Promise<Task[]> {
@@ -185,7 +174,7 @@ export class SqliteStore implements TaskStore {
     return this.#enqueue(() => this.#getByKeyNow(key), true);
   }
 
-  list(query: TaskQuery): Promise<TaskPage> {
+  list(query: StoreQuery): Promise<TaskPage> {
     return this.#enqueue(() => this.#listNow(query), true);
   }
 
@@ -200,9 +189,9 @@ export class SqliteStore implements TaskStore {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
-    this.#flushTimer = undefined;
-    if (this.#queue.length > 0) this.#flush();
+    this.#commits.close();
+    // Batches run synchronously here: settled() runs what waits at once.
+    void this.#commits.settled();
     const db = this.#db;
     this.#db = undefined;
     if (db) {
@@ -230,7 +219,7 @@ export class SqliteStore implements TaskStore {
         ),
       );
     }
-    if (readOnly && this.#queue.length === 0) {
+    if (readOnly && this.#commits.idle) {
       try {
         return Promise.resolve(run());
       } catch (error) {
@@ -238,16 +227,12 @@ export class SqliteStore implements TaskStore {
       }
     }
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ run, resolve: resolve as (value: unknown) => void, reject, readOnly });
-      this.#flushTimer ??= setImmediate(() => this.#flush());
+      this.#commits.add({ run, resolve: resolve as (value: unknown) => void, reject, readOnly });
     });
   }
 
-  /** Runs everything queued in one transaction, then settles the promises. */
-  #flush(): void {
-    this.#flushTimer = undefined;
-    const operations = this.#queue;
-    this.#queue = [];
+  /** Runs a batch in one transaction, then settles its promises. */
+  #flush(operations: Operation[]): void {
     const db = this.#db!;
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
@@ -266,7 +251,7 @@ export class SqliteStore implements TaskStore {
         outcomes.push(outcome);
       }
       db.exec("COMMIT");
-      this.#commits++;
+      this.#committed++;
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
       try {
@@ -355,7 +340,7 @@ export class SqliteStore implements TaskStore {
     return row ? rowToTask(row) : undefined;
   }
 
-  #listNow(query: TaskQuery): TaskPage {
+  #listNow(query: StoreQuery): TaskPage {
     const where: string[] = [];
     const params: SQLInputValue[] = [];
     const addIn = (column: string, values: readonly (string | number)[] | undefined) => {
@@ -366,20 +351,11 @@ export class SqliteStore implements TaskStore {
     addIn("status", query.status);
     addIn("type", query.type);
     addIn("priority", query.priority);
-    if (query.cursor !== undefined) {
-      const lastId = decodeCursor(query.cursor);
-      if (lastId === undefined) {
-        throw new ValidationError(
-          `Cursor must be a value returned as nextCursor: received ${
-            JSON.stringify(query.cursor)
-          }.`,
-          "cursor",
-        );
-      }
+    if (query.after !== undefined) {
       where.push("id < ?");
-      params.push(lastId);
+      params.push(query.after);
     }
-    const limit = pageSize(query.limit);
+    const limit = query.limit;
     params.push(limit + 1);
     const sql = `SELECT * FROM tasks${
       where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""
@@ -440,84 +416,4 @@ export class SqliteStore implements TaskStore {
     }
     return statement;
   }
-}
-
-function attempt(run: () => unknown): { ok: boolean; value: unknown } {
-  try {
-    return { ok: true, value: run() };
-  } catch (error) {
-    return { ok: false, value: error };
-  }
-}
-
-function pageSize(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
-  return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.trunc(limit)));
-}
-
-function describe(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, "");
-}
-
-/** JSON text for a JSON value, the bytes themselves for a `Uint8Array`, NULL for `undefined`. */
-function encodeValue(value: unknown): string | Uint8Array | null {
-  if (value === undefined) return null;
-  if (value instanceof Uint8Array) return value;
-  return JSON.stringify(value) ?? null;
-}
-
-function encodeError(error: TaskError | null | undefined): string | null {
-  return error ? JSON.stringify(error) : null;
-}
-
-function decodeValue(value: unknown): unknown {
-  if (value === null || value === undefined) return undefined;
-  if (value instanceof Uint8Array) return value;
-  return JSON.parse(value as string);
-}
-
-function taskToRow(task: Task): SQLInputValue[] {
-  return [
-    task.id,
-    task.type,
-    encodeValue(task.payload),
-    task.priority,
-    task.status,
-    task.attempts,
-    task.maxAttempts,
-    task.timeoutMs,
-    task.progress ?? null,
-    encodeValue(task.result),
-    encodeError(task.error),
-    task.createdAt,
-    task.runAt,
-    task.startedAt ?? null,
-    task.finishedAt ?? null,
-    task.workerId ?? null,
-    task.idempotencyKey ?? null,
-    task.nodeId ?? null,
-  ];
-}
-
-function rowToTask(row: Record<string, unknown>): Task {
-  return {
-    id: row.id as string,
-    type: row.type as string,
-    payload: decodeValue(row.payload),
-    priority: row.priority as number,
-    status: row.status as TaskStatus,
-    attempts: row.attempts as number,
-    maxAttempts: row.max_attempts as number,
-    timeoutMs: row.timeout_ms as number,
-    progress: row.progress as number | null,
-    result: decodeValue(row.result),
-    error: row.error === null ? null : JSON.parse(row.error as string) as TaskError,
-    createdAt: row.created_at as number,
-    runAt: row.run_at as number,
-    startedAt: row.started_at as number | null,
-    finishedAt: row.finished_at as number | null,
-    workerId: row.worker_id as number | null,
-    idempotencyKey: row.idempotency_key as string | null,
-    nodeId: row.node_id as string | null,
-  };
 }

@@ -1,0 +1,363 @@
+/**
+ * The engine loop: takes tasks from the source, hands them to the pool,
+ * moves each through the state machine as the pool reports starts and
+ * outcomes, and applies the retry policy. Written once for every store: the
+ * source hides whether the queue is local or claimed from a shared store.
+ *
+ * @module
+ */
+
+import {
+  TaskConflictError,
+  TaskNotFoundError,
+  TimeoutError,
+  WorkerExitedError,
+} from "../model/errors.ts";
+import type { WorkerEventType, WorkerInfo } from "../model/events.ts";
+import type { Lifecycle } from "../model/lifecycle.ts";
+import { isTerminal, type ProgressValue, type Task, type TaskError } from "../model/task.ts";
+import type { TaskStore } from "../store/store.ts";
+import { type InterruptCause, type PoolHooks, type PoolJob, toFraction } from "../pool/pool.ts";
+import type { StoreChange, TaskSource } from "../source/source.ts";
+import type { StoreWriter } from "../store/store_writer.ts";
+import type { StatsRecorder } from "./stats.ts";
+import type { Waiters } from "./waiters.ts";
+
+/** What the loop needs to know of the engine's options. */
+export interface RunnerOptions {
+  nodeId: string;
+  backoffMs: number;
+  maxBackoffMs: number;
+  progressIntervalMs: number;
+}
+
+/** The pool as the loop uses it. */
+export interface RunnerPool {
+  fill(): void;
+  /** Jobs held by workers, started or not. */
+  readonly held: number;
+  /** Jobs held and not started. */
+  readonly pending: number;
+  cancel(id: string): "taken" | "aborting" | "unknown";
+}
+
+/** The parts the loop drives; the facade builds them. */
+export interface RunnerParts {
+  store: TaskStore;
+  lifecycle: Lifecycle;
+  writer: StoreWriter;
+  stats: StatsRecorder;
+  waiters: Waiters;
+}
+
+/** The error a cancelled task records. */
+export const CANCELLED: TaskError = { name: "CancelledError", message: "The task was cancelled." };
+
+/**
+ * Drives tasks from source to pool to their end. The facade owns it and
+ * calls {@linkcode Runner.fill} whenever work may have become available.
+ */
+export class Runner {
+  /** Unfinished tasks this node holds (all of them with a local source), by id. */
+  readonly live = new Map<string, Task>();
+  #options: RunnerOptions;
+  #parts: RunnerParts;
+  #source!: TaskSource;
+  #pool!: RunnerPool;
+  #accepting = true;
+  #lastProgressEmit = new Map<string, number>();
+  #drained: (() => void) | undefined;
+
+  constructor(options: RunnerOptions, parts: RunnerParts) {
+    this.#options = options;
+    this.#parts = parts;
+  }
+
+  /** Connects the source and the pool (they are built with this runner's hooks). */
+  connect(source: TaskSource, pool: RunnerPool): void {
+    this.#source = source;
+    this.#pool = pool;
+  }
+
+  /** Stops handing out tasks (draining). */
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
+  /** The hooks the pool calls. */
+  readonly poolHooks: PoolHooks = {
+    peek: () => this.#accepting ? this.#source.peek(Date.now()) : undefined,
+    take: () => this.#source.take(Date.now()),
+    backlog: () => this.#accepting ? this.#source.size : 0,
+    giveBack: (jobs) => this.#source.giveBack(jobs as Task[]),
+    started: (job, slot, startedAt) => this.#started(job as Task, slot, startedAt),
+    settled: (job, ok, value, finishedAt, runMs, payload) =>
+      this.#settled(job as Task, ok, value, finishedAt, runMs, payload),
+    interrupted: (jobs, cause) => this.#interrupted(jobs as Task[], cause),
+    progress: (job, value) => this.#progress(job as Task, value),
+    workerEvent: (type, worker, reason) => this.#workerEvent(type, worker, reason),
+  };
+
+  /** Tasks just created in the store: announce them and queue the ones this node holds. */
+  admit(tasks: Task[]): void {
+    const now = Date.now();
+    const { lifecycle } = this.#parts;
+    for (const task of tasks) {
+      if (this.#source.place(task, now)) this.live.set(task.id, task);
+      lifecycle.create(task);
+    }
+    this.#pool.fill();
+  }
+
+  /** `task` (held here) just moved to `queued` or `scheduled`: put it where it waits. */
+  place(task: Task, now: number): void {
+    if (!this.#source.place(task, now)) this.live.delete(task.id);
+    else this.live.set(task.id, task);
+    if (task.status === "queued") this.#pool.fill();
+  }
+
+  /** Scheduled tasks of a local source came due. */
+  due(tasks: Task[]): void {
+    const now = Date.now();
+    for (const task of tasks) {
+      if (task.status !== "scheduled") continue;
+      this.#parts.lifecycle.move(task, "queued");
+      this.#source.place(task, now);
+    }
+    this.#pool.fill();
+  }
+
+  /** Changes a shared store made itself, through the state machine. */
+  applied(changes: StoreChange[]): void {
+    for (const { task, from } of changes) {
+      try {
+        this.#parts.lifecycle.apply(task, from);
+      } catch (error) {
+        console.error("ThreadFlow refused a status change made in the store:", error);
+      }
+    }
+  }
+
+  /** This node no longer holds these tasks: drop them without a word (their new holder speaks). */
+  lost(ids: string[], cancelRun: (id: string) => void): void {
+    for (const id of ids) {
+      const task = this.live.get(id);
+      if (task === undefined) continue;
+      this.live.delete(id);
+      if (!this.#source.remove(task)) cancelRun(id);
+    }
+  }
+
+  /**
+   * Retries `task` with backoff when attempts remain; fails it otherwise,
+   * finished at `finishedAt` (the worker's clock when it reported the end).
+   */
+  fail(task: Task, error: Error | TaskError, finishedAt: number): void {
+    const { lifecycle } = this.#parts;
+    const recorded: TaskError = { name: error.name, message: error.message, stack: error.stack };
+    if (task.attempts < task.maxAttempts) {
+      // Backoff counts from this thread's clock: the retry is decided now.
+      const now = Date.now();
+      const delay = backoff(task.attempts, this.#options.backoffMs, this.#options.maxBackoffMs);
+      if (delay > 0) {
+        lifecycle.move(task, "scheduled", { error: recorded, runAt: now + delay });
+      } else {
+        lifecycle.move(task, "queued", { error: recorded, runAt: now });
+      }
+      this.place(task, now);
+      return;
+    }
+    lifecycle.move(task, "failed", { error: recorded, finishedAt });
+  }
+
+  /**
+   * Cancels a task: a waiting one (in the source, or handed to a worker and
+   * not started) never runs; a running one is aborted. Rejects with
+   * `TaskConflictError` when it has ended.
+   */
+  async cancel(id: string): Promise<Task> {
+    const task = this.live.get(id);
+    if (task === undefined) return await this.#cancelElsewhere(id);
+    if (isTerminal(task.status)) throw conflict(task);
+    if (!this.#source.remove(task) && task.status !== "scheduled") {
+      // Held by a worker: taken back unstarted, or (once started) aborted.
+      this.#pool.cancel(id);
+    }
+    this.#parts.lifecycle.move(task, "cancelled", { finishedAt: Date.now(), error: CANCELLED });
+    this.#source.refill();
+    return { ...task };
+  }
+
+  async #cancelElsewhere(id: string): Promise<Task> {
+    const change = await this.#source.cancelElsewhere(id, CANCELLED);
+    if (change !== undefined) {
+      this.applied([change]);
+      return { ...change.task };
+    }
+    const stored = await this.#parts.store.get(id);
+    if (stored === undefined) throw new TaskNotFoundError(id);
+    throw conflict(stored);
+  }
+
+  /**
+   * Runs a failed or cancelled task again, with the same id and priority and
+   * a fresh set of attempts. `room` checks the queue limit first.
+   */
+  async retry(id: string, room: (count: number) => Promise<void>): Promise<Task> {
+    const task = this.live.get(id) ?? await this.#parts.store.get(id);
+    if (task === undefined) throw new TaskNotFoundError(id);
+    const retryable = () => {
+      if (task.status === "failed" || task.status === "cancelled") return;
+      throw new TaskConflictError(
+        `Task ${id} is ${task.status}; only failed or cancelled tasks can be retried.`,
+      );
+    };
+    retryable();
+    await room(1);
+    retryable(); // a concurrent retry may have won while the queue was measured
+    const now = Date.now();
+    this.#parts.lifecycle.move(task, "queued", {
+      attempts: 0,
+      error: null,
+      result: null,
+      progress: null,
+      startedAt: null,
+      finishedAt: null,
+      workerId: null,
+      runAt: now,
+    });
+    const snapshot = { ...task };
+    this.place(task, now);
+    return snapshot;
+  }
+
+  /** Resolves once no worker holds a task (or at once when none does). */
+  drained(): Promise<void> {
+    if (this.#pool.held === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained = resolve);
+  }
+
+  /** The lifecycle's `ended` hook: a task reached a terminal status. */
+  ended(task: Task): void {
+    this.live.delete(task.id);
+    if (this.#lastProgressEmit.size > 0) this.#lastProgressEmit.delete(task.id);
+    this.#parts.stats.recordFinished(task.finishedAt ?? Date.now());
+    this.#parts.waiters.resolve(task);
+  }
+
+  #owned(task: Task): boolean {
+    return this.live.get(task.id) === task;
+  }
+
+  #started(task: Task, slot: number, startedAt: number): void {
+    if (task.status !== "queued" || !this.#owned(task)) return;
+    this.#parts.stats.recordWait(task.priority, Math.max(0, startedAt - task.runAt));
+    this.#parts.lifecycle.move(task, "running", {
+      attempts: task.attempts + 1,
+      startedAt,
+      finishedAt: null,
+      workerId: slot,
+      nodeId: this.#options.nodeId,
+      progress: null,
+    });
+  }
+
+  #settled(
+    task: Task,
+    ok: boolean,
+    value: unknown,
+    finishedAt: number,
+    runMs: number,
+    payload: Uint8Array | undefined,
+  ): void {
+    if (payload !== undefined) task.payload = payload;
+    this.#parts.stats.run.record(runMs);
+    if (task.status === "running" && this.#owned(task)) {
+      if (ok) {
+        this.#parts.lifecycle.move(task, "succeeded", {
+          result: value,
+          error: null,
+          finishedAt,
+          progress: 1,
+        });
+      } else {
+        this.fail(task, value as TaskError, finishedAt);
+      }
+    }
+    this.#checkDrained();
+    this.#source.refill();
+  }
+
+  #interrupted(tasks: Task[], cause: InterruptCause): void {
+    const now = Date.now();
+    const { lifecycle } = this.#parts;
+    for (const task of tasks) {
+      if (task.status !== "running" || !this.#owned(task)) continue;
+      if (payloadLost(task)) {
+        lifecycle.move(task, "failed", {
+          finishedAt: now,
+          error: {
+            name: "WorkerExitedError",
+            message: "The worker holding the task's bytes exited; the bytes went with it.",
+          },
+        });
+      } else if (cause.kind === "timeout" && cause.job === task) {
+        // The slowest runs belong in the run-time histogram too.
+        this.#parts.stats.run.record(cause.runMs);
+        this.fail(task, new TimeoutError(cause.timeoutMs), now);
+      } else if (cause.kind === "crashed") {
+        this.fail(task, new WorkerExitedError(cause.reason), now);
+      } else {
+        // Not this task's fault (a neighbour timed out or was cancelled, or we are
+        // shutting down): give the attempt back and queue it again.
+        lifecycle.move(task, "queued", { attempts: task.attempts - 1, runAt: now });
+        if (this.#accepting) this.place(task, now);
+      }
+    }
+    this.#checkDrained();
+    this.#source.refill();
+  }
+
+  #progress(task: Task, value: ProgressValue): void {
+    if (task.status !== "running" || !this.#owned(task)) return;
+    task.progress = toFraction(value);
+    const now = Date.now();
+    const last = this.#lastProgressEmit.get(task.id) ?? 0;
+    if (now - last < this.#options.progressIntervalMs) return;
+    this.#lastProgressEmit.set(task.id, now);
+    this.#parts.writer.mark(task);
+    this.#parts.lifecycle.progress(task);
+  }
+
+  #workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void {
+    const event = { type, at: Date.now(), worker, ...(reason === undefined ? {} : { reason }) };
+    this.#parts.lifecycle.emit(event);
+  }
+
+  #checkDrained(): void {
+    if (this.#drained !== undefined && this.#pool.held === 0) {
+      const resolve = this.#drained;
+      this.#drained = undefined;
+      resolve();
+    }
+  }
+}
+
+function conflict(task: Task): TaskConflictError {
+  return new TaskConflictError(
+    `Task ${task.id} has already ${task.status}; only scheduled, queued or running tasks can be cancelled.`,
+  );
+}
+
+/** Exponential backoff with ±50% jitter, capped. */
+export function backoff(attempt: number, baseMs: number, maxMs: number): number {
+  if (baseMs === 0) return 0;
+  const exponential = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.min(maxMs, Math.round(exponential * (0.5 + Math.random())));
+}
+
+function payloadLost(task: PoolJob): boolean {
+  const payload = task.payload;
+  return payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer &&
+    payload.buffer.detached;
+}

@@ -1,0 +1,29 @@
+/**
+ * The entry module of a task worker: the runtime and one permission group's
+ * task modules, imported statically so they load with the worker whatever
+ * its permissions.
+ *
+ * @module
+ */
+
+const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url);
+
+/**
+ * A `data:` URL of a module that imports the worker runtime and `types`
+ * (task type name → module URL) and registers them.
+ *
+ * @example
+ * ```ts
+ * import { entryModule } from "./engine/pool/entry.ts";
+ * const url = entryModule({ noop: new URL("./workers/tasks/noop.ts", import.meta.url).href });
+ * url.startsWith("data:application/javascript,"); // true
+ * ```
+ */
+export function entryModule(types: Record<string, string>): string {
+  const names = Object.keys(types);
+  const lines = [`import { registerTaskTypes } from ${JSON.stringify(RUNTIME_URL.href)};`];
+  names.forEach((_, i) => lines.push(`import * as t${i} from ${JSON.stringify(types[names[i]])};`));
+  const modules = names.map((name, i) => `${JSON.stringify(name)}: t${i}`).join(", ");
+  lines.push(`registerTaskTypes({ ${modules} }, ${JSON.stringify(types)});`);
+  return `data:application/javascript,${encodeURIComponent(lines.join("\n"))}`;
+}

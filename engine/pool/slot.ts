@@ -1,0 +1,228 @@
+/**
+ * One worker slot: the worker that runs there now, the jobs it holds (by
+ * claim cell), and the figures the dashboard shows. Policy (what to send
+ * where, when to take jobs back) lives in the pool; a slot only keeps its
+ * books straight.
+ *
+ * @module
+ */
+
+import type { WorkerInfo } from "../model/events.ts";
+import { MAX_PRIORITY } from "../model/limits.ts";
+import { ClaimCells } from "./claims.ts";
+import { type Job, REPORT_START, type ToWorker } from "./protocol.ts";
+
+/** A task as the pool sees it (a `Task` is one). */
+export interface PoolJob {
+  id: string;
+  type: string;
+  payload: unknown;
+  priority: number;
+  attempts: number;
+  timeoutMs: number;
+  /** When it became ready to run (ms since epoch). */
+  runAt: number;
+}
+
+/** A job a worker holds. */
+export interface Held {
+  job: PoolJob;
+  slot: Slot;
+  cell: number;
+  seq: number;
+  /** When the worker started it (ms since epoch), once the pool knows; else `null`. */
+  startedAt: number | null;
+  /** Its start is reported with its outcome (the type is quick), not at once. */
+  quick: boolean;
+  /** Its timeout is armed. */
+  armed: boolean;
+}
+
+/** Messages a slot's worker sends, as the pool handles them. */
+export interface SlotEvents {
+  message(slot: Slot, worker: Worker, data: unknown): void;
+  crashed(slot: Slot, worker: Worker, reason: string): void;
+}
+
+/** The pool's bookkeeping for one worker. */
+export class Slot {
+  readonly id: number;
+  /** Index of the permission group its worker runs. */
+  group = 0;
+  worker: Worker | null = null;
+  ready = false;
+  /** Claim cells of the current worker (a new set per worker). */
+  claims: ClaimCells;
+  /** Held jobs by cell. */
+  readonly held: Array<Held | undefined>;
+  /** Jobs held (started or not). */
+  load = 0;
+  /** Held jobs known to have started. */
+  running = 0;
+  /** Held jobs of types not known to be quick. */
+  slow = 0;
+  /** Held jobs not known to have started, by priority (index 1–10). */
+  readonly pendingByPriority = new Int32Array(MAX_PRIORITY + 1);
+  firstProgress: number | null = null;
+  completed = 0;
+  failed = 0;
+  restarts = 0;
+  startedAt = Date.now();
+  onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void;
+  readonly #capacity: number;
+
+  constructor(id: number, capacity: number) {
+    this.id = id;
+    this.#capacity = capacity;
+    this.claims = new ClaimCells(capacity);
+    this.held = new Array(capacity);
+  }
+
+  /** Held jobs not known to have started. */
+  get pending(): number {
+    return this.load - this.running;
+  }
+
+  /** Starts a worker from `entry` with `options`; its messages go to `events`. */
+  spawn(entry: string, options: WorkerOptions, concurrency: number, events: SlotEvents): void {
+    this.claims = new ClaimCells(this.#capacity);
+    const worker = new Worker(entry, options);
+    this.worker = worker;
+    this.ready = false;
+    this.startedAt = Date.now();
+    worker.onmessage = (event: MessageEvent) => events.message(this, worker, event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      // Handled here: an uncaught error in a worker must not take the process down.
+      event.preventDefault();
+      events.crashed(this, worker, event.message || "an uncaught error");
+    };
+    worker.onmessageerror = () => events.crashed(this, worker, "a message could not be read");
+    this.post({
+      kind: "init",
+      slot: this.id,
+      concurrency,
+      cells: this.claims.cells,
+      starts: this.claims.starts,
+    });
+  }
+
+  /** Posts to the worker; throws what `postMessage` throws. */
+  post(message: ToWorker, transfer?: Transferable[]): void {
+    // Without a transfer list Deno takes a faster path.
+    if (transfer === undefined || transfer.length === 0) this.worker!.postMessage(message);
+    else this.worker!.postMessage(message, transfer);
+  }
+
+  /** Records `job` as held in a new cell; `undefined` when every cell is taken. */
+  hold(job: PoolJob, quick: boolean): Held | undefined {
+    const claim = this.claims.allocate();
+    if (claim === undefined) return undefined;
+    const held: Held = {
+      job,
+      slot: this,
+      cell: claim.cell,
+      seq: claim.seq,
+      startedAt: null,
+      quick,
+      armed: false,
+    };
+    this.held[claim.cell] = held;
+    this.load++;
+    if (!quick) this.slow++;
+    this.pendingByPriority[job.priority]++;
+    return held;
+  }
+
+  /** The wire form of a held job. */
+  static wire(held: Held): Job {
+    const { job } = held;
+    return [
+      job.id,
+      job.type,
+      job.payload,
+      job.attempts + 1,
+      held.cell,
+      held.seq,
+      held.quick ? 0 : REPORT_START,
+    ];
+  }
+
+  /** The held job in `cell` with sequence `seq`, or `undefined` (settled or taken back already). */
+  find(cell: number, seq: number): Held | undefined {
+    const held = this.held[cell];
+    return held !== undefined && held.seq === seq ? held : undefined;
+  }
+
+  /** Marks a held job started at `at`. */
+  markStarted(held: Held, at: number): void {
+    if (held.startedAt !== null) return;
+    held.startedAt = at;
+    this.running++;
+    this.pendingByPriority[held.job.priority]--;
+  }
+
+  /** Forgets a held job (settled, taken back, or its worker gone) and frees its cell. */
+  release(held: Held): void {
+    if (this.held[held.cell] !== held) return;
+    this.held[held.cell] = undefined;
+    this.claims.release(held.cell);
+    this.load--;
+    if (!held.quick) this.slow--;
+    if (held.startedAt === null) this.pendingByPriority[held.job.priority]--;
+    else this.running--;
+  }
+
+  /** Whether any pending job has a priority below `priority`. */
+  hasPendingBelow(priority: number): boolean {
+    for (let p = 1; p < priority; p++) if (this.pendingByPriority[p] > 0) return true;
+    return false;
+  }
+
+  /** Highest priority among pending jobs, or 0 when none. */
+  topPendingPriority(): number {
+    for (let p = MAX_PRIORITY; p >= 1; p--) if (this.pendingByPriority[p] > 0) return p;
+    return 0;
+  }
+
+  /** Every held job, in cell order. */
+  *each(): Generator<Held> {
+    if (this.load === 0) return;
+    for (const held of this.held) if (held !== undefined) yield held;
+  }
+
+  /** Stops the worker; held jobs are forgotten (the caller took them first). */
+  terminate(): void {
+    for (const held of this.each()) this.release(held);
+    this.firstProgress = null;
+    this.worker?.terminate();
+    this.worker = null;
+    this.ready = false;
+  }
+
+  info(nodeId: string): WorkerInfo {
+    // A quick job's start is reported with its outcome; its claim cell tells sooner.
+    const taskIds: string[] = [];
+    for (const held of this.each()) {
+      if (held.startedAt !== null || this.claims.started(held.cell, held.seq)) {
+        taskIds.push(held.job.id);
+      }
+    }
+    return {
+      id: this.id,
+      nodeId,
+      state: this.worker === null
+        ? "stopped"
+        : !this.ready
+        ? "starting"
+        : taskIds.length > 0
+        ? "busy"
+        : "idle",
+      taskIds,
+      progress: this.firstProgress,
+      completed: this.completed,
+      failed: this.failed,
+      restarts: this.restarts,
+      startedAt: this.startedAt,
+    };
+  }
+}

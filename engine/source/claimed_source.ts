@@ -1,0 +1,192 @@
+/**
+ * The claimed task source (PostgreSQL): the queue lives in the database,
+ * shared by every node. This node claims ready tasks under leases into a
+ * small local buffer, ordered like the local queue; a claimed task stays
+ * `queued` until a worker starts it. Delayed tasks wait in the database and
+ * are promoted by any node's sweep, or by this node right on time when it
+ * scheduled them.
+ *
+ * @module
+ */
+
+import type { ThreadFlowEvent } from "../model/events.ts";
+import type { StatusCounts, Task, TaskError } from "../model/task.ts";
+import type { ClusterDepth, SharedTaskStore } from "../store/shared_store.ts";
+import type { Fencing } from "../store/store_writer.ts";
+import { ClusterLink } from "./cluster.ts";
+import { DeadlineQueue } from "./deadline_queue.ts";
+import { PriorityQueue } from "./priority_queue.ts";
+import type { QueueDepth, SourceHooks, StoreChange, TaskSource } from "./source.ts";
+
+/** Options for {@linkcode ClaimedSource}. */
+export interface ClaimedSourceOptions {
+  nodeId: string;
+  agingMs: number;
+  leaseMs: number;
+  heartbeatMs: number;
+}
+
+/** How long cluster counts are reused before asking the database again. */
+const DEPTH_TTL_MS = 250;
+/** How often expired leases are reclaimed and due tasks promoted. */
+const SWEEP_MS = 1_000;
+
+const idOf = (task: Task) => task.id;
+
+/**
+ * Claims from a {@linkcode SharedTaskStore}.
+ *
+ * @example
+ * ```ts ignore
+ * const source = new ClaimedSource(store, { nodeId, agingMs: 0, leaseMs: 15_000,
+ *   heartbeatMs: 5_000 }, hooks);
+ * await source.start([]);
+ * ```
+ */
+export class ClaimedSource implements TaskSource {
+  readonly shared = true;
+  /** Lease tokens for the store writer's fenced writes. */
+  readonly fencing: Fencing;
+  #store: SharedTaskStore;
+  #options: ClaimedSourceOptions;
+  #hooks: SourceHooks;
+  #buffer: PriorityQueue<Task>;
+  #link: ClusterLink;
+  /** Due times of tasks this node scheduled: it promotes them on time. */
+  #promotions: DeadlineQueue<true>;
+  #depth: { at: number; value: ClusterDepth } | undefined;
+  #refreshing: Promise<ClusterDepth> | undefined;
+  /** Tasks this node made waiting (inserted, requeued, scheduled), ever. */
+  #placed = 0;
+  /** {@linkcode ClaimedSource.#placed} when the cached counts were read. */
+  #placedAtRead = 0;
+
+  constructor(store: SharedTaskStore, options: ClaimedSourceOptions, hooks: SourceHooks) {
+    this.#store = store;
+    this.#options = options;
+    this.#hooks = hooks;
+    this.#buffer = new PriorityQueue<Task>({ agingMs: options.agingMs });
+    this.#promotions = new DeadlineQueue<true>(() => this.#link.sweep());
+    this.#link = new ClusterLink(store, { ...options, sweepMs: SWEEP_MS }, {
+      wanted: () => hooks.wanted(),
+      claimed: (claimed) => {
+        const held = claimed.map(({ task }) => task);
+        for (const task of held) this.#buffer.push(task.id, task, task.priority, task.runAt);
+        hooks.ready(held);
+      },
+      leasesLost: (ids) => hooks.lost(ids),
+      cancelRequested: (id) => {
+        this.fencing.leases.delete(id);
+        hooks.lost([id]);
+      },
+      remoteEvent: (event) => hooks.remoteEvent(event),
+      swept: (changes) => hooks.applied(changes),
+      workers: () => hooks.workers(),
+    });
+    this.fencing = { store, leases: this.#link.leases };
+  }
+
+  get size(): number {
+    return this.#buffer.size;
+  }
+
+  get healthy(): boolean {
+    return this.#store.healthy;
+  }
+
+  async start(): Promise<void> {
+    await this.#link.start();
+    this.#link.claim();
+  }
+
+  refill(): void {
+    this.#link.claim();
+  }
+
+  peek(now: number): Task | undefined {
+    return this.#buffer.peek(now);
+  }
+
+  take(now: number): Task {
+    return this.#buffer.pop(now, idOf)!;
+  }
+
+  giveBack(tasks: Task[]): void {
+    for (let i = tasks.length - 1; i >= 0; i--) {
+      const task = tasks[i];
+      this.#buffer.unshift(task.id, task, task.priority, task.runAt);
+    }
+  }
+
+  place(task: Task, _now: number): boolean {
+    if (task.status === "queued" && this.fencing.leases.has(task.id)) {
+      // Requeued by this node (a retry without backoff, a neighbour's timeout): still ours.
+      this.#buffer.push(task.id, task, task.priority, task.runAt);
+      this.#placed++;
+      return true;
+    }
+    this.#placed++;
+    if (task.status === "scheduled") this.#promotions.set(task.id, task.runAt, true);
+    // Not ours: in the store for any node to claim (this one included).
+    this.#link.claim();
+    return false;
+  }
+
+  remove(task: Task): boolean {
+    return this.#buffer.remove(task.id) !== undefined;
+  }
+
+  async cancelElsewhere(id: string, error: TaskError | null): Promise<StoreChange | undefined> {
+    const change = await this.#store.cancel(id, error ?? undefined);
+    if (change?.heldBy != null && change.heldBy !== this.#options.nodeId) {
+      this.#link.requestCancel(id, change.heldBy);
+    }
+    return change;
+  }
+
+  async waiting(_pending: number, reserved: number): Promise<number> {
+    const { counts } = await this.#cluster();
+    // Counts up to DEPTH_TTL_MS old, plus what this node added since.
+    return counts.queued + counts.scheduled + (this.#placed - this.#placedAtRead) + reserved;
+  }
+
+  async counts(_local: StatusCounts): Promise<StatusCounts> {
+    return { ...(await this.#cluster()).counts };
+  }
+
+  async depth(_pending: QueueDepth): Promise<QueueDepth> {
+    const { queuedByPriority, oldestQueuedAt } = await this.#cluster();
+    return { queuedByPriority: { ...queuedByPriority }, oldestQueuedAt: { ...oldestQueuedAt } };
+  }
+
+  publish(event: ThreadFlowEvent): void {
+    this.#link.publish(event);
+  }
+
+  /** Gives unstarted claimed tasks back to the cluster and leaves it. */
+  async close(_held: Task[]): Promise<void> {
+    this.#promotions.close();
+    const tokens: string[] = [];
+    for (const [, token] of this.fencing.leases) tokens.push(token);
+    this.fencing.leases.clear();
+    await this.#store.release(tokens).catch(() => {});
+    await this.#link.close();
+  }
+
+  /** Cluster counts, at most {@linkcode DEPTH_TTL_MS} old. */
+  #cluster(): Promise<ClusterDepth> {
+    const cached = this.#depth;
+    if (cached !== undefined && Date.now() - cached.at < DEPTH_TTL_MS) {
+      return Promise.resolve(cached.value);
+    }
+    const placed = this.#placed;
+    this.#refreshing ??= this.#store.clusterDepth().then((value) => {
+      this.#depth = { at: Date.now(), value };
+      this.#placedAtRead = placed;
+      return value;
+    }).finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The seam between "where the next task comes from" and the engine loop.
+ *
+ * A *local* source (memory and SQLite stores) keeps the ready queue and the
+ * delay heap in this process. A *claimed* source (PostgreSQL) leaves them in
+ * the database and claims ready tasks under leases into a small local
+ * buffer. Above the seam everything is written once: admission and
+ * `maxQueued`, priority order and aging, dispatch to the pool, retries,
+ * cancel, stats and events behave the same on every store.
+ *
+ * @module
+ */
+
+import type { ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
+import type { StatusCounts, Task } from "../model/task.ts";
+import type { StoreChange } from "../store/shared_store.ts";
+
+export type { StoreChange };
+
+/** Ready tasks per priority and the age of each level's oldest, as stats show them. */
+export interface QueueDepth {
+  /** Queued tasks per level, keyed "1".."10". */
+  queuedByPriority: Record<string, number>;
+  /** When each level's oldest queued task became ready (ms since epoch), or `null`. */
+  oldestQueuedAt: Record<string, number | null>;
+}
+
+/** What a source needs from the engine loop. */
+export interface SourceHooks {
+  /** Tasks this node now holds (claimed) are ready in the source: give workers their share. */
+  ready(held: Task[]): void;
+  /** Scheduled tasks came due here (local delay heap): move them to `queued`. */
+  due(tasks: Task[]): void;
+  /** Changes the store made itself (promotions, reclaimed leases): announce them. */
+  applied(changes: StoreChange[]): void;
+  /** This node no longer holds these tasks (another node took or cancelled them): drop their runs quietly. */
+  lost(ids: string[]): void;
+  /** An event another node emitted. */
+  remoteEvent(event: ThreadFlowEvent): void;
+  /** How many more tasks this node's workers could start or hold ahead now. */
+  wanted(): number;
+  /** This node's workers (heartbeats carry them). */
+  workers(): WorkerInfo[];
+}
+
+/** Where the engine loop takes its next task from. */
+export interface TaskSource {
+  /** `true` when the queue lives in a store shared with other nodes. */
+  readonly shared: boolean;
+  /** Ready tasks held here, not yet handed to a worker. */
+  readonly size: number;
+  /** Starts timers and listeners (a claimed source joins the cluster and claims). */
+  start(): Promise<void>;
+  /** Workers have room again: a claimed source claims more. */
+  refill(): void;
+  /** The most urgent ready task, without taking it. */
+  peek(now: number): Task | undefined;
+  /** Takes the task {@linkcode TaskSource.peek} returned. */
+  take(now: number): Task;
+  /** Tasks taken and never started, back to the front in this order. */
+  giveBack(tasks: Task[]): void;
+  /**
+   * `task` was just created or moved to `queued` or `scheduled` by this node.
+   * Returns whether this node now holds it (a claimed source leaves a task
+   * it holds no lease on to whichever node claims it).
+   */
+  place(task: Task, now: number): boolean;
+  /** Forgets a waiting task held here (cancelled); returns whether it was here. */
+  remove(task: Task): boolean;
+  /**
+   * Cancels a task this node does not hold, in the store; returns the change
+   * (to announce), or `undefined` when the task is finished or missing.
+   */
+  cancelElsewhere(id: string, error: Task["error"]): Promise<StoreChange | undefined>;
+  /**
+   * Waiting tasks (queued and scheduled) counted against `maxQueued`:
+   * `pending` are held by workers unstarted (local sources count them;
+   * a shared store counts them already), `reserved` are being inserted.
+   */
+  waiting(pending: number, reserved: number): number | Promise<number>;
+  /** Counts by status: this engine's own (local) or the cluster's (shared). */
+  counts(local: StatusCounts): StatusCounts | Promise<StatusCounts>;
+  /** Queue depth per level; `pending` is that of tasks handed to workers and not started. */
+  depth(pending: QueueDepth): QueueDepth | Promise<QueueDepth>;
+  /** Publishes a local event to other nodes (shared sources; local ones do nothing). */
+  publish(event: ThreadFlowEvent): void;
+  /** `false` while a shared store is unreachable. */
+  readonly healthy: boolean;
+  /** Gives held tasks back to the store (shutdown) and stops timers. */
+  close(held: Task[]): Promise<void>;
+}

@@ -1,0 +1,84 @@
+/**
+ * Private to the SQLite store: conversions between `Task` objects and rows.
+ * JSON values are stored as text, bytes as BLOBs.
+ *
+ * @module
+ */
+
+import type { SQLInputValue } from "node:sqlite";
+import type { Task, TaskError, TaskStatus } from "../../model/task.ts";
+
+export function attempt(run: () => unknown): { ok: boolean; value: unknown } {
+  try {
+    return { ok: true, value: run() };
+  } catch (error) {
+    return { ok: false, value: error };
+  }
+}
+
+export function describe(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, "");
+}
+
+/** JSON text for a JSON value, the bytes themselves for a `Uint8Array`, NULL for `undefined`. */
+export function encodeValue(value: unknown): string | Uint8Array | null {
+  if (value === undefined) return null;
+  if (value instanceof Uint8Array) return value;
+  return JSON.stringify(value) ?? null;
+}
+
+export function encodeError(error: TaskError | null | undefined): string | null {
+  return error ? JSON.stringify(error) : null;
+}
+
+export function decodeValue(value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  if (value instanceof Uint8Array) return value;
+  return JSON.parse(value as string);
+}
+
+export function taskToRow(task: Task): SQLInputValue[] {
+  return [
+    task.id,
+    task.type,
+    encodeValue(task.payload),
+    task.priority,
+    task.status,
+    task.attempts,
+    task.maxAttempts,
+    task.timeoutMs,
+    task.progress ?? null,
+    encodeValue(task.result),
+    encodeError(task.error),
+    task.createdAt,
+    task.runAt,
+    task.startedAt ?? null,
+    task.finishedAt ?? null,
+    task.workerId ?? null,
+    task.idempotencyKey ?? null,
+    task.nodeId ?? null,
+  ];
+}
+
+export function rowToTask(row: Record<string, unknown>): Task {
+  return {
+    id: row.id as string,
+    type: row.type as string,
+    payload: decodeValue(row.payload),
+    priority: row.priority as number,
+    status: row.status as TaskStatus,
+    attempts: row.attempts as number,
+    maxAttempts: row.max_attempts as number,
+    timeoutMs: row.timeout_ms as number,
+    progress: row.progress as number | null,
+    result: decodeValue(row.result),
+    error: row.error === null ? null : JSON.parse(row.error as string) as TaskError,
+    createdAt: row.created_at as number,
+    runAt: row.run_at as number,
+    startedAt: row.started_at as number | null,
+    finishedAt: row.finished_at as number | null,
+    workerId: row.worker_id as number | null,
+    idempotencyKey: row.idempotency_key as string | null,
+    nodeId: row.node_id as string | null,
+  };
+}
