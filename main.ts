@@ -94,8 +94,6 @@ export async function main(
   const stopLogging = logTransitions(engine, logger);
   const service = createApp({ engine, config, logger, httpPort: () => server.addr.port });
   handler = service.fetch;
-  // Printed once the service takes work; tests and scripts wait for this line.
-  announce(config, `http://${server.addr.hostname}:${server.addr.port}`);
 
   const stopped = Promise.withResolvers<number>();
   let stopping = false;
@@ -118,6 +116,8 @@ export async function main(
   const onTerminate = () => onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", onInterrupt);
   Deno.addSignalListener("SIGTERM", onTerminate);
+  // Printed once the service takes work and handles signals; tests and scripts wait for it.
+  announce(config, `http://${server.addr.hostname}:${server.addr.port}`);
 
   const code = await stopped.promise;
   Deno.removeSignalListener("SIGINT", onInterrupt);

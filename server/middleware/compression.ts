@@ -138,6 +138,8 @@ export function compression(options: CompressionOptions = {}): MiddlewareHandler
       }
     }
     headers.set("content-length", String(body.byteLength));
+    // Assigning over an answer makes Hono copy the old headers onto the new one: clear it first.
+    c.res = undefined;
     c.res = new Response(c.req.method === "HEAD" ? null : body as Uint8Array<ArrayBuffer>, {
       status: res.status,
       statusText: res.statusText,
