@@ -370,7 +370,8 @@ async function waitForTask(
 ): Promise<WaitOutcome> {
   const current = await engine.get(id);
   if (current === undefined) throw new TaskNotFoundError(id);
-  if (isTerminal(current.status) || timeoutMs === 0) {
+  // A wait that arrives while the service drains would hold its shutdown: answer at once.
+  if (isTerminal(current.status) || timeoutMs === 0 || shutdown.aborted) {
     return { ended: isTerminal(current.status), task: current };
   }
   const controller = new AbortController();
