@@ -14,8 +14,8 @@ import { silentLogger } from "../../server/logger.ts";
 import { build } from "../../scripts/build.ts";
 import { serviceMissing } from "../_services.ts";
 
-/** Debian's Chromium. */
-export const CHROMIUM = "/usr/bin/chromium";
+/** The Chromium the browser tests drive: `THREADFLOW_CHROMIUM`, or Debian's. */
+export const CHROMIUM = Deno.env.get("THREADFLOW_CHROMIUM") ?? "/usr/bin/chromium";
 
 /**
  * Why browser tests cannot run here, or `undefined` when they can. Reported
