@@ -10,9 +10,16 @@
  */
 
 import { ThreadFlow } from "./mod.ts";
-import { createApp, type ThreadFlowApp } from "./server/app.ts";
-import { ConfigError, helpText, parseConfig, type ServiceConfig } from "./server/config.ts";
+import { createApp, type ThreadFlowApp, VERSION } from "./server/app.ts";
+import {
+  authMode,
+  ConfigError,
+  helpText,
+  parseConfig,
+  type ServiceConfig,
+} from "./server/config.ts";
 import { createLogger, type Logger } from "./server/logger.ts";
+import { LEGACY_PATHS } from "./server/routes/legacy.ts";
 import { storeFromConfig } from "./server/store_from_config.ts";
 import { logTransitions } from "./server/task_log.ts";
 
@@ -55,7 +62,9 @@ export async function main(
 
   // Listen before the engine starts (a durable store may take a while to open), answering
   // /health 200 and everything else 503 until the service is ready.
-  let handler: (request: Request) => Response | Promise<Response> = answerStarting;
+  const startedAt = Date.now();
+  let handler: (request: Request) => Response | Promise<Response> = (request) =>
+    answerStarting(request, server.addr.port, startedAt);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
@@ -83,10 +92,8 @@ export async function main(
     return EXIT_CONFIG;
   }
   const stopLogging = logTransitions(engine, logger);
-  const service = createApp({ engine, config, logger });
+  const service = createApp({ engine, config, logger, httpPort: () => server.addr.port });
   handler = service.fetch;
-  // Printed once the service takes work; tests and scripts wait for this line.
-  announce(config, `http://${server.addr.hostname}:${server.addr.port}`);
 
   const stopped = Promise.withResolvers<number>();
   let stopping = false;
@@ -109,6 +116,8 @@ export async function main(
   const onTerminate = () => onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", onInterrupt);
   Deno.addSignalListener("SIGTERM", onTerminate);
+  // Printed once the service takes work and handles signals; tests and scripts wait for it.
+  announce(config, `http://${server.addr.hostname}:${server.addr.port}`);
 
   const code = await stopped.promise;
   Deno.removeSignalListener("SIGINT", onInterrupt);
@@ -119,18 +128,31 @@ export async function main(
 }
 
 /** The answer to every request while the engine starts. */
-function answerStarting(request: Request): Response {
+function answerStarting(request: Request, port: number, startedAt: number): Response {
   const path = new URL(request.url).pathname;
-  if (path === "/health") return Response.json({ status: "starting" });
-  return Response.json(
-    { error: { code: "not_ready", message: "ThreadFlow is starting; try again shortly." } },
-    { status: 503, headers: { "retry-after": "1" } },
-  );
+  if (path === "/health") {
+    const uptime = Math.floor((Date.now() - startedAt) / 1000);
+    return Response.json(
+      { status: "starting", http_port: port, version: VERSION, uptime },
+      { headers: { "access-control-allow-origin": "*" } },
+    );
+  }
+  const message = "ThreadFlow is starting; try again shortly.";
+  // The original endpoints' clients read `error` as a message.
+  const error = LEGACY_PATHS.has(path) ? message : { code: "not_ready", message };
+  return Response.json({ error }, { status: 503, headers: { "retry-after": "1" } });
 }
 
-/** Prints the bound address; tests and scripts read this line. */
+/** What the start line says about authentication. */
+const AUTH_NOTES = {
+  token: "API token required",
+  open: "--open: no API token, every client that can reach it has full access",
+  loopback: "no API token: reachable from this machine only",
+} as const;
+
+/** Prints the bound address and how the API is guarded; tests and scripts read this line. */
 function announce(config: ServiceConfig, url: string): void {
-  const message = `ThreadFlow listening on ${url}`;
+  const message = `ThreadFlow listening on ${url} (${AUTH_NOTES[authMode(config)]})`;
   if (config.logFormat === "json") {
     console.log(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: message }));
   } else {

@@ -6,23 +6,34 @@
  */
 
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
+import { etag } from "hono/etag";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppEnv } from "./app_env.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { ServiceEngine } from "./engine_port.ts";
-import { errorAnswer, errorBody } from "./errors.ts";
+import {
+  type ErrorAnswer,
+  errorAnswer,
+  HttpError,
+  MethodNotAllowedError,
+  plainErrorBody,
+} from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { HttpMetrics } from "./metrics.ts";
+import { HttpMetrics, TaskCounters } from "./metrics.ts";
 import { CompletionLog } from "./completion_log.ts";
 import { bodyLimit } from "./middleware/body_limit.ts";
+import { compression } from "./middleware/compression.ts";
 import { cors } from "./middleware/cors.ts";
 import { requestId } from "./middleware/request_id.ts";
 import { requestMetrics } from "./middleware/request_metrics.ts";
 import { tokenAuth } from "./middleware/auth.ts";
+import { wwwAuthenticate } from "./middleware/www_authenticate.ts";
+import { registerOpenApiDocument } from "./openapi.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
 import { registerApiSystemRoutes, registerRootSystemRoutes } from "./routes/system.ts";
-import { registerLegacyRoutes } from "./routes/legacy.ts";
+import { LEGACY_PATHS, OPEN_CORS_PATHS, registerLegacyRoutes } from "./routes/legacy.ts";
 import { validationError } from "./validation.ts";
 import { WebSocketHub, type WebSocketHubOptions } from "./ws.ts";
 import { registerUi } from "./ui/mod.ts";
@@ -32,6 +43,11 @@ export interface AppDeps {
   engine: ServiceEngine;
   config: ServiceConfig;
   logger: Logger;
+  /**
+   * The port the server listens on, for `/health`'s `http_port` (with
+   * `--port 0` only the server knows it). Default: `config.port`.
+   */
+  httpPort?: () => number;
 }
 
 /** Tuning for tests and benchmarks; the defaults suit production. */
@@ -50,6 +66,8 @@ export interface ThreadFlowApp {
   hub: WebSocketHub;
   /** HTTP request counters. */
   metrics: HttpMetrics;
+  /** Tasks submitted and finished, by type and status. */
+  taskCounters: TaskCounters;
   /** Whether {@linkcode ThreadFlowApp.drain} was called. */
   readonly draining: boolean;
   /** Starts shutting down: `/ready` answers 503 and long polls end. */
@@ -89,7 +107,9 @@ export const VERSION: string = denoJson.version;
  */
 export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowApp {
   const { engine, config, logger } = deps;
+  const startedAt = Date.now();
   const metrics = new HttpMetrics();
+  const taskCounters = new TaskCounters(engine.taskTypes().map((type) => type.name));
   const completions = new CompletionLog();
   const shutdown = new AbortController();
   const hub = new WebSocketHub(engine, logger, {
@@ -99,7 +119,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
     version: VERSION,
     maxMessageBytes: options.webSocket?.maxMessageBytes ?? config.maxBody,
   });
-  const stopCompletions = engine.on((event) => completions.observe(event));
+  const stopCompletions = engine.on((event) => {
+    completions.observe(event);
+    taskCounters.observe(event);
+  });
 
   const defaultHook = (
     result: { success: boolean; error?: unknown; target?: string },
@@ -111,43 +134,63 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
   const api = new OpenAPIHono<AppEnv>({ defaultHook });
 
+  /** An error answer, in the original's shape on its endpoints. */
+  const answerError = (c: Context<AppEnv>, answer: ErrorAnswer) => {
+    const body = LEGACY_PATHS.has(c.req.path) ? plainErrorBody(answer.body) : answer.body;
+    return c.json(body, answer.status as 400, answer.headers);
+  };
+
   app.use(requestMetrics(metrics, logger));
   app.use(requestId());
-  // Layers that would do nothing are left out: each one costs every request a little.
-  if (config.corsOrigins.length > 0) app.use(cors(config.corsOrigins));
+  app.use(cors(config.corsOrigins, { openPaths: OPEN_CORS_PATHS }));
+  app.use(wwwAuthenticate());
+  app.use(compression());
+  app.use(etag({ weak: true }));
+  app.use(methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => {
+      const allow = [...methods, "OPTIONS"];
+      // OPTIONS asks which methods a path takes (RFC 9110 9.3.7); CORS preflights came earlier.
+      if (c.req.method === "OPTIONS") {
+        return new Response(null, { status: 204, headers: { allow: allow.join(", ") } });
+      }
+      return answerError(
+        c as Context<AppEnv>,
+        errorAnswer(new MethodNotAllowedError(c.req.method, c.req.path, allow)),
+      );
+    },
+  }));
   app.use(bodyLimit(config.maxBody));
   if (config.token !== undefined) app.use("/api/*", tokenAuth(config.token));
 
   const systemDeps = {
     engine,
     metrics,
+    taskCounters,
     webSocketFigures: () => hub.figures(),
     isReady: () => !shutdown.signal.aborted,
+    httpPort: deps.httpPort ?? (() => config.port),
+    version: VERSION,
+    startedAt,
   };
   registerTaskRoutes(api, { engine, shutdownSignal: shutdown.signal });
   registerApiSystemRoutes(api, systemDeps);
   app.route("/api", api);
   registerRootSystemRoutes(app, systemDeps);
-  app.doc("/api/openapi.json", {
-    openapi: "3.0.0",
-    info: {
-      title: "ThreadFlow",
-      version: VERSION,
-      description: "Task-processing service for Deno. Errors are { error: { code, message, " +
-        "field? } }. With --token, send Authorization: Bearer <token>.",
-    },
-  });
   app.get("/ws", (c) => hub.upgrade(c.req.raw));
   registerLegacyRoutes(app, { engine, completions, token: config.token });
+  registerOpenApiDocument(app, { version: VERSION });
   registerUi(
     app as unknown as Hono,
     { engine, config, logger } as Parameters<typeof registerUi>[1],
   );
 
   app.notFound((c) =>
-    c.json(
-      errorBody("not_found", `No route matches ${c.req.method} ${c.req.path}.`, "path"),
-      404,
+    answerError(
+      c,
+      errorAnswer(
+        new HttpError(404, "not_found", `No route matches ${c.req.method} ${c.req.path}.`, "path"),
+      ),
     )
   );
   app.onError((error, c) => {
@@ -161,7 +204,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
         stack: error instanceof Error ? error.stack : undefined,
       });
     }
-    return c.json(answer.body, answer.status as 400, answer.headers);
+    return answerError(c, answer);
   });
 
   return {
@@ -169,6 +212,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
     fetch: (request) => app.fetch(request),
     hub,
     metrics,
+    taskCounters,
     get draining() {
       return shutdown.signal.aborted;
     },

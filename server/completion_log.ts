@@ -14,6 +14,22 @@ export interface Completion {
   finishedAt: number;
 }
 
+/** Which completions {@linkcode CompletionLog.newest} answers. */
+export interface NewestOptions {
+  /** Most completions answered. Default 100. */
+  limit?: number;
+  /**
+   * Only tasks whose finishing second (`Math.floor(finishedAt / 1000)`) is
+   * after this Unix second, as the original compared whole seconds. Default 0.
+   */
+  afterSecond?: number;
+  /**
+   * Only tasks that finished after the task with this id. An id the log does
+   * not hold (never seen, or forgotten) is ignored, so the newest are answered.
+   */
+  afterId?: string;
+}
+
 /**
  * Remembers the last `capacity` finished tasks in two parallel rings (no
  * object per task, so a busy engine does not feed the garbage collector).
@@ -22,7 +38,7 @@ export interface Completion {
  * ```ts ignore
  * const log = new CompletionLog(100_000);
  * engine.on((event) => log.observe(event));
- * log.since(Date.now() - 60_000);
+ * log.newest({ limit: 100, afterSecond: Math.floor(Date.now() / 1000) - 60 });
  * ```
  */
 export class CompletionLog {
@@ -54,20 +70,24 @@ export class CompletionLog {
     this.#finishedAt[slot] = event.task.finishedAt ?? event.at;
   }
 
-  /** Tasks that finished after `afterMs` (ms since epoch), oldest first. */
-  since(afterMs: number): Completion[] {
-    // Entries are in finishing order, so the first one after `afterMs` is found by search.
-    let low = 0;
-    let high = this.#size;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.#finishedAt[(this.#head + middle) % this.#capacity] <= afterMs) low = middle + 1;
-      else high = middle;
-    }
+  /**
+   * The newest completions, newest first, that match `options`. It walks from
+   * the newest entry and stops at `limit`, so an answer costs at most `limit`
+   * steps whatever the log holds: when `afterId` is not among the newest
+   * `limit`, the answer is those `limit` either way.
+   */
+  newest(options: NewestOptions = {}): Completion[] {
+    const limit = options.limit ?? 100;
+    const afterSecond = options.afterSecond ?? 0;
     const completions: Completion[] = [];
-    for (let i = low; i < this.#size; i++) {
+    for (let i = this.#size - 1; i >= 0 && completions.length < limit; i--) {
       const slot = (this.#head + i) % this.#capacity;
-      completions.push({ id: this.#ids[slot], finishedAt: this.#finishedAt[slot] });
+      const id = this.#ids[slot];
+      const finishedAt = this.#finishedAt[slot];
+      if (id === options.afterId) break;
+      // Entries are in finishing order: once one is too old, every older one is too.
+      if (Math.floor(finishedAt / 1000) <= afterSecond) break;
+      completions.push({ id, finishedAt });
     }
     return completions;
   }

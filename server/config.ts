@@ -29,6 +29,11 @@ export interface ServiceConfig {
   store: string;
   /** API token; `undefined` turns authentication off. */
   token: string | undefined;
+  /**
+   * Serve without a token on an address other than loopback (`--open`). Default
+   * `false`: without a token, such an address is refused at start.
+   */
+  open: boolean;
   /** Origins allowed to call the API from a browser; empty means none. */
   corsOrigins: string[];
   /** Largest request body accepted, in bytes. Default 1 MiB. */
@@ -77,7 +82,7 @@ export type ParsedConfig = { help: true } | { help: false; config: ServiceConfig
 interface SettingSpec {
   /** Flag name without dashes, e.g. `max-body`. */
   name: string;
-  /** Value placeholder in the help text. */
+  /** Value placeholder in the help text; empty for a switch such as `--open`. */
   arg: string;
   help: string;
   /** Default shown in the help text. */
@@ -89,8 +94,18 @@ interface SettingSpec {
  * {@linkcode resolveSettings}.
  */
 const SETTINGS: readonly SettingSpec[] = [
-  { name: "port", arg: "N", help: "TCP port to listen on (0 picks a free port)", shown: "8081" },
-  { name: "hostname", arg: "HOST", help: "address to bind", shown: "127.0.0.1" },
+  {
+    name: "port",
+    arg: "N",
+    help: "TCP port to listen on (0 picks a free port); PORT is read after THREADFLOW_PORT",
+    shown: "8081",
+  },
+  {
+    name: "hostname",
+    arg: "HOST",
+    help: "address to bind; beyond loopback it needs --token or --open",
+    shown: "127.0.0.1",
+  },
   { name: "workers", arg: "N", help: "worker count", shown: "number of CPUs" },
   { name: "tasks-dir", arg: "DIR", help: "folder of extra task modules (*.ts)", shown: "none" },
   {
@@ -103,6 +118,12 @@ const SETTINGS: readonly SettingSpec[] = [
     name: "token",
     arg: "TOKEN",
     help: "API token required on /api, /ws and the original endpoints",
+    shown: "off",
+  },
+  {
+    name: "open",
+    arg: "",
+    help: "serve without a token on an address other than loopback",
     shown: "off",
   },
   {
@@ -162,9 +183,10 @@ export function helpText(): string {
     "",
   ];
   for (const setting of SETTINGS) {
-    const flag = `--${setting.name} ${setting.arg}`;
+    const flag = setting.arg === "" ? `--${setting.name}` : `--${setting.name} ${setting.arg}`;
     lines.push(`  ${flag.padEnd(26)}${setting.help} (default: ${setting.shown})`);
-    lines.push(`  ${"".padEnd(26)}env ${envName(setting.name)}`);
+    const extra = setting.name === "open" ? "=1" : setting.name === "port" ? ", then PORT" : "";
+    lines.push(`  ${"".padEnd(26)}env ${envName(setting.name)}${extra}`);
   }
   lines.push(`  ${"--help".padEnd(26)}print this help and exit`);
   return lines.join("\n");
@@ -186,6 +208,7 @@ export function parseConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): ParsedConfig {
   const known = new Set(SETTINGS.map((setting) => setting.name));
+  const switches = new Set(SETTINGS.filter((s) => s.arg === "").map((s) => s.name));
   const flags = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -207,6 +230,8 @@ export function parseConfig(
     let value: string;
     if (equals !== -1) {
       value = arg.slice(equals + 1);
+    } else if (switches.has(name)) {
+      value = "true";
     } else {
       const next = args[i + 1];
       if (next === undefined || next.startsWith("--")) {
@@ -217,8 +242,62 @@ export function parseConfig(
     }
     flags.set(name, value);
   }
-  const raw = (name: string): string | undefined => flags.get(name) ?? env[envName(name)];
-  return { help: false, config: resolveSettings(raw) };
+  const raw = (name: string): string | undefined => {
+    const value = flags.get(name) ?? env[envName(name)];
+    // Hosting platforms (and the original ThreadFlow) set PORT; ours wins when both are set.
+    if (value === undefined && name === "port") return env.PORT;
+    return value;
+  };
+  const config = resolveSettings(raw);
+  assertProtected(config);
+  return { help: false, config };
+}
+
+/**
+ * Whether `hostname` only accepts connections from this machine: `localhost`,
+ * `127.0.0.0/8` or `::1`. Any other address or name counts as reachable from
+ * other machines.
+ *
+ * @example
+ * ```ts
+ * import { isLoopback } from "./config.ts";
+ * isLoopback("127.0.0.1"); // true
+ * isLoopback("0.0.0.0"); // false
+ * ```
+ */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (host === "localhost" || host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
+  const v4 = host.startsWith("::ffff:") ? host.slice("::ffff:".length) : host;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/**
+ * How the service guards its API, for the start line and the dashboard:
+ * `token` (a token is required), `open` (no token, on purpose, beyond this
+ * machine) or `loopback` (no token, reachable from this machine only).
+ *
+ * @example
+ * ```ts
+ * import { authMode, parseConfig } from "./config.ts";
+ * const parsed = parseConfig([], {});
+ * if (!parsed.help) authMode(parsed.config); // "loopback"
+ * ```
+ */
+export function authMode(config: ServiceConfig): "token" | "open" | "loopback" {
+  if (config.token !== undefined) return "token";
+  return isLoopback(config.hostname) ? "loopback" : "open";
+}
+
+/** Like Redis's protected mode: beyond loopback, a token or an explicit `--open`. */
+function assertProtected(config: ServiceConfig): void {
+  if (config.token !== undefined || config.open || isLoopback(config.hostname)) return;
+  throw new ConfigError(
+    "--hostname",
+    `--hostname ${config.hostname} accepts connections from other machines, and no token is ` +
+      "set, so anyone who can reach it could submit, cancel and read every task: set --token " +
+      "(or THREADFLOW_TOKEN), or pass --open (or THREADFLOW_OPEN=1) to serve without one.",
+  );
 }
 
 function resolveSettings(raw: (name: string) => string | undefined): ServiceConfig {
@@ -231,6 +310,7 @@ function resolveSettings(raw: (name: string) => string | undefined): ServiceConf
     tasksDir: nonEmpty(raw, "tasks-dir"),
     store: parseStore(raw("store")),
     token: nonEmpty(raw, "token"),
+    open: parseSwitch(raw, "open"),
     corsOrigins: parseOrigins(raw("cors-origin")),
     maxBody: parseBytes(raw("max-body")) ?? 1024 * 1024,
     maxQueued,
@@ -243,7 +323,22 @@ function resolveSettings(raw: (name: string) => string | undefined): ServiceConf
 }
 
 function describeSource(name: string): string {
+  if (name === "port") return `--port (or ${envName(name)}, or PORT)`;
   return `--${name} (or ${envName(name)})`;
+}
+
+function parseSwitch(raw: (name: string) => string | undefined, name: string): boolean {
+  const value = raw(name);
+  if (value === undefined) return false;
+  const normal = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(normal)) return true;
+  if (["0", "false", "no", "off", ""].includes(normal)) return false;
+  throw new ConfigError(
+    `--${name}`,
+    `${describeSource(name)} must be 1, true, yes or on (or 0, false, no, off): received ${
+      JSON.stringify(value)
+    }.`,
+  );
 }
 
 function nonEmpty(raw: (name: string) => string | undefined, name: string): string | undefined {

@@ -50,6 +50,50 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * A known path was asked with a method it does not take (405); `allow` lists
+ * the methods it takes, sent in the `Allow` header.
+ *
+ * @example
+ * ```ts
+ * import { MethodNotAllowedError } from "./errors.ts";
+ * const error = new MethodNotAllowedError("GET", "/api/tasks/batch", ["POST", "OPTIONS"]);
+ * console.log(error.message); // "GET is not allowed on /api/tasks/batch: it takes POST, OPTIONS."
+ * ```
+ */
+export class MethodNotAllowedError extends HttpError {
+  readonly allow: readonly string[];
+  constructor(method: string, path: string, allow: readonly string[]) {
+    super(
+      405,
+      "method_not_allowed",
+      `${method} is not allowed on ${path}: it takes ${allow.join(", ")}.`,
+      "method",
+    );
+    this.name = "MethodNotAllowedError";
+    this.allow = allow;
+  }
+}
+
+/** The error body of the original ThreadFlow's endpoints: the message alone. */
+export interface PlainErrorBody {
+  error: string;
+}
+
+/**
+ * The original ThreadFlow's error shape, `{ "error": "<message>" }`, for its
+ * endpoints: its clients print `data.error`.
+ *
+ * @example
+ * ```ts
+ * import { errorBody, plainErrorBody } from "./errors.ts";
+ * plainErrorBody(errorBody("not_found", "No route matches GET /x.")); // { error: "No route matches GET /x." }
+ * ```
+ */
+export function plainErrorBody(body: ErrorBody): PlainErrorBody {
+  return { error: body.error.message };
+}
+
 const STATUS_BY_CODE: Record<string, number> = {
   validation_error: 400,
   unknown_task_type: 400,
@@ -102,7 +146,7 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     return {
       status: error.status,
       body: errorBody(error.code, error.message, error.field),
-      headers: {},
+      headers: error instanceof MethodNotAllowedError ? { allow: error.allow.join(", ") } : {},
     };
   }
   if (error instanceof HTTPException) {

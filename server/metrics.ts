@@ -5,10 +5,46 @@
  * @module
  */
 
+import {
+  TASK_STATUSES,
+  type TaskStatus,
+  TERMINAL_STATUSES,
+  type ThreadFlowEvent,
+} from "../engine/mod.ts";
 import type { EngineStats, HistogramSnapshot } from "./engine_port.ts";
+import { type ProcessFigures, processMetricLines } from "./process_metrics.ts";
 
 /** Upper bounds of the HTTP duration histogram, in seconds. */
 const HTTP_BOUNDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Methods counted under their own name; any other is counted as `OTHER`. */
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+]);
+
+/**
+ * The `method` label of a request: the method itself when it is one of
+ * RFC 9110's (and PATCH), else `OTHER`, so made-up methods cannot create
+ * series without end.
+ *
+ * @example
+ * ```ts
+ * import { methodLabel } from "./metrics.ts";
+ * methodLabel("GET"); // "GET"
+ * methodLabel("FOO"); // "OTHER"
+ * ```
+ */
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : "OTHER";
+}
 
 interface RouteCounter {
   method: string;
@@ -35,7 +71,8 @@ export class HttpMetrics {
   #count = 0;
 
   /** Records one finished request; `durationMs` in milliseconds. */
-  record(method: string, route: string, status: number, durationMs: number): void {
+  record(rawMethod: string, route: string, status: number, durationMs: number): void {
+    const method = methodLabel(rawMethod);
     const key = `${method} ${status} ${route}`;
     const counter = this.#counters.get(key);
     if (counter) counter.count++;
@@ -50,7 +87,7 @@ export class HttpMetrics {
 
   /** Requests counted so far for a route and status (for tests). */
   count(method: string, route: string, status: number): number {
-    return this.#counters.get(`${method} ${status} ${route}`)?.count ?? 0;
+    return this.#counters.get(`${methodLabel(method)} ${status} ${route}`)?.count ?? 0;
   }
 
   /** The metrics in Prometheus text format. */
@@ -85,6 +122,91 @@ export class HttpMetrics {
   }
 }
 
+/**
+ * Counts tasks submitted (by type) and finished (by type and status) from
+ * the engine's events, as counters for `rate()`. With a shared store every
+ * node sees every node's events, so each node counts the whole cluster's tasks.
+ *
+ * @example
+ * ```ts ignore
+ * const counters = new TaskCounters(engine.taskTypes().map((t) => t.name));
+ * engine.on((event) => counters.observe(event));
+ * ```
+ */
+export class TaskCounters {
+  #submitted = new Map<string, number>();
+  #finished = new Map<string, Map<TaskStatus, number>>();
+
+  /** Starts every known type's series at 0, so `rate()` sees their first tasks. */
+  constructor(types: readonly string[] = []) {
+    for (const type of types) this.#typeSeries(type);
+  }
+
+  /** Counts a new task (`task.scheduled`, or `task.queued` of a task never scheduled) and every end. */
+  observe(event: ThreadFlowEvent): void {
+    if (!("task" in event)) return;
+    const { task } = event;
+    if (event.type === "task.scheduled" || event.type === "task.queued") {
+      // A scheduled task coming due is queued too; only a task that never waited for its time
+      // (runAt is its creation) enters the queue new. Retries are `task.retrying`.
+      if (event.type === "task.scheduled" || task.runAt <= task.createdAt) {
+        this.#typeSeries(task.type);
+        this.#submitted.set(task.type, (this.#submitted.get(task.type) ?? 0) + 1);
+      }
+      return;
+    }
+    if (TERMINAL_STATUSES.has(task.status) && event.type === `task.${task.status}`) {
+      const byStatus = this.#typeSeries(task.type);
+      byStatus.set(task.status, (byStatus.get(task.status) ?? 0) + 1);
+    }
+  }
+
+  /** Tasks of `type` submitted so far (for tests). */
+  submitted(type: string): number {
+    return this.#submitted.get(type) ?? 0;
+  }
+
+  /** Tasks of `type` that ended in `status` so far (for tests). */
+  finished(type: string, status: TaskStatus): number {
+    return this.#finished.get(type)?.get(status) ?? 0;
+  }
+
+  /** The counters in Prometheus text format. */
+  lines(): string[] {
+    const lines = [
+      "# HELP threadflow_tasks_submitted_total Tasks submitted, by type.",
+      "# TYPE threadflow_tasks_submitted_total counter",
+    ];
+    for (const [type, count] of this.#submitted) {
+      lines.push(`threadflow_tasks_submitted_total${labels({ type })} ${count}`);
+    }
+    lines.push(
+      "# HELP threadflow_tasks_finished_total Tasks that ended, by type and final status.",
+      "# TYPE threadflow_tasks_finished_total counter",
+    );
+    for (const [type, byStatus] of this.#finished) {
+      for (const [status, count] of byStatus) {
+        lines.push(`threadflow_tasks_finished_total${labels({ type, status })} ${count}`);
+      }
+    }
+    return lines;
+  }
+
+  #typeSeries(type: string): Map<TaskStatus, number> {
+    let byStatus = this.#finished.get(type);
+    if (byStatus === undefined) {
+      byStatus = new Map(
+        TASK_STATUSES.filter((status) => TERMINAL_STATUSES.has(status)).map((
+          status,
+        ) => [status, 0]),
+      );
+      this.#finished.set(type, byStatus);
+      if (!this.#submitted.has(type)) this.#submitted.set(type, 0);
+    }
+    return byStatus;
+  }
+}
+
 /** Figures about WebSocket clients for `/metrics`. */
 export interface WebSocketFigures {
   clients: number;
@@ -92,21 +214,31 @@ export interface WebSocketFigures {
   malformed: number;
 }
 
+/** Everything besides the engine's stats that `/metrics` shows. */
+export interface MetricSources {
+  http: HttpMetrics;
+  webSocket: WebSocketFigures;
+  tasks: TaskCounters;
+  process: ProcessFigures;
+}
+
 /**
- * Renders the engine's stats, HTTP metrics and WebSocket figures as one
- * Prometheus text document.
+ * Renders the engine's stats, task counters, HTTP metrics, WebSocket figures
+ * and the process's figures as one Prometheus text document.
  *
  * @example
  * ```ts ignore
- * const text = renderMetrics(await engine.stats(), httpMetrics, hub.figures());
+ * const text = renderMetrics(await engine.stats(), {
+ *   http: httpMetrics,
+ *   webSocket: hub.figures(),
+ *   tasks: taskCounters,
+ *   process: await readProcessFigures(),
+ * });
  * ```
  */
-export function renderMetrics(
-  stats: EngineStats,
-  http: HttpMetrics,
-  webSocket: WebSocketFigures,
-): string {
-  const lines: string[] = [];
+export function renderMetrics(stats: EngineStats, sources: MetricSources): string {
+  const { http, webSocket } = sources;
+  const lines: string[] = [...sources.tasks.lines()];
   const gauge = (name: string, help: string) =>
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
   const counter = (name: string, help: string) =>
@@ -149,6 +281,7 @@ export function renderMetrics(
   lines.push(`threadflow_websocket_slow_closed_total ${webSocket.closedSlow}`);
   counter("threadflow_websocket_malformed_total", "Malformed WebSocket messages received.");
   lines.push(`threadflow_websocket_malformed_total ${webSocket.malformed}`);
+  lines.push(...processMetricLines(sources.process));
   return lines.join("\n") + "\n" + http.render();
 }
 

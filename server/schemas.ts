@@ -163,10 +163,68 @@ export const ErrorSchema = z.object({
   }),
 }).openapi("Error");
 
+/** The original endpoints' error answers: `{ "error": "<message>" }`. */
+export const PlainErrorSchema = z.object({
+  error: z.string().openapi({ example: "Priority must be an integer from 1 to 10: received 77." }),
+}).openapi("PlainError");
+
+const LatencySummarySchema = z.object({
+  count: z.number().int(),
+  p50: z.number(),
+  p95: z.number(),
+  p99: z.number(),
+  max: z.number(),
+}).openapi("LatencySummary", { description: "Percentiles of a latency distribution, in ms." });
+
+const HistogramSnapshotSchema = z.object({
+  bounds: z.array(z.number()).openapi({ description: "Upper bounds of the buckets, in ms." }),
+  counts: z.array(z.number()).openapi({
+    description: "Observations per bucket (not cumulative); the last one is above every bound.",
+  }),
+  sum: z.number(),
+  count: z.number(),
+}).openapi("HistogramSnapshot");
+
+const byPriority = <T extends z.ZodType>(value: T, what: string) =>
+  z.record(z.string(), value).openapi({ description: `${what}, keyed by priority "1" to "10".` });
+
+/**
+ * `EngineStats` (`engine/stats.ts`) as `/api/stats` serves it. Objects take
+ * additional properties: the engine may add figures without breaking clients.
+ */
+export const StatsSchema = z.object({
+  nodeId: z.string(),
+  store: z.string().openapi({ description: "The task store (its kind and location)." }),
+  state: z.enum(["running", "draining", "closed"]),
+  uptimeMs: z.number(),
+  counts: z.object(
+    Object.fromEntries(TASK_STATUSES.map((status) => [status, z.number().int()])),
+  ).openapi({ description: "Tasks by status." }),
+  queuedByPriority: byPriority(z.number().int(), "Queued tasks"),
+  oldestQueuedAgeMs: byPriority(
+    z.number().nullable(),
+    "Age in ms of the oldest queued task (null when none)",
+  ),
+  throughput: z.object({
+    perSecond: z.array(z.number()).openapi({
+      description: "Finished tasks in each of the last 60 seconds, oldest first.",
+    }),
+    last60s: z.number().openapi({ description: "Their average, per second." }),
+  }),
+  waitMs: LatencySummarySchema.openapi({ description: "From queued to started." }),
+  runMs: LatencySummarySchema.openapi({ description: "Handler run time." }),
+  waitMsByPriority: byPriority(LatencySummarySchema, "Wait percentiles"),
+  histograms: z.object({ waitMs: HistogramSnapshotSchema, runMs: HistogramSnapshotSchema }),
+  workers: z.object({
+    total: z.number().int(),
+    busy: z.number().int(),
+    idle: z.number().int(),
+    restarts: z.number().int(),
+  }),
+}).openapi("Stats");
+
 /** `{ stats }` of `GET /api/stats`. */
-export const StatsAnswerSchema = z.object({
-  stats: z.record(z.string(), z.unknown()).openapi({ description: "EngineStats (see README)." }),
-}).openapi("StatsAnswer");
+export const StatsAnswerSchema = z.object({ stats: StatsSchema }).openapi("StatsAnswer");
 
 const WorkerSchema = z.object({
   id: z.number().int(),

@@ -18,7 +18,8 @@ import {
 } from "../../engine/mod.ts";
 import type { AppEnv } from "../app_env.ts";
 import type { ServiceEngine } from "../engine_port.ts";
-import { HttpError } from "../errors.ts";
+import { HttpError, MethodNotAllowedError } from "../errors.ts";
+import { errorResponses, NOT_MODIFIED } from "../openapi.ts";
 import { validationError } from "../validation.ts";
 import {
   BatchInputSchema,
@@ -46,32 +47,13 @@ const DEFAULT_WAIT_MS = 30_000;
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 const MAX_WAIT_MS = 300_000;
 
-function errors(...statuses: number[]) {
-  const responses: Record<number, { description: string; content: Record<string, unknown> }> = {};
-  const descriptions: Record<number, string> = {
-    400: "Invalid input; `field` names it.",
-    401: "Missing or wrong API token.",
-    404: "No task has that id.",
-    408: "The wait timed out; the answer carries the task as it stands.",
-    409: "The task is not in a status that allows this.",
-    413: "Body or payload too large.",
-    429: "The queue is full; see Retry-After.",
-    503: "Shutting down, or the store is unreachable.",
-  };
-  for (const status of statuses) {
-    responses[status] = {
-      description: descriptions[status],
-      content: { "application/json": { schema: ErrorSchema } },
-    };
-  }
-  return responses;
-}
-
 const WaitEndedSchema = ErrorSchema.extend({ task: TaskSchema }).openapi("WaitEnded");
 
 const submitRoute = createRoute({
   method: "post",
   path: "/tasks",
+  operationId: "submitTask",
+  tags: ["tasks"],
   summary: "Submit a task",
   description: "JSON body, or an application/octet-stream body as the byte payload with " +
     "type and priority in the query string.",
@@ -94,14 +76,17 @@ const submitRoute = createRoute({
       description: "A task with this idempotencyKey existed; it is returned.",
       content: { "application/json": { schema: TaskAnswerSchema } },
     },
-    ...errors(400, 401, 413, 429, 503),
+    ...errorResponses([400, 401, 405, 413, 415, 429, 503]),
   },
 });
 
 const batchRoute = createRoute({
   method: "post",
   path: "/tasks/batch",
+  operationId: "submitTaskBatch",
+  tags: ["tasks"],
   summary: "Submit up to 10,000 tasks, all or none",
+  description: "`GET /api/tasks/batch` is a 405 (`Allow: POST`), not a task id.",
   request: {
     body: { required: true, content: { "application/json": { schema: BatchInputSchema } } },
   },
@@ -110,24 +95,29 @@ const batchRoute = createRoute({
       description: "All created (or found by idempotencyKey).",
       content: { "application/json": { schema: TasksAnswerSchema } },
     },
-    ...errors(400, 401, 413, 429, 503),
+    ...errorResponses([400, 401, 405, 413, 415, 429, 503]),
   },
 });
 
 const listRoute = createRoute({
   method: "get",
   path: "/tasks",
+  operationId: "listTasks",
+  tags: ["tasks"],
   summary: "List tasks, newest first",
   request: { query: ListQuerySchema },
   responses: {
     200: { description: "One page.", content: { "application/json": { schema: TaskPageSchema } } },
-    ...errors(400, 401),
+    ...NOT_MODIFIED,
+    ...errorResponses([400, 401, 405, 503]),
   },
 });
 
 const getRoute = createRoute({
   method: "get",
   path: "/tasks/{id}",
+  operationId: "getTask",
+  tags: ["tasks"],
   summary: "Get a task",
   request: { params: IdParamSchema },
   responses: {
@@ -135,13 +125,16 @@ const getRoute = createRoute({
       description: "The task.",
       content: { "application/json": { schema: TaskAnswerSchema } },
     },
-    ...errors(401, 404),
+    ...NOT_MODIFIED,
+    ...errorResponses([400, 401, 404, 405, 503]),
   },
 });
 
 const waitRoute = createRoute({
   method: "get",
   path: "/tasks/{id}/wait",
+  operationId: "waitForTask",
+  tags: ["tasks"],
   summary: "Wait until a task ends (long poll)",
   request: { params: IdParamSchema, query: WaitQuerySchema },
   responses: {
@@ -154,16 +147,20 @@ const waitRoute = createRoute({
       content: { "application/json": { schema: WaitEndedSchema } },
     },
     503: {
-      description: "Shutting down; `task` is the task as it stands.",
-      content: { "application/json": { schema: WaitEndedSchema } },
+      description: "Shutting down (`task` is the task as it stands), starting, or the task " +
+        "store is unreachable (no `task`).",
+      content: { "application/json": { schema: WaitEndedSchema.partial({ task: true }) } },
     },
-    ...errors(400, 401, 404),
+    ...NOT_MODIFIED,
+    ...errorResponses([400, 401, 404, 405]),
   },
 });
 
 const cancelRoute = createRoute({
   method: "post",
   path: "/tasks/{id}/cancel",
+  operationId: "cancelTask",
+  tags: ["tasks"],
   summary: "Cancel a task",
   request: { params: IdParamSchema },
   responses: {
@@ -171,13 +168,15 @@ const cancelRoute = createRoute({
       description: "Cancelled (a running task is cancelled as soon as its handler stops).",
       content: { "application/json": { schema: TaskAnswerSchema } },
     },
-    ...errors(401, 404, 409),
+    ...errorResponses([400, 401, 404, 405, 409, 413, 503]),
   },
 });
 
 const retryRoute = createRoute({
   method: "post",
   path: "/tasks/{id}/retry",
+  operationId: "retryTask",
+  tags: ["tasks"],
   summary: "Requeue a failed or cancelled task",
   request: { params: IdParamSchema },
   responses: {
@@ -185,7 +184,7 @@ const retryRoute = createRoute({
       description: "Requeued.",
       content: { "application/json": { schema: TaskAnswerSchema } },
     },
-    ...errors(401, 404, 409),
+    ...errorResponses([400, 401, 404, 405, 409, 413, 429, 503]),
   },
 });
 
@@ -280,6 +279,11 @@ export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps
     return c.json({ tasks: page.tasks.map(taskToJson), nextCursor: page.nextCursor }, 200);
   });
 
+  // Registered before /tasks/:id, which would take "batch" for a task id.
+  api.get("/tasks/batch", (c) => {
+    throw new MethodNotAllowedError(c.req.method, c.req.path, ["POST", "OPTIONS"]);
+  });
+
   api.openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
     const task = await engine.get(id);
@@ -366,7 +370,8 @@ async function waitForTask(
 ): Promise<WaitOutcome> {
   const current = await engine.get(id);
   if (current === undefined) throw new TaskNotFoundError(id);
-  if (isTerminal(current.status) || timeoutMs === 0) {
+  // A wait that arrives while the service drains would hold its shutdown: answer at once.
+  if (isTerminal(current.status) || timeoutMs === 0 || shutdown.aborted) {
     return { ended: isTerminal(current.status), task: current };
   }
   const controller = new AbortController();

@@ -33,7 +33,11 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
   if (parsed.help) throw new Error("Tests do not ask for help.");
   const config = parsed.config;
   const engine = await ThreadFlow.start({ workers: 2, ...options.engine });
-  const service = createApp({ engine, config, logger: silentLogger() }, options.app);
+  let port = 0;
+  const service = createApp(
+    { engine, config, logger: silentLogger(), httpPort: () => port },
+    options.app,
+  );
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     port: 0,
@@ -41,6 +45,7 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
     onListen: (addr) => listening.resolve(addr),
   }, service.fetch);
   const addr = await listening.promise;
+  port = addr.port;
   const url = `http://127.0.0.1:${addr.port}`;
   return {
     url,

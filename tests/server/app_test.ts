@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { VERSION } from "../../server/app.ts";
 import { requestJson, startService } from "./_service.ts";
 
 type Json = Record<string, unknown>;
@@ -391,7 +392,11 @@ Deno.test("stats, workers, task types, health, ready, metrics and the OpenAPI do
       assert(names.includes(name), name);
     }
 
-    assertEquals((await requestJson(`${svc.url}/health`)).body, { status: "ok" });
+    const health = (await requestJson(`${svc.url}/health`)).body;
+    assertEquals(health.status, "ok");
+    assertEquals(health.http_port, Number(new URL(svc.url).port));
+    assertEquals(health.version, VERSION);
+    assert(Number.isInteger(health.uptime), String(health.uptime));
     assertEquals((await requestJson(`${svc.url}/ready`)).status, 200);
 
     const metrics = await fetch(`${svc.url}/metrics`);

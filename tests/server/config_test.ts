@@ -1,5 +1,12 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
-import { ConfigError, helpText, parseConfig, type ServiceConfig } from "../../server/config.ts";
+import {
+  authMode,
+  ConfigError,
+  helpText,
+  isLoopback,
+  parseConfig,
+  type ServiceConfig,
+} from "../../server/config.ts";
 
 function config(args: string[], env: Record<string, string> = {}): ServiceConfig {
   const parsed = parseConfig(args, env);
@@ -15,6 +22,7 @@ Deno.test("parseConfig fills every default", () => {
     tasksDir: undefined,
     store: "sqlite",
     token: undefined,
+    open: false,
     corsOrigins: [],
     maxBody: 1024 * 1024,
     maxQueued: undefined,
@@ -89,6 +97,7 @@ Deno.test("--help asks for help, and the help text lists every flag with its var
       "--tasks-dir",
       "--store",
       "--token",
+      "--open",
       "--cors-origin",
       "--max-body",
       "--max-queued",
@@ -102,4 +111,46 @@ Deno.test("--help asks for help, and the help text lists every flag with its var
     assert(text.includes(flag), flag);
   }
   assert(text.includes("THREADFLOW_MAX_BODY"));
+  assert(text.includes("THREADFLOW_OPEN=1"));
+  assert(text.includes("PORT"));
+});
+
+Deno.test("PORT is read after THREADFLOW_PORT, as hosting platforms set it", () => {
+  assertEquals(config([], { PORT: "5000" }).port, 5000);
+  assertEquals(config([], { PORT: "5000", THREADFLOW_PORT: "6000" }).port, 6000);
+  assertEquals(config(["--port", "7000"], { PORT: "5000" }).port, 7000);
+  throws(() => config([], { PORT: "web" }), (error: unknown) => {
+    assert(error instanceof ConfigError);
+    assertEquals(error.setting, "--port");
+    assert(error.message.includes("PORT"), error.message);
+    return true;
+  });
+});
+
+Deno.test("beyond loopback, the service starts only with a token or an explicit --open", () => {
+  for (const hostname of ["127.0.0.1", "127.8.9.10", "localhost", "::1", "[::1]"]) {
+    assertEquals(authMode(config(["--hostname", hostname])), "loopback", hostname);
+    assert(isLoopback(hostname), hostname);
+  }
+  for (const hostname of ["0.0.0.0", "192.168.1.20", "::", "example.test"]) {
+    assert(!isLoopback(hostname), hostname);
+    throws(() => config(["--hostname", hostname]), (error: unknown) => {
+      assert(error instanceof ConfigError);
+      assertEquals(error.setting, "--hostname");
+      assert(error.message.includes("--token") && error.message.includes("--open"), error.message);
+      return true;
+    });
+  }
+  const open = config(["--hostname", "0.0.0.0", "--open"]);
+  assertEquals([open.open, authMode(open)], [true, "open"]);
+  assertEquals(config(["--hostname", "0.0.0.0"], { THREADFLOW_OPEN: "1" }).open, true);
+  assertEquals(config(["--hostname=0.0.0.0", "--open=true"]).open, true);
+  const token = config(["--hostname", "0.0.0.0"], { THREADFLOW_TOKEN: "s3cret" });
+  assertEquals(authMode(token), "token");
+  throws(() => config(["--hostname", "0.0.0.0", "--open=false"]), ConfigError);
+  throws(() => config([], { THREADFLOW_OPEN: "maybe" }), (error: unknown) => {
+    assert(error instanceof ConfigError);
+    assertEquals(error.setting, "--open");
+    return true;
+  });
 });

@@ -12,9 +12,21 @@ interface Service {
   done: Promise<void>;
 }
 
-async function spawnService(args: string[]): Promise<Service> {
+async function spawnService(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Service> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--port", "0", "--store", "memory", ...args],
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      ...("PORT" in env ? [] : ["--port", "0"]),
+      "--store",
+      "memory",
+      ...args,
+    ],
+    env,
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
@@ -55,6 +67,51 @@ Deno.test("main.ts --help prints every flag; a bad flag exits 2 naming it", asyn
   }).output();
   assertEquals(bad.code, 2);
   assert(new TextDecoder().decode(bad.stderr).includes("--port"));
+});
+
+Deno.test("main.ts beyond loopback: exit 2 without --token or --open; the start line says which", async () => {
+  const refused = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--hostname", "0.0.0.0", "--port", "0", "--store", "memory"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(refused.code, 2);
+  const message = new TextDecoder().decode(refused.stderr).trim();
+  assertEquals(message.split("\n").length, 1, message);
+  assert(/--hostname 0\.0\.0\.0/.test(message) && /--token/.test(message), message);
+  assert(/--open/.test(message) && /THREADFLOW_OPEN/.test(message), message);
+  assert(!new TextDecoder().decode(refused.stdout).includes("listening on"));
+
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [["--hostname", "0.0.0.0", "--open"], {}, /\(--open: no API token/],
+    [["--hostname", "0.0.0.0"], { THREADFLOW_OPEN: "1" }, /\(--open: no API token/],
+    [["--hostname", "0.0.0.0", "--token", "s3cret"], {}, /\(API token required\)/],
+    [[], {}, /\(no API token: reachable from this machine only\)/],
+  ];
+  for (const [args, env, expected] of cases) {
+    const service = await spawnService(["--workers", "1", ...args], env);
+    const line = service.lines.find((text) => text.includes("listening on"))!;
+    assert(expected.test(line), `${args.join(" ")}: ${line}`);
+    service.child.kill("SIGTERM");
+    assertEquals((await service.child.status).code, 0);
+    await service.done;
+  }
+});
+
+Deno.test("main.ts listens on PORT when THREADFLOW_PORT and --port are not set", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  const service = await spawnService(["--workers", "1"], { PORT: String(port) });
+  try {
+    assertEquals(new URL(service.url).port, String(port));
+    const health = await (await fetch(`${service.url}/health`)).json();
+    assertEquals(health.http_port, port);
+  } finally {
+    service.child.kill("SIGTERM");
+    await service.child.status;
+    await service.done;
+  }
 });
 
 Deno.test("main.ts exits 1 naming the address when the port is taken", async () => {

@@ -12,18 +12,24 @@ import { createApp, type ThreadFlowApp } from "../../server/app.ts";
 import { parseConfig } from "../../server/config.ts";
 import { silentLogger } from "../../server/logger.ts";
 import { build } from "../../scripts/build.ts";
+import { serviceMissing } from "../_services.ts";
 
-/** Debian's Chromium. */
-export const CHROMIUM = "/usr/bin/chromium";
+/** The Chromium the browser tests drive: `THREADFLOW_CHROMIUM`, or Debian's. */
+export const CHROMIUM = Deno.env.get("THREADFLOW_CHROMIUM") ?? "/usr/bin/chromium";
 
-/** Why browser tests cannot run here, or `undefined` when they can. */
+/**
+ * Why browser tests cannot run here, or `undefined` when they can. Reported
+ * through `serviceMissing`: printed once, or thrown when CI requires Chromium
+ * (`THREADFLOW_REQUIRE_SERVICES=1`).
+ */
 export function browserMissing(): string | undefined {
+  let reason: string | undefined;
   try {
     Deno.statSync(CHROMIUM);
-    return undefined;
   } catch {
-    return `${CHROMIUM} is missing (install Debian's chromium package)`;
+    reason = `${CHROMIUM} is missing (install Debian's chromium package: apt-get install chromium)`;
   }
+  return serviceMissing("Chromium", reason);
 }
 
 /** Where screenshots go (git-ignored). */

@@ -42,3 +42,25 @@ Deno.test("cors with * allows any origin", async () => {
   assertEquals(response.headers.get("access-control-allow-origin"), "*");
   await response.body?.cancel();
 });
+
+Deno.test("cors opens read-only paths to any origin unless origins are listed", async () => {
+  const open = new Hono().use(cors([], { openPaths: ["/health"] }))
+    .get("/health", (c) => c.json({ ok: true }))
+    .post("/x", (c) => c.json({ ok: true }));
+  const health = await open.request("/health", { headers: { origin: "http://z.test" } });
+  assertEquals(health.headers.get("access-control-allow-origin"), "*");
+  const preflight = await open.request("/health", {
+    method: "OPTIONS",
+    headers: { origin: "http://z.test", "access-control-request-method": "GET" },
+  });
+  assertEquals(preflight.status, 204);
+  assertEquals(preflight.headers.get("access-control-allow-methods"), "GET, HEAD, OPTIONS");
+  const other = await open.request("/x", { method: "POST", headers: { origin: "http://z.test" } });
+  assertEquals(other.headers.get("access-control-allow-origin"), null);
+
+  const narrowed = new Hono().use(cors(["http://a.test"], { openPaths: ["/health"] }))
+    .get("/health", (c) => c.json({ ok: true }));
+  const refused = await narrowed.request("/health", { headers: { origin: "http://z.test" } });
+  assertEquals(refused.headers.get("access-control-allow-origin"), null);
+  for (const response of [health, other, refused]) await response.body?.cancel();
+});

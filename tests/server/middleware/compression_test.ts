@@ -1,0 +1,73 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Hono } from "hono";
+import {
+  availableCodings,
+  compression,
+  negotiateCoding,
+} from "../../../server/middleware/compression.ts";
+
+function app() {
+  return new Hono()
+    .use(compression({ threshold: 1024, codings: ["br", "gzip"] }))
+    .get("/big", (c) => c.json({ text: "x".repeat(5000) }))
+    .get("/small", (c) => c.json({ ok: true }))
+    .get("/raw", (c) => c.body(new Uint8Array(4096), 200, { "content-type": "image/png" }))
+    .get(
+      "/kept",
+      (c) => c.json({ text: "y".repeat(5000) }, 200, { "cache-control": "no-transform" }),
+    )
+    .get("/tagged", (c) => c.text("z".repeat(5000), 200, { etag: '"abc"' }));
+}
+
+Deno.test("negotiateCoding takes the best quality, ties to the server's order, q=0 refuses", () => {
+  assertEquals(negotiateCoding(undefined, ["br", "gzip"]), undefined);
+  assertEquals(negotiateCoding("gzip, deflate, br, zstd", ["br", "gzip"]), "br");
+  assertEquals(negotiateCoding("gzip, br;q=0.5", ["br", "gzip"]), "gzip");
+  assertEquals(negotiateCoding("identity", ["br", "gzip"]), undefined);
+  assertEquals(negotiateCoding("*", ["br", "gzip"]), "br");
+  assertEquals(negotiateCoding("*;q=0.1, br;q=0", ["br", "gzip"]), "gzip");
+  assertEquals(negotiateCoding("GZIP", ["br", "gzip"]), "gzip");
+  assert(availableCodings().includes("gzip"));
+});
+
+Deno.test("compression encodes large compressible bodies, with Vary and an exact length", async () => {
+  for (const [accept, coding, format] of [["br", "br", "brotli"], ["gzip", "gzip", "gzip"]]) {
+    const response = await app().request("/big", { headers: { "accept-encoding": accept } });
+    assertEquals(response.headers.get("content-encoding"), coding);
+    assertEquals(response.headers.get("vary"), "Accept-Encoding");
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    assertEquals(Number(response.headers.get("content-length")), bytes.length);
+    const decoded = await new Response(
+      new Blob([bytes]).stream().pipeThrough(new DecompressionStream(format as CompressionFormat)),
+    ).json();
+    assertEquals(decoded.text.length, 5000);
+  }
+});
+
+Deno.test("compression leaves small, binary and no-transform bodies alone but gives their length", async () => {
+  for (const path of ["/small", "/raw", "/kept"]) {
+    const response = await app().request(path, { headers: { "accept-encoding": "gzip" } });
+    assertEquals(response.headers.get("content-encoding"), null, path);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    assertEquals(Number(response.headers.get("content-length")), bytes.length, path);
+  }
+  const identity = await app().request("/big");
+  assertEquals(identity.headers.get("content-encoding"), null);
+  assertEquals(identity.headers.get("vary"), "Accept-Encoding");
+  await identity.body?.cancel();
+});
+
+Deno.test("compression weakens a strong ETag when it encodes, and HEAD gets the GET's length", async () => {
+  const tagged = await app().request("/tagged", { headers: { "accept-encoding": "gzip" } });
+  assertEquals(tagged.headers.get("etag"), 'W/"abc"');
+  const get = await app().request("/big", { headers: { "accept-encoding": "gzip" } });
+  const head = await app().request("/big", {
+    method: "HEAD",
+    headers: { "accept-encoding": "gzip" },
+  });
+  assertEquals(head.headers.get("content-length"), get.headers.get("content-length"));
+  assertEquals(head.headers.get("content-encoding"), "gzip");
+  assertEquals(await head.text(), "");
+  await get.body?.cancel();
+  await tagged.body?.cancel();
+});

@@ -1,0 +1,360 @@
+/**
+ * The OpenAPI document against the live service: every operation is called
+ * for real, and each answer's status, media type, documented headers and body
+ * are checked against the document's schemas with ajv.
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Ajv, type ValidateFunction } from "ajv";
+import { startService, type TestService } from "./_service.ts";
+
+const TOKEN = "openapi-test-token";
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const FIXTURE_TASKS = new URL("../fixtures/tasks/", import.meta.url).pathname;
+
+type Json = Record<string, unknown>;
+
+interface Operation {
+  operationId: string;
+  method: string;
+  path: string;
+  responses: Record<string, {
+    content?: Record<string, unknown>;
+    headers?: Record<string, unknown>;
+  }>;
+}
+
+/** Checks answers against the document and remembers which statuses each operation gave. */
+class DocumentChecker {
+  readonly operations = new Map<string, Operation>();
+  readonly seen = new Map<string, Set<number>>();
+  readonly #ajv = new Ajv({ strict: false, allErrors: true });
+  readonly #validators = new Map<string, ValidateFunction>();
+
+  constructor(document: Json) {
+    this.#ajv.addFormat("binary", true);
+    this.#ajv.addSchema(document, "openapi");
+    const paths = document.paths as Record<string, Record<string, Json>>;
+    for (const [path, methods] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const operationId = operation.operationId as string;
+        assert(operationId, `${method} ${path} has no operationId`);
+        assert(!this.operations.has(operationId), `operationId ${operationId} is not unique`);
+        this.operations.set(operationId, {
+          operationId,
+          method,
+          path,
+          responses: operation.responses as Operation["responses"],
+        });
+      }
+    }
+  }
+
+  /** Sends a request and checks the answer as an answer of `operationId`; returns its body. */
+  async call(
+    operationId: string,
+    url: string,
+    init: RequestInit & { expect: number },
+  ): Promise<{ status: number; headers: Headers; body: unknown }> {
+    const operation = this.operations.get(operationId);
+    assert(operation, `The document has no operation ${operationId}`);
+    const response = await fetch(url, init);
+    const what = `${operationId}: ${init.method ?? "GET"} ${
+      new URL(url).pathname
+    } → ${response.status}`;
+    const text = await response.text();
+    assertEquals(response.status, init.expect, `${what}: ${text.slice(0, 300)}`);
+    const documented = operation.responses[String(response.status)];
+    assert(documented, `${what} is not documented`);
+    this.#seen(operationId).add(response.status);
+    for (const header of Object.keys(documented.headers ?? {})) {
+      assert(response.headers.has(header), `${what} lacks the documented header ${header}`);
+    }
+    if (response.status === 304 || init.method === "HEAD") {
+      assertEquals(text, "", `${what} has a body`);
+      return { status: response.status, headers: response.headers, body: undefined };
+    }
+    const mediaType = (response.headers.get("content-type") ?? "").split(";")[0].trim();
+    const content = documented.content ?? {};
+    assert(
+      mediaType in content,
+      `${what}: ${mediaType} is not documented (${Object.keys(content)})`,
+    );
+    const pointer = [
+      "paths",
+      operation.path,
+      operation.method,
+      "responses",
+      String(response.status),
+      "content",
+      mediaType,
+      "schema",
+    ].map((part) => part.replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
+    const body = mediaType === "application/json" ? JSON.parse(text) : text;
+    const validate = this.#validator(`openapi#/${pointer}`);
+    assert(validate(body), `${what}: ${JSON.stringify(validate.errors)}\n${text.slice(0, 500)}`);
+    return { status: response.status, headers: response.headers, body };
+  }
+
+  #seen(operationId: string): Set<number> {
+    let statuses = this.seen.get(operationId);
+    if (statuses === undefined) this.seen.set(operationId, statuses = new Set());
+    return statuses;
+  }
+
+  #validator(ref: string): ValidateFunction {
+    let validate = this.#validators.get(ref);
+    if (validate === undefined) {
+      validate = this.#ajv.getSchema(ref);
+      assert(validate, `No schema at ${ref}`);
+      this.#validators.set(ref, validate);
+    }
+    return validate;
+  }
+}
+
+function json(body: unknown, headers: Record<string, string> = AUTH): RequestInit {
+  return {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  };
+}
+
+async function submit(svc: TestService, checker: DocumentChecker, body: Json): Promise<string> {
+  const answer = await checker.call("submitTask", `${svc.url}/api/tasks`, {
+    ...json(body),
+    expect: 201,
+  });
+  return ((answer.body as Json).task as Json).id as string;
+}
+
+Deno.test("every operation's live answers match /api/openapi.json (checked with ajv)", async () => {
+  const svc = await startService({
+    args: ["--token", TOKEN, "--max-body", "16KiB"],
+    engine: { workers: 1, tasksDir: FIXTURE_TASKS, maxQueued: 3 },
+  });
+  try {
+    const documentAnswer = await fetch(`${svc.url}/api/openapi.json`, { headers: AUTH });
+    const document = await documentAnswer.json();
+    assertEquals(document.openapi, "3.0.3");
+    assertEquals(document.servers, [{ url: svc.url, description: "This ThreadFlow service." }]);
+    const checker = new DocumentChecker(document);
+    const u = svc.url;
+    const get = (expect: number, headers: Record<string, string> = AUTH) => ({ headers, expect });
+
+    await checker.call("getOpenApiDocument", `${u}/api/openapi.json`, get(200));
+    await checker.call("getOpenApiDocument", `${u}/api/openapi.json`, get(401, {}));
+
+    // Submitting: JSON, bytes, idempotency, and every refusal.
+    const noop = await submit(svc, checker, { type: "noop", payload: { n: 1 } });
+    await checker.call("submitTask", `${u}/api/tasks`, {
+      ...json({ type: "noop", idempotencyKey: "k1" }),
+      expect: 201,
+    });
+    await checker.call("submitTask", `${u}/api/tasks`, {
+      ...json({ type: "noop", idempotencyKey: "k1" }),
+      expect: 200,
+    });
+    await checker.call("submitTask", `${u}/api/tasks?type=sha256&priority=7`, {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/octet-stream" },
+      body: new Uint8Array([1, 2, 3]),
+      expect: 201,
+    });
+    await checker.call("submitTask", `${u}/api/tasks`, {
+      ...json({ type: "noop" }, {}),
+      expect: 401,
+    });
+    await checker.call("submitTask", `${u}/api/tasks`, {
+      ...json({ type: "noop", priority: 11 }),
+      expect: 400,
+    });
+    await checker.call("submitTask", `${u}/api/tasks`, {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "text/plain" },
+      body: "noop",
+      expect: 415,
+    });
+    await checker.call("submitTask", `${u}/api/tasks`, {
+      ...json({ type: "noop", payload: "x".repeat(20_000) }),
+      expect: 413,
+    });
+    await checker.call("submitTask", `${u}/api/tasks`, {
+      method: "PUT",
+      headers: AUTH,
+      expect: 405,
+    });
+
+    const batch = await checker.call("submitTaskBatch", `${u}/api/tasks/batch`, {
+      ...json({ tasks: [{ type: "noop" }, { type: "fib", payload: { n: 10 } }] }),
+      expect: 201,
+    });
+    await checker.call("submitTaskBatch", `${u}/api/tasks/batch`, {
+      ...json({ tasks: [] }),
+      expect: 400,
+    });
+    await checker.call("submitTaskBatch", `${u}/api/tasks/batch`, {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "text/plain" },
+      body: "{}",
+      expect: 415,
+    });
+    await checker.call("submitTaskBatch", `${u}/api/tasks/batch`, get(405));
+
+    const failing = await submit(svc, checker, { type: "throws" });
+    for (const task of (batch.body as { tasks: Json[] }).tasks) {
+      await svc.engine.wait(task.id as string);
+    }
+    await svc.engine.wait(noop);
+    await svc.engine.wait(failing);
+
+    // Reading.
+    await checker.call("getTask", `${u}/api/tasks/${noop}`, get(200));
+    await checker.call(
+      "getTask",
+      `${u}/api/tasks/${noop}`,
+      get(304, { ...AUTH, "if-none-match": "*" }),
+    );
+    await checker.call("getTask", `${u}/api/tasks/${noop}`, {
+      method: "HEAD",
+      headers: AUTH,
+      expect: 200,
+    });
+    await checker.call("getTask", `${u}/api/tasks/no-such-task`, get(404));
+    await checker.call("getTask", `${u}/api/tasks/${"x".repeat(101)}`, get(400));
+    await checker.call("getTask", `${u}/api/tasks/${noop}`, {
+      method: "DELETE",
+      headers: AUTH,
+      expect: 405,
+    });
+    await checker.call("listTasks", `${u}/api/tasks?status=succeeded,failed&limit=10`, get(200));
+    await checker.call("listTasks", `${u}/api/tasks?limit=many`, get(400));
+    await checker.call("waitForTask", `${u}/api/tasks/${noop}/wait`, get(200));
+    await checker.call("waitForTask", `${u}/api/tasks/${noop}/wait?timeoutMs=soon`, get(400));
+    await checker.call("waitForTask", `${u}/api/tasks/no-such-task/wait`, get(404));
+    await checker.call("getStats", `${u}/api/stats`, get(200));
+    await checker.call("getStats", `${u}/api/stats`, get(401, {}));
+    await checker.call("getWorkers", `${u}/api/workers`, get(200));
+    await checker.call("getTaskTypes", `${u}/api/task-types`, get(200));
+    await checker.call("getTaskTypes", `${u}/api/task-types`, {
+      ...get(304, { ...AUTH, "if-none-match": "*" }),
+    });
+    await checker.call("getHealth", `${u}/health`, get(200, {}));
+    await checker.call("getHealth", `${u}/health`, { method: "POST", expect: 405 });
+    await checker.call("getReadiness", `${u}/ready`, get(200, {}));
+    await checker.call("getMetrics", `${u}/metrics`, get(200, {}));
+    await checker.call("getMetrics", `${u}/metrics`, { method: "POST", expect: 405 });
+
+    // The original endpoints.
+    await checker.call("originalSubmit", `${u}/submit`, {
+      ...json({ data: 1, priority: 2 }),
+      expect: 200,
+    });
+    await checker.call("originalSubmit", `${u}/submit`, { ...json({ priority: 0 }), expect: 400 });
+    await checker.call("originalSubmit", `${u}/submit`, { ...json({}, {}), expect: 401 });
+    await checker.call("originalSubmit", `${u}/submit`, {
+      ...json({ data: "x".repeat(20_000) }),
+      expect: 413,
+    });
+    await checker.call("originalSubmit", `${u}/submit`, get(405));
+    await checker.call("originalQueuedCount", `${u}/tasks`, get(200));
+    await checker.call(
+      "originalQueuedCount",
+      `${u}/tasks`,
+      get(200, { ...AUTH, accept: "text/html" }),
+    );
+    await checker.call("originalQueuedCount", `${u}/tasks`, get(401, {}));
+    await checker.call("originalCompletedTasks", `${u}/completed_tasks?since=${noop}`, get(200));
+    await checker.call("originalCompletedTasks", `${u}/completed_tasks?since=garbage`, get(200));
+    await checker.call("originalCompletedTasks", `${u}/completed_tasks?limit=0`, get(400));
+    await checker.call("originalCompletedTasks", `${u}/completed_tasks`, get(401, {}));
+
+    // One worker held, three queued behind it: the queue is full (maxQueued 3).
+    const held = await submit(svc, checker, { type: "hold" });
+    while ((await svc.engine.get(held))?.status !== "running") {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const queued = [];
+    // Slow ones: a worker may take several fast (noop) tasks at once, which would leave the queue.
+    for (let i = 0; i < 3; i++) {
+      queued.push(await submit(svc, checker, { type: "sleep", payload: { ms: 60_000 } }));
+    }
+    await checker.call("submitTask", `${u}/api/tasks`, { ...json({ type: "noop" }), expect: 429 });
+    await checker.call("submitTaskBatch", `${u}/api/tasks/batch`, {
+      ...json({ tasks: [{ type: "noop" }] }),
+      expect: 429,
+    });
+    await checker.call("retryTask", `${u}/api/tasks/${failing}/retry`, {
+      method: "POST",
+      headers: AUTH,
+      expect: 429,
+    });
+    await checker.call("originalSubmit", `${u}/submit`, { ...json({ data: 1 }), expect: 429 });
+    await checker.call("waitForTask", `${u}/api/tasks/${held}/wait?timeoutMs=0`, get(408));
+    for (const id of queued) {
+      await checker.call("cancelTask", `${u}/api/tasks/${id}/cancel`, {
+        method: "POST",
+        headers: AUTH,
+        expect: 200,
+      });
+    }
+    await checker.call("cancelTask", `${u}/api/tasks/${queued[0]}/cancel`, {
+      method: "POST",
+      headers: AUTH,
+      expect: 409,
+    });
+    await checker.call("cancelTask", `${u}/api/tasks/no-such-task/cancel`, {
+      method: "POST",
+      headers: AUTH,
+      expect: 404,
+    });
+    await checker.call("cancelTask", `${u}/api/tasks/${"y".repeat(101)}/cancel`, {
+      method: "POST",
+      headers: AUTH,
+      expect: 400,
+    });
+    await checker.call("cancelTask", `${u}/api/tasks/${held}/cancel`, get(405));
+    await checker.call("retryTask", `${u}/api/tasks/${failing}/retry`, {
+      method: "POST",
+      headers: AUTH,
+      expect: 200,
+    });
+    await checker.call("retryTask", `${u}/api/tasks/${noop}/retry`, {
+      method: "POST",
+      headers: AUTH,
+      expect: 409,
+    });
+    await checker.call("retryTask", `${u}/api/tasks/no-such-task/retry`, {
+      method: "POST",
+      headers: AUTH,
+      expect: 404,
+    });
+
+    // Shutting down: a long poll ends with 503 and the task; /ready turns 503; closed → 503.
+    const waiting = checker.call(
+      "waitForTask",
+      `${u}/api/tasks/${failing}/wait?timeoutMs=60000`,
+      get(503),
+    );
+    // Before or after the drain starts, a long poll answers 503 with the task as it stands.
+    svc.service.drain();
+    const ended = await waiting;
+    assertEquals(((ended.body as Json).task as Json).id, failing);
+    await checker.call("getReadiness", `${u}/ready`, get(503, {}));
+    await svc.engine.close({ drainMs: 0 });
+    await checker.call("submitTask", `${u}/api/tasks`, { ...json({ type: "noop" }), expect: 503 });
+    await checker.call("originalSubmit", `${u}/submit`, { ...json({ data: 1 }), expect: 503 });
+
+    // Every operation was called, and answered with success at least once.
+    for (const operationId of checker.operations.keys()) {
+      const statuses = [...(checker.seen.get(operationId) ?? [])];
+      assert(
+        statuses.some((status) => status < 300),
+        `${operationId} never succeeded: ${statuses}`,
+      );
+    }
+  } finally {
+    await svc.close();
+  }
+});
