@@ -42,8 +42,10 @@ export default function TaskDetail(props: TaskDetailProps) {
   async function act(action: "cancel" | "retry") {
     setBusy(true);
     try {
+      const before = task;
       const updated = action === "cancel" ? await cancelTask(task.id) : await retryTask(task.id);
-      setTask(updated);
+      // Events may have brought a newer state already (a quick task ends before the answer).
+      setTask((current) => (current === before ? updated : current));
       setNotice({ text: action === "cancel" ? "Cancel accepted." : "Queued again.", error: false });
     } catch (error) {
       setNotice({ text: (error as Error).message, error: true });

@@ -48,7 +48,8 @@ export default function TaskTable(props: TaskTableProps) {
   async function act(task: Task, action: "cancel" | "retry") {
     try {
       const updated = action === "cancel" ? await cancelTask(task.id) : await retryTask(task.id);
-      setRows((current) => current.map((t) => (t.id === updated.id ? updated : t)));
+      // Events may have brought a newer state already (a quick task ends before the answer).
+      setRows((current) => current.map((t) => (t === task ? updated : t)));
       setNotice({ text: `Task ${task.id.slice(-12)}: ${action} accepted.`, error: false });
     } catch (error) {
       setNotice({ text: (error as Error).message, error: true });
