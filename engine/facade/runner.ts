@@ -66,6 +66,8 @@ export class Runner {
   #pool!: RunnerPool;
   #accepting = true;
   #lastProgressEmit = new Map<string, number>();
+  /** Tasks this node lost while a worker still held them; their outcomes are ignored. */
+  #detached = new Set<Task>();
   #drained: (() => void) | undefined;
 
   constructor(options: RunnerOptions, parts: RunnerParts) {
@@ -103,7 +105,7 @@ export class Runner {
     const now = Date.now();
     const { lifecycle } = this.#parts;
     for (const task of tasks) {
-      if (this.#source.place(task, now)) this.live.set(task.id, task);
+      if (this.#source.admit(task, now)) this.live.set(task.id, task);
       lifecycle.create(task);
     }
     this.#pool.fill();
@@ -139,12 +141,14 @@ export class Runner {
   }
 
   /** This node no longer holds these tasks: drop them without a word (their new holder speaks). */
-  lost(ids: string[], cancelRun: (id: string) => void): void {
+  lost(ids: string[]): void {
     for (const id of ids) {
       const task = this.live.get(id);
       if (task === undefined) continue;
       this.live.delete(id);
-      if (!this.#source.remove(task)) cancelRun(id);
+      const held = this.#pool.cancel(id);
+      if (held === "aborting") this.#detached.add(task); // its outcome will be ignored
+      else if (held === "unknown") this.#source.remove(task);
     }
   }
 
@@ -179,9 +183,9 @@ export class Runner {
     const task = this.live.get(id);
     if (task === undefined) return await this.#cancelElsewhere(id);
     if (isTerminal(task.status)) throw conflict(task);
-    if (!this.#source.remove(task) && task.status !== "scheduled") {
-      // Held by a worker: taken back unstarted, or (once started) aborted.
-      this.#pool.cancel(id);
+    // Held by a worker: taken back unstarted, or (once started) aborted; else waiting here.
+    if (task.status === "scheduled" || this.#pool.cancel(id) === "unknown") {
+      this.#source.remove(task);
     }
     this.#parts.lifecycle.move(task, "cancelled", { finishedAt: Date.now(), error: CANCELLED });
     this.#source.refill();
@@ -245,8 +249,9 @@ export class Runner {
     this.#parts.waiters.resolve(task);
   }
 
+  /** Whether this node still holds `task` (it may have lost it to another node). */
   #owned(task: Task): boolean {
-    return this.live.get(task.id) === task;
+    return this.#detached.size === 0 || !this.#detached.has(task);
   }
 
   #started(task: Task, slot: number, startedAt: number): void {
@@ -272,7 +277,9 @@ export class Runner {
   ): void {
     if (payload !== undefined) task.payload = payload;
     this.#parts.stats.run.record(runMs);
-    if (task.status === "running" && this.#owned(task)) {
+    if (this.#detached.size > 0 && this.#detached.delete(task)) {
+      // Lost to another node while it ran: the new holder records the outcome.
+    } else if (task.status === "running") {
       if (ok) {
         this.#parts.lifecycle.move(task, "succeeded", {
           result: value,
@@ -292,7 +299,8 @@ export class Runner {
     const now = Date.now();
     const { lifecycle } = this.#parts;
     for (const task of tasks) {
-      if (task.status !== "running" || !this.#owned(task)) continue;
+      if (this.#detached.size > 0 && this.#detached.delete(task)) continue;
+      if (task.status !== "running") continue;
       if (payloadLost(task)) {
         lifecycle.move(task, "failed", {
           finishedAt: now,

@@ -443,7 +443,7 @@ export class ThreadFlow {
         this.#runner.applied(changes);
         this.#pollWaiters();
       },
-      lost: (ids) => this.#runner.lost(ids, (id) => this.#pool.cancel(id)),
+      lost: (ids) => this.#runner.lost(ids),
       remoteEvent: (event) => this.#relay(event),
       wanted: () => {
         if (this.#state !== "running") return 0;

@@ -114,8 +114,8 @@ export class WorkerPool {
   #hooks: PoolHooks;
   #slots: Slot[] = [];
   #deadlines: DeadlineQueue<PoolDeadline>;
-  /** Every held job by task id (for cancel). */
-  #byId = new Map<string, Held>();
+  /** Jobs held by all workers. */
+  #held = 0;
   /** Moving average of handler run time per task type, ms. */
   #typeRunMs = new Map<string, number>();
   #closed = false;
@@ -169,7 +169,7 @@ export class WorkerPool {
 
   /** Jobs workers hold, started or not. */
   get held(): number {
-    return this.#byId.size;
+    return this.#held;
   }
 
   /** Jobs workers hold that have not started. */
@@ -215,7 +215,15 @@ export class WorkerPool {
 
   /** Whether the pool holds `id` (started or not). */
   holds(id: string): boolean {
-    return this.#byId.has(id);
+    return this.#find(id) !== undefined;
+  }
+
+  /** The held job of task `id` (a scan: only cancels ask). */
+  #find(id: string): Held | undefined {
+    for (const slot of this.#slots) {
+      for (const held of slot.each()) if (held.job.id === id) return held;
+    }
+    return undefined;
   }
 
   /** Most jobs all workers can run at once. */
@@ -282,7 +290,7 @@ export class WorkerPool {
       const held = slot.hold(next, this.isQuick(next.type));
       if (held === undefined) break;
       this.#hooks.take();
-      this.#byId.set(next.id, held);
+      this.#held++;
       sent.push(held);
     }
     if (sent.length === 0) return false;
@@ -364,7 +372,7 @@ export class WorkerPool {
           this.#hooks.giveBack(taken.slice(sent.length));
           break;
         }
-        this.#byId.set(job.id, held);
+        this.#held++;
         sent.push(held);
       }
       if (sent.length > 0) this.#send(thief, sent);
@@ -376,7 +384,7 @@ export class WorkerPool {
     const slot = held.slot;
     if (slot.claims.takeBack(held.cell, held.seq)) {
       slot.release(held);
-      this.#byId.delete(held.job.id);
+      this.#held--;
       taken.push(held.job);
     } else {
       this.#noteStart(held, slot.claims.startedAt(held.cell), !this.#closed);
@@ -410,7 +418,7 @@ export class WorkerPool {
    * the pool does not hold it.
    */
   cancel(id: string): "taken" | "aborting" | "unknown" {
-    const held = this.#byId.get(id);
+    const held = this.#find(id);
     if (held === undefined) return "unknown";
     const taken: PoolJob[] = [];
     if (held.startedAt === null) this.#takeBack(held, taken);
@@ -422,6 +430,7 @@ export class WorkerPool {
       this.#replace(slot, { kind: "crashed", reason: `a message could not be sent: ${error}` });
       return "aborting";
     }
+    held.cancelling = true;
     this.#deadlines.set(`cancel:${id}`, Date.now() + this.#options.cancelGraceMs, {
       held,
       kind: "cancel",
@@ -458,26 +467,35 @@ export class WorkerPool {
     return Promise.resolve();
   }
 
+  /**
+   * Sends held jobs in messages of at most `dispatchBatch`: the worker
+   * reports after each message's jobs, so the pool refills one message while
+   * the worker runs the next.
+   */
   #send(slot: Slot, sent: Held[]): void {
-    const wire = new Array(sent.length);
-    let transfer: Transferable[] | undefined;
+    const size = this.#options.dispatchBatch;
     let quick = false;
-    for (let i = 0; i < sent.length; i++) {
-      const held = sent[i];
-      wire[i] = Slot.wire(held);
-      if (held.quick) quick = true;
-      const payload = held.job.payload;
-      if (payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer) {
-        transfer ??= [];
-        if (!transfer.includes(payload.buffer)) transfer.push(payload.buffer);
+    for (let start = 0; start < sent.length; start += size) {
+      const part = sent.length <= size ? sent : sent.slice(start, start + size);
+      const wire = new Array(part.length);
+      let transfer: Transferable[] | undefined;
+      for (let i = 0; i < part.length; i++) {
+        const held = part[i];
+        wire[i] = Slot.wire(held);
+        if (held.quick) quick = true;
+        const payload = held.job.payload;
+        if (payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer) {
+          transfer ??= [];
+          if (!transfer.includes(payload.buffer)) transfer.push(payload.buffer);
+        }
       }
-    }
-    try {
-      slot.post({ kind: "run", jobs: wire }, transfer);
-    } catch {
-      // Something in a payload cannot be cloned: send the jobs one by one so only
-      // the offending tasks fail, and the worker and its other tasks are unharmed.
-      this.#sendEach(slot, sent);
+      try {
+        slot.post({ kind: "run", jobs: wire }, transfer);
+      } catch {
+        // Something in a payload cannot be cloned: send the jobs one by one so only
+        // the offending tasks fail, and the worker and its other tasks are unharmed.
+        this.#sendEach(slot, part);
+      }
     }
     if (quick) this.#watchStarts();
   }
@@ -596,9 +614,10 @@ export class WorkerPool {
     if (slot.held[held.cell] !== held) return; // cancelled by the started hook
     const job = held.job;
     slot.release(held);
-    this.#byId.delete(job.id);
+    this.#held--;
     if (held.armed) this.#deadlines.delete(job.id);
-    const cancelled = this.#deadlines.delete(`cancel:${job.id}`) !== undefined;
+    const cancelled = held.cancelling;
+    if (cancelled) this.#deadlines.delete(`cancel:${job.id}`);
     const average = this.#typeRunMs.get(job.type);
     this.#typeRunMs.set(job.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
     if (ok) slot.completed++;
@@ -630,9 +649,9 @@ export class WorkerPool {
       if (held.startedAt === null) this.#takeBack(held, notStarted);
       if (held.startedAt !== null) {
         started.push(held.job);
-        this.#byId.delete(held.job.id);
+        this.#held--;
         if (held.armed) this.#deadlines.delete(held.job.id);
-        this.#deadlines.delete(`cancel:${held.job.id}`);
+        if (held.cancelling) this.#deadlines.delete(`cancel:${held.job.id}`);
       }
     }
     return { started, notStarted: notStarted.sort(byPriorityThenAge) };

@@ -36,6 +36,8 @@ export interface Held {
   quick: boolean;
   /** Its timeout is armed. */
   armed: boolean;
+  /** It was asked to abort; its cancel grace runs. */
+  cancelling: boolean;
 }
 
 /** Messages a slot's worker sends, as the pool handles them. */
@@ -125,6 +127,7 @@ export class Slot {
       startedAt: null,
       quick,
       armed: false,
+      cancelling: false,
     };
     this.held[claim.cell] = held;
     this.load++;

@@ -33,8 +33,13 @@ import {
 const PROGRESS_INTERVAL_MS = 50;
 
 const handlers = new Map<string, TaskHandler>();
-/** Running jobs' abort controllers, by cell. */
+/**
+ * Running jobs' abort controllers, by cell: made when a handler first reads
+ * `ctx.signal` (most never do), or when an abort arrives first.
+ */
 const controllers = new Map<number, AbortController>();
+/** Cells of running jobs. */
+const runningCells = new Set<number>();
 /** Jobs asked to abort before they started, as `cell:seq`. */
 const abortedEarly = new Set<string>();
 const backlog: Job[] = [];
@@ -87,8 +92,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       pump();
       break;
     case "abort": {
-      const controller = controllers.get(message.cell);
-      if (controller !== undefined) controller.abort(cancelledError());
+      if (runningCells.has(message.cell)) controllerOf(message.cell).abort(cancelledError());
       else abortedEarly.add(`${message.cell}:${message.seq}`);
       break;
     }
@@ -126,6 +130,42 @@ function pump(): void {
   }
 }
 
+function controllerOf(cell: number): AbortController {
+  let controller = controllers.get(cell);
+  if (controller === undefined) {
+    controller = new AbortController();
+    controllers.set(cell, controller);
+  }
+  return controller;
+}
+
+/** What a handler receives; the signal is made on first use. */
+class Context implements TaskContext {
+  readonly taskId: string;
+  readonly attempt: number;
+  #cell: number;
+  #seq: number;
+  #lastProgressAt = 0;
+
+  constructor(taskId: string, attempt: number, cell: number, seq: number) {
+    this.taskId = taskId;
+    this.attempt = attempt;
+    this.#cell = cell;
+    this.#seq = seq;
+  }
+
+  get signal(): AbortSignal {
+    return controllerOf(this.#cell).signal;
+  }
+
+  progress(value: ProgressValue): void {
+    const at = Date.now();
+    if (at - this.#lastProgressAt < PROGRESS_INTERVAL_MS) return;
+    this.#lastProgressAt = at;
+    post({ kind: "progress", cell: this.#cell, seq: this.#seq, value });
+  }
+}
+
 function cancelledError(): DOMException {
   return new DOMException("The task was cancelled.", "AbortError");
 }
@@ -154,21 +194,9 @@ function start(job: Job): void {
     startReports.push(cell, seq, startedAt);
     flush();
   }
-  const controller = new AbortController();
-  controllers.set(cell, controller);
+  runningCells.add(cell);
+  const ctx = new Context(id, attempt, cell, seq);
   const began = performance.now();
-  let lastProgressAt = 0;
-  const ctx: TaskContext = {
-    signal: controller.signal,
-    taskId: id,
-    attempt,
-    progress(value: ProgressValue) {
-      const at = Date.now();
-      if (at - lastProgressAt < PROGRESS_INTERVAL_MS) return;
-      lastProgressAt = at;
-      post({ kind: "progress", cell, seq, value });
-    },
-  };
   let result: unknown;
   try {
     result = handlers.get(type)!(payload, ctx);
@@ -196,7 +224,8 @@ function settle(
   startedAt: number,
   began: number,
 ): void {
-  controllers.delete(cell);
+  if (controllers.size > 0) controllers.delete(cell);
+  runningCells.delete(cell);
   running--;
   // Done: the pool's watch of the claim cells no longer counts it as running.
   if (cells !== null) Atomics.store(cells, cell, 0);

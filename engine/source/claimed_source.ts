@@ -31,8 +31,6 @@ const DEPTH_TTL_MS = 250;
 /** How often expired leases are reclaimed and due tasks promoted. */
 const SWEEP_MS = 1_000;
 
-const idOf = (task: Task) => task.id;
-
 /**
  * Claims from a {@linkcode SharedTaskStore}.
  *
@@ -71,7 +69,7 @@ export class ClaimedSource implements TaskSource {
       wanted: () => hooks.wanted(),
       claimed: (claimed) => {
         const held = claimed.map(({ task }) => task);
-        for (const task of held) this.#buffer.push(task.id, task, task.priority, task.runAt);
+        for (const task of held) this.#buffer.push(task, task.runAt);
         hooks.ready(held);
       },
       leasesLost: (ids) => hooks.lost(ids),
@@ -108,32 +106,37 @@ export class ClaimedSource implements TaskSource {
   }
 
   take(now: number): Task {
-    return this.#buffer.pop(now, idOf)!;
+    return this.#buffer.pop(now)!;
   }
 
   giveBack(tasks: Task[]): void {
     for (let i = tasks.length - 1; i >= 0; i--) {
       const task = tasks[i];
-      this.#buffer.unshift(task.id, task, task.priority, task.runAt);
+      this.#buffer.unshift(task, task.runAt);
     }
   }
 
-  place(task: Task, _now: number): boolean {
-    if (task.status === "queued" && this.fencing.leases.has(task.id)) {
-      // Requeued by this node (a retry without backoff, a neighbour's timeout): still ours.
-      this.#buffer.push(task.id, task, task.priority, task.runAt);
-      this.#placed++;
-      return true;
-    }
+  admit(task: Task, _now: number): boolean {
     this.#placed++;
     if (task.status === "scheduled") this.#promotions.set(task.id, task.runAt, true);
-    // Not ours: in the store for any node to claim (this one included).
+    // In the store for any node to claim, this one included: a claim makes its own copy.
     this.#link.claim();
     return false;
   }
 
-  remove(task: Task): boolean {
-    return this.#buffer.remove(task.id) !== undefined;
+  place(task: Task, now: number): boolean {
+    if (task.status === "queued" && this.fencing.leases.has(task.id)) {
+      // Requeued by this node (a retry without backoff, a neighbour's timeout): still ours.
+      this.#buffer.push(task, task.runAt);
+      this.#placed++;
+      return true;
+    }
+    // A scheduled retry (its lease ends with the write) or a manual retry: any node's.
+    return this.admit(task, now);
+  }
+
+  remove(task: Task): void {
+    this.#buffer.remove(task);
   }
 
   async cancelElsewhere(id: string, error: TaskError | null): Promise<StoreChange | undefined> {

@@ -13,8 +13,6 @@ import { DeadlineQueue } from "./deadline_queue.ts";
 import { PriorityQueue } from "./priority_queue.ts";
 import type { QueueDepth, SourceHooks, StoreChange, TaskSource } from "./source.ts";
 
-const idOf = (task: Task) => task.id;
-
 /**
  * Queue and delay heap in memory.
  *
@@ -50,25 +48,29 @@ export class LocalSource implements TaskSource {
   }
 
   take(now: number): Task {
-    return this.#queue.pop(now, idOf)!;
+    return this.#queue.pop(now)!;
   }
 
   giveBack(tasks: Task[]): void {
     for (let i = tasks.length - 1; i >= 0; i--) {
       const task = tasks[i];
-      this.#queue.unshift(task.id, task, task.priority, task.runAt);
+      this.#queue.unshift(task, task.runAt);
     }
   }
 
+  admit(task: Task, now: number): boolean {
+    return this.place(task, now);
+  }
+
   place(task: Task, _now: number): boolean {
-    if (task.status === "queued") this.#queue.push(task.id, task, task.priority, task.runAt);
+    if (task.status === "queued") this.#queue.push(task, task.runAt);
     else if (task.status === "scheduled") this.#delayed.set(task.id, task.runAt, task);
     return true;
   }
 
-  remove(task: Task): boolean {
-    return this.#queue.remove(task.id) !== undefined ||
-      this.#delayed.delete(task.id) !== undefined;
+  remove(task: Task): void {
+    if (task.status === "scheduled") this.#delayed.delete(task.id);
+    else this.#queue.remove(task);
   }
 
   /** Every unfinished task is held here: nothing is elsewhere to cancel. */

@@ -1,63 +1,55 @@
 /**
  * The ready queue: tasks waiting for a worker, most urgent first.
  *
- * Ten FIFO lanes, one per priority level. Push and pop are O(1); removal by
- * id is O(1) through an index and lazy deletion (a removed entry is skipped
- * when it reaches the head of its lane). With aging on, a task gains one
- * level per `agingMs` waited (capped at 10); since each lane is FIFO, only
- * the ten lane heads need comparing, so pop stays O(1).
+ * Ten FIFO lanes, one per priority level. Push and pop are O(1) and touch no
+ * hash table: the queue keeps no index of its items. Removing an item (a
+ * cancel, which is rare) leaves a marker that drops its entry when the entry
+ * reaches the head of its lane. With aging on, an item gains one level per
+ * `agingMs` waited (capped at 10); since each lane is FIFO, only the ten lane
+ * heads need comparing, so pop stays O(1).
  *
  * @module
  */
 
-import { MAX_PRIORITY, MIN_PRIORITY } from "../model/task.ts";
+import { MAX_PRIORITY, MIN_PRIORITY } from "../model/limits.ts";
+
+/** What the queue needs of an item: its priority, 1–10. */
+export interface Prioritized {
+  readonly priority: number;
+}
 
 interface QueueEntry<T> {
   item: T;
-  priority: number;
   enqueuedAt: number;
-  removed: boolean;
 }
 
 /** A FIFO lane: an array with a moving head, compacted when half is dead. */
 class Lane<T> {
   #entries: QueueEntry<T>[] = [];
   #head = 0;
-  /** Live (not removed) entries in this lane. */
+  /** Items waiting in this lane (entries minus those removed). */
   live = 0;
+
+  get entries(): number {
+    return this.#entries.length - this.#head;
+  }
 
   push(entry: QueueEntry<T>): void {
     this.#entries.push(entry);
-    this.live++;
   }
 
-  /** Puts `entry` at the head of the lane. */
   unshift(entry: QueueEntry<T>): void {
     if (this.#head > 0) this.#entries[--this.#head] = entry;
     else this.#entries.unshift(entry);
-    this.live++;
   }
 
-  /** The oldest live entry, dropping removed ones on the way. */
-  peek(): QueueEntry<T> | undefined {
-    const entries = this.#entries;
-    while (this.#head < entries.length && entries[this.#head].removed) this.#head++;
-    this.#compact();
-    // Compaction may have replaced the array: read the head from the current one.
+  head(): QueueEntry<T> | undefined {
     return this.#entries[this.#head];
   }
 
-  shift(): QueueEntry<T> | undefined {
-    const entry = this.peek();
-    if (entry === undefined) return undefined;
+  shift(): void {
     this.#entries[this.#head] = undefined as unknown as QueueEntry<T>;
     this.#head++;
-    this.live--;
-    this.#compact();
-    return entry;
-  }
-
-  #compact(): void {
     if (this.#head === this.#entries.length) {
       this.#entries = [];
       this.#head = 0;
@@ -75,20 +67,22 @@ export interface PriorityQueueOptions {
 }
 
 /**
- * A priority queue of items keyed by id: priority 10 first, FIFO within a level.
+ * A priority queue: priority 10 first, FIFO within a level.
  *
  * @example
  * ```ts
  * import { PriorityQueue } from "./engine/source/priority_queue.ts";
- * const queue = new PriorityQueue<string>();
- * queue.push("a", "low", 1, Date.now());
- * queue.push("b", "high", 9, Date.now());
- * queue.pop(Date.now()); // "high"
+ * const queue = new PriorityQueue<{ name: string; priority: number }>();
+ * queue.push({ name: "low", priority: 1 }, Date.now());
+ * queue.push({ name: "high", priority: 9 }, Date.now());
+ * queue.pop(Date.now())?.name; // "high"
  * ```
  */
-export class PriorityQueue<T> {
+export class PriorityQueue<T extends Prioritized> {
   #lanes: Lane<T>[] = [];
-  #index = new Map<string, QueueEntry<T>>();
+  #size = 0;
+  /** Items removed while waiting, and how many of their entries are still in a lane. */
+  #removed = new Map<T, number>();
   #agingMs: number;
 
   constructor(options: PriorityQueueOptions = {}) {
@@ -98,55 +92,46 @@ export class PriorityQueue<T> {
 
   /** Items waiting. */
   get size(): number {
-    return this.#index.size;
+    return this.#size;
   }
 
-  /** Whether an item with this id is waiting. */
-  has(id: string): boolean {
-    return this.#index.has(id);
+  /** Adds an item at the back of its priority's lane; `enqueuedAt` is when it became ready. */
+  push(item: T, enqueuedAt: number): void {
+    const lane = this.#lanes[item.priority - MIN_PRIORITY];
+    lane.push({ item, enqueuedAt });
+    lane.live++;
+    this.#size++;
   }
 
-  /** Adds an item at the back of its priority's lane. An id already queued is replaced. */
-  push(id: string, item: T, priority: number, enqueuedAt: number): void {
-    this.remove(id);
-    const entry: QueueEntry<T> = { item, priority, enqueuedAt, removed: false };
-    this.#index.set(id, entry);
-    this.#lanes[priority - MIN_PRIORITY].push(entry);
+  /** Puts an item back at the head of its lane (it was taken and never used). */
+  unshift(item: T, enqueuedAt: number): void {
+    const lane = this.#lanes[item.priority - MIN_PRIORITY];
+    lane.unshift({ item, enqueuedAt });
+    lane.live++;
+    this.#size++;
   }
 
-  /**
-   * Puts an item back at the head of its priority's lane (it was taken and
-   * never used), keeping its original `enqueuedAt` for aging and ages.
-   */
-  unshift(id: string, item: T, priority: number, enqueuedAt: number): void {
-    this.remove(id);
-    const entry: QueueEntry<T> = { item, priority, enqueuedAt, removed: false };
-    this.#index.set(id, entry);
-    this.#lanes[priority - MIN_PRIORITY].unshift(entry);
-  }
-
-  /** Removes a waiting item by id; returns it, or `undefined` when it was not waiting. */
-  remove(id: string): T | undefined {
-    const entry = this.#index.get(id);
-    if (entry === undefined) return undefined;
-    this.#index.delete(id);
-    entry.removed = true;
-    this.#lanes[entry.priority - MIN_PRIORITY].live--;
-    return entry.item;
+  /** Removes an item that is waiting here (the caller knows it is). */
+  remove(item: T): void {
+    this.#removed.set(item, (this.#removed.get(item) ?? 0) + 1);
+    this.#lanes[item.priority - MIN_PRIORITY].live--;
+    this.#size--;
   }
 
   /** Takes the most urgent item (oldest first within a level), or `undefined` when empty. */
-  pop(now: number, idOf: (item: T) => string): T | undefined {
+  pop(now: number): T | undefined {
     const lane = this.#pickLane(now);
     if (lane === undefined) return undefined;
-    const entry = lane.shift()!;
-    this.#index.delete(idOf(entry.item));
+    const entry = lane.head()!;
+    lane.shift();
+    lane.live--;
+    this.#size--;
     return entry.item;
   }
 
   /** The item `pop` would return now, without taking it. */
   peek(now: number): T | undefined {
-    return this.#pickLane(now)?.peek()?.item;
+    return this.#pickLane(now)?.head()!.item;
   }
 
   /** Waiting items per priority level, keyed "1".."10". */
@@ -162,16 +147,40 @@ export class PriorityQueue<T> {
   oldestByPriority(): Record<string, number | null> {
     const oldest: Record<string, number | null> = {};
     for (let p = MIN_PRIORITY; p <= MAX_PRIORITY; p++) {
-      oldest[p] = this.#lanes[p - MIN_PRIORITY].peek()?.enqueuedAt ?? null;
+      oldest[p] = this.#headOf(this.#lanes[p - MIN_PRIORITY])?.enqueuedAt ?? null;
     }
     return oldest;
   }
 
+  /** The lane's first live entry, dropping removed ones on the way. */
+  #headOf(lane: Lane<T>): QueueEntry<T> | undefined {
+    if (lane.live === 0) {
+      // Only removed entries can be left: drop them all.
+      while (lane.entries > 0) this.#dropHead(lane);
+      return undefined;
+    }
+    let head = lane.head()!;
+    while (this.#removed.size > 0 && this.#removed.has(head.item)) {
+      this.#dropHead(lane);
+      head = lane.head()!;
+    }
+    return head;
+  }
+
+  #dropHead(lane: Lane<T>): void {
+    const item = lane.head()!.item;
+    const count = this.#removed.get(item);
+    if (count === 1) this.#removed.delete(item);
+    else if (count !== undefined) this.#removed.set(item, count - 1);
+    lane.shift();
+  }
+
   #pickLane(now: number): Lane<T> | undefined {
-    if (this.#index.size === 0) return undefined;
+    if (this.#size === 0) return undefined;
     if (this.#agingMs <= 0) {
       for (let i = this.#lanes.length - 1; i >= 0; i--) {
-        if (this.#lanes[i].live > 0) return this.#lanes[i];
+        const lane = this.#lanes[i];
+        if (lane.live > 0 && this.#headOf(lane) !== undefined) return lane;
       }
       return undefined;
     }
@@ -181,8 +190,8 @@ export class PriorityQueue<T> {
     for (let i = this.#lanes.length - 1; i >= 0; i--) {
       const lane = this.#lanes[i];
       if (lane.live === 0) continue;
-      const head = lane.peek()!;
-      const aged = head.priority + Math.floor((now - head.enqueuedAt) / this.#agingMs);
+      const head = this.#headOf(lane)!;
+      const aged = head.item.priority + Math.floor((now - head.enqueuedAt) / this.#agingMs);
       const level = Math.min(MAX_PRIORITY, aged);
       if (level > bestLevel || (level === bestLevel && head.enqueuedAt < bestAt)) {
         best = lane;

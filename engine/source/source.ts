@@ -60,13 +60,23 @@ export interface TaskSource {
   /** Tasks taken and never started, back to the front in this order. */
   giveBack(tasks: Task[]): void;
   /**
-   * `task` was just created or moved to `queued` or `scheduled` by this node.
-   * Returns whether this node now holds it (a claimed source leaves a task
-   * it holds no lease on to whichever node claims it).
+   * `task` was just created by this node (`queued` or `scheduled`). Returns
+   * whether this node holds it now (a claimed source leaves new tasks to
+   * whichever node claims them, this one included).
+   */
+  admit(task: Task, now: number): boolean;
+  /**
+   * `task`, held by this node, was just moved to `queued` or `scheduled`
+   * (a retry, a requeue) or recovered at start. Returns whether this node
+   * still holds it (a claimed source keeps a requeued task it holds a lease
+   * on, and gives up a scheduled one).
    */
   place(task: Task, now: number): boolean;
-  /** Forgets a waiting task held here (cancelled); returns whether it was here. */
-  remove(task: Task): boolean;
+  /**
+   * Forgets a task waiting here (cancelled or lost): a scheduled one, or a
+   * queued one no worker holds. The caller knows it is here.
+   */
+  remove(task: Task): void;
   /**
    * Cancels a task this node does not hold, in the store; returns the change
    * (to announce), or `undefined` when the task is finished or missing.

@@ -6,15 +6,18 @@ interface Item {
   priority: number;
 }
 
-const idOf = (item: Item) => item.id;
+/** Items by id, so a test can remove the very object it pushed. */
+const items = new Map<string, Item>();
 
 function push(queue: PriorityQueue<Item>, id: string, priority: number, at = 0): void {
-  queue.push(id, { id, priority }, priority, at);
+  const item = { id, priority };
+  items.set(id, item);
+  queue.push(item, at);
 }
 
 function drain(queue: PriorityQueue<Item>, now = 0): string[] {
   const ids: string[] = [];
-  for (let item = queue.pop(now, idOf); item !== undefined; item = queue.pop(now, idOf)) {
+  for (let item = queue.pop(now); item !== undefined; item = queue.pop(now)) {
     ids.push(item.id);
   }
   return ids;
@@ -28,7 +31,7 @@ Deno.test("priority queue: pops the highest priority first", () => {
   push(queue, "p7", 7);
   assertEquals(drain(queue), ["p10", "p7", "p5", "p1"]);
   assertEquals(queue.size, 0);
-  assertEquals(queue.pop(0, idOf), undefined);
+  assertEquals(queue.pop(0), undefined);
 });
 
 Deno.test("priority queue: first in, first out within a priority", () => {
@@ -56,11 +59,11 @@ Deno.test("priority queue: matches a sorted reference over a random mix of pushe
     } else if (roll < 0.85) {
       reference.sort((a, b) => b.priority - a.priority || a.n - b.n);
       const expected = reference.shift();
-      assertEquals(queue.pop(0, idOf)?.id, expected?.id, `pop at step ${step}`);
+      assertEquals(queue.pop(0)?.id, expected?.id, `pop at step ${step}`);
     } else if (reference.length > 0) {
       const index = Math.floor(random() * reference.length);
       const [victim] = reference.splice(index, 1);
-      assertEquals(queue.remove(victim.id)?.id, victim.id, `remove at step ${step}`);
+      queue.remove(items.get(victim.id)!);
     }
     assertEquals(queue.size, reference.length);
   }
@@ -68,18 +71,14 @@ Deno.test("priority queue: matches a sorted reference over a random mix of pushe
   assertEquals(drain(queue), reference.map((r) => r.id));
 });
 
-Deno.test("priority queue: remove by id takes the item out and keeps the rest in order", () => {
+Deno.test("priority queue: remove takes the item out and keeps the rest in order", () => {
   const queue = new PriorityQueue<Item>();
   push(queue, "a", 5);
   push(queue, "b", 5);
   push(queue, "c", 5);
   push(queue, "d", 9);
-  assertEquals(queue.remove("b")?.id, "b");
-  assertEquals(queue.remove("d")?.id, "d");
-  assertEquals(queue.remove("b"), undefined, "a second remove finds nothing");
-  assertEquals(queue.remove("nope"), undefined);
-  assert(!queue.has("b"));
-  assert(queue.has("a"));
+  queue.remove(items.get("b")!);
+  queue.remove(items.get("d")!);
   assertEquals(queue.size, 2);
   assertEquals(queue.sizeByPriority()["5"], 2);
   assertEquals(queue.sizeByPriority()["9"], 0);
@@ -89,20 +88,33 @@ Deno.test("priority queue: remove by id takes the item out and keeps the rest in
 Deno.test("priority queue: removing the head of a lane lets the next item through", () => {
   const queue = new PriorityQueue<Item>();
   push(queue, "head", 4);
-  push(queue, "next", 4);
-  queue.remove("head");
+  push(queue, "next", 4, 7);
+  queue.remove(items.get("head")!);
   assertEquals(queue.peek(0)?.id, "next");
-  assertEquals(queue.oldestByPriority()["4"], 0);
+  assertEquals(queue.oldestByPriority()["4"], 7);
 });
 
-Deno.test("priority queue: pushing an id again replaces the waiting item", () => {
+Deno.test("priority queue: an item removed, pushed again and removed again never comes out", () => {
   const queue = new PriorityQueue<Item>();
-  push(queue, "x", 2);
-  push(queue, "y", 6);
-  push(queue, "x", 9);
-  assertEquals(queue.size, 2);
-  assertEquals(queue.sizeByPriority()["2"], 0);
-  assertEquals(drain(queue), ["x", "y"]);
+  push(queue, "x", 3);
+  const x = items.get("x")!;
+  queue.remove(x);
+  queue.push(x, 1);
+  push(queue, "y", 3);
+  queue.remove(x);
+  assertEquals(queue.size, 1);
+  assertEquals(drain(queue), ["y"]);
+  queue.push(x, 2);
+  assertEquals(drain(queue), ["x"], "its markers are used up");
+});
+
+Deno.test("priority queue: unshift puts an item back at the head of its lane", () => {
+  const queue = new PriorityQueue<Item>();
+  push(queue, "a", 6);
+  push(queue, "b", 6);
+  const a = queue.pop(0)!;
+  queue.unshift(a, 0);
+  assertEquals(drain(queue), ["a", "b"]);
 });
 
 Deno.test("priority queue: peek shows what pop returns, without taking it", () => {
@@ -112,7 +124,7 @@ Deno.test("priority queue: peek shows what pop returns, without taking it", () =
   push(queue, "high", 8);
   assertEquals(queue.peek(0)?.id, "high");
   assertEquals(queue.size, 2);
-  assertEquals(queue.pop(0, idOf)?.id, "high");
+  assertEquals(queue.pop(0)?.id, "high");
   assertEquals(queue.peek(0)?.id, "low");
 });
 
@@ -147,7 +159,7 @@ Deno.test("priority queue: aging off, a long wait does not help a low priority",
   const queue = new PriorityQueue<Item>();
   push(queue, "old-low", 1, 0);
   push(queue, "new-high", 9, 1_000_000);
-  assertEquals(queue.pop(1_000_000, idOf)?.id, "new-high");
+  assertEquals(queue.pop(1_000_000)?.id, "new-high");
 });
 
 Deno.test("priority queue: aging raises a waiting item one level per agingMs", () => {
@@ -160,8 +172,8 @@ Deno.test("priority queue: aging raises a waiting item one level per agingMs", (
   assertEquals(queue.peek(800)?.id, "new-high");
   // At t=900 both are at 10 and the older one wins.
   assertEquals(queue.peek(900)?.id, "old-low");
-  assertEquals(queue.pop(900, idOf)?.id, "old-low");
-  assertEquals(queue.pop(900, idOf)?.id, "new-high");
+  assertEquals(queue.pop(900)?.id, "old-low");
+  assertEquals(queue.pop(900)?.id, "new-high");
 });
 
 Deno.test("priority queue: aging lets a long-waiting low priority pass a stream of urgent work", () => {
@@ -171,7 +183,7 @@ Deno.test("priority queue: aging lets a long-waiting low priority pass a stream 
   // Every 50 ms one urgent (9) item arrives and one item is popped.
   for (let t = 0; t <= 2000; t += 50) {
     push(queue, `urgent${t}`, 9, t);
-    order.push(queue.pop(t, idOf)!.id);
+    order.push(queue.pop(t)!.id);
   }
   assert(order.includes("low"), "the low priority item must run despite constant urgent work");
   const without = new PriorityQueue<Item>();
@@ -179,7 +191,7 @@ Deno.test("priority queue: aging lets a long-waiting low priority pass a stream 
   const orderWithout: string[] = [];
   for (let t = 0; t <= 2000; t += 50) {
     push(without, `urgent${t}`, 9, t);
-    orderWithout.push(without.pop(t, idOf)!.id);
+    orderWithout.push(without.pop(t)!.id);
   }
   assert(!orderWithout.includes("low"), "without aging it starves");
 });
@@ -189,8 +201,8 @@ Deno.test("priority queue: aging caps at 10; an equally aged older item still go
   push(queue, "urgent-later", 10, 50);
   push(queue, "aged-earlier", 1, 0);
   // aged-earlier is at level 10 (capped) and older: it goes first.
-  assertEquals(queue.pop(10_000, idOf)?.id, "aged-earlier");
-  assertEquals(queue.pop(10_000, idOf)?.id, "urgent-later");
+  assertEquals(queue.pop(10_000)?.id, "aged-earlier");
+  assertEquals(queue.pop(10_000)?.id, "urgent-later");
 });
 
 Deno.test("priority queue: aging keeps FIFO within a level", () => {
@@ -207,15 +219,15 @@ Deno.test({
   fn() {
     const queue = new PriorityQueue<Item>();
     for (let i = 0; i < 3000; i++) push(queue, `t${i}`, 5);
-    for (let i = 0; i < 2000; i++) queue.remove(`t${i}`);
+    for (let i = 0; i < 2000; i++) queue.remove(items.get(`t${i}`)!);
     // Before the fix: pop returned the removed t0 and lost t2000.
-    assertEquals(queue.pop(0, idOf)?.id, "t2000");
+    assertEquals(queue.pop(0)?.id, "t2000");
     assertEquals(queue.size, 999);
-    assertEquals(queue.pop(0, idOf)?.id, "t2001");
+    assertEquals(queue.pop(0)?.id, "t2001");
 
     const peeked = new PriorityQueue<Item>();
     for (let i = 0; i < 3000; i++) push(peeked, `t${i}`, 5);
-    for (let i = 0; i < 2000; i++) peeked.remove(`t${i}`);
+    for (let i = 0; i < 2000; i++) peeked.remove(items.get(`t${i}`)!);
     // Before the fix: peek returned the removed t0.
     assertEquals(peeked.peek(0)?.id, "t2000");
   },
@@ -227,13 +239,13 @@ Deno.test({
   fn() {
     const queue = new PriorityQueue<Item>();
     for (let i = 0; i < 100_000; i++) push(queue, `t${i}`, 5);
-    for (let i = 0; i < 100_000; i += 3) queue.remove(`t${i}`);
+    for (let i = 0; i < 100_000; i += 3) queue.remove(items.get(`t${i}`)!);
     const expected: string[] = [];
     for (let i = 0; i < 100_000; i++) if (i % 3 !== 0) expected.push(`t${i}`);
     assertEquals(queue.size, expected.length);
     // Pop half, push more, and check the order holds across compactions.
     const popped: string[] = [];
-    for (let i = 0; i < 30_000; i++) popped.push(queue.pop(0, idOf)!.id);
+    for (let i = 0; i < 30_000; i++) popped.push(queue.pop(0)!.id);
     for (let i = 100_000; i < 100_010; i++) push(queue, `t${i}`, 5);
     const rest = drain(queue);
     const all = [...popped, ...rest];
