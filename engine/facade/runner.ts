@@ -39,6 +39,8 @@ export interface RunnerPool {
   /** Jobs held and not started. */
   readonly pending: number;
   cancel(id: string): "taken" | "aborting" | "unknown";
+  /** Tasks of this priority are coming: take back less urgent ones not started. */
+  makeWay(priority: number): void;
 }
 
 /** The parts the loop drives; the facade builds them. */
@@ -66,8 +68,6 @@ export class Runner {
   #pool!: RunnerPool;
   #accepting = true;
   #lastProgressEmit = new Map<string, number>();
-  /** Tasks this node lost while a worker still held them; their outcomes are ignored. */
-  #detached = new Set<Task>();
   #drained: (() => void) | undefined;
 
   constructor(options: RunnerOptions, parts: RunnerParts) {
@@ -96,6 +96,12 @@ export class Runner {
     settled: (job, ok, value, finishedAt, runMs, payload) =>
       this.#settled(job as Task, ok, value, finishedAt, runMs, payload),
     interrupted: (jobs, cause) => this.#interrupted(jobs as Task[], cause),
+    dropped: (job, payload) => {
+      // A cancelled run is over: give back the bytes it moved, if its task lost them.
+      if (payload !== undefined && payloadLost(job)) (job as Task).payload = payload;
+      this.#checkDrained();
+      this.#source.refill();
+    },
     progress: (job, value) => this.#progress(job as Task, value),
     workerEvent: (type, worker, reason) => this.#workerEvent(type, worker, reason),
   };
@@ -104,10 +110,13 @@ export class Runner {
   admit(tasks: Task[]): void {
     const now = Date.now();
     const { lifecycle } = this.#parts;
+    let top = 0;
     for (const task of tasks) {
       if (this.#source.admit(task, now)) this.live.set(task.id, task);
       lifecycle.create(task);
+      if (task.status === "queued" && task.priority > top) top = task.priority;
     }
+    if (top > 0) this.#pool.makeWay(top);
     this.#pool.fill();
   }
 
@@ -146,9 +155,8 @@ export class Runner {
       const task = this.live.get(id);
       if (task === undefined) continue;
       this.live.delete(id);
-      const held = this.#pool.cancel(id);
-      if (held === "aborting") this.#detached.add(task); // its outcome will be ignored
-      else if (held === "unknown") this.#source.remove(task);
+      // A run under way is aborted and its outcome dropped (see PoolHooks.dropped).
+      if (this.#pool.cancel(id) === "unknown") this.#source.remove(task);
     }
   }
 
@@ -249,13 +257,8 @@ export class Runner {
     this.#parts.waiters.resolve(task);
   }
 
-  /** Whether this node still holds `task` (it may have lost it to another node). */
-  #owned(task: Task): boolean {
-    return this.#detached.size === 0 || !this.#detached.has(task);
-  }
-
   #started(task: Task, slot: number, startedAt: number): void {
-    if (task.status !== "queued" || !this.#owned(task)) return;
+    if (task.status !== "queued") return;
     this.#parts.stats.recordWait(task.priority, Math.max(0, startedAt - task.runAt));
     this.#parts.lifecycle.move(task, "running", {
       attempts: task.attempts + 1,
@@ -277,9 +280,7 @@ export class Runner {
   ): void {
     if (payload !== undefined) task.payload = payload;
     this.#parts.stats.run.record(runMs);
-    if (this.#detached.size > 0 && this.#detached.delete(task)) {
-      // Lost to another node while it ran: the new holder records the outcome.
-    } else if (task.status === "running") {
+    if (task.status === "running") {
       if (ok) {
         this.#parts.lifecycle.move(task, "succeeded", {
           result: value,
@@ -299,7 +300,6 @@ export class Runner {
     const now = Date.now();
     const { lifecycle } = this.#parts;
     for (const task of tasks) {
-      if (this.#detached.size > 0 && this.#detached.delete(task)) continue;
       if (task.status !== "running") continue;
       if (payloadLost(task)) {
         lifecycle.move(task, "failed", {
@@ -327,7 +327,7 @@ export class Runner {
   }
 
   #progress(task: Task, value: ProgressValue): void {
-    if (task.status !== "running" || !this.#owned(task)) return;
+    if (task.status !== "running") return;
     task.progress = toFraction(value);
     const now = Date.now();
     const last = this.#lastProgressEmit.get(task.id) ?? 0;

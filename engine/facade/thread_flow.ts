@@ -141,6 +141,7 @@ export class ThreadFlow {
       nodeId: options.nodeId,
       groups: permissionGroups(types),
       sandbox: options.sandbox,
+      agingMs: options.agingMs,
       hooks: this.#runner.poolHooks,
     });
     this.#runner.connect(this.#source, this.#pool);
@@ -408,10 +409,16 @@ export class ThreadFlow {
   }
 
   async #assertRoom(count: number, reserved = this.#reserved): Promise<void> {
+    const max = this.options.maxQueued;
     const waiting = await this.#source.waiting(this.#pool.pending, reserved);
-    if (waiting + count > this.options.maxQueued) {
-      throw new QueueFullError(this.options.maxQueued);
+    if (waiting + count <= max) return;
+    if (this.#source.shared) {
+      // The cluster's figure may be a moment old: with this node's changes written, ask again.
+      await this.#writer.settled();
+      const now = await this.#source.waiting(this.#pool.pending, reserved, true);
+      if (now + count <= max) return;
     }
+    throw new QueueFullError(max);
   }
 
   /** A local store's unfinished tasks: waiting ones are queued again, running ones failed or retried. */

@@ -19,6 +19,7 @@
  */
 
 import type { WorkerEventType, WorkerInfo } from "../model/events.ts";
+import { MAX_PRIORITY } from "../model/limits.ts";
 import type { ProgressValue } from "../model/task.ts";
 import { DeadlineQueue } from "../source/deadline_queue.ts";
 import { entryModule } from "./entry.ts";
@@ -58,6 +59,12 @@ export interface PoolHooks {
   ): void;
   /** A worker was replaced while running these started jobs. */
   interrupted(jobs: PoolJob[], cause: InterruptCause): void;
+  /**
+   * A run that was cancelled (see {@linkcode WorkerPool.cancel}) ended, or
+   * its worker went: nothing of it counts (the task may be running again in
+   * a new run). `payload` is a byte payload it moved back.
+   */
+  dropped(job: PoolJob, payload?: Uint8Array): void;
   progress(job: PoolJob, value: ProgressValue): void;
   workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void;
 }
@@ -82,7 +89,19 @@ export interface WorkerPoolOptions {
   groups: WorkerGroup[];
   /** Run workers with their group's permissions (`true`) or inherit this process's. */
   sandbox: boolean;
+  /** A waiting job gains a level per this many ms (as in the queue); 0 is off. */
+  agingMs: number;
   hooks: PoolHooks;
+}
+
+/** A terminated worker's jobs, by what became of them. */
+interface SplitJobs {
+  started: PoolJob[];
+  notStarted: PoolJob[];
+  /** Started in the worker, not yet noted: running, or ended with the outcome unreported. */
+  ended: Array<{ job: PoolJob; startedAt: number }>;
+  /** Cancelled runs: they no longer count. */
+  dropped: PoolJob[];
 }
 
 interface PoolDeadline {
@@ -203,6 +222,15 @@ export class WorkerPool {
     return { queuedByPriority, oldestQueuedAt };
   }
 
+  /**
+   * Tasks as urgent as `priority` are coming (just submitted, on their way
+   * from a shared store): takes back every less urgent job not started yet,
+   * so none starts before them.
+   */
+  makeWay(priority: number): void {
+    if (!this.#closed && this.#held > 0) this.#takeBackBelow(priority);
+  }
+
   /** Takes back every job not started yet (to the front of the queue): draining begins. */
   recall(): void {
     const taken: PoolJob[] = [];
@@ -221,7 +249,10 @@ export class WorkerPool {
   /** The held job of task `id` (a scan: only cancels ask). */
   #find(id: string): Held | undefined {
     for (const slot of this.#slots) {
-      for (const held of slot.each()) if (held.job.id === id) return held;
+      for (const held of slot.each()) {
+        // A retried task may have an old run still stopping: the current one is wanted.
+        if (held.job.id === id && !held.cancelling) return held;
+      }
     }
     return undefined;
   }
@@ -246,8 +277,9 @@ export class WorkerPool {
     if (this.#closed || this.#filling) return;
     this.#filling = true;
     try {
-      // Each round serves the most urgent job's permission group.
-      for (let round = 0; round <= this.#slots.length * 4; round++) {
+      // Each round serves the most urgent job's permission group. Taking jobs back makes room
+      // for a more urgent one; it never undoes a dispatch, so the rounds always make progress.
+      for (let round = 0; round <= this.#slots.length * 4 + MAX_PRIORITY; round++) {
         const next = this.#hooks.peek();
         if (next === undefined) {
           this.#balance();
@@ -259,6 +291,11 @@ export class WorkerPool {
           this.#switchIdleWorker(group);
           break;
         }
+        // Order by urgency across workers: a more urgent job waiting unstarted in another
+        // worker goes first; less urgent ones waiting unstarted anywhere go back to the queue.
+        const urgency = this.#urgency(next);
+        if (this.#takeBackAbove(urgency, slot)) continue;
+        if (this.#takeBackBelow(urgency)) continue;
         if (!this.#dispatch(slot, next, group)) break;
       }
     } finally {
@@ -272,20 +309,17 @@ export class WorkerPool {
    */
   #dispatch(slot: Slot, first: PoolJob, group: number): boolean {
     const { concurrency } = this.#options;
+    const urgency = this.#urgency(first);
     const startNow = Math.max(0, concurrency - slot.load);
-    const prefetch = this.#prefetchRoom(slot, first);
+    const prefetch = this.#prefetchRoom(slot, first, urgency);
     if (startNow === 0 && prefetch === 0) return false;
-    if (startNow === 0) {
-      // Everything sent now waits behind running jobs: nothing less urgent may wait ahead of it.
-      this.#takeBackBelow(first.priority);
-    }
     const sent: Held[] = [];
     for (let next: PoolJob | undefined = first; next !== undefined; next = this.#hooks.peek()) {
       if ((this.#groupOfType.get(next.type) ?? 0) !== group) break;
       const immediate = sent.length < startNow;
       if (!immediate) {
         if (sent.length >= startNow + prefetch) break;
-        if (!this.#canWait(next, first.priority)) break;
+        if (!this.#canWait(next, urgency)) break;
       }
       const held = slot.hold(next, this.isQuick(next.type));
       if (held === undefined) break;
@@ -299,12 +333,12 @@ export class WorkerPool {
   }
 
   /** How many jobs beyond what it can start `slot` may hold ahead, `first` being the next. */
-  #prefetchRoom(slot: Slot, first: PoolJob): number {
+  #prefetchRoom(slot: Slot, first: PoolJob, urgency: number): number {
     const { dispatchBatch, concurrency } = this.#options;
-    if (dispatchBatch <= 1 || slot.slow > 0 || !this.#canWait(first, first.priority)) return 0;
+    if (dispatchBatch <= 1 || slot.slow > 0 || !this.#canWait(first, urgency)) return 0;
     // Never ahead of a more urgent job that waits unstarted elsewhere.
     for (const other of this.#slots) {
-      if (other !== slot && other.topPendingPriority() > first.priority) return 0;
+      if (other !== slot && this.#pendingBeyond(other, urgency, 1)) return 0;
     }
     const average = this.#typeRunMs.get(first.type)!;
     const budget = Math.floor(PREFETCH_BUDGET_MS / Math.max(average, 0.001));
@@ -314,9 +348,34 @@ export class WorkerPool {
   }
 
   /** Whether `job` may wait unstarted in a worker: quick, its bytes not moved, not less urgent. */
-  #canWait(job: PoolJob, priority: number): boolean {
-    return job.priority >= priority && this.isQuick(job.type) &&
-      !(job.payload instanceof Uint8Array);
+  #canWait(job: PoolJob, urgency: number): boolean {
+    return this.isQuick(job.type) && !(job.payload instanceof Uint8Array) &&
+      this.#urgency(job) >= urgency;
+  }
+
+  /** A job's priority as the queue orders it now: with aging, raised by its wait. */
+  #urgency(job: PoolJob): number {
+    const { agingMs } = this.#options;
+    if (agingMs <= 0) return job.priority;
+    return Math.min(MAX_PRIORITY, job.priority + Math.floor((Date.now() - job.runAt) / agingMs));
+  }
+
+  /**
+   * Whether `slot` holds an unstarted job more urgent than `urgency`
+   * (`direction` 1) or less urgent (`direction` -1).
+   */
+  #pendingBeyond(slot: Slot, urgency: number, direction: 1 | -1): boolean {
+    // Only jobs waiting behind running ones count: a worker with room starts what it holds.
+    if (slot.pending === 0 || slot.load <= this.#options.concurrency) return false;
+    if (this.#options.agingMs <= 0) {
+      return direction > 0 ? slot.topPendingPriority() > urgency : slot.hasPendingBelow(urgency);
+    }
+    for (const held of slot.each()) {
+      if (held.startedAt === null && (this.#urgency(held.job) - urgency) * direction > 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The ready worker of `group` holding the fewest jobs, or `undefined`. */
@@ -329,16 +388,45 @@ export class WorkerPool {
     return best;
   }
 
-  /** Takes back every unstarted job less urgent than `priority`, to the front of the queue. */
-  #takeBackBelow(priority: number): void {
+  /**
+   * `slot` would start a job of `priority` while more urgent ones wait
+   * unstarted in other workers: takes those back (to the front of the queue,
+   * for `slot` to take next). Returns whether anything was taken back.
+   */
+  #takeBackAbove(urgency: number, slot: Slot): boolean {
+    if (slot.load >= this.#options.concurrency) return false;
     const taken: PoolJob[] = [];
-    for (const slot of this.#slots) {
-      if (!slot.hasPendingBelow(priority)) continue;
-      for (const held of slot.each()) {
-        if (held.startedAt === null && held.job.priority < priority) this.#takeBack(held, taken);
+    for (const other of this.#slots) {
+      if (other === slot || !this.#pendingBeyond(other, urgency, 1)) continue;
+      for (const held of other.each()) {
+        if (other.load <= this.#options.concurrency) break; // the rest start at once
+        if (held.startedAt === null && this.#urgency(held.job) > urgency) {
+          this.#takeBack(held, taken);
+        }
       }
     }
-    if (taken.length > 0) this.#hooks.giveBack(taken.sort(byPriorityThenAge));
+    if (taken.length === 0) return false;
+    this.#hooks.giveBack(taken.sort(byPriorityThenAge));
+    return true;
+  }
+
+  /**
+   * Takes back every unstarted job less urgent than `urgency`, to the front
+   * of the queue. Returns whether anything was taken back.
+   */
+  #takeBackBelow(urgency: number): boolean {
+    const taken: PoolJob[] = [];
+    for (const slot of this.#slots) {
+      if (!this.#pendingBeyond(slot, urgency, -1)) continue;
+      for (const held of slot.each()) {
+        if (held.startedAt === null && this.#urgency(held.job) < urgency) {
+          this.#takeBack(held, taken);
+        }
+      }
+    }
+    if (taken.length === 0) return false;
+    this.#hooks.giveBack(taken.sort(byPriorityThenAge));
+    return true;
   }
 
   /**
@@ -386,9 +474,28 @@ export class WorkerPool {
       slot.release(held);
       this.#held--;
       taken.push(held.job);
-    } else {
-      this.#noteStart(held, slot.claims.startedAt(held.cell), !this.#closed);
+    } else if (slot.claims.started(held.cell, held.seq)) {
+      this.#observeStart(held);
     }
+    // Otherwise it already ran: its outcome is on its way in the worker's next report.
+  }
+
+  /**
+   * The claim cells show `held` running. It is noted as started unless its
+   * worker already has `concurrency` jobs noted: then one of those has ended
+   * unreported (the cells are read while the worker runs on), and `held`
+   * waits for its report, so no more jobs show as running than run.
+   */
+  #observeStart(held: Held): boolean {
+    const slot = held.slot;
+    if (slot.running >= this.#options.concurrency) return false;
+    // A job sent before it and not yet reported has ended (or runs beside it): its report
+    // will note it, so noting this one now could show more running than the worker runs.
+    for (const other of slot.each()) {
+      if (other.startedAt === null && other !== held && sentBefore(other, held)) return false;
+    }
+    this.#noteStart(held, slot.claims.startedAt(held.cell), !this.#closed);
+    return true;
   }
 
   /**
@@ -431,7 +538,7 @@ export class WorkerPool {
       return "aborting";
     }
     held.cancelling = true;
-    this.#deadlines.set(`cancel:${id}`, Date.now() + this.#options.cancelGraceMs, {
+    this.#deadlines.set(`c${held.run}`, Date.now() + this.#options.cancelGraceMs, {
       held,
       kind: "cancel",
     });
@@ -458,10 +565,9 @@ export class WorkerPool {
     this.#deadlines.close();
     clearTimeout(this.#watchTimer);
     for (const slot of this.#slots) {
-      const { started, notStarted } = this.#split(slot);
+      const split = this.#split(slot);
       slot.terminate();
-      if (notStarted.length > 0) this.#hooks.giveBack(notStarted);
-      if (started.length > 0) this.#hooks.interrupted(started, { kind: "shutdown" });
+      this.#report(slot, split, { kind: "shutdown" });
       this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), "shutdown");
     }
     return Promise.resolve();
@@ -524,14 +630,27 @@ export class WorkerPool {
     this.#watchTimer = setTimeout(() => {
       this.#watchTimer = undefined;
       let waiting = false;
+      const now = Date.now();
+      const overdue: Held[] = [];
       for (const slot of this.#slots) {
         if (slot.pending === 0) continue;
         for (const held of slot.each()) {
           if (held.startedAt !== null || !held.quick) continue;
-          if (slot.claims.started(held.cell, held.seq)) {
-            this.#noteStart(held, slot.claims.startedAt(held.cell), true);
-          } else waiting = true;
+          waiting = true;
+          if (!slot.claims.started(held.cell, held.seq) || this.#observeStart(held)) continue;
+          // Running, not yet noted, its worker too busy to report: its timeout still holds.
+          if (now - slot.claims.startedAt(held.cell) > held.job.timeoutMs) overdue.push(held);
         }
+      }
+      for (const held of overdue) {
+        if (held.slot.held[held.cell] !== held) continue;
+        const runMs = now - held.slot.claims.startedAt(held.cell);
+        this.#replace(held.slot, {
+          kind: "timeout",
+          job: held.job,
+          timeoutMs: held.job.timeoutMs,
+          runMs,
+        });
       }
       if (waiting) this.#watchStarts();
     }, START_WATCH_MS);
@@ -544,10 +663,11 @@ export class WorkerPool {
   #noteStart(held: Held, at: number, arm: boolean): void {
     if (held.startedAt !== null) return;
     held.slot.markStarted(held, at);
+    if (held.cancelling) return; // its task has moved on: only the books count it
     this.#hooks.started(held.job, held.slot.id, Math.round(at));
     if (!arm || held.slot.held[held.cell] !== held) return;
     held.armed = true;
-    this.#deadlines.set(held.job.id, at + held.job.timeoutMs, { held, kind: "timeout" });
+    this.#deadlines.set(`t${held.run}`, at + held.job.timeoutMs, { held, kind: "timeout" });
   }
 
   #spawn(
@@ -581,8 +701,8 @@ export class WorkerPool {
         break;
       case "progress": {
         const held = slot.find(message.cell, message.seq);
-        if (held === undefined) break;
-        this.#noteStart(held, slot.claims.startedAt(held.cell), true);
+        if (held === undefined || held.cancelling) break;
+        this.#observeStart(held);
         slot.firstProgress = toFraction(message.value);
         this.#hooks.progress(held.job, message.value);
         break;
@@ -615,14 +735,15 @@ export class WorkerPool {
     const job = held.job;
     slot.release(held);
     this.#held--;
-    if (held.armed) this.#deadlines.delete(job.id);
+    if (held.armed) this.#deadlines.delete(`t${held.run}`);
     const cancelled = held.cancelling;
-    if (cancelled) this.#deadlines.delete(`cancel:${job.id}`);
+    if (cancelled) this.#deadlines.delete(`c${held.run}`);
     const average = this.#typeRunMs.get(job.type);
     this.#typeRunMs.set(job.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
     if (ok) slot.completed++;
     else if (!cancelled) slot.failed++;
-    this.#hooks.settled(job, ok, value, Math.round(startedAt + runMs), runMs, payload);
+    if (cancelled) this.#hooks.dropped(job, payload);
+    else this.#hooks.settled(job, ok, value, Math.round(startedAt + runMs), runMs, payload);
   }
 
   #onDeadlines(due: PoolDeadline[]): void {
@@ -641,26 +762,51 @@ export class WorkerPool {
     }
   }
 
-  /** The slot's held jobs, split into started (noted now) and not started (taken back). */
-  #split(slot: Slot): { started: PoolJob[]; notStarted: PoolJob[] } {
+  /**
+   * The slot's held jobs, split into started (noted), not started (taken
+   * back), and the rest: started in the worker but not yet noted (running,
+   * or ended with their outcome unreported), with their start times.
+   */
+  #split(slot: Slot): SplitJobs {
     const started: PoolJob[] = [];
     const notStarted: PoolJob[] = [];
+    const ended: Array<{ job: PoolJob; startedAt: number }> = [];
+    const dropped: PoolJob[] = [];
     for (const held of slot.each()) {
-      if (held.startedAt === null) this.#takeBack(held, notStarted);
-      if (held.startedAt !== null) {
-        started.push(held.job);
+      if (held.startedAt === null && slot.claims.takeBack(held.cell, held.seq)) {
+        slot.release(held);
         this.#held--;
-        if (held.armed) this.#deadlines.delete(held.job.id);
-        if (held.cancelling) this.#deadlines.delete(`cancel:${held.job.id}`);
+        notStarted.push(held.job);
+        continue;
       }
+      this.#held--;
+      if (held.armed) this.#deadlines.delete(`t${held.run}`);
+      if (held.cancelling) {
+        this.#deadlines.delete(`c${held.run}`);
+        dropped.push(held.job);
+      } else if (held.startedAt !== null) started.push(held.job);
+      else ended.push({ job: held.job, startedAt: Math.round(slot.claims.startedAt(held.cell)) });
     }
-    return { started, notStarted: notStarted.sort(byPriorityThenAge) };
+    return { started, notStarted: notStarted.sort(byPriorityThenAge), ended, dropped };
+  }
+
+  /** Reports a terminated slot's jobs: unstarted ones go back, started and ended ones are interrupted. */
+  #report(slot: Slot, split: SplitJobs, cause: InterruptCause): void {
+    const { started, notStarted, ended, dropped } = split;
+    for (const job of dropped) this.#hooks.dropped(job);
+    if (notStarted.length > 0) this.#hooks.giveBack(notStarted);
+    if (started.length > 0) this.#hooks.interrupted(started, cause);
+    // One at a time, so no more show as running than the worker ran.
+    for (const { job, startedAt } of ended) {
+      this.#hooks.started(job, slot.id, startedAt);
+      this.#hooks.interrupted([job], cause);
+    }
   }
 
   /** Terminates the slot's worker, reports its jobs, and starts a new one. */
   #replace(slot: Slot, cause: InterruptCause): void {
     if (this.#closed || slot.worker === null) return;
-    const { started, notStarted } = this.#split(slot);
+    const split = this.#split(slot);
     slot.terminate();
     slot.restarts++;
     const reason = cause.kind === "timeout"
@@ -671,11 +817,16 @@ export class WorkerPool {
       ? `crashed: ${cause.reason}`
       : "shutdown";
     this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), reason);
-    if (notStarted.length > 0) this.#hooks.giveBack(notStarted);
-    if (started.length > 0) this.#hooks.interrupted(started, cause);
+    this.#report(slot, split, cause);
     this.#spawn(slot);
     this.fill();
   }
+}
+
+/** Whether `a` was sent to its worker before `b` (sequence numbers grow, wrapping after 2^31). */
+function sentBefore(a: Held, b: Held): boolean {
+  const gap = b.seq - a.seq;
+  return gap > 0 ? gap < 0x4000_0000 : gap < -0x4000_0000;
 }
 
 /** Most urgent first, then oldest (task ids sort by creation). */

@@ -38,6 +38,8 @@ export interface Held {
   armed: boolean;
   /** It was asked to abort; its cancel grace runs. */
   cancelling: boolean;
+  /** A number no other run of the pool has: keys its deadlines (a retried task runs again). */
+  run: number;
 }
 
 /** Messages a slot's worker sends, as the pool handles them. */
@@ -45,6 +47,8 @@ export interface SlotEvents {
   message(slot: Slot, worker: Worker, data: unknown): void;
   crashed(slot: Slot, worker: Worker, reason: string): void;
 }
+
+let runs = 0;
 
 /** The pool's bookkeeping for one worker. */
 export class Slot {
@@ -128,6 +132,7 @@ export class Slot {
       quick,
       armed: false,
       cancelling: false,
+      run: ++runs,
     };
     this.held[claim.cell] = held;
     this.load++;

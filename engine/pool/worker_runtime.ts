@@ -118,7 +118,13 @@ export function registerTaskTypes(
   }
 }
 
+/** A report is sent at least this often (ms) while jobs run back to back. */
+const REPORT_EVERY_MS = 1;
+let lastReport = 0;
+
 function pump(): void {
+  // Outcomes already reached go out before the next job, once a while: the job may be long.
+  if (outbox.length > 0 && performance.now() - lastReport > REPORT_EVERY_MS) flush();
   while (running < concurrency && backlogHead < backlog.length) {
     const job = backlog[backlogHead];
     backlog[backlogHead++] = undefined as unknown as Job;
@@ -179,6 +185,9 @@ function start(job: Job): void {
   const [id, type, payload, attempt, cell, seq, flags] = job;
   const startedAt = now();
   if (cells !== null) {
+    // Not this worker's to run any more (taken back, or its cell reused): skip it, leaving
+    // the cell's start time to the job that holds it now.
+    if (Atomics.load(cells, cell) !== seq) return;
     starts![cell] = startedAt;
     if (Atomics.compareExchange(cells, cell, seq, -seq) !== seq) return;
   }
@@ -255,6 +264,7 @@ function flush(): void {
     flushTimer = undefined;
   }
   if (outbox.length === 0 && startReports.length === 0) return;
+  lastReport = performance.now();
   const outcomes = outbox;
   const started = startReports;
   const transfer = transfers;

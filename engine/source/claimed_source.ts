@@ -30,6 +30,8 @@ export interface ClaimedSourceOptions {
 const DEPTH_TTL_MS = 250;
 /** How often expired leases are reclaimed and due tasks promoted. */
 const SWEEP_MS = 1_000;
+/** Most cancelled ids remembered for claims still on their way. */
+const MAX_REVOKED = 10_000;
 
 /**
  * Claims from a {@linkcode SharedTaskStore}.
@@ -58,6 +60,13 @@ export class ClaimedSource implements TaskSource {
   #placed = 0;
   /** {@linkcode ClaimedSource.#placed} when the cached counts were read. */
   #placedAtRead = 0;
+  /**
+   * Set when this node admitted tasks more urgent than all it holds: less
+   * urgent ones wait until a claim started after that admission returns.
+   */
+  #urgent: { priority: number; count: number; afterClaim: number } | undefined;
+  /** Tasks cancelled in the store while this node's claim of them was on its way. */
+  #revoked = new Set<string>();
 
   constructor(store: SharedTaskStore, options: ClaimedSourceOptions, hooks: SourceHooks) {
     this.#store = store;
@@ -66,17 +75,24 @@ export class ClaimedSource implements TaskSource {
     this.#buffer = new PriorityQueue<Task>({ agingMs: options.agingMs });
     this.#promotions = new DeadlineQueue<true>(() => this.#link.sweep());
     this.#link = new ClusterLink(store, { ...options, sweepMs: SWEEP_MS }, {
-      wanted: () => hooks.wanted(),
-      claimed: (claimed) => {
-        const held = claimed.map(({ task }) => task);
-        for (const task of held) this.#buffer.push(task, task.runAt);
+      wanted: () => Math.max(hooks.wanted(), this.#urgent?.count ?? 0),
+      claimed: (claimed, started, failed) => {
+        if (this.#urgent !== undefined && (failed || started > this.#urgent.afterClaim)) {
+          this.#urgent = undefined;
+        }
+        const held: Task[] = [];
+        for (const { task } of claimed) {
+          if (this.#revoked.delete(task.id)) {
+            this.fencing.leases.delete(task.id); // cancelled meanwhile: never runs here
+            continue;
+          }
+          this.#buffer.push(task, task.runAt);
+          held.push(task);
+        }
         hooks.ready(held);
       },
       leasesLost: (ids) => hooks.lost(ids),
-      cancelRequested: (id) => {
-        this.fencing.leases.delete(id);
-        hooks.lost([id]);
-      },
+      cancelRequested: (id) => this.#dropCancelled(id),
       remoteEvent: (event) => hooks.remoteEvent(event),
       swept: (changes) => hooks.applied(changes),
       workers: () => hooks.workers(),
@@ -102,7 +118,12 @@ export class ClaimedSource implements TaskSource {
   }
 
   peek(now: number): Task | undefined {
-    return this.#buffer.peek(now);
+    const head = this.#buffer.peek(now);
+    // A more urgent task this node just added is on its way: nothing less urgent starts first.
+    if (head !== undefined && this.#urgent !== undefined && head.priority < this.#urgent.priority) {
+      return undefined;
+    }
+    return head;
   }
 
   take(now: number): Task {
@@ -116,9 +137,19 @@ export class ClaimedSource implements TaskSource {
     }
   }
 
-  admit(task: Task, _now: number): boolean {
+  admit(task: Task, now: number): boolean {
     this.#placed++;
     if (task.status === "scheduled") this.#promotions.set(task.id, task.runAt, true);
+    // Workers may hold less urgent tasks this node claimed before (they are taken back
+    // now): until a claim picks the new one up, they wait.
+    const head = this.#buffer.peek(now);
+    if (task.status === "queued" && (head === undefined || task.priority > head.priority)) {
+      this.#urgent = {
+        priority: Math.max(task.priority, this.#urgent?.priority ?? 0),
+        count: (this.#urgent?.count ?? 0) + 1,
+        afterClaim: this.#link.claimsStarted,
+      };
+    }
     // In the store for any node to claim, this one included: a claim makes its own copy.
     this.#link.claim();
     return false;
@@ -141,13 +172,23 @@ export class ClaimedSource implements TaskSource {
 
   async cancelElsewhere(id: string, error: TaskError | null): Promise<StoreChange | undefined> {
     const change = await this.#store.cancel(id, error ?? undefined);
-    if (change?.heldBy != null && change.heldBy !== this.#options.nodeId) {
-      this.#link.requestCancel(id, change.heldBy);
-    }
+    if (change?.heldBy === this.#options.nodeId) this.#dropCancelled(id);
+    else if (change?.heldBy != null) this.#link.requestCancel(id, change.heldBy);
     return change;
   }
 
-  async waiting(_pending: number, reserved: number): Promise<number> {
+  /** A task this node claimed was cancelled in the store: drop it, or never run it if its claim is still on its way. */
+  #dropCancelled(id: string): void {
+    if (this.fencing.leases.delete(id)) return this.#hooks.lost([id]);
+    this.#revoked.add(id);
+    // An id whose claim never came (it had ended here already) must not stay forever.
+    if (this.#revoked.size > MAX_REVOKED) {
+      this.#revoked.delete(this.#revoked.values().next().value!);
+    }
+  }
+
+  async waiting(_pending: number, reserved: number, fresh = false): Promise<number> {
+    if (fresh) this.#depth = undefined;
     const { counts } = await this.#cluster();
     // Counts up to DEPTH_TTL_MS old, plus what this node added since.
     return counts.queued + counts.scheduled + (this.#placed - this.#placedAtRead) + reserved;

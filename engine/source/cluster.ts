@@ -32,8 +32,12 @@ export interface ClusterOptions {
 export interface ClusterHooks {
   /** How many tasks to claim now. */
   wanted(): number;
-  /** Tasks claimed for this node. */
-  claimed(tasks: ClaimedTask[]): void;
+  /**
+   * A claim ended: `tasks` were claimed for this node (maybe none) by a
+   * claim that started after `started` earlier claims. `failed` when the
+   * store could not be reached.
+   */
+  claimed(tasks: ClaimedTask[], started: number, failed: boolean): void;
   /** Leases of these tasks were lost (expired, reclaimed, cancelled): drop them. */
   leasesLost(taskIds: string[]): void;
   /** Another node cancelled a task this node holds. */
@@ -64,6 +68,8 @@ export class ClusterLink {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
   #sweeps = 0;
+  /** Claims started so far. */
+  #claims = 0;
 
   constructor(store: SharedTaskStore, options: ClusterOptions, hooks: ClusterHooks) {
     this.#store = store;
@@ -88,6 +94,7 @@ export class ClusterLink {
     const wanted = this.#hooks.wanted();
     if (wanted <= 0) return;
     this.#claiming = true;
+    const started = ++this.#claims;
     const { nodeId, leaseMs, agingMs } = this.#options;
     this.#store.claim(wanted, nodeId, leaseMs, agingMs).then(
       (claimed) => {
@@ -95,7 +102,7 @@ export class ClusterLink {
         this.#claiming = false;
         if (this.#closed) return;
         for (const { task, leaseToken } of claimed) this.leases.set(task.id, leaseToken);
-        if (claimed.length > 0) this.#hooks.claimed(claimed);
+        this.#hooks.claimed(claimed, started, false);
         // A full claim means more may wait; an answer that was asked again must be asked again.
         if (claimed.length === wanted || this.#claimAgain) {
           this.#claimAgain = false;
@@ -105,10 +112,16 @@ export class ClusterLink {
       (error) => {
         this.#claiming = false;
         this.#failures++;
+        if (!this.#closed) this.#hooks.claimed([], started, true);
         if (this.#failures === 1) console.error("ThreadFlow could not claim tasks:", error);
         this.#retryLater();
       },
     );
+  }
+
+  /** Claims started so far; a claim started after this number sees what is committed now. */
+  get claimsStarted(): number {
+    return this.#claims;
   }
 
   /** Publishes a local event to the other nodes. */
@@ -131,7 +144,8 @@ export class ClusterLink {
       if (++this.#sweeps % COMPACT_EVERY_SWEEPS === 0) await this.#store.compactCounts();
       if (this.#closed) return;
       this.#hooks.swept([...reclaimed, ...promoted]);
-      if (reclaimed.length > 0 || promoted.length > 0) this.claim();
+      // Also when nothing changed here: a node that missed a NOTIFY finds work within a sweep.
+      this.claim();
     } catch {
       // The store reports its own health; the next sweep tries again.
     }
@@ -164,9 +178,8 @@ export class ClusterLink {
         if (message.origin !== this.#store.instanceId) this.#hooks.remoteEvent(message.event);
         break;
       case "cancel":
-        if (message.nodeId === this.#options.nodeId && this.leases.has(message.taskId)) {
-          this.#hooks.cancelRequested(message.taskId);
-        }
+        // Also when the claim of it is still on its way: the source remembers to drop it.
+        if (message.nodeId === this.#options.nodeId) this.#hooks.cancelRequested(message.taskId);
         break;
     }
   }

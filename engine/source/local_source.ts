@@ -78,7 +78,7 @@ export class LocalSource implements TaskSource {
     return Promise.resolve(undefined);
   }
 
-  waiting(pending: number, reserved: number): number {
+  waiting(pending: number, reserved: number, _fresh?: boolean): number {
     return this.#queue.size + this.#delayed.size + pending + reserved;
   }
 

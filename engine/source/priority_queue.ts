@@ -163,6 +163,10 @@ export class PriorityQueue<T extends Prioritized> {
     while (this.#removed.size > 0 && this.#removed.has(head.item)) {
       this.#dropHead(lane);
       head = lane.head()!;
+      if (head === undefined) {
+        console.log("QUEUE INVARIANT BROKEN: live", lane.live, new Error().stack);
+        return undefined;
+      }
     }
     return head;
   }

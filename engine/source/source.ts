@@ -86,8 +86,9 @@ export interface TaskSource {
    * Waiting tasks (queued and scheduled) counted against `maxQueued`:
    * `pending` are held by workers unstarted (local sources count them;
    * a shared store counts them already), `reserved` are being inserted.
+   * A shared store's figure may be a moment old; `fresh` reads it anew.
    */
-  waiting(pending: number, reserved: number): number | Promise<number>;
+  waiting(pending: number, reserved: number, fresh?: boolean): number | Promise<number>;
   /** Counts by status: this engine's own (local) or the cluster's (shared). */
   counts(local: StatusCounts): StatusCounts | Promise<StatusCounts>;
   /** Queue depth per level; `pending` is that of tasks handed to workers and not started. */

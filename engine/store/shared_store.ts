@@ -41,7 +41,7 @@ export interface ClusterDepth {
   counts: StatusCounts;
   /** Queued tasks per level, keyed "1".."10". */
   queuedByPriority: Record<string, number>;
-  /** When each level's oldest unclaimed queued task became ready (ms since epoch), or `null`. */
+  /** When each level's oldest queued task became ready (ms since epoch), or `null`. */
   oldestQueuedAt: Record<string, number | null>;
 }
 

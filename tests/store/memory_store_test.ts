@@ -1,12 +1,12 @@
 import { MemoryStore } from "../../engine/store/memory_store.ts";
 import { storeConformance } from "./conformance.ts";
+import { engineConformance } from "./engine_conformance.ts";
 
-storeConformance({
-  name: "memory store",
-  durable: false,
-  harness: () =>
-    Promise.resolve({
-      create: () => new MemoryStore(),
-      cleanup: () => Promise.resolve(),
-    }),
-});
+const harness = () =>
+  Promise.resolve({
+    create: () => new MemoryStore(),
+    cleanup: () => Promise.resolve(),
+  });
+
+storeConformance({ name: "memory store", durable: false, harness });
+engineConformance({ name: "memory", harness });

@@ -9,6 +9,7 @@ import {
 import { StoreUnavailableError } from "../../engine/model/errors.ts";
 import { makeTask, sharedStoreConformance, storeConformance, withStore } from "./conformance.ts";
 import type { StoreHarness } from "./conformance.ts";
+import { engineConformance } from "./engine_conformance.ts";
 import { PG_URL, pgReachable as reachable } from "./_postgres.ts";
 
 const ignore = (await reachable())
@@ -38,6 +39,7 @@ function harness(): Promise<StoreHarness> {
 }
 
 storeConformance({ name: "postgres store", durable: true, shared: true, ignore, harness });
+engineConformance({ name: "postgres", ignore, harness });
 sharedStoreConformance({ name: "postgres store", ignore, harness });
 
 Deno.test({

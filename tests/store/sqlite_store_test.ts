@@ -5,19 +5,19 @@ import { SqliteStore } from "../../engine/store/sqlite/sqlite_store.ts";
 import { migrateSqlite, SQLITE_SCHEMA_VERSION } from "../../engine/store/sqlite/migrations.ts";
 import { StoreUnavailableError } from "../../engine/model/errors.ts";
 import { makeTask, storeConformance } from "./conformance.ts";
+import { engineConformance } from "./engine_conformance.ts";
 
-storeConformance({
-  name: "sqlite store",
-  durable: true,
-  harness: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
-    const path = join(dir, "nested", "threadflow.db");
-    return {
-      create: () => new SqliteStore(path),
-      cleanup: () => Deno.remove(dir, { recursive: true }),
-    };
-  },
-});
+async function harness() {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  const path = join(dir, "nested", "threadflow.db");
+  return {
+    create: () => new SqliteStore(path),
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+storeConformance({ name: "sqlite store", durable: true, harness });
+engineConformance({ name: "sqlite", harness });
 
 function versions(path: string): number[] {
   const db = new DatabaseSync(path);

@@ -110,14 +110,16 @@ const RECLAIMABLE = fromStatuses("failed", sourcesOf("queued"));
  * status change); a running one goes back to `queued` (its attempt stays
  * counted) or to `failed` when its attempts are used up.
  */
-export async function reclaimExpired(sql: UnsafeQueryable): Promise<StoreChange[]> {
-  await sql.unsafe(
+export async function reclaimExpired(
+  sql: UnsafeQueryable,
+): Promise<{ changes: StoreChange[]; freed: number }> {
+  const freed = await sql.unsafe(
     `WITH expired AS (
       SELECT id FROM tasks WHERE status = 'queued' AND lease_token IS NOT NULL
         AND lease_expires_at < ${NOW_MS}
       LIMIT 1000 FOR UPDATE SKIP LOCKED)
     UPDATE tasks t SET lease_token = NULL, lease_expires_at = NULL, node_id = NULL
-    FROM expired WHERE t.id = expired.id`,
+    FROM expired WHERE t.id = expired.id RETURNING t.id`,
   );
   const rows = await sql.unsafe(
     `WITH expired AS (
@@ -136,7 +138,7 @@ export async function reclaimExpired(sql: UnsafeQueryable): Promise<StoreChange[
     FROM expired WHERE t.id = expired.id
     RETURNING t.*, expired.status AS from_status`,
   );
-  return changes(rows);
+  return { changes: changes(rows), freed: freed.length };
 }
 
 /** `scheduled` tasks due by `now` (default: the database clock) become `queued`. */
@@ -184,8 +186,8 @@ export async function cancelTask(
 
 /**
  * Cluster-wide counts and queue depth without scanning tasks: counts from
- * the counter tables the triggers keep, the oldest ready task of each level
- * from one probe of the `tasks_ready` index.
+ * the counter tables the triggers keep, the oldest queued task of each level
+ * from one probe of the `tasks_ready` index and the few claimed rows.
  */
 export async function clusterDepth(sql: UnsafeQueryable): Promise<ClusterDepth> {
   const rows = await sql.unsafe(
@@ -194,9 +196,15 @@ export async function clusterDepth(sql: UnsafeQueryable): Promise<ClusterDepth> 
       UNION ALL SELECT status, priority, n FROM task_count_deltas) AS c
     GROUP BY status, priority`,
   );
+  // Ready tasks: one probe of the claim index per level. Claimed ones (a few per node, in
+  // the small partial index tasks_claimed) are queued too, and usually the oldest.
   const oldest = await sql.unsafe(
-    `SELECT p.level, (SELECT run_at FROM tasks WHERE ${READY} AND priority = p.level
-      ORDER BY run_at LIMIT 1) AS run_at
+    `WITH claimed AS (
+      SELECT priority, min(run_at) AS run_at FROM tasks
+      WHERE status = 'queued' AND lease_token IS NOT NULL GROUP BY priority)
+    SELECT p.level, least(
+      (SELECT run_at FROM tasks WHERE ${READY} AND priority = p.level ORDER BY run_at LIMIT 1),
+      (SELECT run_at FROM claimed WHERE claimed.priority = p.level)) AS run_at
     FROM generate_series(${MIN_PRIORITY}, ${MAX_PRIORITY}) AS p(level)`,
   );
   const counts = emptyCounts();

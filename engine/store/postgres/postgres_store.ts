@@ -307,8 +307,9 @@ export class PostgresStore implements SharedTaskStore {
 
   reclaimExpired(): Promise<StoreChange[]> {
     return this.#inTransaction(async (tx) => {
-      const changed = await changes.reclaimExpired(tx);
-      if (changed.some((change) => change.task.status === "queued")) await this.#notifyWorkIn(tx);
+      const { changes: changed, freed } = await changes.reclaimExpired(tx);
+      const requeued = changed.some((change) => change.task.status === "queued");
+      if (requeued || freed > 0) await this.#notifyWorkIn(tx);
       return changed;
     });
   }
