@@ -1,7 +1,7 @@
 import { useEffect } from "preact/hooks";
 import { formatCount, formatDuration } from "../components/format.ts";
 import { seed, startLive, stats } from "./_client/live.ts";
-import type { DashboardStats } from "./_shared/types.ts";
+import type { DashboardStats } from "../components/types.ts";
 
 /** Props of {@linkcode QueueDepth}. */
 export interface QueueDepthProps {

@@ -6,7 +6,7 @@ import { api } from "./_client/api.ts";
 import { resyncCount } from "./_client/live.ts";
 import { useTaskEvents } from "./_client/use_task_events.ts";
 import { applyTaskEvents } from "./_client/task_list.ts";
-import type { Task } from "./_shared/types.ts";
+import type { Task } from "../components/types.ts";
 
 /** Props of {@linkcode RecentTasks}. */
 export interface RecentTasksProps {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "./_client/api.ts";
 import { useHydrated } from "./_client/hydrated.ts";
-import type { Task, TaskTypeSummary } from "./_shared/types.ts";
+import type { Task, TaskTypeSummary } from "../components/types.ts";
 
 /** Props of {@linkcode SubmitPanel}. */
 export interface SubmitPanelProps {

@@ -7,7 +7,7 @@ import { api } from "./_client/api.ts";
 import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions.ts";
 import { onTaskEvents, resyncCount, startLive } from "./_client/live.ts";
 import { useHydrated } from "./_client/hydrated.ts";
-import type { Task } from "./_shared/types.ts";
+import type { Task } from "../components/types.ts";
 
 /** Props of {@linkcode TaskDetail}. */
 export interface TaskDetailProps {

@@ -8,7 +8,7 @@ import { resyncCount } from "./_client/live.ts";
 import { useTaskEvents } from "./_client/use_task_events.ts";
 import { useHydrated } from "./_client/hydrated.ts";
 import { applyTaskEvents, matchesFilter, taskQuery } from "./_client/task_list.ts";
-import type { Task, TaskFilter } from "./_shared/types.ts";
+import type { Task, TaskFilter } from "../components/types.ts";
 
 /** Props of {@linkcode TaskTable}. */
 export interface TaskTableProps {

@@ -2,7 +2,7 @@ import { useEffect } from "preact/hooks";
 import { formatDuration } from "../components/format.ts";
 import { LineChart } from "../components/LineChart.tsx";
 import { history, HISTORY_LIMIT, seed, seedHistory, startLive } from "./_client/live.ts";
-import type { DashboardStats } from "./_shared/types.ts";
+import type { DashboardStats } from "../components/types.ts";
 
 /** Props of {@linkcode ThroughputChart}. */
 export interface ThroughputChartProps {

@@ -2,7 +2,7 @@ import { useEffect } from "preact/hooks";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { formatCount } from "../components/format.ts";
 import { seed, startLive, workers } from "./_client/live.ts";
-import type { WorkerInfo } from "./_shared/types.ts";
+import type { WorkerInfo } from "../components/types.ts";
 
 /** Props of {@linkcode WorkerGrid}. */
 export interface WorkerGridProps {

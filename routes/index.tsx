@@ -5,14 +5,10 @@ import SubmitPanel from "../islands/SubmitPanel.tsx";
 import ThroughputChart from "../islands/ThroughputChart.tsx";
 import WorkerGrid from "../islands/WorkerGrid.tsx";
 import { formatDuration } from "../components/format.ts";
-import { dashboardStats, typeSummaries } from "../server/ui/data.ts";
-import type {
-  DashboardStats,
-  Task,
-  TaskTypeSummary,
-  WorkerInfo,
-} from "../islands/_shared/types.ts";
-import type { PageProps, PageResult, RouteContext } from "../server/ui/types.ts";
+import { dashboardStats, typeSummaries } from "../server/dashboard_state.ts";
+import type { DashboardStats, Task, TaskTypeSummary, WorkerInfo } from "../components/types.ts";
+import type { DashboardState } from "../server/dashboard_state.ts";
+import type { PageProps, PageResult, RouteContext } from "../server/ui/mod.ts";
 
 /** Tasks shown in the overview's "Newest tasks". */
 const RECENT = 8;
@@ -27,17 +23,19 @@ export interface OverviewData {
 }
 
 /** Loads the overview from the engine. */
-export async function handler(ctx: RouteContext): Promise<PageResult<OverviewData>> {
+export async function handler(
+  ctx: RouteContext<DashboardState>,
+): Promise<PageResult<OverviewData>> {
   const [stats, recent] = await Promise.all([
-    ctx.engine.stats(),
-    ctx.engine.list({ limit: RECENT }),
+    ctx.state.engine.stats(),
+    ctx.state.engine.list({ limit: RECENT }),
   ]);
   return {
     title: "Overview",
     data: {
       stats: dashboardStats(stats),
-      workers: ctx.engine.workers(),
-      types: typeSummaries(ctx.engine.taskTypes()),
+      workers: ctx.state.engine.workers(),
+      types: typeSummaries(ctx.state.engine.taskTypes()),
       recent: recent.tasks,
       now: Date.now(),
     },

@@ -6,7 +6,6 @@
  */
 
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Hono } from "hono";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppEnv } from "./app_env.ts";
 import type { ServiceConfig } from "./config.ts";
@@ -25,7 +24,7 @@ import { registerApiSystemRoutes, registerRootSystemRoutes } from "./routes/syst
 import { registerLegacyRoutes } from "./routes/legacy.ts";
 import { validationError } from "./validation.ts";
 import { WebSocketHub, type WebSocketHubOptions } from "./ws.ts";
-import { registerUi } from "./ui/mod.ts";
+import { registerDashboard } from "./dashboard.ts";
 
 /** What {@linkcode createApp} is built from. */
 export interface AppDeps {
@@ -139,10 +138,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   });
   app.get("/ws", (c) => hub.upgrade(c.req.raw));
   registerLegacyRoutes(app, { engine, completions, token: config.token });
-  registerUi(
-    app as unknown as Hono,
-    { engine, config, logger } as Parameters<typeof registerUi>[1],
-  );
+  registerDashboard(app, { engine, config, logger });
 
   app.notFound((c) =>
     c.json(

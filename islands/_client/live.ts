@@ -10,7 +10,7 @@
 import { batch, signal } from "@preact/signals";
 import { api, authRequired, getToken } from "./api.ts";
 import { type Link, openLink } from "./socket_link.ts";
-import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../_shared/types.ts";
+import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../../components/types.ts";
 
 /** State of the live connection, as the indicator shows it. */
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "unauthorized";

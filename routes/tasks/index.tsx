@@ -1,8 +1,12 @@
 import TaskTable from "../../islands/TaskTable.tsx";
 import { TASK_STATUSES } from "../../engine/mod.ts";
-import { typeSummaries } from "../../server/ui/data.ts";
-import type { Task, TaskFilter, TaskStatus, TaskTypeSummary } from "../../islands/_shared/types.ts";
-import type { PageProps, PageResult, RouteContext } from "../../server/ui/types.ts";
+import { typeSummaries } from "../../server/dashboard_state.ts";
+import type { DashboardState } from "../../server/dashboard_state.ts";
+import type { Task, TaskFilter, TaskStatus, TaskTypeSummary } from "../../components/types.ts";
+import type { PageProps, PageResult, RouteConfig, RouteContext } from "../../server/ui/mod.ts";
+
+/** An API client of the original ThreadFlow asking `GET /tasks` gets its JSON, not this page. */
+export const config: RouteConfig = { htmlOnly: true };
 
 /** Rows per page. */
 const PAGE_SIZE = 50;
@@ -48,10 +52,10 @@ export function readFilter(url: URL): { filter: TaskFilter; problem: string | nu
 }
 
 /** Loads one page of tasks for the filter in the query string. */
-export async function handler(ctx: RouteContext): Promise<PageResult<TasksData>> {
+export async function handler(ctx: RouteContext<DashboardState>): Promise<PageResult<TasksData>> {
   const { filter, problem } = readFilter(ctx.url);
   const cursor = ctx.url.searchParams.get("cursor") || null;
-  const types = typeSummaries(ctx.engine.taskTypes());
+  const types = typeSummaries(ctx.state.engine.taskTypes());
   const query = {
     status: filter.status ? [filter.status as TaskStatus] : undefined,
     type: filter.type ? [filter.type] : undefined,
@@ -60,14 +64,14 @@ export async function handler(ctx: RouteContext): Promise<PageResult<TasksData>>
     cursor: cursor ?? undefined,
   };
   try {
-    const page = await ctx.engine.list(query);
+    const page = await ctx.state.engine.list(query);
     return {
       title: "Tasks",
       data: { tasks: page.tasks, filter, cursor, nextCursor: page.nextCursor, types, problem },
     };
   } catch (error) {
     // A malformed cursor: show the first page and say why.
-    const page = await ctx.engine.list({ ...query, cursor: undefined });
+    const page = await ctx.state.engine.list({ ...query, cursor: undefined });
     return {
       title: "Tasks",
       status: 400,

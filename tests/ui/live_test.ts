@@ -4,7 +4,7 @@ import {
   HISTORY_LIMIT,
   seedHistory,
 } from "../../islands/_client/live.ts";
-import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../../islands/_shared/types.ts";
+import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../../components/types.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 function worker(id: number, patch: Partial<WorkerInfo> = {}): WorkerInfo {

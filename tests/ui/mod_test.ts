@@ -1,36 +1,29 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { ThreadFlow } from "../../mod.ts";
-import { acceptsHtml, registerUi, routePattern, ROUTES } from "../../server/ui/mod.ts";
+import { acceptsHtml, routePattern } from "../../server/ui/mod.ts";
+import { registerDashboard } from "../../server/dashboard.ts";
+import type { AppEnv } from "../../server/app_env.ts";
 import { assert, assertEquals, assertNotIncludes, assertStringIncludes } from "./_assert.ts";
 
 const HTML = { accept: "text/html" };
 
 async function withUi(
-  fn: (app: Hono, tf: ThreadFlow) => Promise<void>,
+  fn: (app: OpenAPIHono<AppEnv>, tf: ThreadFlow) => Promise<void>,
   config: { token?: string } = {},
 ): Promise<void> {
   const tf = await ThreadFlow.start({ workers: 1 });
   try {
-    const app = new Hono();
-    registerUi(app, { engine: tf, config });
+    const app = new OpenAPIHono<AppEnv>();
+    registerDashboard(app, { engine: tf, config });
     await fn(app, tf);
   } finally {
     await tf.close({ drainMs: 0 });
   }
 }
 
-Deno.test("every file in routes/ is mounted at the pattern its name gives", async () => {
-  const files: string[] = [];
-  async function walk(dir: URL, prefix: string) {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir), `${prefix}${entry.name}/`);
-      else if (!entry.name.startsWith("_")) files.push(prefix + entry.name);
-    }
-  }
-  await walk(new URL("../../routes/", import.meta.url), "");
-  assertEquals(files.sort(), ROUTES.map((r) => r.file).sort());
-  for (const route of ROUTES) assertEquals(route.pattern, routePattern(route.file));
+Deno.test("a route file's name gives its pattern, Fresh style", () => {
   assertEquals(routePattern("index.tsx"), "/");
+  assertEquals(routePattern("tasks/index.tsx"), "/tasks");
   assertEquals(routePattern("tasks/[id].tsx"), "/tasks/:id");
 });
 
@@ -195,21 +188,22 @@ Deno.test("a page answers 503 with HTML while the engine's store is unavailable"
   const { StoreUnavailableError } = await import("../../engine/errors.ts");
   const failing = {
     nodeId: "n",
+    state: "running",
     stats: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     list: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     get: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     workers: () => [],
     taskTypes: () => [],
   };
-  const app = new Hono();
-  registerUi(app, { engine: failing, config: {} });
+  const app = new OpenAPIHono<AppEnv>();
+  registerDashboard(app, { engine: failing, config: {} });
   const res = await app.request("/", { headers: HTML });
   assertEquals(res.status, 503);
   assertStringIncludes(await res.text(), "The store cannot be reached.");
   const logged: string[] = [];
   const broken = { ...failing, get: () => Promise.reject(new TypeError("bug")) };
-  const app2 = new Hono();
-  registerUi(app2, {
+  const app2 = new OpenAPIHono<AppEnv>();
+  registerDashboard(app2, {
     engine: broken,
     config: {},
     logger: { error: (message) => logged.push(message) },
@@ -226,8 +220,8 @@ Deno.test("pages follow a rebuild of the island bundles while the server runs", 
   const tf = await ThreadFlow.start({ workers: 1 });
   try {
     const islandsDir = new URL(`file://${dir}/islands/`);
-    const app = new Hono();
-    registerUi(app, { engine: tf, config: {} }, { islandsDir });
+    const app = new OpenAPIHono<AppEnv>();
+    registerDashboard(app, { engine: tf, config: {} }, { islandsDir });
     const before = await (await app.request("/", { headers: HTML })).text();
     assertStringIncludes(before, "run `deno task build`");
     const { manifest } = await build({ outDir: islandsDir });

@@ -6,6 +6,7 @@
  */
 
 export type {
+  LatencySummary,
   StatusCounts,
   Task,
   TaskError,
@@ -15,16 +16,9 @@ export type {
   ThreadFlowEvent,
   WorkerEvent,
   WorkerInfo,
-} from "../../engine/mod.ts";
+} from "../engine/mod.ts";
 
-/** Percentiles of a latency, in milliseconds. */
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
+import type { LatencySummary } from "../engine/mod.ts";
 
 /** The parts of the engine's `EngineStats` the dashboard reads. */
 export interface DashboardStats {
