@@ -9,14 +9,15 @@ import * as $route0 from "./routes/index.tsx";
 import * as $route1 from "./routes/tasks/[id].tsx";
 import * as $route2 from "./routes/tasks/index.tsx";
 import $island0 from "./islands/ConnectionStatus.tsx";
-import $island1 from "./islands/LiveCounters.tsx";
-import $island2 from "./islands/QueueDepth.tsx";
-import $island3 from "./islands/RecentTasks.tsx";
-import $island4 from "./islands/SubmitPanel.tsx";
-import $island5 from "./islands/TaskDetail.tsx";
-import $island6 from "./islands/TaskTable.tsx";
-import $island7 from "./islands/ThroughputChart.tsx";
-import $island8 from "./islands/WorkerGrid.tsx";
+import $island1 from "./islands/HistoryCharts.tsx";
+import $island2 from "./islands/LiveCounters.tsx";
+import $island3 from "./islands/NodeInfo.tsx";
+import $island4 from "./islands/QueueDepth.tsx";
+import $island5 from "./islands/RecentTasks.tsx";
+import $island6 from "./islands/SubmitPanel.tsx";
+import $island7 from "./islands/TaskDetail.tsx";
+import $island8 from "./islands/TaskTable.tsx";
+import $island9 from "./islands/WorkerGrid.tsx";
 
 const manifest: UiManifest<DashboardState> = {
   baseUrl: new URL("./", import.meta.url),
@@ -29,14 +30,15 @@ const manifest: UiManifest<DashboardState> = {
   },
   islands: {
     ConnectionStatus: $island0,
-    LiveCounters: $island1,
-    QueueDepth: $island2,
-    RecentTasks: $island3,
-    SubmitPanel: $island4,
-    TaskDetail: $island5,
-    TaskTable: $island6,
-    ThroughputChart: $island7,
-    WorkerGrid: $island8,
+    HistoryCharts: $island1,
+    LiveCounters: $island2,
+    NodeInfo: $island3,
+    QueueDepth: $island4,
+    RecentTasks: $island5,
+    SubmitPanel: $island6,
+    TaskDetail: $island7,
+    TaskTable: $island8,
+    WorkerGrid: $island9,
   },
 };
 

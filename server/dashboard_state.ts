@@ -7,7 +7,7 @@
  */
 
 import type { TaskPage, TaskQuery } from "../engine/mod.ts";
-import type { HistoryWindow } from "./history.ts";
+import type { HistoryWindow } from "../components/types.ts";
 import type { DashboardStats, Task, TaskTypeSummary, WorkerInfo } from "../components/types.ts";
 
 /** What the dashboard reads from the engine; a `ThreadFlow` satisfies it. */

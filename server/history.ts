@@ -13,6 +13,9 @@
  */
 
 import type { EngineStats, HistogramSnapshot, WorkerInfo } from "../engine/mod.ts";
+import type { HistoryWindow } from "../components/types.ts";
+
+export type { HistoryWindow };
 
 /** One reading of the figures history keeps; see {@linkcode readEngineFigures}. */
 export interface HistoryReading {
@@ -59,26 +62,6 @@ export async function readEngineFigures(engine: HistorySourceEngine): Promise<Hi
     queuedByPriority: stats.queuedByPriority,
     workers: engine.workers(),
   };
-}
-
-/** A window of history, one column per figure, one entry per step, oldest first. */
-export interface HistoryWindow {
-  /** Length of the window, seconds. */
-  seconds: number;
-  /** Length of one step, ms: 1,000 for windows up to 6 minutes, longer beyond. */
-  stepMs: number;
-  /** Start of each step, ms since epoch. */
-  t: number[];
-  /** Tasks finished per second, averaged over the step; `null` where nothing was sampled. */
-  throughput: (number | null)[];
-  /** Wait time percentiles of the tasks started in the step, ms; `null` when none started. */
-  waitP50: (number | null)[];
-  waitP95: (number | null)[];
-  /** Run time percentiles of the tasks that finished in the step, ms; `null` when none did. */
-  runP50: (number | null)[];
-  runP95: (number | null)[];
-  /** Most tasks queued during the step, per priority keyed "1".."10". */
-  queued: Record<string, (number | null)[]>;
 }
 
 /** Options of {@linkcode HistoryRecorder}. */

@@ -18,6 +18,8 @@ export interface TasksData {
   cursor: string | null;
   nextCursor: string | null;
   types: TaskTypeSummary[];
+  /** The node this page was rendered by. */
+  nodeId: string;
   /** A filter value that was not valid, explained. */
   problem: string | null;
 }
@@ -67,7 +69,15 @@ export async function handler(ctx: RouteContext<DashboardState>): Promise<PageRe
     const page = await ctx.state.engine.list(query);
     return {
       title: "Tasks",
-      data: { tasks: page.tasks, filter, cursor, nextCursor: page.nextCursor, types, problem },
+      data: {
+        tasks: page.tasks,
+        filter,
+        cursor,
+        nextCursor: page.nextCursor,
+        types,
+        problem,
+        nodeId: ctx.state.engine.nodeId,
+      },
     };
   } catch (error) {
     // A malformed cursor: show the first page and say why.
@@ -82,6 +92,7 @@ export async function handler(ctx: RouteContext<DashboardState>): Promise<PageRe
         nextCursor: page.nextCursor,
         types,
         problem: (error as Error).message,
+        nodeId: ctx.state.engine.nodeId,
       },
     };
   }
@@ -140,7 +151,13 @@ export default function Tasks({ data, url }: PageProps<TasksData>) {
         {data.problem && <p class="field-error" role="alert">{data.problem}</p>}
       </section>
       <section class="panel" aria-label="Tasks">
-        <TaskTable tasks={data.tasks} filter={filter} cursor={data.cursor} limit={PAGE_SIZE} />
+        <TaskTable
+          tasks={data.tasks}
+          filter={filter}
+          cursor={data.cursor}
+          limit={PAGE_SIZE}
+          nodeId={data.nodeId}
+        />
         <nav class="pager" aria-label="Pages">
           {data.cursor && <a href={first.pathname + first.search}>← First page</a>}
           {data.nextCursor && <a href={next.pathname + next.search}>Next page →</a>}

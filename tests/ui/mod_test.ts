@@ -44,9 +44,18 @@ Deno.test("GET / renders counts, queue, workers and the newest tasks from the en
     assertStringIncludes(html, task.id.slice(-12));
     assertStringIncludes(html, `data-worker="0"`);
     assertStringIncludes(html, `value="sleep"`);
-    for (const name of ["LiveCounters", "QueueDepth", "ThroughputChart", "WorkerGrid"]) {
+    for (const name of ["NodeInfo", "LiveCounters", "QueueDepth", "HistoryCharts", "WorkerGrid"]) {
       assertStringIncludes(html, `data-island="${name}"`);
     }
+    // The charts come from the history, with axes; five minutes unless asked for the hour.
+    assertStringIncludes(html, `data-window="300"`);
+    assertStringIncludes(html, "−5 min");
+    assertStringIncludes(html, `class="auth-off"`);
+    const hour = await (await app.request("/?window=3600", { headers: HTML })).text();
+    assertStringIncludes(hour, `data-window="3600"`);
+    assertStringIncludes(hour, "−1 h");
+    const odd = await (await app.request("/?window=7", { headers: HTML })).text();
+    assertStringIncludes(odd, `data-window="300"`);
     // Nothing from elsewhere: no external scripts, styles or fonts.
     assertNotIncludes(html, "http://");
     assertNotIncludes(html, "https://");
@@ -62,17 +71,17 @@ Deno.test("GET /tasks filters by status, type and priority, and pages by cursor"
     }
     await Promise.all(made.map((t) => tf.wait(t.id)));
     const all = await (await app.request("/tasks", { headers: HTML })).text();
-    assertEquals(all.match(/<tr data-task=/g)?.length, 50);
+    assertEquals(all.match(/<tr role="row" data-task=/g)?.length, 50);
     const cursor = /href="\/tasks\?cursor=([^"]+)"/.exec(all)?.[1];
     assert(cursor, "the first page links to the next");
     const second = await (await app.request(`/tasks?cursor=${cursor}`, { headers: HTML })).text();
-    assertEquals(second.match(/<tr data-task=/g)?.length, 5);
+    assertEquals(second.match(/<tr role="row" data-task=/g)?.length, 5);
     assertStringIncludes(second, "First page");
 
     const p9 = await (await app.request("/tasks?priority=9&status=succeeded&type=noop", {
       headers: HTML,
     })).text();
-    assertEquals(p9.match(/<tr data-task=/g)?.length, 3);
+    assertEquals(p9.match(/<tr role="row" data-task=/g)?.length, 3);
     assertStringIncludes(p9, `<option value="9" selected`);
     const none = await (await app.request("/tasks?status=failed", { headers: HTML })).text();
     assertStringIncludes(none, "No tasks match.");
