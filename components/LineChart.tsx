@@ -26,6 +26,8 @@ export interface LineChartProps {
   onCursor?: (index: number | null) => void;
   /** More to say about a step in the readout, e.g. the depth per priority. */
   detail?: (index: number) => string;
+  /** Smallest top of the value axis; default 1 (2 for counts, so the middle tick is whole). */
+  minTop?: number;
 }
 
 const WIDTH = 600;
@@ -55,7 +57,7 @@ export function LineChart(props: LineChartProps) {
   for (const s of series) {
     for (const v of s.values) if (v !== null && v > max) max = v;
   }
-  const top = niceCeiling(max);
+  const top = Math.max(props.minTop ?? 1, niceCeiling(max));
   const x = (t: number) => ((t + stepMs - start) / windowMs) * WIDTH;
   const y = (v: number) => HEIGHT - (v / top) * (HEIGHT - PAD_TOP);
   const ticks = timeTicks(windowMs);

@@ -32,7 +32,7 @@ export function ValueView({ value, label }: ValueViewProps) {
     return <p class="muted">none</p>;
   }
   return (
-    <pre class="code" tabindex={0} role="region" aria-label={label}>
+    <pre class="code" tabindex={0} role="region" aria-label={`${label} as JSON`}>
       {previewJson(value)}
     </pre>
   );

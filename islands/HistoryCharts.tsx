@@ -101,6 +101,7 @@ export default function HistoryCharts(props: HistoryChartsProps) {
         <LineChart
           {...common}
           title="Queued"
+          minTop={2}
           formatValue={(v) => formatCount(v)}
           series={[{ label: "queued", className: "s-queued", values: queuedTotal }]}
           detail={(i) =>
