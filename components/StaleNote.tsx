@@ -18,7 +18,7 @@ export function StaleNote({ ageMs }: StaleNoteProps) {
   if (ageMs === null) return null;
   return (
     <span class="stale-note" data-stale>
-      <span aria-hidden="true">⏸</span> Not live: as of {formatAge(ageMs)} ago
+      <span aria-hidden="true">⚠</span> Not live: as of {formatAge(ageMs)} ago
     </span>
   );
 }

@@ -351,7 +351,7 @@ export default function SubmitPanel(props: SubmitPanelProps) {
           type: "datetime-local",
           step: 1,
         })
-        : <div class="field" />}
+        : null}
       {input("timeoutMs", "timeoutMs", "submit-timeout", "Timeout (ms)", {
         type: "number",
         min: 1,

@@ -62,8 +62,13 @@ export default function WorkerGrid(props: WorkerGridProps) {
         {formatCount(busy)} busy of {formatCount(list.length)} · load {percent(meanLoad)}{" "}
         over the last minute · {formatCount(restarts)} restarts <StaleNote ageMs={age} />
       </p>
-      <div class="worker-scroll" tabindex={0} role="region" aria-label="Worker slots">
-        <ul class={age === null ? "workers" : "workers is-stale"}>
+      <div
+        class={age === null ? "worker-scroll" : "worker-scroll is-stale"}
+        tabindex={0}
+        role="region"
+        aria-label="Worker slots"
+      >
+        <ul class="workers">
           {list.map((w) => {
             const taskId = w.taskIds[0];
             const task = taskId ? current[taskId] : undefined;
