@@ -1,3 +1,4 @@
+import { useState } from "preact/hooks";
 import { formatClock } from "./format.ts";
 
 /** One line of a {@linkcode LineChart}. */
@@ -73,6 +74,8 @@ export function LineChart(props: LineChartProps) {
   ].filter(Boolean).join(" · ");
   const span = spanLabel(windowMs);
   const move = props.onCursor;
+  // Only the chart being read with the keyboard speaks its readout, not every chart each second.
+  const [focused, setFocused] = useState(false);
 
   function onPointer(event: PointerEvent) {
     const box = (event.currentTarget as HTMLElement).getBoundingClientRect();
@@ -113,7 +116,7 @@ export function LineChart(props: LineChartProps) {
           ))}
         </span>
       </figcaption>
-      <p class="chart-readout" aria-live="polite">{readout}</p>
+      <p class="chart-readout" aria-live={focused ? "polite" : "off"}>{readout}</p>
       <div class="chart-body">
         <div class="chart-y" aria-hidden="true">
           <span>{props.formatValue(top)}</span>
@@ -130,6 +133,8 @@ export function LineChart(props: LineChartProps) {
           onPointerDown={move ? onPointer : undefined}
           onPointerLeave={move ? () => move(null) : undefined}
           onKeyDown={move ? onKey : undefined}
+          onFocus={move ? () => setFocused(true) : undefined}
+          onBlur={move ? () => setFocused(false) : undefined}
         >
           <svg
             class="chart-svg"

@@ -36,12 +36,13 @@ export default function WorkerGrid(props: WorkerGridProps) {
     startLive();
     return onTaskEvents((events) => {
       setCurrent((known) => {
-        const next = { ...known };
+        // Keep only the tasks some worker holds now (the slots are updated before this runs).
+        const held = new Set(workers.peek()?.flatMap((w) => w.taskIds) ?? []);
+        const next: Record<string, CurrentTask> = {};
+        for (const id of Object.keys(known)) if (held.has(id)) next[id] = known[id];
         for (const { type, task } of events) {
-          if (type === "task.started" || type === "task.progress") {
+          if ((type === "task.started" || type === "task.progress") && held.has(task.id)) {
             next[task.id] = { type: task.type, startedAt: task.startedAt };
-          } else {
-            delete next[task.id];
           }
         }
         return next;

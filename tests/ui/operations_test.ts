@@ -42,6 +42,16 @@ function overflowing(page: Page, selector: string): Promise<string[]> {
     }));
 }
 
+/** The message of the next dialog the page opens, answered with `answer`. */
+function nextDialog(page: Page, answer: "accept" | "dismiss"): Promise<string> {
+  return new Promise((resolve) =>
+    page.once("dialog", (dialog) => {
+      resolve(dialog.message());
+      void dialog[answer]();
+    })
+  );
+}
+
 async function open(browser: Browser, width: number, scheme: "light" | "dark" = "light") {
   const context = await browser.newContext({
     viewport: { width, height: 900 },
@@ -171,12 +181,7 @@ Deno.test({
           });
           await page.goto(`${ui.url}/tasks?status=failed&type=fib`);
           await page.waitForSelector('.conn[data-state="live"]');
-          const asked = new Promise<string>((resolve) =>
-            page.once("dialog", (dialog) => {
-              resolve(dialog.message());
-              void dialog.accept();
-            })
-          );
+          const asked = nextDialog(page, "accept");
           await page.click("text=Retry all matching");
           assertEquals(
             await asked,
@@ -194,12 +199,7 @@ Deno.test({
         );
         await page.goto(`${ui.url}/tasks?status=scheduled`);
         await page.waitForSelector('.conn[data-state="live"]');
-        const asked = new Promise<string>((resolve) =>
-          page.once("dialog", (dialog) => {
-            resolve(dialog.message());
-            void dialog.dismiss();
-          })
-        );
+        const asked = nextDialog(page, "dismiss");
         await page.click("text=Cancel all matching");
         assertEquals(await asked, "Cancel 4 tasks matching status scheduled?");
         await page.waitForSelector("text=Cancel of 4 tasks: not done.");
