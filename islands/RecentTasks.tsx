@@ -37,7 +37,7 @@ export default function RecentTasks(props: RecentTasksProps) {
       caption="Newest tasks"
       tasks={rows}
       columns={["id", "type", "status", "progress", "runTime"]}
-      now={hydrated ? clock.value : null}
+      now={hydrated && rows.some((t) => t.status === "running") ? clock.value : null}
       nodeId={serverNode.value ?? props.nodeId}
     />
   );

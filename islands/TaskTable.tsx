@@ -164,7 +164,7 @@ export default function TaskTable(props: TaskTableProps) {
           columns={COLUMNS}
           nodeId={serverNode.value ?? props.nodeId}
           wide
-          now={hydrated ? clock.value : null}
+          now={hydrated && rows.some((t) => t.status === "running") ? clock.value : null}
           actions={(task) => (
             <>
               {CANCELLABLE.has(task.status) && (

@@ -1,11 +1,13 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { StaleNote } from "../components/StaleNote.tsx";
 import { formatAge, formatCount } from "../components/format.ts";
 import { useStaleAge } from "./_client/freshness.ts";
 import { workerLoad } from "./_client/history_feed.ts";
 import { useHydrated } from "./_client/hydrated.ts";
+import { useThrottled } from "./_client/throttle.ts";
 import { clock, onTaskEvents, seed, startLive, workers } from "./_client/live.ts";
+import { LIST_INTERVAL_MS } from "./_client/use_task_events.ts";
 import type { WorkerInfo } from "../components/types.ts";
 
 /** What a worker card says about the task a worker runs. */
@@ -29,27 +31,26 @@ export interface WorkerGridProps {
  * done, failed and restart counts.
  */
 export default function WorkerGrid(props: WorkerGridProps) {
-  const [current, setCurrent] = useState(props.current);
+  // Kept aside, not in state: the cards redraw at the pace of the slots, not of every event.
+  const current = useRef(props.current);
   const hydrated = useHydrated();
   useEffect(() => {
     seed({ workers: props.workers });
     startLive();
     return onTaskEvents((events) => {
-      setCurrent((known) => {
-        // Keep only the tasks some worker holds now (the slots are updated before this runs).
-        const held = new Set(workers.peek()?.flatMap((w) => w.taskIds) ?? []);
-        const next: Record<string, CurrentTask> = {};
-        for (const id of Object.keys(known)) if (held.has(id)) next[id] = known[id];
-        for (const { type, task } of events) {
-          if ((type === "task.started" || type === "task.progress") && held.has(task.id)) {
-            next[task.id] = { type: task.type, startedAt: task.startedAt };
-          }
+      // Keep only the tasks some worker holds now (the slots are updated before this runs).
+      const held = new Set(workers.peek()?.flatMap((w) => w.taskIds) ?? []);
+      const next: Record<string, CurrentTask> = {};
+      for (const [id, task] of Object.entries(current.current)) if (held.has(id)) next[id] = task;
+      for (const { type, task } of events) {
+        if ((type === "task.started" || type === "task.progress") && held.has(task.id)) {
+          next[task.id] = { type: task.type, startedAt: task.startedAt };
         }
-        return next;
-      });
+      }
+      current.current = next;
     });
   }, []);
-  const list = workers.value ?? props.workers;
+  const list = useThrottled(workers, LIST_INTERVAL_MS) ?? props.workers;
   const load = workerLoad.value ?? props.load;
   const age = useStaleAge();
   const now = clock.value;
@@ -72,7 +73,7 @@ export default function WorkerGrid(props: WorkerGridProps) {
         <ul class="workers">
           {list.map((w) => {
             const taskId = w.taskIds[0];
-            const task = taskId ? current[taskId] : undefined;
+            const task = taskId ? current.current[taskId] : undefined;
             const share = load[w.id] ?? 0;
             return (
               <li key={w.id} class={`worker worker-${w.state}`} data-worker={w.id}>
