@@ -205,7 +205,7 @@ export function nearestIndex(times: number[], t: number): number | null {
 
 /**
  * The time axis ticks of a window: evenly spaced, from the window's start
- * (`−5 min`) to `now`, at most seven.
+ * (`−5 min`) to `now`, at most six, so they fit a chart 250 px wide.
  *
  * @example
  * ```ts ignore
@@ -213,8 +213,8 @@ export function nearestIndex(times: number[], t: number): number | null {
  * ```
  */
 export function timeTicks(windowMs: number): { ms: number; label: string }[] {
-  const every = [60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000]
-    .find((ms) => windowMs / ms <= 6) ?? windowMs;
+  const every = [60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000]
+    .find((ms) => windowMs / ms <= 5) ?? windowMs;
   const ticks: { ms: number; label: string }[] = [];
   for (let ms = Math.floor(windowMs / every) * every; ms > 0; ms -= every) {
     ticks.push({ ms, label: `−${spanLabel(ms)}` });

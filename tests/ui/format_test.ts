@@ -64,11 +64,9 @@ Deno.test("chart paths break at missing values and scales round up nicely", () =
   ]);
   assertEquals(timeTicks(3_600_000).map((t) => t.label), [
     "−1 h",
-    "−50 min",
-    "−40 min",
+    "−45 min",
     "−30 min",
-    "−20 min",
-    "−10 min",
+    "−15 min",
     "now",
   ]);
   assertEquals(nearestIndex([0, 1000, 2000], 1400), 1);

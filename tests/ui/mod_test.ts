@@ -165,7 +165,10 @@ Deno.test("with a token, pages hold no data until the browser presents it", asyn
       headers: { ...HTML, cookie: "other=1; tf_token=s3cret%21" },
     });
     assertEquals(open.status, 200);
-    assertStringIncludes(await open.text(), "secret-payload");
+    const page = await open.text();
+    assertStringIncludes(page, "secret-payload");
+    // With a token the header does not say "auth off".
+    assertNotIncludes(page, `class="auth-off"`);
   }, { token: "s3cret!" });
 });
 
