@@ -112,7 +112,7 @@ export interface TaskListProps {
   nodeId?: string | null;
   /** Buttons for a row, in a last column. */
   actions?: (task: Task) => ComponentChildren;
-  /** Many columns: rows become cards below 760 px of width instead of 420 px. */
+  /** Many columns: rows become cards on screens up to 830 px wide instead of 480 px. */
   wide?: boolean;
 }
 
@@ -131,7 +131,13 @@ export function TaskList(
 ) {
   const view = { now, nodeId };
   return (
-    <div class="task-list">
+    // Between the cards' width and the table's own, the full table scrolls sideways in its box.
+    <div
+      class={wide ? "task-list task-list-wide" : "task-list"}
+      tabindex={wide ? 0 : undefined}
+      role={wide ? "region" : undefined}
+      aria-label={wide ? `${caption}, table` : undefined}
+    >
       <table class={wide ? "tasks tasks-wide" : "tasks"} role="table">
         <caption class="sr-only">{caption}</caption>
         <thead role="rowgroup">
