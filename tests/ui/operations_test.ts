@@ -222,6 +222,19 @@ Deno.test({
           );
           assertEquals(label, '"Status"');
         }
+        // Between the cards and the table's own width the table scrolls in its box, not the page.
+        await narrow.page.setViewportSize({ width: 900, height: 900 });
+        await narrow.page.goto(`${ui.url}/tasks`);
+        assertEquals(
+          await narrow.page.evaluate(() =>
+            document.documentElement.scrollWidth - document.documentElement.clientWidth
+          ),
+          0,
+          "/tasks scrolls sideways at 900 px",
+        );
+        await narrow.page.setViewportSize({ width: 360, height: 900 });
+        await narrow.page.goto(`${ui.url}/`);
+        await narrow.page.waitForSelector('.conn[data-state="live"]');
         await shot(narrow.page, "ops-overview-360-dark.png");
         await narrow.page.goto(`${ui.url}/tasks?status=failed`);
         await shot(narrow.page, "ops-tasks-360-dark.png");
