@@ -21,10 +21,12 @@ import { clock, connection, isStale, statsAt } from "./live.ts";
  */
 export function useStaleAge(): number | null {
   const hydrated = useHydrated();
+  const state = connection.value;
+  // While live the clock is not read, so a live panel does not redraw every second for this.
+  if (!hydrated || state === "live") return null;
   const now = clock.value;
   const at = statsAt.value;
-  const state = connection.value;
-  if (!hydrated || at === null || !isStale(state, at, now)) return null;
+  if (at === null || !isStale(state, at, now)) return null;
   return now - at;
 }
 
