@@ -1,4 +1,4 @@
-import type { TaskStatus } from "../islands/_shared/types.ts";
+import type { TaskStatus } from "./types.ts";
 
 /** A glyph per status, so the status never rests on colour alone. */
 const GLYPHS: Record<TaskStatus, string> = {

@@ -3,7 +3,7 @@ import { formatBytes, hexPreview, previewJson } from "./format.ts";
 /** Props of {@linkcode ValueView}. */
 export interface ValueViewProps {
   value: unknown;
-  /** Accessible name of the block, e.g. "Payload". */
+  /** Accessible name of the block, e.g. "Payload" (it scrolls, so it takes focus). */
   label: string;
 }
 
@@ -20,16 +20,22 @@ export function ValueView({ value, label }: ValueViewProps) {
   value = jsonBytes(value) ?? value;
   if (value instanceof Uint8Array) {
     return (
-      <div class="value" aria-label={label}>
+      <div class="value">
         <p class="muted">{formatBytes(value.length)} of bytes</p>
-        <pre class="code">{value.length === 0 ? "(empty)" : hexPreview(value)}</pre>
+        <pre class="code" tabindex={0} role="region" aria-label={`${label}, hex`}>
+          {value.length === 0 ? "(empty)" : hexPreview(value)}
+        </pre>
       </div>
     );
   }
   if (value === undefined || value === null) {
-    return <p class="muted" aria-label={label}>none</p>;
+    return <p class="muted">none</p>;
   }
-  return <pre class="code" aria-label={label}>{previewJson(value)}</pre>;
+  return (
+    <pre class="code" tabindex={0} role="region" aria-label={`${label} as JSON`}>
+      {previewJson(value)}
+    </pre>
+  );
 }
 
 /**

@@ -116,3 +116,51 @@ export function previewJson(value: unknown, limit = 20_000): string {
 export function formatProgress(progress: number | null): string {
   return progress === null ? "–" : `${Math.round(progress * 100)}%`;
 }
+
+/**
+ * The time of day of a timestamp, UTC, to the second: `14:03:07 UTC`. UTC keeps
+ * the server's and the browser's renders equal.
+ *
+ * @example
+ * ```ts
+ * import { formatClock } from "./format.ts";
+ * formatClock(0); // "00:00:00 UTC"
+ * ```
+ */
+export function formatClock(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "–";
+  return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
+}
+
+/**
+ * An age or elapsed time in whole units: `4 s`, `2 min 05 s`, `3 h 07 min`.
+ *
+ * @example
+ * ```ts
+ * import { formatAge } from "./format.ts";
+ * formatAge(125_000); // "2 min 05 s"
+ * ```
+ */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  if (s < 86_400) {
+    return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, "0")} min`;
+  }
+  return `${Math.floor(s / 86_400)} d ${String(Math.floor(s / 3600) % 24).padStart(2, "0")} h`;
+}
+
+/**
+ * The first line of an error message, at most `limit` characters (with `…` when cut).
+ *
+ * @example
+ * ```ts
+ * import { firstLine } from "./format.ts";
+ * firstLine("boom\n  at x"); // "boom"
+ * ```
+ */
+export function firstLine(text: string, limit = 160): string {
+  const line = text.split("\n", 1)[0].trim();
+  return line.length > limit ? `${line.slice(0, limit - 1)}…` : line;
+}

@@ -6,6 +6,8 @@ import { connection, reconnectNow, retryInMs, startLive } from "./_client/live.t
 export interface ConnectionStatusProps {
   /** The page was rendered without data because the server wants a token. */
   locked?: boolean;
+  /** The service runs without a token: say so, discreetly. */
+  authOff?: boolean;
 }
 
 const LABELS = {
@@ -20,7 +22,9 @@ const LABELS = {
  * The live-connection indicator in the header; asks for the API token when the
  * server wants one.
  */
-export default function ConnectionStatus({ locked = false }: ConnectionStatusProps) {
+export default function ConnectionStatus(
+  { locked = false, authOff = false }: ConnectionStatusProps,
+) {
   const [hydrated, setHydrated] = useState(false);
   useEffect(() => {
     setHydrated(true);
@@ -44,6 +48,11 @@ export default function ConnectionStatus({ locked = false }: ConnectionStatusPro
 
   return (
     <div class="connection">
+      {authOff && (
+        <span class="auth-off">
+          auth off<span class="sr-only">: this service takes requests without a token</span>
+        </span>
+      )}
       <span
         class={`conn conn-${needsToken ? "unauthorized" : state}`}
         role="status"

@@ -1,7 +1,9 @@
 import { useEffect } from "preact/hooks";
 import { formatCount } from "../components/format.ts";
+import { StaleNote } from "../components/StaleNote.tsx";
+import { useStaleAge } from "./_client/freshness.ts";
 import { seed, startLive, stats } from "./_client/live.ts";
-import type { DashboardStats } from "./_shared/types.ts";
+import type { DashboardStats } from "../components/types.ts";
 
 /** Props of {@linkcode LiveCounters}. */
 export interface LiveCountersProps {
@@ -17,16 +19,20 @@ export default function LiveCounters(props: LiveCountersProps) {
     startLive();
   }, []);
   const current = stats.value ?? props.stats;
+  const age = useStaleAge();
   return (
-    <ul class="counters" aria-label="Tasks by status">
-      {STATUSES.map((status) => (
-        <li key={status} class={`counter counter-${status}`}>
-          <span class="counter-label">{status}</span>
-          <strong class="counter-value" data-counter={status}>
-            {formatCount(current.counts[status] ?? 0)}
-          </strong>
-        </li>
-      ))}
-    </ul>
+    <>
+      <StaleNote ageMs={age} />
+      <ul class={age === null ? "counters" : "counters is-stale"} aria-label="Tasks by status">
+        {STATUSES.map((status) => (
+          <li key={status} class={`counter counter-${status}`}>
+            <span class="counter-label">{status}</span>
+            <strong class="counter-value" data-counter={status}>
+              {formatCount(current.counts[status] ?? 0)}
+            </strong>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }

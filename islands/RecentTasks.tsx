@@ -1,22 +1,24 @@
 import { useEffect, useState } from "preact/hooks";
-import { ProgressBar } from "../components/ProgressBar.tsx";
-import { StatusBadge } from "../components/StatusBadge.tsx";
-import { formatDuration } from "../components/format.ts";
+import { TaskList } from "../components/TaskList.tsx";
 import { api } from "./_client/api.ts";
-import { resyncCount } from "./_client/live.ts";
+import { useHydrated } from "./_client/hydrated.ts";
+import { clock, resyncCount, serverNode } from "./_client/live.ts";
 import { useTaskEvents } from "./_client/use_task_events.ts";
 import { applyTaskEvents } from "./_client/task_list.ts";
-import type { Task } from "./_shared/types.ts";
+import type { Task } from "../components/types.ts";
 
 /** Props of {@linkcode RecentTasks}. */
 export interface RecentTasksProps {
   tasks: Task[];
   limit: number;
+  /** The node the page shows. */
+  nodeId: string;
 }
 
-/** The newest tasks, with status and progress kept live. */
+/** The newest tasks, with status, progress and run time kept live. */
 export default function RecentTasks(props: RecentTasksProps) {
   const [rows, setRows] = useState(props.tasks);
+  const hydrated = useHydrated();
   useTaskEvents((events) => {
     setRows((current) =>
       applyTaskEvents(current, events, { accepts: () => true, prepend: true, limit: props.limit })
@@ -31,44 +33,12 @@ export default function RecentTasks(props: RecentTasksProps) {
 
   if (rows.length === 0) return <p class="muted" data-empty>No tasks yet. Submit one.</p>;
   return (
-    <div class="table-scroll">
-      <table class="tasks">
-        <caption class="sr-only">Newest tasks</caption>
-        <thead>
-          <tr>
-            <th scope="col">Task</th>
-            <th scope="col" class="hide-narrow">Type</th>
-            <th scope="col">Status</th>
-            <th scope="col">Progress</th>
-            <th scope="col" class="hide-narrow">Run time</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((task) => (
-            <tr key={task.id} data-task={task.id} data-status={task.status}>
-              <td>
-                <a class="mono" href={`/tasks/${task.id}`}>{task.id.slice(-12)}</a>
-              </td>
-              <td class="hide-narrow">{task.type}</td>
-              <td>
-                <StatusBadge status={task.status} />
-              </td>
-              <td>
-                {task.status === "running"
-                  ? <ProgressBar value={task.progress} label={`Progress of task ${task.id}`} />
-                  : task.status === "succeeded"
-                  ? <ProgressBar value={1} label={`Progress of task ${task.id}`} />
-                  : <span class="muted">–</span>}
-              </td>
-              <td class="num hide-narrow">
-                {task.startedAt && task.finishedAt
-                  ? formatDuration(task.finishedAt - task.startedAt)
-                  : "–"}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <TaskList
+      caption="Newest tasks"
+      tasks={rows}
+      columns={["id", "type", "status", "progress", "runTime"]}
+      now={hydrated && rows.some((t) => t.status === "running") ? clock.value : null}
+      nodeId={serverNode.value ?? props.nodeId}
+    />
   );
 }

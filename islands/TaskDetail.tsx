@@ -6,8 +6,9 @@ import { formatDuration, formatTime } from "../components/format.ts";
 import { api } from "./_client/api.ts";
 import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions.ts";
 import { onTaskEvents, resyncCount, startLive } from "./_client/live.ts";
+import { NOT_LIVE, useCanAct } from "./_client/freshness.ts";
 import { useHydrated } from "./_client/hydrated.ts";
-import type { Task } from "./_shared/types.ts";
+import type { Task } from "../components/types.ts";
 
 /** Props of {@linkcode TaskDetail}. */
 export interface TaskDetailProps {
@@ -19,7 +20,8 @@ export default function TaskDetail(props: TaskDetailProps) {
   const [task, setTask] = useState(props.task);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
-  const hydrated = useHydrated();
+  const canAct = useCanAct();
+  const hydratedNotLive = useHydrated() && !canAct;
 
   useEffect(() => {
     startLive();
@@ -70,7 +72,7 @@ export default function TaskDetail(props: TaskDetailProps) {
             <button
               type="button"
               class="danger"
-              disabled={!hydrated || busy}
+              disabled={!canAct || busy}
               onClick={() => act("cancel")}
             >
               Cancel task
@@ -79,14 +81,16 @@ export default function TaskDetail(props: TaskDetailProps) {
           {RETRYABLE.has(task.status) && (
             <button
               type="button"
-              disabled={!hydrated || busy}
+              disabled={!canAct || busy}
               onClick={() => act("retry")}
             >
               Retry task
             </button>
           )}
         </div>
-        <p role="status" class={notice?.error ? "field-error" : "muted"}>{notice?.text}</p>
+        <p role="status" class={notice?.error ? "field-error" : "muted"}>
+          {notice?.text ?? (hydratedNotLive ? NOT_LIVE : "")}
+        </p>
       </div>
       <dl class="facts">
         <div>
@@ -158,7 +162,11 @@ export default function TaskDetail(props: TaskDetailProps) {
           <p>
             <strong>{task.error.name}</strong>: {task.error.message}
           </p>
-          {task.error.stack && <pre class="code">{task.error.stack}</pre>}
+          {task.error.stack && (
+            <pre class="code" tabindex={0} role="region" aria-label="Error stack">
+              {task.error.stack}
+            </pre>
+          )}
         </section>
       )}
     </div>

@@ -1,14 +1,15 @@
 import { useEffect, useState } from "preact/hooks";
-import { ProgressBar } from "../components/ProgressBar.tsx";
-import { StatusBadge } from "../components/StatusBadge.tsx";
-import { formatTime } from "../components/format.ts";
+import { type TaskColumnKey, TaskList } from "../components/TaskList.tsx";
+import { formatCount } from "../components/format.ts";
 import { api } from "./_client/api.ts";
 import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions.ts";
-import { resyncCount } from "./_client/live.ts";
-import { useTaskEvents } from "./_client/use_task_events.ts";
+import { collectMatching, describeFilter, runInBatches } from "./_client/bulk.ts";
+import { NOT_LIVE, useCanAct } from "./_client/freshness.ts";
 import { useHydrated } from "./_client/hydrated.ts";
+import { clock, resyncCount, serverNode } from "./_client/live.ts";
+import { useTaskEvents } from "./_client/use_task_events.ts";
 import { applyTaskEvents, matchesFilter, taskQuery } from "./_client/task_list.ts";
-import type { Task, TaskFilter } from "./_shared/types.ts";
+import type { Task, TaskFilter } from "../components/types.ts";
 
 /** Props of {@linkcode TaskTable}. */
 export interface TaskTableProps {
@@ -17,17 +18,59 @@ export interface TaskTableProps {
   /** Cursor of the page shown (`null` for the first page, which takes new tasks live). */
   cursor: string | null;
   limit: number;
+  /** The node the page shows. */
+  nodeId: string;
 }
 
-/** Bulk cancel works through the filtered set in pages of this size. */
-const BULK_PAGE = 500;
+/** The table's columns, in order. */
+const COLUMNS: TaskColumnKey[] = [
+  "id",
+  "type",
+  "priority",
+  "status",
+  "progress",
+  "runTime",
+  "attempts",
+  "worker",
+  "error",
+  "created",
+];
 
-/** The task table: live rows, row actions, and bulk cancel of the filtered set. */
+/** What a bulk action does, in the words of its button, confirm and status line. */
+const BULK = {
+  cancel: {
+    statuses: CANCELLABLE,
+    button: "Cancel all matching",
+    verb: "Cancel",
+    doing: "Cancelling",
+    done: "Cancelled",
+    past: "cancelled",
+    skipped: "had already finished",
+    run: cancelTask,
+  },
+  retry: {
+    statuses: RETRYABLE,
+    button: "Retry all matching",
+    verb: "Retry",
+    doing: "Retrying",
+    done: "Queued again",
+    past: "retried",
+    skipped: "could not be retried",
+    run: retryTask,
+  },
+} as const;
+
+/**
+ * The task table: live rows (run time, attempts, worker, first line of the
+ * error), row actions, and bulk cancel or retry of everything matching the
+ * filter. One status line says what the last action did.
+ */
 export default function TaskTable(props: TaskTableProps) {
   const [rows, setRows] = useState(props.tasks);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
-  const [bulkBusy, setBulkBusy] = useState(false);
+  const [busy, setBusy] = useState<"cancel" | "retry" | null>(null);
   const hydrated = useHydrated();
+  const canAct = useCanAct();
 
   useTaskEvents((events) => {
     setRows((current) =>
@@ -56,134 +99,101 @@ export default function TaskTable(props: TaskTableProps) {
     }
   }
 
-  async function bulkCancel() {
+  async function bulk(kind: "cancel" | "retry") {
+    const how = BULK[kind];
     const what = describeFilter(props.filter);
-    if (!confirm(`Cancel every unfinished task matching ${what}?`)) return;
-    setBulkBusy(true);
-    let cancelled = 0;
-    let failed = 0;
+    setBusy(kind);
     try {
-      const statuses = props.filter.status
-        ? [props.filter.status].filter((s) => CANCELLABLE.has(s))
-        : [...CANCELLABLE];
-      for (const status of statuses) {
-        let cursor: string | null = null;
-        do {
-          const query = taskQuery({ ...props.filter, status }, BULK_PAGE, cursor);
-          const page: { tasks: Task[]; nextCursor: string | null } = await api(
-            `/api/tasks?${query}`,
-          );
-          const results = await Promise.allSettled(page.tasks.map((t) => cancelTask(t.id)));
-          for (const r of results) r.status === "fulfilled" ? cancelled++ : failed++;
-          cursor = page.nextCursor;
-          setNotice({ text: `Cancelling… ${cancelled} cancelled so far.`, error: false });
-        } while (cursor);
+      setNotice({ text: `Counting the tasks matching ${what}…`, error: false });
+      const ids = await collectMatching(
+        props.filter,
+        how.statuses,
+        (n) => setNotice({ text: `Counting… ${formatCount(n)} so far.`, error: false }),
+      );
+      if (ids.length === 0) {
+        setNotice({ text: `No task matching ${what} can be ${how.past}.`, error: false });
+        return;
       }
+      const noun = ids.length === 1 ? "task" : "tasks";
+      if (!confirm(`${how.verb} ${formatCount(ids.length)} ${noun} matching ${what}?`)) {
+        setNotice({
+          text: `${how.verb} of ${formatCount(ids.length)} ${noun}: not done.`,
+          error: false,
+        });
+        return;
+      }
+      const { done, failed } = await runInBatches(ids, how.run, (d, f) =>
+        setNotice({
+          text: `${how.doing}… ${formatCount(d + f)} of ${formatCount(ids.length)}.`,
+          error: false,
+        }));
       setNotice({
-        text: `Cancelled ${cancelled} tasks` +
-          (failed ? `; ${failed} had already finished.` : "."),
+        text: `${how.done} ${formatCount(done)} ${done === 1 ? "task" : "tasks"}` +
+          (failed ? `; ${formatCount(failed)} ${how.skipped}.` : "."),
         error: false,
       });
     } catch (error) {
       setNotice({ text: (error as Error).message, error: true });
     } finally {
-      setBulkBusy(false);
+      setBusy(null);
     }
   }
 
+  const offered = (kind: "cancel" | "retry") =>
+    !props.filter.status || BULK[kind].statuses.has(props.filter.status);
+  const statusText = notice?.text ?? (hydrated && !canAct ? NOT_LIVE : "");
   return (
     <div class="task-table">
       <div class="table-tools">
-        {(!props.filter.status || CANCELLABLE.has(props.filter.status)) && (
+        {(["cancel", "retry"] as const).filter(offered).map((kind) => (
           <button
+            key={kind}
             type="button"
-            class="danger"
-            onClick={bulkCancel}
-            disabled={!hydrated || bulkBusy}
+            class={kind === "cancel" ? "danger" : undefined}
+            onClick={() => bulk(kind)}
+            disabled={!canAct || busy !== null}
           >
-            {bulkBusy ? "Cancelling…" : "Cancel all matching"}
+            {busy === kind ? `${BULK[kind].doing}…` : BULK[kind].button}
           </button>
-        )}
-        <p role="status" class={notice?.error ? "field-error" : "muted"}>{notice?.text}</p>
+        ))}
+        <p role="status" class={notice?.error ? "field-error" : "muted"}>{statusText}</p>
       </div>
-      {rows.length === 0
-        ? <p class="muted" data-empty>No tasks match.</p>
-        : (
-          <div class="table-scroll">
-            <table class="tasks">
-              <caption class="sr-only">Tasks matching {describeFilter(props.filter)}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Task</th>
-                  <th scope="col">Type</th>
-                  <th scope="col" class="num hide-narrow">Priority</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Progress</th>
-                  <th scope="col" class="hide-narrow">Created (UTC)</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((task) => (
-                  <tr key={task.id} data-task={task.id} data-status={task.status}>
-                    <td>
-                      <a class="mono" href={`/tasks/${task.id}`}>{task.id.slice(-12)}</a>
-                    </td>
-                    <td>{task.type}</td>
-                    <td class="num hide-narrow">{task.priority}</td>
-                    <td>
-                      <StatusBadge status={task.status} />
-                    </td>
-                    <td>
-                      {task.status === "running"
-                        ? (
-                          <ProgressBar
-                            value={task.progress}
-                            label={`Progress of task ${task.id}`}
-                          />
-                        )
-                        : <span class="muted">–</span>}
-                    </td>
-                    <td class="hide-narrow mono">{formatTime(task.createdAt)}</td>
-                    <td class="actions">
-                      {CANCELLABLE.has(task.status) && (
-                        <button
-                          type="button"
-                          class="small"
-                          onClick={() => act(task, "cancel")}
-                          aria-label={`Cancel task ${task.id}`}
-                        >
-                          Cancel
-                        </button>
-                      )}
-                      {RETRYABLE.has(task.status) && (
-                        <button
-                          type="button"
-                          class="small"
-                          onClick={() => act(task, "retry")}
-                          aria-label={`Retry task ${task.id}`}
-                        >
-                          Retry
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+      {rows.length === 0 ? <p class="muted" data-empty>No tasks match.</p> : (
+        <TaskList
+          caption={`Tasks matching ${describeFilter(props.filter)}`}
+          tasks={rows}
+          columns={COLUMNS}
+          nodeId={serverNode.value ?? props.nodeId}
+          wide
+          now={hydrated && rows.some((t) => t.status === "running") ? clock.value : null}
+          actions={(task) => (
+            <>
+              {CANCELLABLE.has(task.status) && (
+                <button
+                  type="button"
+                  class="small"
+                  disabled={!canAct}
+                  onClick={() => act(task, "cancel")}
+                  aria-label={`Cancel task ${task.id}`}
+                >
+                  Cancel
+                </button>
+              )}
+              {RETRYABLE.has(task.status) && (
+                <button
+                  type="button"
+                  class="small"
+                  disabled={!canAct}
+                  onClick={() => act(task, "retry")}
+                  aria-label={`Retry task ${task.id}`}
+                >
+                  Retry
+                </button>
+              )}
+            </>
+          )}
+        />
+      )}
     </div>
   );
-}
-
-function describeFilter(filter: TaskFilter): string {
-  const parts = [
-    filter.status && `status ${filter.status}`,
-    filter.type && `type ${filter.type}`,
-    filter.priority && `priority ${filter.priority}`,
-  ].filter(Boolean);
-  return parts.length ? parts.join(", ") : "no filter (all tasks)";
 }

@@ -1,8 +1,11 @@
 import ConnectionStatus from "../islands/ConnectionStatus.tsx";
-import type { AppProps } from "../server/ui/types.ts";
+import type { AppProps } from "../server/ui/mod.ts";
+import type { DashboardState } from "../server/dashboard_state.ts";
 
 /** The page shell: head, header with navigation and the connection indicator, main. */
-export default function App({ title, url, asset, locked, children }: AppProps) {
+export default function App(
+  { title, url, asset, locked, state, children }: AppProps<DashboardState>,
+) {
   const current = (path: string) =>
     (path === "/" ? url.pathname === "/" : url.pathname.startsWith(path)) ? "page" : undefined;
   return (
@@ -26,7 +29,7 @@ export default function App({ title, url, asset, locked, children }: AppProps) {
             <a href="/" aria-current={current("/")}>Overview</a>
             <a href="/tasks" aria-current={current("/tasks")}>Tasks</a>
           </nav>
-          <ConnectionStatus locked={locked} />
+          <ConnectionStatus locked={locked} authOff={state.authOff} />
         </header>
         <main id="main">{children}</main>
       </body>

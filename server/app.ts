@@ -6,7 +6,7 @@
  */
 
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import { etag } from "hono/etag";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import denoJson from "../deno.json" with { type: "json" };
@@ -36,7 +36,7 @@ import { registerApiSystemRoutes, registerRootSystemRoutes } from "./routes/syst
 import { LEGACY_PATHS, OPEN_CORS_PATHS, registerLegacyRoutes } from "./routes/legacy.ts";
 import { validationError } from "./validation.ts";
 import { WebSocketHub, type WebSocketHubOptions } from "./ws.ts";
-import { registerUi } from "./ui/mod.ts";
+import { registerDashboard } from "./dashboard.ts";
 
 /** What {@linkcode createApp} is built from. */
 export interface AppDeps {
@@ -180,10 +180,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   app.get("/ws", (c) => hub.upgrade(c.req.raw));
   registerLegacyRoutes(app, { engine, completions, token: config.token });
   registerOpenApiDocument(app, { version: VERSION });
-  registerUi(
-    app as unknown as Hono,
-    { engine, config, logger } as Parameters<typeof registerUi>[1],
-  );
+  registerDashboard(app, { engine, config, logger });
 
   app.notFound((c) =>
     answerError(

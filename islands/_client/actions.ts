@@ -5,7 +5,7 @@
  */
 
 import { api } from "./api.ts";
-import type { Task } from "../_shared/types.ts";
+import type { Task } from "../../components/types.ts";
 
 /** Statuses a task can be cancelled from. */
 export const CANCELLABLE = new Set(["scheduled", "queued", "running"]);

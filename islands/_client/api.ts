@@ -96,6 +96,23 @@ export function setToken(token: string): void {
  * ```
  */
 export async function api<T>(path: string, method = "GET", body?: unknown): Promise<T> {
+  return (await apiAnswer<T>(path, method, body)).data;
+}
+
+/**
+ * Like {@linkcode api}, with the HTTP status of the answer (a submit answers 200
+ * rather than 201 when its idempotency key was seen before).
+ *
+ * @example
+ * ```ts ignore
+ * const { status, data } = await apiAnswer<{ task: Task }>("/api/tasks", "POST", input);
+ * ```
+ */
+export async function apiAnswer<T>(
+  path: string,
+  method = "GET",
+  body?: unknown,
+): Promise<{ status: number; data: T }> {
   const headers: Record<string, string> = { accept: "application/json" };
   const token = getToken();
   if (token) headers.authorization = `Bearer ${token}`;
@@ -123,5 +140,5 @@ export async function api<T>(path: string, method = "GET", body?: unknown): Prom
       error?.field,
     );
   }
-  return data as T;
+  return { status: response.status, data: data as T };
 }

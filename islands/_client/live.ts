@@ -10,31 +10,23 @@
 import { batch, signal } from "@preact/signals";
 import { api, authRequired, getToken } from "./api.ts";
 import { type Link, openLink } from "./socket_link.ts";
-import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../_shared/types.ts";
+import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../../components/types.ts";
 
 /** State of the live connection, as the indicator shows it. */
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "unauthorized";
-
-/** One point of the throughput and latency chart. */
-export interface ChartSample {
-  /** ms since epoch */
-  t: number;
-  perSecond: number;
-  waitP95: number | null;
-  runP95: number | null;
-}
-
-/** The chart keeps this much history (5 minutes at one sample a second). */
-export const HISTORY_LIMIT = 300;
 
 /** Connection state. */
 export const connection = signal<ConnectionState>("connecting");
 /** Latest stats snapshot (from the server's periodic `stats` messages), or `null` before one. */
 export const stats = signal<DashboardStats | null>(null);
+/** Browser time (ms since epoch) the figures shown were current: the last stats message. */
+export const statsAt = signal<number | null>(null);
+/** Id of the node this page talks to, from the server's `hello` (it changes after a restart). */
+export const serverNode = signal<string | null>(null);
+/** Browser time, ms since epoch, ticking once a second while the page is live. */
+export const clock = signal(Date.now());
 /** Worker slots, kept current from worker and task events. */
 export const workers = signal<WorkerInfo[] | null>(null);
-/** Chart history, oldest first. */
-export const history = signal<ChartSample[]>([]);
 /** Grows by one whenever the client lost events and views should reload from HTTP. */
 export const resyncCount = signal(0);
 /** Delay before the next reconnect attempt, in ms (0 when connected). */
@@ -53,6 +45,7 @@ let lastSeq: number | null = null;
 let attempt = 0;
 let everLive = false;
 let workerRefreshTimer: ReturnType<typeof setInterval> | undefined;
+const statsListeners = new Set<() => void>();
 
 /**
  * Calls `listener` once per frame with the task events that arrived. Returns
@@ -69,8 +62,23 @@ export function onTaskEvents(listener: TaskEventsListener): () => void {
 }
 
 /**
+ * Calls `listener` after each stats message (about once a second while live).
+ * Returns a function that stops it.
+ *
+ * @example
+ * ```ts ignore
+ * const stop = onStats(() => void refreshChart());
+ * ```
+ */
+export function onStats(listener: () => void): () => void {
+  statsListeners.add(listener);
+  return () => statsListeners.delete(listener);
+}
+
+/**
  * Seeds the shared state with what the server rendered, so islands hydrate
- * with the same data before the first live message.
+ * with the same data before the first live message. The figures count as
+ * current at hydration: the page was rendered a moment before.
  *
  * @example
  * ```ts ignore
@@ -80,27 +88,23 @@ export function onTaskEvents(listener: TaskEventsListener): () => void {
 export function seed(initial: { stats?: DashboardStats; workers?: WorkerInfo[] }): void {
   if (initial.stats && !stats.peek()) {
     stats.value = initial.stats;
-    if (history.peek().length === 0) history.value = seedHistory(initial.stats, Date.now());
+    statsAt.value ??= Date.now();
+    serverNode.value ??= initial.stats.nodeId;
   }
   if (initial.workers && !workers.peek()) workers.value = initial.workers;
 }
 
 /**
- * Chart history recovered from a stats snapshot's last 60 one-second buckets.
+ * Whether figures last current at `at` are stale at `now`: the page is not
+ * live and they are older than two seconds (a first connection takes less).
  *
  * @example
  * ```ts ignore
- * const samples = seedHistory(stats, Date.now());
+ * isStale("reconnecting", 1_000, 5_000); // true
  * ```
  */
-export function seedHistory(snapshot: DashboardStats, now: number): ChartSample[] {
-  const perSecond = snapshot.throughput.perSecond;
-  return perSecond.map((value, i) => ({
-    t: now - (perSecond.length - 1 - i) * 1000,
-    perSecond: value,
-    waitP95: i === perSecond.length - 1 ? snapshot.waitMs.p95 : null,
-    runP95: i === perSecond.length - 1 ? snapshot.runMs.p95 : null,
-  }));
+export function isStale(state: ConnectionState, at: number | null, now: number): boolean {
+  return state !== "live" && at !== null && now - at >= 2000;
 }
 
 /**
@@ -114,6 +118,8 @@ export function seedHistory(snapshot: DashboardStats, now: number): ChartSample[
 export function startLive(): void {
   if (started || typeof WebSocket === "undefined") return;
   started = true;
+  clock.value = Date.now();
+  setInterval(() => clock.value = Date.now(), 1000);
   connect();
   globalThis.addEventListener("online", () => {
     if (!socket) connect();
@@ -180,12 +186,11 @@ function connect(): void {
 }
 
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
-let serverNode: string | null = null;
 
 /** Subscribes once the server said hello; a different node (a restart) means a fresh start. */
 function onHello(link: Link, nodeId: string): void {
-  if (serverNode !== null && serverNode !== nodeId) lastSeq = null;
-  serverNode = nodeId;
+  if (serverNode.peek() !== null && serverNode.peek() !== nodeId) lastSeq = null;
+  serverNode.value = nodeId;
   const subscribe: Record<string, unknown> = {
     type: "subscribe",
     ref: "live",
@@ -328,22 +333,12 @@ export function applyWorkerUpdates(
 }
 
 function applyStats(snapshot: DashboardStats): void {
-  const sample: ChartSample = {
-    t: Date.now(),
-    // The newest bucket is the second in progress; the one before is complete.
-    perSecond: snapshot.throughput.perSecond.at(-2) ?? 0,
-    waitP95: snapshot.waitMs.count > 0 ? snapshot.waitMs.p95 : null,
-    runP95: snapshot.runMs.count > 0 ? snapshot.runMs.p95 : null,
-  };
   batch(() => {
     stats.value = snapshot;
-    const previous = history.peek();
-    const next = previous.length >= HISTORY_LIMIT
-      ? previous.slice(previous.length - HISTORY_LIMIT + 1)
-      : previous.slice();
-    next.push(sample);
-    history.value = next;
+    statsAt.value = Date.now();
+    clock.value = Date.now();
   });
+  for (const listener of statsListeners) listener();
 }
 
 async function refreshWorkers(): Promise<void> {

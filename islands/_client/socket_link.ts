@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { TaskEvent, WorkerEvent } from "../_shared/types.ts";
+import type { TaskEvent, WorkerEvent } from "../../components/types.ts";
 
 /** What a link reports. */
 export interface LinkHandlers {
@@ -96,7 +96,8 @@ const routes = new Map<number, LinkHandlers>();
 /** The socket worker's bundle URL, written into the page by the server. */
 function workerUrl(): string | null {
   if (workerFailed || typeof Worker === "undefined") return null;
-  return document.querySelector<HTMLMetaElement>('meta[name="tf-socket-worker"]')?.content ?? null;
+  return document.querySelector<HTMLMetaElement>('meta[name="tf-entry:socket-worker"]')?.content ??
+    null;
 }
 
 /**

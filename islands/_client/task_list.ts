@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Task, TaskEvent, TaskFilter } from "../_shared/types.ts";
+import type { Task, TaskEvent, TaskFilter } from "../../components/types.ts";
 
 /** Options of {@linkcode applyTaskEvents}. */
 export interface ApplyOptions {

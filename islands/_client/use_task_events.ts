@@ -8,7 +8,7 @@
 
 import { useEffect } from "preact/hooks";
 import { onTaskEvents, startLive } from "./live.ts";
-import type { TaskEvent } from "../_shared/types.ts";
+import type { TaskEvent } from "../../components/types.ts";
 
 /** Default shortest time between two deliveries, ms. */
 export const LIST_INTERVAL_MS = 250;

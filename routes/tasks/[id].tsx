@@ -1,6 +1,7 @@
 import TaskDetail from "../../islands/TaskDetail.tsx";
-import type { Task } from "../../islands/_shared/types.ts";
-import type { PageProps, PageResult, RouteContext } from "../../server/ui/types.ts";
+import type { Task } from "../../components/types.ts";
+import type { DashboardState } from "../../server/dashboard_state.ts";
+import type { PageProps, PageResult, RouteContext } from "../../server/ui/mod.ts";
 
 /** Data of the task page: the task, or the id nobody has. */
 export interface TaskPageData {
@@ -9,9 +10,11 @@ export interface TaskPageData {
 }
 
 /** Loads one task; a 404 page for an unknown id. */
-export async function handler(ctx: RouteContext): Promise<PageResult<TaskPageData>> {
+export async function handler(
+  ctx: RouteContext<DashboardState>,
+): Promise<PageResult<TaskPageData>> {
   const id = ctx.params.id;
-  const task = (await ctx.engine.get(id)) ?? null;
+  const task = (await ctx.state.engine.get(id)) ?? null;
   if (!task) return { title: "Task not found", status: 404, data: { id, task: null } };
   return { title: `Task ${id.slice(-12)}`, data: { id, task } };
 }

@@ -1,8 +1,12 @@
 import TaskTable from "../../islands/TaskTable.tsx";
 import { TASK_STATUSES } from "../../engine/mod.ts";
-import { typeSummaries } from "../../server/ui/data.ts";
-import type { Task, TaskFilter, TaskStatus, TaskTypeSummary } from "../../islands/_shared/types.ts";
-import type { PageProps, PageResult, RouteContext } from "../../server/ui/types.ts";
+import { typeSummaries } from "../../server/dashboard_state.ts";
+import type { DashboardState } from "../../server/dashboard_state.ts";
+import type { Task, TaskFilter, TaskStatus, TaskTypeSummary } from "../../components/types.ts";
+import type { PageProps, PageResult, RouteConfig, RouteContext } from "../../server/ui/mod.ts";
+
+/** An API client of the original ThreadFlow asking `GET /tasks` gets its JSON, not this page. */
+export const config: RouteConfig = { htmlOnly: true };
 
 /** Rows per page. */
 const PAGE_SIZE = 50;
@@ -14,6 +18,8 @@ export interface TasksData {
   cursor: string | null;
   nextCursor: string | null;
   types: TaskTypeSummary[];
+  /** The node this page was rendered by. */
+  nodeId: string;
   /** A filter value that was not valid, explained. */
   problem: string | null;
 }
@@ -48,10 +54,10 @@ export function readFilter(url: URL): { filter: TaskFilter; problem: string | nu
 }
 
 /** Loads one page of tasks for the filter in the query string. */
-export async function handler(ctx: RouteContext): Promise<PageResult<TasksData>> {
+export async function handler(ctx: RouteContext<DashboardState>): Promise<PageResult<TasksData>> {
   const { filter, problem } = readFilter(ctx.url);
   const cursor = ctx.url.searchParams.get("cursor") || null;
-  const types = typeSummaries(ctx.engine.taskTypes());
+  const types = typeSummaries(ctx.state.engine.taskTypes());
   const query = {
     status: filter.status ? [filter.status as TaskStatus] : undefined,
     type: filter.type ? [filter.type] : undefined,
@@ -60,14 +66,22 @@ export async function handler(ctx: RouteContext): Promise<PageResult<TasksData>>
     cursor: cursor ?? undefined,
   };
   try {
-    const page = await ctx.engine.list(query);
+    const page = await ctx.state.engine.list(query);
     return {
       title: "Tasks",
-      data: { tasks: page.tasks, filter, cursor, nextCursor: page.nextCursor, types, problem },
+      data: {
+        tasks: page.tasks,
+        filter,
+        cursor,
+        nextCursor: page.nextCursor,
+        types,
+        problem,
+        nodeId: ctx.state.engine.nodeId,
+      },
     };
   } catch (error) {
     // A malformed cursor: show the first page and say why.
-    const page = await ctx.engine.list({ ...query, cursor: undefined });
+    const page = await ctx.state.engine.list({ ...query, cursor: undefined });
     return {
       title: "Tasks",
       status: 400,
@@ -78,6 +92,7 @@ export async function handler(ctx: RouteContext): Promise<PageResult<TasksData>>
         nextCursor: page.nextCursor,
         types,
         problem: (error as Error).message,
+        nodeId: ctx.state.engine.nodeId,
       },
     };
   }
@@ -136,7 +151,13 @@ export default function Tasks({ data, url }: PageProps<TasksData>) {
         {data.problem && <p class="field-error" role="alert">{data.problem}</p>}
       </section>
       <section class="panel" aria-label="Tasks">
-        <TaskTable tasks={data.tasks} filter={filter} cursor={data.cursor} limit={PAGE_SIZE} />
+        <TaskTable
+          tasks={data.tasks}
+          filter={filter}
+          cursor={data.cursor}
+          limit={PAGE_SIZE}
+          nodeId={data.nodeId}
+        />
         <nav class="pager" aria-label="Pages">
           {data.cursor && <a href={first.pathname + first.search}>← First page</a>}
           {data.nextCursor && <a href={next.pathname + next.search}>Next page →</a>}

@@ -1,16 +1,17 @@
 /**
- * Files the dashboard serves: `static/` (CSS, icons) and the island bundles in
- * `dist/islands/` written by `deno task build`. Paths come from
- * `import.meta.url`, so this works from any working directory and inside a
- * `deno compile` binary (with `--include static --include dist/islands`).
+ * Files the dashboard serves: the app's `static/` (CSS, icons) and the island
+ * bundles in its `dist/islands/`, written by `deno task build`. Both are found
+ * from the app's root URL (the manifest's `baseUrl`), so this works from any
+ * working directory and inside a `deno compile` binary (with
+ * `--include static --include dist/islands`).
  *
  * @module
  */
 
-/** Where `deno task build` writes the island bundles. */
-export const DEFAULT_ISLANDS_DIR = new URL("../../dist/islands/", import.meta.url);
-/** The dashboard's static files. */
-export const DEFAULT_STATIC_DIR = new URL("../../static/", import.meta.url);
+/** Where `deno task build` writes the island bundles, under the app's root. */
+export const ISLANDS_DIR = "dist/islands/";
+/** The app's static files, under its root. */
+export const STATIC_DIR = "static/";
 
 /** `Cache-Control` of files whose URL changes with their content. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -21,8 +22,11 @@ export interface IslandManifest {
   islands: Record<string, string>;
   /** Bundle file of the island runtime. */
   boot: string;
-  /** Bundle file of the socket worker (receives `/ws` off the main thread). */
-  worker: string;
+  /**
+   * Other entries the app bundles (a worker script, say), by name; each page
+   * names them in `<meta name="tf-entry:NAME" content="URL">`.
+   */
+  entries: Record<string, string>;
   /** The chunks each file imports statically, for `modulepreload`. */
   imports: Record<string, string[]>;
   /** Size in bytes of every file written. */

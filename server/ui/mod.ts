@@ -1,59 +1,61 @@
 /**
- * The dashboard: pages in `routes/` rendered on the server with Preact, made
- * live by the islands in `islands/`, mounted on the service's Hono app.
+ * A small Fresh-style framework for the dashboard: pages in the app's
+ * `routes/` rendered on the server with Preact, made live by the islands in its
+ * `islands/`, mounted on a Hono app. The app hands over its routes and islands
+ * through the manifest `deno task build` writes (`dashboard.gen.ts`); nothing
+ * here imports a file of the app.
  *
  * @module
  */
 
 import { h } from "preact";
 import type { Context, Hono, Next } from "hono";
-import * as overviewRoute from "../../routes/index.tsx";
-import * as tasksRoute from "../../routes/tasks/index.tsx";
-import * as taskRoute from "../../routes/tasks/[id].tsx";
 import {
-  DEFAULT_ISLANDS_DIR,
-  DEFAULT_STATIC_DIR,
   IMMUTABLE,
   type IslandManifest,
+  ISLANDS_DIR,
   isSafeName,
   type LoadedFile,
   loadStaticFiles,
   readIslandManifest,
+  STATIC_DIR,
 } from "./assets.ts";
+import { registerIsland } from "./islands.ts";
 import { renderDocument } from "./render.ts";
-import { ThreadFlowError } from "../../engine/mod.ts";
-import type { RouteModule, UiEngine } from "./types.ts";
+import type { ErrorPageProps, UiManifest } from "./types.ts";
 
-export type { UiEngine } from "./types.ts";
+export type {
+  AppProps,
+  ErrorPageProps,
+  PageProps,
+  PageResult,
+  RouteConfig,
+  RouteContext,
+  RouteModule,
+  UiManifest,
+} from "./types.ts";
 
-/** Dependencies of {@linkcode registerUi}. */
-export interface UiDeps {
-  /** The engine whose state the pages show; a `ThreadFlow`. */
-  engine: UiEngine;
-  /** `token`: when set, pages show data only to a browser that presents it. */
-  config: { token?: string };
+/** Options of {@linkcode registerUi}. */
+export interface UiOptions<S> {
+  /** The app's state, handed to every route handler and to the shell. */
+  state: S;
+  /** When set, pages show data only to a browser that presents it; default none. */
+  token?: string;
+  /**
+   * Whether an error a handler threw means the app is unavailable for now
+   * (answered 503 and not logged) rather than a bug (500, logged); default never.
+   */
+  isUnavailable?: (error: unknown) => boolean;
   /** Where a page that failed to render is reported; default `console`. */
   logger?: { error(message: string, fields?: Record<string, unknown>): void };
-}
-
-/** Options of {@linkcode registerUi}, for tests; both default to the folders in the repository. */
-export interface UiOptions {
-  /** Folder of the built island bundles; default `dist/islands/`. */
+  /** Folder of the built island bundles; default `dist/islands/` under the manifest's `baseUrl`. */
   islandsDir?: URL;
-  /** Folder of the static files; default `static/`. */
+  /** Folder of the static files; default `static/` under the manifest's `baseUrl`. */
   staticDir?: URL;
 }
 
-/** Cookie the dashboard sets when the user enters the token (see `islands/_client/api.ts`). */
-const TOKEN_COOKIE = "tf_token";
-
-/** The routes in `routes/`, by file, with the URL pattern the file name gives. */
-// deno-lint-ignore no-explicit-any
-export const ROUTES: { file: string; pattern: string; module: RouteModule<any> }[] = [
-  { file: "index.tsx", pattern: "/", module: overviewRoute },
-  { file: "tasks/index.tsx", pattern: "/tasks", module: tasksRoute },
-  { file: "tasks/[id].tsx", pattern: "/tasks/:id", module: taskRoute },
-];
+/** Cookie a browser that entered the token sends, so pages can render with data. */
+export const TOKEN_COOKIE = "tf_token";
 
 /** Headers of every page: a strict CSP (everything is served from here) and friends. */
 export const PAGE_HEADERS: Record<string, string> = {
@@ -93,29 +95,29 @@ export function routePattern(file: string): string {
 }
 
 /**
- * Mounts the dashboard (`/`, `/tasks`, `/tasks/:id`, `/static/*`, `/islands/*`) on `app`.
- *
- * A `GET /tasks` that does not accept HTML is passed on, so an API client of
- * the original ThreadFlow's `GET /tasks` still gets its JSON when that route
- * is registered after this one.
+ * Mounts the pages of `manifest` at the patterns their file names give, and
+ * `/static/*` and `/islands/*`, on `app`.
  *
  * @example
  * ```ts ignore
  * import { Hono } from "hono";
- * import { ThreadFlow } from "./mod.ts";
- * import { registerUi } from "./server/ui/mod.ts";
- * const tf = await ThreadFlow.start();
+ * import manifest from "../../dashboard.gen.ts";
+ * import { registerUi } from "./mod.ts";
  * const app = new Hono();
- * registerUi(app, { engine: tf, config: {} });
+ * registerUi(app, manifest, { state: { engine } });
  * Deno.serve(app.fetch);
  * ```
  */
-export function registerUi(app: Hono, deps: UiDeps, options: UiOptions = {}): void {
-  const islandsDir = options.islandsDir ?? DEFAULT_ISLANDS_DIR;
-  const staticDir = options.staticDir ?? DEFAULT_STATIC_DIR;
+export function registerUi<S>(app: Hono, manifest: UiManifest<S>, options: UiOptions<S>): void {
+  const islandsDir = options.islandsDir ?? new URL(ISLANDS_DIR, manifest.baseUrl);
+  const staticDir = options.staticDir ?? new URL(STATIC_DIR, manifest.baseUrl);
+  const { state, token } = options;
   let staticFiles: Promise<Map<string, LoadedFile>> | null = null;
-  let manifest: IslandManifest | null = null;
+  let bundleManifest: IslandManifest | null = null;
   const bundles = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const [name, component] of Object.entries(manifest.islands)) {
+    registerIsland(name, component);
+  }
 
   function getStaticFiles(): Promise<Map<string, LoadedFile>> {
     staticFiles ??= loadStaticFiles(staticDir).catch((error) => {
@@ -132,63 +134,63 @@ export function registerUi(app: Hono, deps: UiDeps, options: UiOptions = {}): vo
     try {
       stamp = (await Deno.stat(new URL("manifest.json", islandsDir))).mtime?.getTime() ?? 0;
     } catch {
-      return manifest;
+      return bundleManifest;
     }
-    if (manifest === null || stamp !== manifestStamp) {
-      manifest = await readIslandManifest(islandsDir);
+    if (bundleManifest === null || stamp !== manifestStamp) {
+      bundleManifest = await readIslandManifest(islandsDir);
       manifestStamp = stamp;
     }
-    return manifest;
+    return bundleManifest;
   }
 
-  for (const route of ROUTES) {
-    app.get(route.pattern, async (c: Context, next: Next) => {
-      if (route.pattern === "/tasks" && !acceptsHtml(c.req.header("accept"))) return await next();
+  for (const [file, route] of Object.entries(manifest.routes).sort(byPattern)) {
+    app.get(routePattern(file), async (c: Context, next: Next) => {
+      if (route.config?.htmlOnly && !acceptsHtml(c.req.header("accept"))) return await next();
       const url = new URL(c.req.url);
       const [files, islands] = await Promise.all([getStaticFiles(), getManifest()]);
       const asset = (name: string) => {
         const file = files.get(name);
         return file ? `/static/${name}?v=${file.hash}` : `/static/${name}`;
       };
-      if (deps.config.token && !hasToken(c, deps.config.token)) {
-        const html = renderDocument(h(Locked, {}), {
-          title: "Token required",
-          url,
-          locked: true,
-          asset,
-          manifest: islands,
-        });
-        return c.html(html, 401, PAGE_HEADERS);
-      }
+      const page = (status: ErrorPageProps["status"], locked: boolean, message?: string) =>
+        c.html(
+          renderDocument(h(manifest.error, { status, message }), {
+            app: manifest.app,
+            state,
+            title: status === 401 ? "Token required" : status === 503 ? "Unavailable" : "Error",
+            url,
+            locked,
+            asset,
+            manifest: islands,
+          }),
+          status,
+          PAGE_HEADERS,
+        );
+      if (token && !hasToken(c, token)) return page(401, true);
       let result;
       try {
-        result = await route.module.handler({
+        result = await route.handler({
+          request: c.req.raw,
           url,
           params: c.req.param() as Record<string, string>,
-          engine: deps.engine,
+          state,
         });
       } catch (error) {
-        // The engine is closing or its store is down: still answer with a page.
-        const unavailable = error instanceof ThreadFlowError &&
-          (error.code === "closed" || error.code === "store_unavailable");
-        if (!unavailable) {
-          (deps.logger ?? console).error("A dashboard page failed to render.", {
-            path: url.pathname,
-            error: error instanceof Error ? error.message : String(error),
-            stack: error instanceof Error ? error.stack : undefined,
-          });
+        // The app is closing or its store is down: still answer with a page.
+        if (options.isUnavailable?.(error)) {
+          return page(503, false, error instanceof Error ? error.message : String(error));
         }
-        const html = renderDocument(h(Failed, { unavailable, error }), {
-          title: unavailable ? "Unavailable" : "Error",
-          url,
-          locked: false,
-          asset,
-          manifest: islands,
+        (options.logger ?? console).error("A dashboard page failed to render.", {
+          path: url.pathname,
+          error: error instanceof Error ? error.message : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
         });
-        return c.html(html, unavailable ? 503 : 500, PAGE_HEADERS);
+        return page(500, false);
       }
       if (result instanceof Response) return result;
-      const html = renderDocument(h(route.module.default, { data: result.data, url }), {
+      const html = renderDocument(h(route.default, { data: result.data, url }), {
+        app: manifest.app,
+        state,
         title: result.title,
         url,
         locked: false,
@@ -236,31 +238,10 @@ export function registerUi(app: Hono, deps: UiDeps, options: UiOptions = {}): vo
   });
 }
 
-function Failed({ unavailable, error }: { unavailable: boolean; error: unknown }) {
-  return h("section", { class: "panel" }, [
-    h("h1", null, unavailable ? "ThreadFlow is unavailable" : "This page failed"),
-    h(
-      "p",
-      null,
-      unavailable
-        ? `${(error as Error).message} Try again in a moment.`
-        : "The server could not render this page; the error is in its log.",
-    ),
-  ]);
-}
-
-function Locked() {
-  return (
-    h("section", { class: "panel locked" }, [
-      h("h1", null, "Token required"),
-      h(
-        "p",
-        null,
-        "This ThreadFlow asks for an API token. Enter it in the box at the top; it is kept " +
-          "for this browser tab only. (This needs JavaScript.)",
-      ),
-    ])
-  );
+/** Static patterns before parameters, so `/tasks/new` would win over `/tasks/:id`. */
+function byPattern(a: [string, unknown], b: [string, unknown]): number {
+  const key = (file: string) => routePattern(file).replaceAll(":", "~");
+  return key(a[0]) < key(b[0]) ? -1 : key(a[0]) > key(b[0]) ? 1 : 0;
 }
 
 /**

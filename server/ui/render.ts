@@ -1,24 +1,27 @@
 /**
- * Renders a route's page to a full HTML document: the page inside the shell
- * (`routes/_app.tsx`), then the island data and the runtime script for the
- * islands the page used.
+ * Renders a route's page to a full HTML document: the page inside the app's
+ * shell, then the island data and the runtime script for the islands the page
+ * used.
  *
  * @module
  */
 
-import { h, type VNode } from "preact";
+import { type ComponentType, h, type VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
-import App from "../../routes/_app.tsx";
-import { serializeProps } from "../../islands/_shared/props.ts";
+import { serializeProps } from "./shared/props.ts";
 import { collectIslands } from "./islands.ts";
 import type { IslandManifest } from "./assets.ts";
-import "./island_registry.ts";
+import type { AppProps } from "./types.ts";
 
 /** URL prefix of island bundles. */
 export const ISLANDS_PREFIX = "/islands/";
 
 /** Options of {@linkcode renderDocument}. */
-export interface RenderOptions {
+export interface RenderOptions<S> {
+  /** The shell the page renders in (`routes/_app.tsx`). */
+  app: ComponentType<AppProps<S>>;
+  /** The app's state, handed to the shell. */
+  state: S;
   title: string;
   url: URL;
   locked: boolean;
@@ -33,16 +36,17 @@ export interface RenderOptions {
  *
  * @example
  * ```ts ignore
- * const html = renderDocument(h(Overview, { data, url }), { title: "Overview", url, ... });
+ * const html = renderDocument(h(Overview, { data, url }), { app: App, title: "Overview", ... });
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function renderDocument(page: VNode<any>, options: RenderOptions): string {
-  const tree = h(App, {
+export function renderDocument<S>(page: VNode<any>, options: RenderOptions<S>): string {
+  const tree = h(options.app, {
     title: options.title,
     url: options.url,
     asset: options.asset,
     locked: options.locked,
+    state: options.state,
   }, page);
   const { result, islands } = collectIslands(() => renderToString(tree));
   let html = `<!DOCTYPE html>${result}`;
@@ -73,9 +77,10 @@ export function renderDocument(page: VNode<any>, options: RenderOptions): string
     .map((file) => `<link rel="modulepreload" href="${ISLANDS_PREFIX}${file}">`)
     .join("");
   const data = serializeProps({ urls, props: islands.map((island) => island.props) });
-  const meta = manifest.worker
-    ? `<meta name="tf-socket-worker" content="${ISLANDS_PREFIX}${manifest.worker}">`
-    : "";
+  // Extra entries (a worker script, say) are named in the head for the islands to find.
+  const meta = Object.entries(manifest.entries ?? {})
+    .map(([name, file]) => `<meta name="tf-entry:${name}" content="${ISLANDS_PREFIX}${file}">`)
+    .join("");
   html = insertBefore(html, "</head>", meta + links);
   return insertBefore(
     html,

@@ -60,6 +60,8 @@ export interface UiService {
   refuseWebSockets: boolean;
   /** Closes every open WebSocket from the server side, as a crash or a proxy would. */
   killWebSockets(): void;
+  /** Replaces the engine and app with new ones on the same port, as a server restart would. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -93,12 +95,24 @@ export async function startUiService(
     killWebSockets() {
       for (const socket of sockets) socket.close(1012, "Killed by the test.");
     },
+    async restart() {
+      const old = { engine: state.engine, service: state.service };
+      old.service.drain();
+      old.service.closeWebSockets(1012, "Restarting.");
+      await old.engine.close({ drainMs: 0 });
+      state.engine = await ThreadFlow.start({ workers: 2, ...options.engine });
+      state.service = createApp({
+        engine: state.engine,
+        config: parsed.config,
+        logger: silentLogger(),
+      });
+    },
     async close() {
       Deno.upgradeWebSocket = upgrade;
-      service.drain();
-      service.closeWebSockets();
+      state.service.drain();
+      state.service.closeWebSockets();
       await server.shutdown();
-      await engine.close({ drainMs: 0 });
+      await state.engine.close({ drainMs: 0 });
     },
   };
   const server = Deno.serve({
@@ -109,7 +123,7 @@ export async function startUiService(
     if (state.refuseWebSockets && new URL(request.url).pathname === "/ws") {
       return new Response("WebSockets are refused by the test.", { status: 503 });
     }
-    return service.fetch(request);
+    return state.service.fetch(request);
   });
   state.url = `http://127.0.0.1:${(await listening.promise).port}`;
   return state;

@@ -4,29 +4,11 @@
  * Screenshots of each page go to tests/screenshots/ (git-ignored).
  */
 
-import type { Page } from "playwright-core";
 import { assert, assertEquals } from "./_assert.ts";
 import { browserMissing, launchBrowser, SCREENSHOTS, startUiService } from "./_browser.ts";
+import { shot, watchConsole } from "./_page.ts";
 
 const missing = browserMissing();
-
-/** Console errors the page logged, except the ones a step expects. */
-function watchConsole(page: Page): { errors: string[]; expect: (pattern: RegExp) => void } {
-  const errors: string[] = [];
-  const expected: RegExp[] = [];
-  page.on("console", (message) => {
-    if (message.type() !== "error") return;
-    const text = message.text();
-    if (!expected.some((pattern) => pattern.test(text))) errors.push(text);
-  });
-  page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
-  return { errors, expect: (pattern) => expected.push(pattern) };
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await Deno.mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: new URL(name, SCREENSHOTS).pathname, fullPage: true });
-}
 
 Deno.test({
   name: "dashboard in Chromium: live overview, submit, progress, cancel, filter, reconnect",

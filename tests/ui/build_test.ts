@@ -1,6 +1,38 @@
-import { build, staticImports } from "../../scripts/build.ts";
-import { ISLAND_NAMES } from "../../server/ui/island_registry.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import {
+  build,
+  GENERATED_MANIFEST,
+  generatedManifest,
+  staticImports,
+} from "../../scripts/build.ts";
+import { manifestSource, scanApp } from "../../server/ui/manifest.ts";
+import appManifest from "../../dashboard.gen.ts";
+import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+const ISLAND_NAMES = (await scanApp(ROOT)).islands;
+
+Deno.test("dashboard.gen.ts is current: every route and island file, nothing else", async () => {
+  assertEquals(
+    await Deno.readTextFile(GENERATED_MANIFEST),
+    await generatedManifest(),
+    "dashboard.gen.ts is out of date: run `deno task build`",
+  );
+  assertEquals(Object.keys(appManifest.islands), ISLAND_NAMES);
+  assertEquals(Object.keys(appManifest.routes), (await scanApp(ROOT)).routes);
+  assertEquals(appManifest.baseUrl.href, ROOT.href);
+});
+
+Deno.test("the manifest source imports each file once, under stable names", () => {
+  const text = manifestSource({ routes: ["index.tsx", "a/[id].tsx"], islands: ["Clock"] }, {
+    frameworkPath: "./ui/mod.ts",
+    stateModule: "./state.ts",
+    stateType: "State",
+  });
+  assertStringIncludes(text, `import * as $route1 from "./routes/a/[id].tsx";`);
+  assertStringIncludes(text, `import $island0 from "./islands/Clock.tsx";`);
+  assertStringIncludes(text, `const manifest: UiManifest<State> = {`);
+  assertStringIncludes(text, `    "a/[id].tsx": $route1,`);
+});
 
 Deno.test("build bundles every island with hashed names and a manifest", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tf-islands-" });
@@ -8,13 +40,15 @@ Deno.test("build bundles every island with hashed names and a manifest", async (
     const outDir = new URL(`file://${dir}/out/`);
     const { manifest, totalBytes } = await build({ outDir });
     assertEquals(Object.keys(manifest.islands).sort(), [...ISLAND_NAMES].sort());
+    assertEquals(Object.keys(manifest.entries), ["socket-worker"]);
     for (const [name, file] of Object.entries(manifest.islands)) {
       assert(new RegExp(`^${name}-[0-9a-f]{10}\\.js$`).test(file), file);
     }
     assert(/^boot-[0-9a-f]{10}\.js$/.test(manifest.boot), manifest.boot);
-    assert(/^socket-worker-[0-9a-f]{10}\.js$/.test(manifest.worker), manifest.worker);
+    const worker = manifest.entries["socket-worker"];
+    assert(/^socket-worker-[0-9a-f]{10}\.js$/.test(worker), worker);
     // The worker needs no Preact: what it loads stays small.
-    const workerBytes = [manifest.worker, ...manifest.imports[manifest.worker]]
+    const workerBytes = [worker, ...manifest.imports[worker]]
       .reduce((sum, file) => sum + manifest.sizes[file], 0);
     assert(workerBytes < 5000, `the socket worker loads ${workerBytes} B`);
     const written = [];

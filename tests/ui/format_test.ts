@@ -1,5 +1,8 @@
 import {
+  firstLine,
+  formatAge,
   formatBytes,
+  formatClock,
   formatCount,
   formatDuration,
   formatProgress,
@@ -7,7 +10,13 @@ import {
   hexPreview,
   previewJson,
 } from "../../components/format.ts";
-import { linePath, niceCeiling, spanLabel } from "../../components/LineChart.tsx";
+import {
+  linePath,
+  nearestIndex,
+  niceCeiling,
+  spanLabel,
+  timeTicks,
+} from "../../components/LineChart.tsx";
 import { jsonBytes } from "../../components/ValueView.tsx";
 import { assertEquals } from "./_assert.ts";
 
@@ -37,10 +46,43 @@ Deno.test("chart paths break at missing values and scales round up nicely", () =
   const d = linePath([0, 1, 2, 3], [1, null, 2, 3], (t) => t * 10, (v) => v);
   assertEquals(d, "M0.0 1.0M20.0 2.0L30.0 3.0");
   assertEquals([0, 0.5, 1.2, 3, 7, 10, 11, 420].map(niceCeiling), [1, 1, 2, 5, 10, 10, 20, 500]);
-  assertEquals([59_000, 60_000, 119_000, 300_000].map(spanLabel), [
+  assertEquals([10_000, 59_000, 60_000, 119_000, 300_000, 3_600_000].map(spanLabel), [
+    "10 s",
     "59 s",
-    "60 s",
+    "1 min",
     "119 s",
     "5 min",
+    "1 h",
   ]);
+  assertEquals(timeTicks(300_000).map((t) => t.label), [
+    "−5 min",
+    "−4 min",
+    "−3 min",
+    "−2 min",
+    "−1 min",
+    "now",
+  ]);
+  assertEquals(timeTicks(3_600_000).map((t) => t.label), [
+    "−1 h",
+    "−45 min",
+    "−30 min",
+    "−15 min",
+    "now",
+  ]);
+  assertEquals(nearestIndex([0, 1000, 2000], 1400), 1);
+  assertEquals(nearestIndex([], 1400), null);
+});
+
+Deno.test("clock times, ages and first lines read well", () => {
+  assertEquals(formatClock(Date.UTC(2026, 0, 1, 14, 3, 7)), "14:03:07 UTC");
+  assertEquals(formatClock(null), "–");
+  assertEquals([0, 4_900, 125_000, 11_220_000, 90_000_000].map(formatAge), [
+    "0 s",
+    "4 s",
+    "2 min 05 s",
+    "3 h 07 min",
+    "1 d 01 h",
+  ]);
+  assertEquals(firstLine("TypeError: boom\n    at x (y.ts:1:1)"), "TypeError: boom");
+  assertEquals(firstLine("x".repeat(300), 10), "xxxxxxxxx…");
 });

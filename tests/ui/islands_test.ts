@@ -1,10 +1,8 @@
 import { h } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { collectIslands, islandName, registerIsland } from "../../server/ui/islands.ts";
-import { ISLAND_NAMES } from "../../server/ui/island_registry.ts";
-import { findIslands } from "../../scripts/build.ts";
-import { readIslandData } from "../../islands/_client/boot.ts";
-import { serializeProps } from "../../islands/_shared/props.ts";
+import { readIslandData } from "../../server/ui/client/boot.ts";
+import { serializeProps } from "../../server/ui/shared/props.ts";
 import { assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
 
 function Greeting(props: { name: string; bytes?: Uint8Array }) {
@@ -62,10 +60,6 @@ Deno.test("an island given children is refused with its name", () => {
 Deno.test("island names must be PascalCase", () => {
   assertThrows(() => registerIsland("lower", Greeting), TypeError, "PascalCase");
   assertEquals(islandName(Greeting), "Greeting");
-});
-
-Deno.test("the registry lists every island file, and the build bundles the same", async () => {
-  assertEquals([...ISLAND_NAMES].sort(), await findIslands());
 });
 
 Deno.test("the browser runtime reads back the island data the server writes", () => {

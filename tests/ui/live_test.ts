@@ -1,10 +1,5 @@
-import {
-  applyWorkerUpdates,
-  backoffDelay,
-  HISTORY_LIMIT,
-  seedHistory,
-} from "../../islands/_client/live.ts";
-import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../../islands/_shared/types.ts";
+import { applyWorkerUpdates, backoffDelay, isStale } from "../../islands/_client/live.ts";
+import type { Task, TaskEvent, WorkerInfo } from "../../components/types.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 function worker(id: number, patch: Partial<WorkerInfo> = {}): WorkerInfo {
@@ -85,19 +80,12 @@ Deno.test("worker events replace the slot; nothing to apply keeps the same array
   assertEquals(restarted.map((w) => w.id), [0, 1]);
 });
 
-Deno.test("chart history starts from the snapshot's last 60 seconds", () => {
-  const latency = { count: 3, p50: 1, p95: 7, p99: 9, max: 9 };
-  const stats = {
-    throughput: { perSecond: [1, 2, 3], last60s: 2 },
-    waitMs: latency,
-    runMs: { ...latency, p95: 70 },
-  } as DashboardStats;
-  const samples = seedHistory(stats, 10_000);
-  assertEquals(samples.map((s) => s.t), [8000, 9000, 10_000]);
-  assertEquals(samples.map((s) => s.perSecond), [1, 2, 3]);
-  assertEquals(samples.at(-1), { t: 10_000, perSecond: 3, waitP95: 7, runP95: 70 });
-  assertEquals(samples[0].waitP95, null);
-  assertEquals(HISTORY_LIMIT, 300);
+Deno.test("figures are stale once the page is not live and they are two seconds old", () => {
+  assertEquals(isStale("live", 0, 60_000), false);
+  assertEquals(isStale("connecting", 0, 1_000), false);
+  assertEquals(isStale("reconnecting", 0, 2_000), true);
+  assertEquals(isStale("unauthorized", 0, 9_000), true);
+  assertEquals(isStale("reconnecting", null, 9_000), false);
 });
 
 Deno.test("an event batch keeps the latest event per task, worker events in order, the top seq", async () => {

@@ -1,36 +1,29 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { ThreadFlow } from "../../mod.ts";
-import { acceptsHtml, registerUi, routePattern, ROUTES } from "../../server/ui/mod.ts";
+import { acceptsHtml, routePattern } from "../../server/ui/mod.ts";
+import { registerDashboard } from "../../server/dashboard.ts";
+import type { AppEnv } from "../../server/app_env.ts";
 import { assert, assertEquals, assertNotIncludes, assertStringIncludes } from "./_assert.ts";
 
 const HTML = { accept: "text/html" };
 
 async function withUi(
-  fn: (app: Hono, tf: ThreadFlow) => Promise<void>,
+  fn: (app: OpenAPIHono<AppEnv>, tf: ThreadFlow) => Promise<void>,
   config: { token?: string } = {},
 ): Promise<void> {
   const tf = await ThreadFlow.start({ workers: 1 });
   try {
-    const app = new Hono();
-    registerUi(app, { engine: tf, config });
+    const app = new OpenAPIHono<AppEnv>();
+    registerDashboard(app, { engine: tf, config });
     await fn(app, tf);
   } finally {
     await tf.close({ drainMs: 0 });
   }
 }
 
-Deno.test("every file in routes/ is mounted at the pattern its name gives", async () => {
-  const files: string[] = [];
-  async function walk(dir: URL, prefix: string) {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir), `${prefix}${entry.name}/`);
-      else if (!entry.name.startsWith("_")) files.push(prefix + entry.name);
-    }
-  }
-  await walk(new URL("../../routes/", import.meta.url), "");
-  assertEquals(files.sort(), ROUTES.map((r) => r.file).sort());
-  for (const route of ROUTES) assertEquals(route.pattern, routePattern(route.file));
+Deno.test("a route file's name gives its pattern, Fresh style", () => {
   assertEquals(routePattern("index.tsx"), "/");
+  assertEquals(routePattern("tasks/index.tsx"), "/tasks");
   assertEquals(routePattern("tasks/[id].tsx"), "/tasks/:id");
 });
 
@@ -51,9 +44,18 @@ Deno.test("GET / renders counts, queue, workers and the newest tasks from the en
     assertStringIncludes(html, task.id.slice(-12));
     assertStringIncludes(html, `data-worker="0"`);
     assertStringIncludes(html, `value="sleep"`);
-    for (const name of ["LiveCounters", "QueueDepth", "ThroughputChart", "WorkerGrid"]) {
+    for (const name of ["NodeInfo", "LiveCounters", "QueueDepth", "HistoryCharts", "WorkerGrid"]) {
       assertStringIncludes(html, `data-island="${name}"`);
     }
+    // The charts come from the history, with axes; five minutes unless asked for the hour.
+    assertStringIncludes(html, `data-window="300"`);
+    assertStringIncludes(html, "−5 min");
+    assertStringIncludes(html, `class="auth-off"`);
+    const hour = await (await app.request("/?window=3600", { headers: HTML })).text();
+    assertStringIncludes(hour, `data-window="3600"`);
+    assertStringIncludes(hour, "−1 h");
+    const odd = await (await app.request("/?window=7", { headers: HTML })).text();
+    assertStringIncludes(odd, `data-window="300"`);
     // Nothing from elsewhere: no external scripts, styles or fonts.
     assertNotIncludes(html, "http://");
     assertNotIncludes(html, "https://");
@@ -69,17 +71,17 @@ Deno.test("GET /tasks filters by status, type and priority, and pages by cursor"
     }
     await Promise.all(made.map((t) => tf.wait(t.id)));
     const all = await (await app.request("/tasks", { headers: HTML })).text();
-    assertEquals(all.match(/<tr data-task=/g)?.length, 50);
+    assertEquals(all.match(/<tr role="row" data-task=/g)?.length, 50);
     const cursor = /href="\/tasks\?cursor=([^"]+)"/.exec(all)?.[1];
     assert(cursor, "the first page links to the next");
     const second = await (await app.request(`/tasks?cursor=${cursor}`, { headers: HTML })).text();
-    assertEquals(second.match(/<tr data-task=/g)?.length, 5);
+    assertEquals(second.match(/<tr role="row" data-task=/g)?.length, 5);
     assertStringIncludes(second, "First page");
 
     const p9 = await (await app.request("/tasks?priority=9&status=succeeded&type=noop", {
       headers: HTML,
     })).text();
-    assertEquals(p9.match(/<tr data-task=/g)?.length, 3);
+    assertEquals(p9.match(/<tr role="row" data-task=/g)?.length, 3);
     assertStringIncludes(p9, `<option value="9" selected`);
     const none = await (await app.request("/tasks?status=failed", { headers: HTML })).text();
     assertStringIncludes(none, "No tasks match.");
@@ -163,7 +165,10 @@ Deno.test("with a token, pages hold no data until the browser presents it", asyn
       headers: { ...HTML, cookie: "other=1; tf_token=s3cret%21" },
     });
     assertEquals(open.status, 200);
-    assertStringIncludes(await open.text(), "secret-payload");
+    const page = await open.text();
+    assertStringIncludes(page, "secret-payload");
+    // With a token the header does not say "auth off".
+    assertNotIncludes(page, `class="auth-off"`);
   }, { token: "s3cret!" });
 });
 
@@ -195,21 +200,22 @@ Deno.test("a page answers 503 with HTML while the engine's store is unavailable"
   const { StoreUnavailableError } = await import("../../engine/model/errors.ts");
   const failing = {
     nodeId: "n",
+    state: "running",
     stats: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     list: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     get: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     workers: () => [],
     taskTypes: () => [],
   };
-  const app = new Hono();
-  registerUi(app, { engine: failing, config: {} });
+  const app = new OpenAPIHono<AppEnv>();
+  registerDashboard(app, { engine: failing, config: {} });
   const res = await app.request("/", { headers: HTML });
   assertEquals(res.status, 503);
   assertStringIncludes(await res.text(), "The store cannot be reached.");
   const logged: string[] = [];
   const broken = { ...failing, get: () => Promise.reject(new TypeError("bug")) };
-  const app2 = new Hono();
-  registerUi(app2, {
+  const app2 = new OpenAPIHono<AppEnv>();
+  registerDashboard(app2, {
     engine: broken,
     config: {},
     logger: { error: (message) => logged.push(message) },
@@ -226,8 +232,8 @@ Deno.test("pages follow a rebuild of the island bundles while the server runs", 
   const tf = await ThreadFlow.start({ workers: 1 });
   try {
     const islandsDir = new URL(`file://${dir}/islands/`);
-    const app = new Hono();
-    registerUi(app, { engine: tf, config: {} }, { islandsDir });
+    const app = new OpenAPIHono<AppEnv>();
+    registerDashboard(app, { engine: tf, config: {} }, { islandsDir });
     const before = await (await app.request("/", { headers: HTML })).text();
     assertStringIncludes(before, "run `deno task build`");
     const { manifest } = await build({ outDir: islandsDir });

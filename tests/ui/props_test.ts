@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "./_assert.ts";
-import { deserializeProps, serializeProps } from "../../islands/_shared/props.ts";
+import { deserializeProps, serializeProps } from "../../server/ui/shared/props.ts";
 
 Deno.test("serializeProps round-trips JSON values, bytes and tag-like keys", () => {
   const value = {

@@ -1,9 +1,12 @@
 import { h } from "preact";
 import { renderDocument } from "../../server/ui/render.ts";
+import App from "../../routes/_app.tsx";
+import type { DashboardState } from "../../server/dashboard_state.ts";
 import type { IslandManifest } from "../../server/ui/assets.ts";
 import LiveCounters from "../../islands/LiveCounters.tsx";
-import { deserializeProps } from "../../islands/_shared/props.ts";
-import type { DashboardStats } from "../../islands/_shared/types.ts";
+import { deserializeProps } from "../../server/ui/shared/props.ts";
+import { registerIsland } from "../../server/ui/islands.ts";
+import type { DashboardStats } from "../../components/types.ts";
 import { assert, assertEquals, assertNotIncludes, assertStringIncludes } from "./_assert.ts";
 
 const latency = { count: 0, p50: 0, p95: 0, p99: 0, max: 0 };
@@ -23,11 +26,15 @@ const stats: DashboardStats = {
 const manifest: IslandManifest = {
   islands: { LiveCounters: "LiveCounters-1.js", ConnectionStatus: "ConnectionStatus-2.js" },
   boot: "boot-3.js",
-  worker: "socket-worker-4.js",
+  entries: { "socket-worker": "socket-worker-4.js" },
   imports: { "boot-3.js": ["chunk-A.js"], "LiveCounters-1.js": ["chunk-A.js", "chunk-B.js"] },
   sizes: {},
 };
+registerIsland("LiveCounters", LiveCounters);
+registerIsland("ConnectionStatus", (await import("../../islands/ConnectionStatus.tsx")).default);
 const options = {
+  app: App,
+  state: { authOff: true } as DashboardState,
   title: "Test",
   url: new URL("http://x/"),
   locked: false,
@@ -45,7 +52,7 @@ Deno.test("a page with islands gets its island data, runtime script and preloads
   assertStringIncludes(html, `<script type="module" src="/islands/boot-3.js"></script></body>`);
   assertStringIncludes(
     html,
-    `<meta name="tf-socket-worker" content="/islands/socket-worker-4.js">`,
+    `<meta name="tf-entry:socket-worker" content="/islands/socket-worker-4.js">`,
   );
   const json = /<script type="application\/json" id="tf-islands">(.*?)<\/script>/.exec(html)![1];
   const data = deserializeProps(json) as { urls: Record<string, string>; props: unknown[] };

@@ -1,5 +1,5 @@
 import { applyTaskEvents, matchesFilter, taskQuery } from "../../islands/_client/task_list.ts";
-import type { Task, TaskEvent } from "../../islands/_shared/types.ts";
+import type { Task, TaskEvent } from "../../components/types.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 function task(id: string, patch: Partial<Task> = {}): Task {

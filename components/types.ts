@@ -6,6 +6,7 @@
  */
 
 export type {
+  LatencySummary,
   StatusCounts,
   Task,
   TaskError,
@@ -15,16 +16,9 @@ export type {
   ThreadFlowEvent,
   WorkerEvent,
   WorkerInfo,
-} from "../../engine/mod.ts";
+} from "../engine/mod.ts";
 
-/** Percentiles of a latency, in milliseconds. */
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
+import type { LatencySummary } from "../engine/mod.ts";
 
 /** The parts of the engine's `EngineStats` the dashboard reads. */
 export interface DashboardStats {
@@ -52,4 +46,27 @@ export interface TaskFilter {
   status?: string;
   type?: string;
   priority?: string;
+}
+
+/**
+ * A window of the service's history (`GET /api/history`): one column per
+ * figure, one entry per step, oldest first.
+ */
+export interface HistoryWindow {
+  /** Length of the window, seconds. */
+  seconds: number;
+  /** Length of one step, ms: 1,000 for windows up to 6 minutes, longer beyond. */
+  stepMs: number;
+  /** Start of each step, ms since epoch. */
+  t: number[];
+  /** Tasks finished per second, averaged over the step; `null` where nothing was sampled. */
+  throughput: (number | null)[];
+  /** Wait time percentiles of the tasks started in the step, ms; `null` when none started. */
+  waitP50: (number | null)[];
+  waitP95: (number | null)[];
+  /** Run time percentiles of the tasks that finished in the step, ms; `null` when none did. */
+  runP50: (number | null)[];
+  runP95: (number | null)[];
+  /** Most tasks queued during the step, per priority keyed "1".."10". */
+  queued: Record<string, (number | null)[]>;
 }

@@ -7,7 +7,7 @@
  */
 
 import { type ComponentType, h, hydrate } from "preact";
-import { deserializeProps } from "../_shared/props.ts";
+import { deserializeProps } from "../shared/props.ts";
 
 /** What the server writes into `<script type="application/json" id="tf-islands">`. */
 export interface IslandData {
