@@ -8,7 +8,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app_env.ts";
 import type { DashboardHistory } from "../dashboard_state.ts";
-import { ErrorSchema } from "../schemas.ts";
+import { errorResponses, NOT_MODIFIED } from "../openapi.ts";
 
 const column = z.array(z.number().nullable());
 
@@ -49,6 +49,8 @@ export const HistoryQuerySchema = z.object({
 const historyRoute = createRoute({
   method: "get",
   path: "/api/history",
+  operationId: "getHistory",
+  tags: ["service"],
   summary: "Throughput, latency and queue depth, second by second",
   request: { query: HistoryQuerySchema },
   responses: {
@@ -56,14 +58,8 @@ const historyRoute = createRoute({
       description: "The last 5 minutes (1 s steps) or hour (10 s steps), and worker loads.",
       content: { "application/json": { schema: HistoryAnswerSchema } },
     },
-    400: {
-      description: "A bad window or since.",
-      content: { "application/json": { schema: ErrorSchema } },
-    },
-    401: {
-      description: "Missing or wrong API token.",
-      content: { "application/json": { schema: ErrorSchema } },
-    },
+    ...NOT_MODIFIED,
+    ...errorResponses([400, 401, 405, 503]),
   },
 });
 

@@ -240,6 +240,9 @@ Deno.test("every operation's live answers match /api/openapi.json (checked with 
     await checker.call("getTaskTypes", `${u}/api/task-types`, {
       ...get(304, { ...AUTH, "if-none-match": "*" }),
     });
+    await checker.call("getHistory", `${u}/api/history`, get(200));
+    await checker.call("getHistory", `${u}/api/history?window=3600`, get(200));
+    await checker.call("getHistory", `${u}/api/history?window=7`, get(400));
     await checker.call("getHealth", `${u}/health`, get(200, {}));
     await checker.call("getHealth", `${u}/health`, { method: "POST", expect: 405 });
     await checker.call("getReadiness", `${u}/ready`, get(200, {}));

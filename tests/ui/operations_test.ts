@@ -248,8 +248,9 @@ Deno.test({
             Array.from({ length: 2400 }, (_, i) => ({ type: "noop", payload: i })),
           );
           await settle(ui);
+          // Long enough to be seen at both widths however slow the machine; cancelled after.
           const sleepers = await Promise.all(
-            [0, 1].map(() => ui.engine.submit({ type: "sleep", payload: { ms: 4000 } })),
+            [0, 1].map(() => ui.engine.submit({ type: "sleep", payload: { ms: 120_000 } })),
           );
           for (const width of [1280, 360]) {
             const view = await open(browser, width);
@@ -268,6 +269,7 @@ Deno.test({
             await shot(view.page, `ops-workers-${width}.png`);
             await view.context.close();
           }
+          for (const task of sleepers) await ui.engine.cancel(task.id);
         },
       );
 
