@@ -13,11 +13,17 @@ import {
   TimeoutError,
   WorkerExitedError,
 } from "../model/errors.ts";
-import type { WorkerEventType, WorkerInfo } from "../model/events.ts";
+import {
+  TERMINAL_EVENT_TYPES,
+  type ThreadFlowEvent,
+  type WorkerEventType,
+  type WorkerInfo,
+} from "../model/events.ts";
 import type { Lifecycle } from "../model/lifecycle.ts";
 import { isTerminal, type ProgressValue, type Task, type TaskError } from "../model/task.ts";
 import type { TaskStore } from "../store/store.ts";
-import { type InterruptCause, type PoolHooks, type PoolJob, toFraction } from "../pool/pool.ts";
+import type { InterruptCause, PoolHooks, PoolJob } from "../pool/hooks.ts";
+import { toFraction } from "../pool/protocol.ts";
 import type { StoreChange, TaskSource } from "../source/source.ts";
 import type { StoreWriter } from "../store/store_writer.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -136,6 +142,22 @@ export class Runner {
       this.#source.place(task, now);
     }
     this.#pool.fill();
+  }
+
+  /** Set while re-emitting another node's event, so it is not published back. */
+  relaying = false;
+
+  /** Re-emits an event another node emitted (and resolves waiters of a task it ended). */
+  relay(event: ThreadFlowEvent): void {
+    this.relaying = true;
+    try {
+      this.#parts.lifecycle.emit(event);
+    } finally {
+      this.relaying = false;
+    }
+    if ("task" in event && TERMINAL_EVENT_TYPES.has(event.type as never)) {
+      this.#parts.waiters.resolve(event.task);
+    }
   }
 
   /** Changes a shared store made itself, through the state machine. */

@@ -15,20 +15,17 @@ import {
   TaskNotFoundError,
   WorkerExitedError,
 } from "../model/errors.ts";
-import type { EventListener, ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
-import { TERMINAL_EVENT_TYPES } from "../model/events.ts";
+import type { EventListener, WorkerInfo } from "../model/events.ts";
 import { Lifecycle } from "../model/lifecycle.ts";
 import { normalizeQuery, type TaskPage, type TaskQuery } from "../model/query.ts";
 import { isTerminal, type SubmitInput, type SubmitResult, type Task } from "../model/task.ts";
-import { NO_PERMISSIONS, permissionsKey } from "../pool/permissions.ts";
-import { type WorkerGroup, WorkerPool } from "../pool/pool.ts";
-import { loadTaskTypes, type TaskTypeInfo } from "../pool/task_types.ts";
+import { WorkerPool } from "../pool/pool.ts";
+import { loadTaskTypes, permissionGroups, type TaskTypeInfo } from "../pool/task_types.ts";
 import { WORKER_OPTIONS_FLAG, workerOptionsEnabled } from "../pool/worker_options.ts";
 import { ClaimedSource } from "../source/claimed_source.ts";
 import { LocalSource } from "../source/local_source.ts";
 import type { SourceHooks, TaskSource } from "../source/source.ts";
-import { MemoryStore } from "../store/memory_store.ts";
-import { openStore } from "../store/mod.ts";
+import { storeOf } from "../store/mod.ts";
 import { isSharedStore } from "../store/shared_store.ts";
 import type { TaskStore } from "../store/store.ts";
 import { StoreWriter } from "../store/store_writer.ts";
@@ -38,30 +35,9 @@ import { Retention } from "./retention.ts";
 import { Runner } from "./runner.ts";
 import { type EngineStats, StatsRecorder, workerTotals } from "./stats.ts";
 import { Waiters } from "./waiters.ts";
+import type { CloseOptions, NodeWorkers, SubmitBatchOptions, WaitOptions } from "./api_types.ts";
 
-/** Options for {@linkcode ThreadFlow.close}. */
-export interface CloseOptions {
-  /** How long running tasks may take to finish before they are interrupted. Default 10,000 ms. */
-  drainMs?: number;
-}
-
-/** One node of a cluster and its workers (a single entry without a shared store). */
-export interface NodeWorkers {
-  nodeId: string;
-  workers: WorkerInfo[];
-}
-
-/** Options for {@linkcode ThreadFlow.wait}. */
-export interface WaitOptions {
-  /** Stops waiting (rejecting with the signal's reason). */
-  signal?: AbortSignal;
-}
-
-/** Options for {@linkcode ThreadFlow.submitBatch}. */
-export interface SubmitBatchOptions {
-  /** Answer `{ task, created }` per input instead of the tasks alone. */
-  outcomes?: boolean;
-}
+export type { CloseOptions, NodeWorkers, SubmitBatchOptions, WaitOptions } from "./api_types.ts";
 
 /** Most tasks a node claims ahead of its workers when tasks are quick (shared stores). */
 const CLAIM_AHEAD = 256;
@@ -99,8 +75,6 @@ export class ThreadFlow {
   #stats = new StatsRecorder();
   #reserved = 0;
   #startedAt = Date.now();
-  /** Set while re-emitting another node's event, so it is not published back. */
-  #relaying = false;
 
   private constructor(
     options: ResolvedOptions,
@@ -147,7 +121,7 @@ export class ThreadFlow {
     this.#runner.connect(this.#source, this.#pool);
     if (claimed !== null) {
       this.#lifecycle.listen((event) => {
-        if (!this.#relaying) claimed.publish(event);
+        if (!this.#runner.relaying) claimed.publish(event);
       });
     }
     this.#retention = new Retention(store, {
@@ -448,10 +422,10 @@ export class ThreadFlow {
       due: (tasks) => this.#runner.due(tasks),
       applied: (changes) => {
         this.#runner.applied(changes);
-        this.#pollWaiters();
+        this.#waiters.poll(WAITER_POLL_BATCH, (id) => this.store.get(id));
       },
       lost: (ids) => this.#runner.lost(ids),
-      remoteEvent: (event) => this.#relay(event),
+      remoteEvent: (event) => this.#runner.relay(event),
       wanted: () => {
         if (this.#state !== "running") return 0;
         const quick = this.#stats.run.count > 0 &&
@@ -462,60 +436,4 @@ export class ThreadFlow {
       workers: () => this.#pool.info(),
     };
   }
-
-  #relay(event: ThreadFlowEvent): void {
-    this.#relaying = true;
-    try {
-      this.#lifecycle.emit(event);
-    } finally {
-      this.#relaying = false;
-    }
-    if ("task" in event && TERMINAL_EVENT_TYPES.has(event.type as never)) {
-      this.#waiters.resolve(event.task);
-    }
-  }
-
-  /**
-   * Events can be missed while a node's listening connection reconnects:
-   * look up, a few at a time, the tasks someone waits for.
-   */
-  async #pollWaiters(): Promise<void> {
-    const ids = this.#waiters.ids(WAITER_POLL_BATCH);
-    if (ids.length === 0) return;
-    try {
-      const tasks = await Promise.all(ids.map((id) => this.store.get(id)));
-      for (const task of tasks) {
-        if (task !== undefined && isTerminal(task.status)) this.#waiters.resolve(task);
-      }
-    } catch {
-      // The store is unreachable; the next sweep looks again.
-    }
-  }
-}
-
-/** The store an option names: a store object, a spec string, or (by default) memory. */
-function storeOf(store: ThreadFlowOptions["store"]): TaskStore {
-  if (store === undefined) return new MemoryStore();
-  if (typeof store === "string") return openStore(store);
-  if (typeof store === "object" && store !== null && typeof store.open === "function") return store;
-  throw new InvalidOptionError(
-    `Option store must be "memory", "sqlite", "sqlite:PATH", a postgres:// URL or a TaskStore.`,
-    "store",
-  );
-}
-
-/** Task types grouped by their permissions; the first group is the built-ins'. */
-function permissionGroups(types: Map<string, TaskTypeInfo>): WorkerGroup[] {
-  const groups = new Map<string, WorkerGroup>();
-  groups.set(permissionsKey(NO_PERMISSIONS), { permissions: NO_PERMISSIONS, types: {} });
-  for (const info of types.values()) {
-    const key = permissionsKey(info.permissions);
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = { permissions: info.permissions, types: {} };
-      groups.set(key, group);
-    }
-    group.types[info.name] = info.source;
-  }
-  return [...groups.values()];
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Task } from "../model/task.ts";
+import { isTerminal, type Task } from "../model/task.ts";
 
 /** Callers of `wait(id)` until their task ends. */
 export class Waiters {
@@ -45,6 +45,24 @@ export class Waiters {
     if (list === undefined) return;
     this.#byId.delete(task.id);
     for (const waiter of list) waiter({ ...task });
+  }
+
+  /**
+   * Looks up, `batch` at a time, the tasks someone waits for and resolves
+   * those that ended. A shared store's events can be missed while a node's
+   * listening connection reconnects: its sweeps call this.
+   */
+  async poll(batch: number, get: (id: string) => Promise<Task | undefined>): Promise<void> {
+    const ids = this.ids(batch);
+    if (ids.length === 0) return;
+    try {
+      const tasks = await Promise.all(ids.map(get));
+      for (const task of tasks) {
+        if (task !== undefined && isTerminal(task.status)) this.resolve(task);
+      }
+    } catch {
+      // The store is unreachable; the next sweep looks again.
+    }
   }
 
   /** Resolves every waiter with the task `current(id)` gives (at shutdown), then forgets them. */

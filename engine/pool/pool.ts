@@ -18,64 +18,16 @@
  * @module
  */
 
-import type { WorkerEventType, WorkerInfo } from "../model/events.ts";
-import { MAX_PRIORITY } from "../model/limits.ts";
-import type { ProgressValue } from "../model/task.ts";
+import type { WorkerInfo } from "../model/events.ts";
 import { DeadlineQueue } from "../source/deadline_queue.ts";
+import { Dispatcher } from "./dispatcher.ts";
 import { entryModule } from "./entry.ts";
-import type { NormalizedPermissions } from "./permissions.ts";
-import { type FromWorker, type JobOutcome, toTaskError } from "./protocol.ts";
-import { type Held, type PoolJob, Slot } from "./slot.ts";
+import type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
+import { type FromWorker, type JobOutcome, toFraction, toTaskError } from "./protocol.ts";
+import { exitReason, reportSplit, splitHeld } from "./interrupt.ts";
+import { type Held, pendingDepth, Slot } from "./slot.ts";
 
-export type { PoolJob } from "./slot.ts";
-
-/** Why a worker's started jobs were taken from it. */
-export type InterruptCause =
-  | { kind: "timeout"; job: PoolJob; timeoutMs: number; runMs: number }
-  | { kind: "cancelled"; job: PoolJob }
-  | { kind: "crashed"; reason: string }
-  | { kind: "shutdown" };
-
-/** How the pool talks back to the engine. */
-export interface PoolHooks {
-  /** The most urgent ready job, without taking it; `undefined` when none waits. */
-  peek(): PoolJob | undefined;
-  /** Takes the job {@linkcode PoolHooks.peek} returned. */
-  take(): PoolJob;
-  /** How many jobs wait for a worker. */
-  backlog(): number;
-  /** Jobs taken but never started come back; they go to the front of the queue. */
-  giveBack(jobs: PoolJob[]): void;
-  /** A worker began `job` at `startedAt` (ms since epoch). */
-  started(job: PoolJob, slot: number, startedAt: number): void;
-  /** `job` ended in its worker: `value` is its result (`ok`) or a `TaskError`. */
-  settled(
-    job: PoolJob,
-    ok: boolean,
-    value: unknown,
-    finishedAt: number,
-    runMs: number,
-    payload?: Uint8Array,
-  ): void;
-  /** A worker was replaced while running these started jobs. */
-  interrupted(jobs: PoolJob[], cause: InterruptCause): void;
-  /**
-   * A run that was cancelled (see {@linkcode WorkerPool.cancel}) ended, or
-   * its worker went: nothing of it counts (the task may be running again in
-   * a new run). `payload` is a byte payload it moved back.
-   */
-  dropped(job: PoolJob, payload?: Uint8Array): void;
-  progress(job: PoolJob, value: ProgressValue): void;
-  workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void;
-}
-
-/** Task types whose workers share one set of permissions. */
-export interface WorkerGroup {
-  /** Deno permissions of the group's workers. */
-  permissions: NormalizedPermissions;
-  /** Task type name → module URL. */
-  types: Record<string, string>;
-}
+export type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
 
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -94,16 +46,6 @@ export interface WorkerPoolOptions {
   hooks: PoolHooks;
 }
 
-/** A terminated worker's jobs, by what became of them. */
-interface SplitJobs {
-  started: PoolJob[];
-  notStarted: PoolJob[];
-  /** Started in the worker, not yet noted: running, or ended with the outcome unreported. */
-  ended: Array<{ job: PoolJob; startedAt: number }>;
-  /** Cancelled runs: they no longer count. */
-  dropped: PoolJob[];
-}
-
 interface PoolDeadline {
   held: Held;
   kind: "timeout" | "cancel";
@@ -111,10 +53,6 @@ interface PoolDeadline {
 
 /** A type whose handler runs faster than this (ms, moving average) is quick. */
 export const QUICK_MS = 1;
-/** Most expected work (ms) that may wait, unstarted, in one worker. */
-export const PREFETCH_BUDGET_MS = 2;
-/** How often unreported starts of quick jobs are read from the claim cells. */
-const START_WATCH_MS = 20;
 
 /**
  * Runs jobs on module workers.
@@ -133,13 +71,10 @@ export class WorkerPool {
   #hooks: PoolHooks;
   #slots: Slot[] = [];
   #deadlines: DeadlineQueue<PoolDeadline>;
-  /** Jobs held by all workers. */
-  #held = 0;
   /** Moving average of handler run time per task type, ms. */
   #typeRunMs = new Map<string, number>();
   #closed = false;
-  #filling = false;
-  #watchTimer: ReturnType<typeof setTimeout> | undefined;
+  #dispatcher: Dispatcher;
   /** Worker entry module (a data: URL) per group. */
   #entries: string[];
   #groupOfType = new Map<string, number>();
@@ -154,6 +89,28 @@ export class WorkerPool {
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     this.#hooks = options.hooks;
+    this.#dispatcher = new Dispatcher({
+      slots: this.#slots,
+      options,
+      hooks: options.hooks,
+      isClosed: () => this.#closed,
+      groupOf: (type) => this.#groupOfType.get(type) ?? 0,
+      isQuick: (type) => this.isQuick(type),
+      typeRunMs: (type) => this.#typeRunMs.get(type),
+      send: (slot, sent) => this.#send(slot, sent),
+      noteStart: (held, at, arm) => this.#noteStart(held, at, arm),
+      replace: (slot, cause) => this.#replace(slot, cause),
+      switchGroup: (slot, group) => {
+        slot.terminate();
+        this.#hooks.workerEvent(
+          "worker.exited",
+          slot.info(options.nodeId),
+          "switching permissions",
+        );
+        slot.group = group;
+        this.#spawn(slot);
+      },
+    });
     this.#deadlines = new DeadlineQueue((due) => this.#onDeadlines(due));
     this.#entries = options.groups.map((group) => entryModule(group.types));
     options.groups.forEach((group, index) => {
@@ -188,7 +145,9 @@ export class WorkerPool {
 
   /** Jobs workers hold, started or not. */
   get held(): number {
-    return this.#held;
+    let count = 0;
+    for (const slot of this.#slots) count += slot.load;
+    return count;
   }
 
   /** Jobs workers hold that have not started. */
@@ -199,27 +158,13 @@ export class WorkerPool {
   }
 
   /** Unstarted jobs per level, keyed "1".."10", and when each level's oldest became ready. */
-  pendingDepth(): {
-    queuedByPriority: Record<string, number>;
-    oldestQueuedAt: Record<string, number | null>;
-  } {
-    const queuedByPriority: Record<string, number> = {};
-    const oldestQueuedAt: Record<string, number | null> = {};
-    for (let p = 1; p <= 10; p++) {
-      queuedByPriority[p] = 0;
-      oldestQueuedAt[p] = null;
-    }
-    for (const slot of this.#slots) {
-      if (slot.pending === 0) continue;
-      for (const held of slot.each()) {
-        if (held.startedAt !== null) continue;
-        const { priority } = held.job;
-        queuedByPriority[priority]++;
-        const oldest = oldestQueuedAt[priority];
-        if (oldest === null || held.job.runAt < oldest) oldestQueuedAt[priority] = held.job.runAt;
-      }
-    }
-    return { queuedByPriority, oldestQueuedAt };
+  pendingDepth(): ReturnType<typeof pendingDepth> {
+    return pendingDepth(this.#slots);
+  }
+
+  /** Gives free worker capacity to waiting jobs. Cheap to call often. */
+  fill(): void {
+    this.#dispatcher.fill();
   }
 
   /**
@@ -228,17 +173,12 @@ export class WorkerPool {
    * so none starts before them.
    */
   makeWay(priority: number): void {
-    if (!this.#closed && this.#held > 0) this.#takeBackBelow(priority);
+    this.#dispatcher.makeWay(priority);
   }
 
   /** Takes back every job not started yet (to the front of the queue): draining begins. */
   recall(): void {
-    const taken: PoolJob[] = [];
-    for (const slot of this.#slots) {
-      if (slot.pending === 0) continue;
-      for (const held of slot.each()) if (held.startedAt === null) this.#takeBack(held, taken);
-    }
-    if (taken.length > 0) this.#hooks.giveBack(taken.sort(byPriorityThenAge));
+    this.#dispatcher.recall();
   }
 
   /** Whether the pool holds `id` (started or not). */
@@ -272,252 +212,6 @@ export class WorkerPool {
     return this.#typeRunMs.get(type);
   }
 
-  /** Gives free worker capacity to waiting jobs. Cheap to call often. */
-  fill(): void {
-    if (this.#closed || this.#filling) return;
-    this.#filling = true;
-    try {
-      // Each round serves the most urgent job's permission group. Taking jobs back makes room
-      // for a more urgent one; it never undoes a dispatch, so the rounds always make progress.
-      for (let round = 0; round <= this.#slots.length * 4 + MAX_PRIORITY; round++) {
-        const next = this.#hooks.peek();
-        if (next === undefined) {
-          this.#balance();
-          break;
-        }
-        const group = this.#groupOfType.get(next.type) ?? 0;
-        const slot = this.#leastLoaded(group);
-        if (slot === undefined) {
-          this.#switchIdleWorker(group);
-          break;
-        }
-        // Order by urgency across workers: a more urgent job waiting unstarted in another
-        // worker goes first; less urgent ones waiting unstarted anywhere go back to the queue.
-        const urgency = this.#urgency(next);
-        if (this.#takeBackAbove(urgency, slot)) continue;
-        if (this.#takeBackBelow(urgency)) continue;
-        if (!this.#dispatch(slot, next, group)) break;
-      }
-    } finally {
-      this.#filling = false;
-    }
-  }
-
-  /**
-   * Sends `slot` the jobs it can start now and, when they are quick, the
-   * jobs it may hold ahead. Returns whether anything was sent.
-   */
-  #dispatch(slot: Slot, first: PoolJob, group: number): boolean {
-    const { concurrency } = this.#options;
-    const urgency = this.#urgency(first);
-    const startNow = Math.max(0, concurrency - slot.load);
-    const prefetch = this.#prefetchRoom(slot, first, urgency);
-    if (startNow === 0 && prefetch === 0) return false;
-    const sent: Held[] = [];
-    for (let next: PoolJob | undefined = first; next !== undefined; next = this.#hooks.peek()) {
-      if ((this.#groupOfType.get(next.type) ?? 0) !== group) break;
-      const immediate = sent.length < startNow;
-      if (!immediate) {
-        if (sent.length >= startNow + prefetch) break;
-        if (!this.#canWait(next, urgency)) break;
-      }
-      const held = slot.hold(next, this.isQuick(next.type));
-      if (held === undefined) break;
-      this.#hooks.take();
-      this.#held++;
-      sent.push(held);
-    }
-    if (sent.length === 0) return false;
-    this.#send(slot, sent);
-    return true;
-  }
-
-  /** How many jobs beyond what it can start `slot` may hold ahead, `first` being the next. */
-  #prefetchRoom(slot: Slot, first: PoolJob, urgency: number): number {
-    const { dispatchBatch, concurrency } = this.#options;
-    if (dispatchBatch <= 1 || slot.slow > 0 || !this.#canWait(first, urgency)) return 0;
-    // Never ahead of a more urgent job that waits unstarted elsewhere.
-    for (const other of this.#slots) {
-      if (other !== slot && this.#pendingBeyond(other, urgency, 1)) return 0;
-    }
-    const average = this.#typeRunMs.get(first.type)!;
-    const budget = Math.floor(PREFETCH_BUDGET_MS / Math.max(average, 0.001));
-    const share = Math.ceil(this.#hooks.backlog() / this.#slots.length);
-    const room = Math.min(2 * dispatchBatch, share, budget) - Math.max(0, slot.load - concurrency);
-    return Math.max(0, room);
-  }
-
-  /** Whether `job` may wait unstarted in a worker: quick, its bytes not moved, not less urgent. */
-  #canWait(job: PoolJob, urgency: number): boolean {
-    return this.isQuick(job.type) && !(job.payload instanceof Uint8Array) &&
-      this.#urgency(job) >= urgency;
-  }
-
-  /** A job's priority as the queue orders it now: with aging, raised by its wait. */
-  #urgency(job: PoolJob): number {
-    const { agingMs } = this.#options;
-    if (agingMs <= 0) return job.priority;
-    return Math.min(MAX_PRIORITY, job.priority + Math.floor((Date.now() - job.runAt) / agingMs));
-  }
-
-  /**
-   * Whether `slot` holds an unstarted job more urgent than `urgency`
-   * (`direction` 1) or less urgent (`direction` -1).
-   */
-  #pendingBeyond(slot: Slot, urgency: number, direction: 1 | -1): boolean {
-    // Only jobs waiting behind running ones count: a worker with room starts what it holds.
-    if (slot.pending === 0 || slot.load <= this.#options.concurrency) return false;
-    if (this.#options.agingMs <= 0) {
-      return direction > 0 ? slot.topPendingPriority() > urgency : slot.hasPendingBelow(urgency);
-    }
-    for (const held of slot.each()) {
-      if (held.startedAt === null && (this.#urgency(held.job) - urgency) * direction > 0) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** The ready worker of `group` holding the fewest jobs, or `undefined`. */
-  #leastLoaded(group: number): Slot | undefined {
-    let best: Slot | undefined;
-    for (const slot of this.#slots) {
-      if (!slot.ready || slot.group !== group) continue;
-      if (best === undefined || slot.load < best.load) best = slot;
-    }
-    return best;
-  }
-
-  /**
-   * `slot` would start a job of `priority` while more urgent ones wait
-   * unstarted in other workers: takes those back (to the front of the queue,
-   * for `slot` to take next). Returns whether anything was taken back.
-   */
-  #takeBackAbove(urgency: number, slot: Slot): boolean {
-    if (slot.load >= this.#options.concurrency) return false;
-    const taken: PoolJob[] = [];
-    for (const other of this.#slots) {
-      if (other === slot || !this.#pendingBeyond(other, urgency, 1)) continue;
-      for (const held of other.each()) {
-        if (other.load <= this.#options.concurrency) break; // the rest start at once
-        if (held.startedAt === null && this.#urgency(held.job) > urgency) {
-          this.#takeBack(held, taken);
-        }
-      }
-    }
-    if (taken.length === 0) return false;
-    this.#hooks.giveBack(taken.sort(byPriorityThenAge));
-    return true;
-  }
-
-  /**
-   * Takes back every unstarted job less urgent than `urgency`, to the front
-   * of the queue. Returns whether anything was taken back.
-   */
-  #takeBackBelow(urgency: number): boolean {
-    const taken: PoolJob[] = [];
-    for (const slot of this.#slots) {
-      if (!this.#pendingBeyond(slot, urgency, -1)) continue;
-      for (const held of slot.each()) {
-        if (held.startedAt === null && this.#urgency(held.job) < urgency) {
-          this.#takeBack(held, taken);
-        }
-      }
-    }
-    if (taken.length === 0) return false;
-    this.#hooks.giveBack(taken.sort(byPriorityThenAge));
-    return true;
-  }
-
-  /**
-   * Nothing waits in the queue: a worker with room takes over half the
-   * unstarted jobs of the busiest worker of its group.
-   */
-  #balance(): void {
-    const { concurrency } = this.#options;
-    for (const thief of this.#slots) {
-      if (!thief.ready || thief.load >= concurrency) continue;
-      let victim: Slot | undefined;
-      for (const slot of this.#slots) {
-        if (slot === thief || slot.group !== thief.group || slot.load <= concurrency) continue;
-        if (slot.pending > 0 && (victim === undefined || slot.pending > victim.pending)) {
-          victim = slot;
-        }
-      }
-      if (victim === undefined) continue;
-      const wanted = Math.max(concurrency - thief.load, Math.ceil(victim.pending / 2));
-      const taken: PoolJob[] = [];
-      for (const held of victim.each()) {
-        if (taken.length >= wanted) break;
-        if (held.startedAt === null) this.#takeBack(held, taken);
-      }
-      if (taken.length === 0) continue;
-      taken.sort(byPriorityThenAge);
-      const sent: Held[] = [];
-      for (const job of taken) {
-        const held = thief.hold(job, this.isQuick(job.type));
-        if (held === undefined) {
-          this.#hooks.giveBack(taken.slice(sent.length));
-          break;
-        }
-        this.#held++;
-        sent.push(held);
-      }
-      if (sent.length > 0) this.#send(thief, sent);
-    }
-  }
-
-  /** Takes `held` back if its worker has not started it (adding it to `taken`); else notes the start. */
-  #takeBack(held: Held, taken: PoolJob[]): void {
-    const slot = held.slot;
-    if (slot.claims.takeBack(held.cell, held.seq)) {
-      slot.release(held);
-      this.#held--;
-      taken.push(held.job);
-    } else if (slot.claims.started(held.cell, held.seq)) {
-      this.#observeStart(held);
-    }
-    // Otherwise it already ran: its outcome is on its way in the worker's next report.
-  }
-
-  /**
-   * The claim cells show `held` running. It is noted as started unless its
-   * worker already has `concurrency` jobs noted: then one of those has ended
-   * unreported (the cells are read while the worker runs on), and `held`
-   * waits for its report, so no more jobs show as running than run.
-   */
-  #observeStart(held: Held): boolean {
-    const slot = held.slot;
-    if (slot.running >= this.#options.concurrency) return false;
-    // A job sent before it and not yet reported has ended (or runs beside it): its report
-    // will note it, so noting this one now could show more running than the worker runs.
-    for (const other of slot.each()) {
-      if (other.startedAt === null && other !== held && sentBefore(other, held)) return false;
-    }
-    this.#noteStart(held, slot.claims.startedAt(held.cell), !this.#closed);
-    return true;
-  }
-
-  /**
-   * No worker of `group` is ready: when one of another group is idle and none
-   * of `group` is starting, restart it with `group`'s permissions.
-   */
-  #switchIdleWorker(group: number): void {
-    if (this.#slots.some((slot) => slot.group === group && slot.worker !== null && !slot.ready)) {
-      return;
-    }
-    const idle = this.#slots.find((slot) => slot.ready && slot.group !== group && slot.load === 0);
-    if (idle === undefined) return;
-    idle.terminate();
-    this.#hooks.workerEvent(
-      "worker.exited",
-      idle.info(this.#options.nodeId),
-      "switching permissions",
-    );
-    idle.group = group;
-    this.#spawn(idle);
-  }
-
   /**
    * Cancels a held job: one not started is taken back (`"taken"`: it never
    * runs); a started one is asked to abort and its worker is replaced if it
@@ -528,7 +222,7 @@ export class WorkerPool {
     const held = this.#find(id);
     if (held === undefined) return "unknown";
     const taken: PoolJob[] = [];
-    if (held.startedAt === null) this.#takeBack(held, taken);
+    if (held.startedAt === null) this.#dispatcher.takeBack(held, taken);
     if (taken.length > 0) return "taken";
     const slot = held.slot;
     try {
@@ -563,11 +257,11 @@ export class WorkerPool {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#deadlines.close();
-    clearTimeout(this.#watchTimer);
+    this.#dispatcher.close();
     for (const slot of this.#slots) {
-      const split = this.#split(slot);
+      const split = splitHeld(slot, (held) => this.#forgetDeadlines(held));
       slot.terminate();
-      this.#report(slot, split, { kind: "shutdown" });
+      reportSplit(this.#hooks, slot.id, split, { kind: "shutdown" });
       this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), "shutdown");
     }
     return Promise.resolve();
@@ -603,7 +297,7 @@ export class WorkerPool {
         this.#sendEach(slot, part);
       }
     }
-    if (quick) this.#watchStarts();
+    if (quick) this.#dispatcher.watchStarts();
   }
 
   #sendEach(slot: Slot, sent: Held[]): void {
@@ -622,38 +316,6 @@ export class WorkerPool {
         this.#settle(slot, held, [held.cell, held.seq, false, failure, now, 0]);
       }
     }
-  }
-
-  /** Reads the claim cells now and then while quick jobs' starts are unreported. */
-  #watchStarts(): void {
-    if (this.#watchTimer !== undefined || this.#closed) return;
-    this.#watchTimer = setTimeout(() => {
-      this.#watchTimer = undefined;
-      let waiting = false;
-      const now = Date.now();
-      const overdue: Held[] = [];
-      for (const slot of this.#slots) {
-        if (slot.pending === 0) continue;
-        for (const held of slot.each()) {
-          if (held.startedAt !== null || !held.quick) continue;
-          waiting = true;
-          if (!slot.claims.started(held.cell, held.seq) || this.#observeStart(held)) continue;
-          // Running, not yet noted, its worker too busy to report: its timeout still holds.
-          if (now - slot.claims.startedAt(held.cell) > held.job.timeoutMs) overdue.push(held);
-        }
-      }
-      for (const held of overdue) {
-        if (held.slot.held[held.cell] !== held) continue;
-        const runMs = now - held.slot.claims.startedAt(held.cell);
-        this.#replace(held.slot, {
-          kind: "timeout",
-          job: held.job,
-          timeoutMs: held.job.timeoutMs,
-          runMs,
-        });
-      }
-      if (waiting) this.#watchStarts();
-    }, START_WATCH_MS);
   }
 
   /**
@@ -702,7 +364,7 @@ export class WorkerPool {
       case "progress": {
         const held = slot.find(message.cell, message.seq);
         if (held === undefined || held.cancelling) break;
-        this.#observeStart(held);
+        this.#dispatcher.observeStart(held);
         slot.firstProgress = toFraction(message.value);
         this.#hooks.progress(held.job, message.value);
         break;
@@ -734,10 +396,8 @@ export class WorkerPool {
     if (slot.held[held.cell] !== held) return; // cancelled by the started hook
     const job = held.job;
     slot.release(held);
-    this.#held--;
-    if (held.armed) this.#deadlines.delete(`t${held.run}`);
+    this.#forgetDeadlines(held);
     const cancelled = held.cancelling;
-    if (cancelled) this.#deadlines.delete(`c${held.run}`);
     const average = this.#typeRunMs.get(job.type);
     this.#typeRunMs.set(job.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
     if (ok) slot.completed++;
@@ -762,84 +422,21 @@ export class WorkerPool {
     }
   }
 
-  /**
-   * The slot's held jobs, split into started (noted), not started (taken
-   * back), and the rest: started in the worker but not yet noted (running,
-   * or ended with their outcome unreported), with their start times.
-   */
-  #split(slot: Slot): SplitJobs {
-    const started: PoolJob[] = [];
-    const notStarted: PoolJob[] = [];
-    const ended: Array<{ job: PoolJob; startedAt: number }> = [];
-    const dropped: PoolJob[] = [];
-    for (const held of slot.each()) {
-      if (held.startedAt === null && slot.claims.takeBack(held.cell, held.seq)) {
-        slot.release(held);
-        this.#held--;
-        notStarted.push(held.job);
-        continue;
-      }
-      this.#held--;
-      if (held.armed) this.#deadlines.delete(`t${held.run}`);
-      if (held.cancelling) {
-        this.#deadlines.delete(`c${held.run}`);
-        dropped.push(held.job);
-      } else if (held.startedAt !== null) started.push(held.job);
-      else ended.push({ job: held.job, startedAt: Math.round(slot.claims.startedAt(held.cell)) });
-    }
-    return { started, notStarted: notStarted.sort(byPriorityThenAge), ended, dropped };
-  }
-
-  /** Reports a terminated slot's jobs: unstarted ones go back, started and ended ones are interrupted. */
-  #report(slot: Slot, split: SplitJobs, cause: InterruptCause): void {
-    const { started, notStarted, ended, dropped } = split;
-    for (const job of dropped) this.#hooks.dropped(job);
-    if (notStarted.length > 0) this.#hooks.giveBack(notStarted);
-    if (started.length > 0) this.#hooks.interrupted(started, cause);
-    // One at a time, so no more show as running than the worker ran.
-    for (const { job, startedAt } of ended) {
-      this.#hooks.started(job, slot.id, startedAt);
-      this.#hooks.interrupted([job], cause);
-    }
+  /** Clears a run's timeout and cancel grace. */
+  #forgetDeadlines(held: Held): void {
+    if (held.armed) this.#deadlines.delete(`t${held.run}`);
+    if (held.cancelling) this.#deadlines.delete(`c${held.run}`);
   }
 
   /** Terminates the slot's worker, reports its jobs, and starts a new one. */
   #replace(slot: Slot, cause: InterruptCause): void {
     if (this.#closed || slot.worker === null) return;
-    const split = this.#split(slot);
+    const split = splitHeld(slot, (held) => this.#forgetDeadlines(held));
     slot.terminate();
     slot.restarts++;
-    const reason = cause.kind === "timeout"
-      ? "timeout"
-      : cause.kind === "cancelled"
-      ? "cancel-grace"
-      : cause.kind === "crashed"
-      ? `crashed: ${cause.reason}`
-      : "shutdown";
-    this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), reason);
-    this.#report(slot, split, cause);
+    this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), exitReason(cause));
+    reportSplit(this.#hooks, slot.id, split, cause);
     this.#spawn(slot);
     this.fill();
   }
-}
-
-/** Whether `a` was sent to its worker before `b` (sequence numbers grow, wrapping after 2^31). */
-function sentBefore(a: Held, b: Held): boolean {
-  const gap = b.seq - a.seq;
-  return gap > 0 ? gap < 0x4000_0000 : gap < -0x4000_0000;
-}
-
-/** Most urgent first, then oldest (task ids sort by creation). */
-function byPriorityThenAge(a: PoolJob, b: PoolJob): number {
-  return b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-/** A progress report as a fraction from 0 to 1. */
-export function toFraction(value: ProgressValue): number {
-  const fraction = typeof value === "number"
-    ? value
-    : value.total > 0
-    ? value.done / value.total
-    : 0;
-  return Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
 }

@@ -81,3 +81,13 @@ export function toTaskError(error: unknown): TaskError {
   }
   return { name: "Error", message: typeof error === "string" ? error : String(error) };
 }
+
+/** A progress report as a fraction from 0 to 1. */
+export function toFraction(value: ProgressValue): number {
+  const fraction = typeof value === "number"
+    ? value
+    : value.total > 0
+    ? value.done / value.total
+    : 0;
+  return Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+}

@@ -234,3 +234,27 @@ export class Slot {
     };
   }
 }
+
+/** Unstarted jobs of `slots` per level, keyed "1".."10", and when each level's oldest became ready. */
+export function pendingDepth(slots: readonly Slot[]): {
+  queuedByPriority: Record<string, number>;
+  oldestQueuedAt: Record<string, number | null>;
+} {
+  const queuedByPriority: Record<string, number> = {};
+  const oldestQueuedAt: Record<string, number | null> = {};
+  for (let p = 1; p <= MAX_PRIORITY; p++) {
+    queuedByPriority[p] = 0;
+    oldestQueuedAt[p] = null;
+  }
+  for (const slot of slots) {
+    if (slot.pending === 0) continue;
+    for (const held of slot.each()) {
+      if (held.startedAt !== null) continue;
+      const { priority, runAt } = held.job;
+      queuedByPriority[priority]++;
+      const oldest = oldestQueuedAt[priority];
+      if (oldest === null || runAt < oldest) oldestQueuedAt[priority] = runAt;
+    }
+  }
+  return { queuedByPriority, oldestQueuedAt };
+}

@@ -7,11 +7,13 @@
  */
 
 import { InvalidOptionError } from "../model/errors.ts";
+import type { WorkerGroup } from "./hooks.ts";
 import {
   missingInParent,
   NO_PERMISSIONS,
   type NormalizedPermissions,
   normalizePermissions,
+  permissionsKey,
 } from "./permissions.ts";
 
 /** A task type the engine can run. */
@@ -176,4 +178,20 @@ function checkReport(source: string, report: ModuleReport): NormalizedPermission
       "tasksDir",
     );
   }
+}
+
+/** Task types grouped by their permissions; the first group is the built-ins'. */
+export function permissionGroups(types: Map<string, TaskTypeInfo>): WorkerGroup[] {
+  const groups = new Map<string, WorkerGroup>();
+  groups.set(permissionsKey(NO_PERMISSIONS), { permissions: NO_PERMISSIONS, types: {} });
+  for (const info of types.values()) {
+    const key = permissionsKey(info.permissions);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { permissions: info.permissions, types: {} };
+      groups.set(key, group);
+    }
+    group.types[info.name] = info.source;
+  }
+  return [...groups.values()];
 }

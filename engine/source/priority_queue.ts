@@ -131,7 +131,8 @@ export class PriorityQueue<T extends Prioritized> {
 
   /** The item `pop` would return now, without taking it. */
   peek(now: number): T | undefined {
-    return this.#pickLane(now)?.head()!.item;
+    const lane = this.#pickLane(now);
+    return lane === undefined ? undefined : lane.head()!.item;
   }
 
   /** Waiting items per priority level, keyed "1".."10". */

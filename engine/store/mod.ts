@@ -86,3 +86,23 @@ export function openStore(spec: string): TaskStore {
     "store",
   );
 }
+
+/**
+ * The store an engine option names: a store object, a spec for
+ * {@linkcode openStore}, or (when `undefined`) a new in-memory store.
+ *
+ * @example
+ * ```ts
+ * import { storeOf } from "./engine/store/mod.ts";
+ * storeOf("memory").name; // "memory"
+ * ```
+ */
+export function storeOf(store: TaskStore | string | undefined): TaskStore {
+  if (store === undefined) return new MemoryStore();
+  if (typeof store === "string") return openStore(store);
+  if (typeof store === "object" && store !== null && typeof store.open === "function") return store;
+  throw new InvalidOptionError(
+    `Option store must be "memory", "sqlite", "sqlite:PATH", a postgres:// URL or a TaskStore.`,
+    "store",
+  );
+}

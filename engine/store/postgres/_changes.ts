@@ -17,7 +17,8 @@ import { sourcesOf } from "../../model/lifecycle.ts";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../../model/limits.ts";
 import { emptyCounts, type TaskError, type TaskStatus } from "../../model/task.ts";
 import type { UnsafeQueryable } from "./migrations.ts";
-import { NOW_MS, type Row, rowToTask } from "./_rows.ts";
+import { FINISHED_SQL, NOW_MS, type Row, rowToTask } from "./_rows.ts";
+import type { PruneOptions } from "../store.ts";
 import type { ClaimedTask, ClusterDepth, Lease, StoreChange } from "../shared_store.ts";
 
 /** `status IN (...)` for the statuses a task may reach `to` from (and are in `among`, if given). */
@@ -237,4 +238,31 @@ function changes(rows: Row[]): StoreChange[] {
   return rows
     .map((row) => ({ task: rowToTask(row), from: row.from_status as TaskStatus }))
     .sort((a, b) => (a.task.id < b.task.id ? -1 : a.task.id > b.task.id ? 1 : 0));
+}
+
+/**
+ * Deletes finished tasks past retention, at most `batchSize`: those that
+ * finished before `finishedBefore`, then the oldest beyond `maxFinished`
+ * (counted from the counter tables, not by scanning). Returns how many.
+ */
+export async function pruneFinished(tx: UnsafeQueryable, options: PruneOptions): Promise<number> {
+  let budget = Math.max(0, Math.trunc(options.batchSize));
+  if (budget === 0) return 0;
+  const expired = await tx.unsafe(
+    `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE ${FINISHED_SQL}
+          AND finished_at < $1::float8 ORDER BY finished_at LIMIT $2::int) RETURNING id`,
+    [options.finishedBefore, budget],
+  );
+  budget -= expired.length;
+  // The counter tables know how many tasks are finished without counting rows.
+  const { counts } = await clusterDepth(tx);
+  const finished = counts.succeeded + counts.failed + counts.cancelled;
+  const excess = Math.min(finished - Math.max(0, options.maxFinished), budget);
+  if (excess <= 0) return expired.length;
+  const oldest = await tx.unsafe(
+    `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE ${FINISHED_SQL}
+          AND finished_at IS NOT NULL ORDER BY finished_at LIMIT $1::int) RETURNING id`,
+    [excess],
+  );
+  return expired.length + oldest.length;
 }

@@ -34,17 +34,11 @@ import { migratePostgres, type UnsafeQueryable } from "./migrations.ts";
 import { MessageChannel } from "./_messages.ts";
 import { type Operation, runBatch } from "./_batch.ts";
 import * as changes from "./_changes.ts";
+import * as nodes from "./_nodes.ts";
 import { guardConnectionErrors } from "./_guard.ts";
+import { ConnectionHealth } from "./_health.ts";
 import { listSql } from "./_list.ts";
-import {
-  describe,
-  FINISHED_SQL,
-  isConnectionError,
-  NOW_MS,
-  rowToTask,
-  UUID,
-  withDeadline,
-} from "./_rows.ts";
+import { describe, rowToTask, UUID, withDeadline } from "./_rows.ts";
 
 /** Options for {@linkcode PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -72,11 +66,8 @@ export interface PostgresStoreOptions {
 
 type Sql = postgres.Sql;
 
-const MAX_BACKOFF_MS = 5000;
 /** How long a write keeps being retried while the database is unreachable. */
 const DEFAULT_RETRY_WRITES_MS = 60_000;
-/** A node silent for this long is removed from the registry by the next heartbeat of any node. */
-const FORGET_NODES_AFTER_MS = 3_600_000;
 
 /**
  * A {@linkcode SharedTaskStore} in PostgreSQL.
@@ -105,10 +96,7 @@ export class PostgresStore implements SharedTaskStore {
   #guarded = false;
   #commits: GroupCommit<Operation>;
   #committed = 0;
-  #healthy = true;
-  #healthListeners = new Set<(healthy: boolean) => void>();
-  #probeTimer: ReturnType<typeof setTimeout> | undefined;
-  #probeDelayMs = 250;
+  #health: ConnectionHealth;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryWake: (() => void) | undefined;
   readonly #messages: MessageChannel;
@@ -138,6 +126,7 @@ export class PostgresStore implements SharedTaskStore {
     parsed.password = "";
     this.name = `postgres://${parsed.host}${parsed.pathname}?schema=${schema}`;
     this.#commits = new GroupCommit((batch) => this.#flush(batch), "immediate");
+    this.#health = new ConnectionHealth(this.name, () => this.#query((sql) => sql`SELECT 1`));
     this.#messages = new MessageChannel({
       url: this.#url,
       channel: `${schema}_messages`,
@@ -160,12 +149,11 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   get healthy(): boolean {
-    return this.#healthy;
+    return this.#health.healthy;
   }
 
   onHealthChange(listener: (healthy: boolean) => void): () => void {
-    this.#healthListeners.add(listener);
-    return () => this.#healthListeners.delete(listener);
+    return this.#health.onChange(listener);
   }
 
   /** Connects and migrates. Returns `[]`: the queue of a shared store stays in the database. */
@@ -251,27 +239,7 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   prune(options: PruneOptions): Promise<number> {
-    return this.#other(async (tx) => {
-      let budget = Math.max(0, Math.trunc(options.batchSize));
-      if (budget === 0) return 0;
-      const expired = await tx.unsafe(
-        `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE ${FINISHED_SQL}
-          AND finished_at < $1::float8 ORDER BY finished_at LIMIT $2::int) RETURNING id`,
-        [options.finishedBefore, budget],
-      );
-      budget -= expired.length;
-      // The counter tables know how many tasks are finished without counting rows.
-      const { counts } = await changes.clusterDepth(tx);
-      const finished = counts.succeeded + counts.failed + counts.cancelled;
-      const excess = Math.min(finished - Math.max(0, options.maxFinished), budget);
-      if (excess <= 0) return expired.length;
-      const oldest = await tx.unsafe(
-        `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE ${FINISHED_SQL}
-          AND finished_at IS NOT NULL ORDER BY finished_at LIMIT $1::int) RETURNING id`,
-        [excess],
-      );
-      return expired.length + oldest.length;
-    });
+    return this.#other((tx) => changes.pruneFinished(tx, options));
   }
 
   async claim(n: number, nodeId: string, leaseMs: number, agingMs = 0): Promise<ClaimedTask[]> {
@@ -349,53 +317,22 @@ export class PostgresStore implements SharedTaskStore {
     return this.#messages.subscribe(listener);
   }
 
-  async heartbeat(node: NodeHeartbeat): Promise<void> {
-    await this.#query((sql) =>
-      sql.unsafe(
-        `INSERT INTO nodes (node_id, started_at, heartbeat_at, workers, info)
-        VALUES ($1::text, $2::bigint, ${NOW_MS}, $3::text::jsonb, $4::text::jsonb)
-        ON CONFLICT (node_id) DO UPDATE SET started_at = excluded.started_at,
-          heartbeat_at = excluded.heartbeat_at, workers = excluded.workers, info = excluded.info`,
-        [
-          node.nodeId,
-          Math.trunc(node.startedAt),
-          JSON.stringify(node.workers),
-          JSON.stringify(node.info ?? {}),
-        ],
-      )
-    );
-    // Nodes that died without removeNode() would stay listed forever otherwise.
-    await this.#query((sql) =>
-      sql.unsafe(`DELETE FROM nodes WHERE heartbeat_at < ${NOW_MS} - $1::bigint`, [
-        FORGET_NODES_AFTER_MS,
-      ])
-    );
+  heartbeat(node: NodeHeartbeat): Promise<void> {
+    return this.#query((sql) => nodes.heartbeat(sql, node));
   }
 
-  async nodes(maxAgeMs = 15_000): Promise<NodeRecord[]> {
-    const rows = await this.#query((sql) =>
-      sql.unsafe(
-        `SELECT * FROM nodes WHERE heartbeat_at >= ${NOW_MS} - $1::bigint ORDER BY node_id`,
-        [Math.trunc(maxAgeMs)],
-      )
-    );
-    return rows.map((row) => ({
-      nodeId: row.node_id as string,
-      startedAt: Number(row.started_at),
-      heartbeatAt: Number(row.heartbeat_at),
-      workers: row.workers as NodeRecord["workers"],
-      info: row.info as Record<string, unknown>,
-    }));
+  nodes(maxAgeMs = 15_000): Promise<NodeRecord[]> {
+    return this.#query((sql) => nodes.liveNodes(sql, maxAgeMs));
   }
 
-  async removeNode(nodeId: string): Promise<void> {
-    await this.#query((sql) => sql.unsafe("DELETE FROM nodes WHERE node_id = $1::text", [nodeId]));
+  removeNode(nodeId: string): Promise<void> {
+    return this.#query((sql) => nodes.removeNode(sql, nodeId));
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#probeTimer);
+    this.#health.close();
     this.#retryWake?.(); // the queued retries then run once more, or reject
     this.#commits.close();
     await this.#commits.settled();
@@ -483,7 +420,7 @@ export class PostgresStore implements SharedTaskStore {
     this.#commits.requeue(retry);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#retryWake = resolve;
-    this.#retryTimer = setTimeout(resolve, this.#probeDelayMs);
+    this.#retryTimer = setTimeout(resolve, this.#health.backoffMs);
     await promise;
     clearTimeout(this.#retryTimer);
     this.#retryWake = undefined;
@@ -508,45 +445,8 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   /** Runs a query; a lost connection marks the store unhealthy and becomes StoreUnavailableError. */
-  async #query<T>(run: (sql: Sql) => Promise<T>): Promise<T> {
+  #query<T>(run: (sql: Sql) => Promise<T>): Promise<T> {
     const sql = this.#connection();
-    try {
-      const value = await run(sql);
-      if (!this.#healthy) this.#setHealthy(true);
-      return value;
-    } catch (error) {
-      if (!isConnectionError(error)) throw error;
-      this.#setHealthy(false);
-      throw new StoreUnavailableError(
-        `The PostgreSQL store ${this.name} is unreachable: ${describe(error)}.`,
-      );
-    }
-  }
-
-  #setHealthy(healthy: boolean): void {
-    if (this.#healthy === healthy) return;
-    this.#healthy = healthy;
-    for (const listener of this.#healthListeners) listener(healthy);
-    if (!healthy) {
-      this.#probeDelayMs = 250;
-      this.#scheduleProbe();
-    } else {
-      clearTimeout(this.#probeTimer);
-      this.#probeTimer = undefined;
-    }
-  }
-
-  /** While unhealthy, pings with backoff (250 ms doubling to 5 s) until the database answers. */
-  #scheduleProbe(): void {
-    if (this.#closed || this.#probeTimer !== undefined) return;
-    this.#probeTimer = setTimeout(async () => {
-      this.#probeTimer = undefined;
-      try {
-        await this.#query((sql) => sql`SELECT 1`);
-      } catch {
-        this.#probeDelayMs = Math.min(this.#probeDelayMs * 2, MAX_BACKOFF_MS);
-        if (!this.#healthy) this.#scheduleProbe();
-      }
-    }, this.#probeDelayMs);
+    return this.#health.run(() => run(sql));
   }
 }

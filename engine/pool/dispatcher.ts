@@ -1,0 +1,373 @@
+/**
+ * The pool's dispatch policy: what each worker holds. Jobs a worker can
+ * start at once go to the least loaded worker; quick jobs may also wait
+ * ahead in a worker (prefetch), but never behind a long job, never ahead of
+ * a more urgent job, and only as long as no other worker is idle: a job that
+ * has not started is taken back through its claim cell and goes where it
+ * starts sooner.
+ *
+ * @module
+ */
+
+import { MAX_PRIORITY } from "../model/limits.ts";
+import type { InterruptCause, PoolHooks } from "./hooks.ts";
+import type { Held, PoolJob, Slot } from "./slot.ts";
+
+/** Most expected work (ms) that may wait, unstarted, in one worker. */
+export const PREFETCH_BUDGET_MS = 2;
+/** How often unreported starts of quick jobs are read from the claim cells. */
+const START_WATCH_MS = 20;
+
+/** What the dispatcher needs from its pool. */
+export interface DispatchContext {
+  readonly slots: readonly Slot[];
+  readonly options: {
+    readonly concurrency: number;
+    readonly dispatchBatch: number;
+    readonly agingMs: number;
+  };
+  readonly hooks: PoolHooks;
+  /** Whether the pool is closing: nothing is dispatched or armed then. */
+  isClosed(): boolean;
+  /** Permission group of a task type. */
+  groupOf(type: string): number;
+  /** Whether jobs of `type` run quickly enough to be sent ahead. */
+  isQuick(type: string): boolean;
+  /** Recent run time of `type`, ms, or `undefined` before any run. */
+  typeRunMs(type: string): number | undefined;
+  /** Posts held jobs to their worker. */
+  send(slot: Slot, sent: Held[]): void;
+  /** Records that a worker began `held` at `at` (and arms its timeout with `arm`). */
+  noteStart(held: Held, at: number, arm: boolean): void;
+  /** Terminates a slot's worker, reports its jobs, starts a new one. */
+  replace(slot: Slot, cause: InterruptCause): void;
+  /** Restarts an idle slot's worker with another permission group. */
+  switchGroup(slot: Slot, group: number): void;
+}
+
+/**
+ * Decides what each worker holds.
+ *
+ * @example
+ * ```ts ignore
+ * const dispatcher = new Dispatcher(context);
+ * dispatcher.fill();
+ * ```
+ */
+export class Dispatcher {
+  #ctx: DispatchContext;
+  #filling = false;
+  #watchTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(context: DispatchContext) {
+    this.#ctx = context;
+  }
+
+  /** Clears the start watch timer (the pool closes). */
+  close(): void {
+    clearTimeout(this.#watchTimer);
+    this.#watchTimer = undefined;
+  }
+
+  /** Gives free worker capacity to waiting jobs. Cheap to call often. */
+  fill(): void {
+    if (this.#ctx.isClosed() || this.#filling) return;
+    this.#filling = true;
+    try {
+      // Each round serves the most urgent job's permission group. Taking jobs back makes room
+      // for a more urgent one; it never undoes a dispatch, so the rounds always make progress.
+      for (let round = 0; round <= this.#ctx.slots.length * 4 + MAX_PRIORITY; round++) {
+        const next = this.#ctx.hooks.peek();
+        if (next === undefined) {
+          this.#balance();
+          break;
+        }
+        const group = this.#ctx.groupOf(next.type);
+        const slot = this.#leastLoaded(group);
+        if (slot === undefined) {
+          this.#switchIdleWorker(group);
+          break;
+        }
+        // Order by urgency across workers: a more urgent job waiting unstarted in another
+        // worker goes first; less urgent ones waiting unstarted anywhere go back to the queue.
+        const urgency = this.#urgency(next);
+        if (this.#takeBackAbove(urgency, slot)) continue;
+        if (this.#takeBackBelow(urgency)) continue;
+        if (!this.#dispatch(slot, next, group)) break;
+      }
+    } finally {
+      this.#filling = false;
+    }
+  }
+
+  /**
+   * Tasks as urgent as `priority` are coming (just submitted, on their way
+   * from a shared store): takes back every less urgent job not started yet,
+   * so none starts before them.
+   */
+  makeWay(priority: number): void {
+    if (!this.#ctx.isClosed()) this.#takeBackBelow(priority);
+  }
+
+  /** Takes back every job not started yet (to the front of the queue): draining begins. */
+  recall(): void {
+    const taken: PoolJob[] = [];
+    for (const slot of this.#ctx.slots) {
+      if (slot.pending === 0) continue;
+      for (const held of slot.each()) if (held.startedAt === null) this.takeBack(held, taken);
+    }
+    if (taken.length > 0) this.#ctx.hooks.giveBack(taken.sort(byPriorityThenAge));
+  }
+
+  /**
+   * Sends `slot` the jobs it can start now and, when they are quick, the
+   * jobs it may hold ahead. Returns whether anything was sent.
+   */
+  #dispatch(slot: Slot, first: PoolJob, group: number): boolean {
+    const { concurrency } = this.#ctx.options;
+    const urgency = this.#urgency(first);
+    const startNow = Math.max(0, concurrency - slot.load);
+    const prefetch = this.#prefetchRoom(slot, first, urgency);
+    if (startNow === 0 && prefetch === 0) return false;
+    const sent: Held[] = [];
+    for (let next: PoolJob | undefined = first; next !== undefined; next = this.#ctx.hooks.peek()) {
+      if (this.#ctx.groupOf(next.type) !== group) break;
+      const immediate = sent.length < startNow;
+      if (!immediate) {
+        if (sent.length >= startNow + prefetch) break;
+        if (!this.#canWait(next, urgency)) break;
+      }
+      const held = slot.hold(next, this.#ctx.isQuick(next.type));
+      if (held === undefined) break;
+      this.#ctx.hooks.take();
+      sent.push(held);
+    }
+    if (sent.length === 0) return false;
+    this.#ctx.send(slot, sent);
+    return true;
+  }
+
+  /** How many jobs beyond what it can start `slot` may hold ahead, `first` being the next. */
+  #prefetchRoom(slot: Slot, first: PoolJob, urgency: number): number {
+    const { dispatchBatch, concurrency } = this.#ctx.options;
+    if (dispatchBatch <= 1 || slot.slow > 0 || !this.#canWait(first, urgency)) return 0;
+    // Never ahead of a more urgent job that waits unstarted elsewhere.
+    for (const other of this.#ctx.slots) {
+      if (other !== slot && this.#pendingBeyond(other, urgency, 1)) return 0;
+    }
+    const average = this.#ctx.typeRunMs(first.type)!;
+    const budget = Math.floor(PREFETCH_BUDGET_MS / Math.max(average, 0.001));
+    const share = Math.ceil(this.#ctx.hooks.backlog() / this.#ctx.slots.length);
+    const room = Math.min(2 * dispatchBatch, share, budget) - Math.max(0, slot.load - concurrency);
+    return Math.max(0, room);
+  }
+
+  /** Whether `job` may wait unstarted in a worker: quick, its bytes not moved, not less urgent. */
+  #canWait(job: PoolJob, urgency: number): boolean {
+    return this.#ctx.isQuick(job.type) && !(job.payload instanceof Uint8Array) &&
+      this.#urgency(job) >= urgency;
+  }
+
+  /** A job's priority as the queue orders it now: with aging, raised by its wait. */
+  #urgency(job: PoolJob): number {
+    const { agingMs } = this.#ctx.options;
+    if (agingMs <= 0) return job.priority;
+    return Math.min(MAX_PRIORITY, job.priority + Math.floor((Date.now() - job.runAt) / agingMs));
+  }
+
+  /**
+   * Whether `slot` holds an unstarted job more urgent than `urgency`
+   * (`direction` 1) or less urgent (`direction` -1).
+   */
+  #pendingBeyond(slot: Slot, urgency: number, direction: 1 | -1): boolean {
+    // Only jobs waiting behind running ones count: a worker with room starts what it holds.
+    if (slot.pending === 0 || slot.load <= this.#ctx.options.concurrency) return false;
+    if (this.#ctx.options.agingMs <= 0) {
+      return direction > 0 ? slot.topPendingPriority() > urgency : slot.hasPendingBelow(urgency);
+    }
+    for (const held of slot.each()) {
+      if (held.startedAt === null && (this.#urgency(held.job) - urgency) * direction > 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The ready worker of `group` holding the fewest jobs, or `undefined`. */
+  #leastLoaded(group: number): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#ctx.slots) {
+      if (!slot.ready || slot.group !== group) continue;
+      if (best === undefined || slot.load < best.load) best = slot;
+    }
+    return best;
+  }
+
+  /**
+   * `slot` would start a job of `priority` while more urgent ones wait
+   * unstarted in other workers: takes those back (to the front of the queue,
+   * for `slot` to take next). Returns whether anything was taken back.
+   */
+  #takeBackAbove(urgency: number, slot: Slot): boolean {
+    if (slot.load >= this.#ctx.options.concurrency) return false;
+    const taken: PoolJob[] = [];
+    for (const other of this.#ctx.slots) {
+      if (other === slot || !this.#pendingBeyond(other, urgency, 1)) continue;
+      for (const held of other.each()) {
+        if (other.load <= this.#ctx.options.concurrency) break; // the rest start at once
+        if (held.startedAt === null && this.#urgency(held.job) > urgency) {
+          this.takeBack(held, taken);
+        }
+      }
+    }
+    if (taken.length === 0) return false;
+    this.#ctx.hooks.giveBack(taken.sort(byPriorityThenAge));
+    return true;
+  }
+
+  /**
+   * Takes back every unstarted job less urgent than `urgency`, to the front
+   * of the queue. Returns whether anything was taken back.
+   */
+  #takeBackBelow(urgency: number): boolean {
+    const taken: PoolJob[] = [];
+    for (const slot of this.#ctx.slots) {
+      if (!this.#pendingBeyond(slot, urgency, -1)) continue;
+      for (const held of slot.each()) {
+        if (held.startedAt === null && this.#urgency(held.job) < urgency) {
+          this.takeBack(held, taken);
+        }
+      }
+    }
+    if (taken.length === 0) return false;
+    this.#ctx.hooks.giveBack(taken.sort(byPriorityThenAge));
+    return true;
+  }
+
+  /**
+   * Nothing waits in the queue: a worker with room takes over half the
+   * unstarted jobs of the busiest worker of its group.
+   */
+  #balance(): void {
+    const { concurrency } = this.#ctx.options;
+    for (const thief of this.#ctx.slots) {
+      if (!thief.ready || thief.load >= concurrency) continue;
+      let victim: Slot | undefined;
+      for (const slot of this.#ctx.slots) {
+        if (slot === thief || slot.group !== thief.group || slot.load <= concurrency) continue;
+        if (slot.pending > 0 && (victim === undefined || slot.pending > victim.pending)) {
+          victim = slot;
+        }
+      }
+      if (victim === undefined) continue;
+      const wanted = Math.max(concurrency - thief.load, Math.ceil(victim.pending / 2));
+      const taken: PoolJob[] = [];
+      for (const held of victim.each()) {
+        if (taken.length >= wanted) break;
+        if (held.startedAt === null) this.takeBack(held, taken);
+      }
+      if (taken.length === 0) continue;
+      taken.sort(byPriorityThenAge);
+      const sent: Held[] = [];
+      for (const job of taken) {
+        const held = thief.hold(job, this.#ctx.isQuick(job.type));
+        if (held === undefined) {
+          this.#ctx.hooks.giveBack(taken.slice(sent.length));
+          break;
+        }
+        sent.push(held);
+      }
+      if (sent.length > 0) this.#ctx.send(thief, sent);
+    }
+  }
+
+  /** Takes `held` back if its worker has not started it (adding it to `taken`); else notes the start. */
+  takeBack(held: Held, taken: PoolJob[]): void {
+    const slot = held.slot;
+    if (slot.claims.takeBack(held.cell, held.seq)) {
+      slot.release(held);
+      taken.push(held.job);
+    } else if (slot.claims.started(held.cell, held.seq)) {
+      this.observeStart(held);
+    }
+    // Otherwise it already ran: its outcome is on its way in the worker's next report.
+  }
+
+  /**
+   * The claim cells show `held` running. It is noted as started unless its
+   * worker already has `concurrency` jobs noted: then one of those has ended
+   * unreported (the cells are read while the worker runs on), and `held`
+   * waits for its report, so no more jobs show as running than run.
+   */
+  observeStart(held: Held): boolean {
+    const slot = held.slot;
+    if (slot.running >= this.#ctx.options.concurrency) return false;
+    // A job sent before it and not yet reported has ended (or runs beside it): its report
+    // will note it, so noting this one now could show more running than the worker runs.
+    for (const other of slot.each()) {
+      if (other.startedAt === null && other !== held && sentBefore(other, held)) return false;
+    }
+    this.#ctx.noteStart(held, slot.claims.startedAt(held.cell), !this.#ctx.isClosed());
+    return true;
+  }
+
+  /**
+   * No worker of `group` is ready: when one of another group is idle and none
+   * of `group` is starting, restart it with `group`'s permissions.
+   */
+  #switchIdleWorker(group: number): void {
+    if (
+      this.#ctx.slots.some((slot) => slot.group === group && slot.worker !== null && !slot.ready)
+    ) {
+      return;
+    }
+    const idle = this.#ctx.slots.find((slot) =>
+      slot.ready && slot.group !== group && slot.load === 0
+    );
+    if (idle === undefined) return;
+    this.#ctx.switchGroup(idle, group);
+  }
+
+  /** Reads the claim cells now and then while quick jobs' starts are unreported. */
+  watchStarts(): void {
+    if (this.#watchTimer !== undefined || this.#ctx.isClosed()) return;
+    this.#watchTimer = setTimeout(() => {
+      this.#watchTimer = undefined;
+      let waiting = false;
+      const now = Date.now();
+      const overdue: Held[] = [];
+      for (const slot of this.#ctx.slots) {
+        if (slot.pending === 0) continue;
+        for (const held of slot.each()) {
+          if (held.startedAt !== null || !held.quick) continue;
+          waiting = true;
+          if (!slot.claims.started(held.cell, held.seq) || this.observeStart(held)) continue;
+          // Running, not yet noted, its worker too busy to report: its timeout still holds.
+          if (now - slot.claims.startedAt(held.cell) > held.job.timeoutMs) overdue.push(held);
+        }
+      }
+      for (const held of overdue) {
+        if (held.slot.held[held.cell] !== held) continue;
+        const runMs = now - held.slot.claims.startedAt(held.cell);
+        this.#ctx.replace(held.slot, {
+          kind: "timeout",
+          job: held.job,
+          timeoutMs: held.job.timeoutMs,
+          runMs,
+        });
+      }
+      if (waiting) this.watchStarts();
+    }, START_WATCH_MS);
+  }
+}
+
+/** Whether `a` was sent to its worker before `b` (sequence numbers grow, wrapping after 2^31). */
+function sentBefore(a: Held, b: Held): boolean {
+  const gap = b.seq - a.seq;
+  return gap > 0 ? gap < 0x4000_0000 : gap < -0x4000_0000;
+}
+
+/** Most urgent first, then oldest (task ids sort by creation). */
+export function byPriorityThenAge(a: PoolJob, b: PoolJob): number {
+  return b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}

@@ -1,0 +1,61 @@
+/**
+ * The pool's seam with the engine: the hooks it calls back, the job it
+ * runs, and why a worker's jobs were taken from it.
+ *
+ * @module
+ */
+
+import type { WorkerEventType, WorkerInfo } from "../model/events.ts";
+import type { ProgressValue } from "../model/task.ts";
+import type { NormalizedPermissions } from "./permissions.ts";
+import type { PoolJob } from "./slot.ts";
+
+export type { PoolJob } from "./slot.ts";
+
+/** Why a worker's started jobs were taken from it. */
+export type InterruptCause =
+  | { kind: "timeout"; job: PoolJob; timeoutMs: number; runMs: number }
+  | { kind: "cancelled"; job: PoolJob }
+  | { kind: "crashed"; reason: string }
+  | { kind: "shutdown" };
+
+/** How the pool talks back to the engine. */
+export interface PoolHooks {
+  /** The most urgent ready job, without taking it; `undefined` when none waits. */
+  peek(): PoolJob | undefined;
+  /** Takes the job {@linkcode PoolHooks.peek} returned. */
+  take(): PoolJob;
+  /** How many jobs wait for a worker. */
+  backlog(): number;
+  /** Jobs taken but never started come back; they go to the front of the queue. */
+  giveBack(jobs: PoolJob[]): void;
+  /** A worker began `job` at `startedAt` (ms since epoch). */
+  started(job: PoolJob, slot: number, startedAt: number): void;
+  /** `job` ended in its worker: `value` is its result (`ok`) or a `TaskError`. */
+  settled(
+    job: PoolJob,
+    ok: boolean,
+    value: unknown,
+    finishedAt: number,
+    runMs: number,
+    payload?: Uint8Array,
+  ): void;
+  /** A worker was replaced while running these started jobs. */
+  interrupted(jobs: PoolJob[], cause: InterruptCause): void;
+  /**
+   * A run that was cancelled (see `WorkerPool.cancel`) ended, or
+   * its worker went: nothing of it counts (the task may be running again in
+   * a new run). `payload` is a byte payload it moved back.
+   */
+  dropped(job: PoolJob, payload?: Uint8Array): void;
+  progress(job: PoolJob, value: ProgressValue): void;
+  workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void;
+}
+
+/** Task types whose workers share one set of permissions. */
+export interface WorkerGroup {
+  /** Deno permissions of the group's workers. */
+  permissions: NormalizedPermissions;
+  /** Task type name → module URL. */
+  types: Record<string, string>;
+}
