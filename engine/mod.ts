@@ -32,6 +32,7 @@ export {
   MAX_ATTEMPTS,
   MAX_BATCH,
   MAX_DELAY_MS,
+  MAX_DEPENDENCIES,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_PAGE_SIZE,
   MAX_PRIORITY,
@@ -48,6 +49,8 @@ export {
 export {
   emptyCounts,
   isTerminal,
+  type ParentFailurePolicy,
+  type ParentOutcome,
   type ProgressValue,
   type StatusCounts,
   type SubmitInput,
@@ -64,6 +67,8 @@ export {
   type TaskEventType,
   TERMINAL_EVENT_TYPES,
   type ThreadFlowEvent,
+  type TypeEvent,
+  type TypeEventType,
   type WorkerEvent,
   type WorkerEventType,
   type WorkerInfo,
@@ -83,6 +88,7 @@ export {
   ValidationError,
   WorkerExitedError,
 } from "./model/errors.ts";
+export { normalizeLimits, type TypeControl, type TypeLimits } from "./model/type_controls.ts";
 export type { TaskTypeInfo } from "./pool/task_types.ts";
 export type { TaskContext, TaskHandler } from "./pool/context.ts";
 export {

@@ -10,7 +10,7 @@ export interface LiveCountersProps {
   stats: DashboardStats;
 }
 
-const STATUSES = ["queued", "scheduled", "running", "succeeded", "failed", "cancelled"];
+const STATUSES = ["queued", "scheduled", "blocked", "running", "succeeded", "failed", "cancelled"];
 
 /** Task counts by status, kept live. */
 export default function LiveCounters(props: LiveCountersProps) {

@@ -14,6 +14,8 @@ import type {
   TaskPage,
   TaskQuery,
   TaskStore,
+  TypeControl,
+  TypeLimits,
   WorkerInfo,
 } from "../engine/mod.ts";
 import type { EngineStats, HistogramSnapshot, LatencySummary, TaskTypeInfo } from "../mod.ts";
@@ -46,6 +48,11 @@ export interface ServiceEngine {
   nodes(): Promise<NodeWorkers[]>;
   taskTypes(): TaskTypeInfo[];
   hasTaskType(name: string): boolean;
+  typeControls(): TypeControl[];
+  typeControl(type: string): TypeControl;
+  setTypeLimits(type: string, limits: TypeLimits | null): Promise<TypeControl>;
+  pauseType(type: string): Promise<TypeControl>;
+  resumeType(type: string): Promise<TypeControl>;
   on(listener: EventListener): () => void;
   close(options?: { drainMs?: number }): Promise<void>;
 }

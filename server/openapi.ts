@@ -163,7 +163,15 @@ export function registerOpenApiDocument(
           "more are compressed (br, gzip) when the client accepts it.",
       },
       tags: [
-        { name: "tasks", description: "Submit, list, wait for, cancel and retry tasks." },
+        {
+          name: "tasks",
+          description: "Submit, list, wait for, cancel and retry tasks; tasks that depend on " +
+            "others (dependsOn).",
+        },
+        {
+          name: "task types",
+          description: "Task types and their controls: pause, resume, concurrency and rate limits.",
+        },
         { name: "service", description: "Statistics, workers, health, readiness, metrics." },
         {
           name: "original",

@@ -6,7 +6,7 @@
  */
 
 import { z } from "@hono/zod-openapi";
-import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES } from "../engine/mod.ts";
+import { MAX_DEPENDENCIES, MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES } from "../engine/mod.ts";
 
 /** Most tasks in one batch submit. */
 export const MAX_BATCH = 10_000;
@@ -61,6 +61,21 @@ export const SubmitInputSchema = z.strictObject({
     .optional().openapi({
       description: "A second submit with the same key returns the first task.",
     }),
+  dependsOn: z.array(
+    z.string({ error: expected('dependsOn must hold task ids or "#n" batch references') }),
+    { error: expected("dependsOn must be an array of task ids") },
+  ).max(MAX_DEPENDENCIES, { error: `dependsOn must hold at most ${MAX_DEPENDENCIES} ids.` })
+    .optional().openapi({
+      description: "Tasks this one waits for (it is `blocked` until each has succeeded): ids of " +
+        'existing tasks or, in a batch, "#n" for the batch\'s earlier task at index n.',
+      example: ["#0"],
+    }),
+  onParentFailure: z.enum(["cancel", "run"], {
+    error: expected('onParentFailure must be "cancel" or "run"'),
+  }).optional().openapi({
+    description: "When a task it depends on fails or is cancelled: `cancel` (default) cancels " +
+      "this one too; `run` runs it once all have ended.",
+  }),
 }).openapi("SubmitInput");
 
 /** The body of `POST /api/tasks/batch`. */
@@ -138,6 +153,10 @@ export const TaskSchema = z.object({
   workerId: z.number().nullable(),
   idempotencyKey: z.string().nullable(),
   nodeId: z.string().nullable(),
+  dependsOn: z.array(z.string()).optional().openapi({
+    description: "The tasks it waits for, when it depends on any.",
+  }),
+  onParentFailure: z.enum(["cancel", "run"]).optional(),
 }).openapi("Task");
 
 /** `{ task }` answers. */
@@ -246,7 +265,58 @@ export const WorkersAnswerSchema = z.object({
   }),
 }).openapi("WorkersAnswer");
 
+/** A task type's limits; a missing field is no limit. */
+export const TypeLimitsSchema = z.object({
+  concurrency: z.number().int().optional().openapi({
+    description: "Most tasks of the type running at once (across the cluster on PostgreSQL).",
+  }),
+  ratePerSecond: z.number().optional().openapi({
+    description: "Most starts per second (one shared budget on PostgreSQL).",
+  }),
+  burst: z.number().int().optional().openapi({
+    description: "Starts allowed at once after a quiet spell; default ceil(ratePerSecond).",
+  }),
+}).openapi("TypeLimits");
+
+/** Body of `PUT /api/task-types/{name}/limits`. */
+export const TypeLimitsInputSchema = z.strictObject({
+  concurrency: integer("concurrency", 1, 1_000_000).nullable().optional(),
+  ratePerSecond: z.number({ error: expected("ratePerSecond must be a number above 0") })
+    .positive({ error: expected("ratePerSecond must be a number above 0") })
+    .max(1_000_000, { error: expected("ratePerSecond must be at most 1000000") })
+    .nullable().optional(),
+  burst: integer("burst", 1, 1_000_000).nullable().optional(),
+}).openapi("TypeLimitsInput", {
+  description: "The type's new limits, replacing its module's; an empty object removes them.",
+  example: { concurrency: 2, ratePerSecond: 50 },
+});
+
+/** A task type and its controls. */
+export const TaskTypeSchema = z.object({
+  name: z.string(),
+  builtin: z.boolean(),
+  source: z.string().openapi({ description: "The module's URL." }),
+  paused: z.boolean().openapi({ description: "A paused type's tasks stay queued." }),
+  limits: TypeLimitsSchema.openapi({ description: "The limits in force." }),
+  moduleLimits: TypeLimitsSchema.openapi({
+    description: "The module's own limits (its `export const limits`).",
+  }),
+  limitsSet: z.boolean().openapi({
+    description: "Whether `limits` were set through the API, replacing the module's.",
+  }),
+}).openapi("TaskType");
+
 /** `{ taskTypes }` of `GET /api/task-types`. */
 export const TaskTypesAnswerSchema = z.object({
-  taskTypes: z.array(z.object({ name: z.string(), builtin: z.boolean(), source: z.string() })),
+  taskTypes: z.array(TaskTypeSchema),
 }).openapi("TaskTypesAnswer");
+
+/** `{ taskType }`: one task type and its controls. */
+export const TaskTypeAnswerSchema = z.object({ taskType: TaskTypeSchema }).openapi(
+  "TaskTypeAnswer",
+);
+
+/** Path parameter `:name` of a task type. */
+export const TypeNameParamSchema = z.object({
+  name: z.string().min(1).max(100).openapi({ param: { name: "name", in: "path" } }),
+});

@@ -32,6 +32,10 @@ export function logTransitions(engine: ServiceEngine, logger: Logger): () => voi
         progress: event.type === "task.progress" ? task.progress : undefined,
         error: task.error?.message,
       });
+    } else if ("control" in event) {
+      if (!logger.enabled("info")) return;
+      const { type, paused, limits } = event.control;
+      logger.info(event.type, { seq: event.seq, taskType: type, paused, ...limits });
     } else if (logger.enabled("info")) {
       logger.info(event.type, {
         seq: event.seq,

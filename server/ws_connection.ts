@@ -124,6 +124,11 @@ export class Connection {
     const subscription = this.#subscription;
     if (subscription === undefined) return false;
     const { taskIds, types, statuses } = subscription.filter;
+    if ("control" in event) {
+      // A type paused, resumed or limited: for whoever follows that type.
+      return taskIds === undefined && statuses === undefined &&
+        (types === undefined || types.has(event.control.type));
+    }
     if (!("task" in event)) {
       return taskIds === undefined && types === undefined && statuses === undefined;
     }

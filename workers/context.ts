@@ -13,4 +13,4 @@
  * @module
  */
 
-export type { TaskContext, TaskHandler } from "../engine/pool/context.ts";
+export type { ParentOutcome, TaskContext, TaskHandler } from "../engine/pool/context.ts";

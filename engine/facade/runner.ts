@@ -26,6 +26,7 @@ import type { InterruptCause, PoolHooks, PoolJob } from "../pool/hooks.ts";
 import { toFraction } from "../pool/protocol.ts";
 import type { StoreChange, TaskSource } from "../source/source.ts";
 import type { StoreWriter } from "../store/store_writer.ts";
+import type { TypeGate } from "../source/type_gate.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { Waiters } from "./waiters.ts";
 
@@ -56,6 +57,10 @@ export interface RunnerParts {
   writer: StoreWriter;
   stats: StatsRecorder;
   waiters: Waiters;
+  /** Which types may start now (pause, limits); counts what workers hold. */
+  gate: TypeGate;
+  /** Told when a task ends: its dependents may be released. */
+  ended(task: Task): void;
 }
 
 /** The error a cancelled task records. */
@@ -94,10 +99,22 @@ export class Runner {
 
   /** The hooks the pool calls. */
   readonly poolHooks: PoolHooks = {
-    peek: () => this.#accepting ? this.#source.peek(Date.now()) : undefined,
-    take: () => this.#source.take(Date.now()),
+    peek: () => {
+      if (!this.#accepting) return undefined;
+      const now = Date.now();
+      this.#parts.gate.at(now);
+      return this.#source.peek(now, this.#parts.gate.filter);
+    },
+    take: () => {
+      const task = this.#source.take(Date.now(), this.#parts.gate.filter);
+      this.#parts.gate.took(task);
+      return task;
+    },
     backlog: () => this.#accepting ? this.#source.size : 0,
-    giveBack: (jobs) => this.#source.giveBack(jobs as Task[]),
+    giveBack: (jobs) => {
+      for (const job of jobs) this.#parts.gate.released(job, true);
+      this.#source.giveBack(jobs as Task[]);
+    },
     started: (job, slot, startedAt) => this.#started(job as Task, slot, startedAt),
     settled: (job, ok, value, finishedAt, runMs, payload) =>
       this.#settled(job as Task, ok, value, finishedAt, runMs, payload),
@@ -105,8 +122,9 @@ export class Runner {
     dropped: (job, payload) => {
       // A cancelled run is over: give back the bytes it moved, if its task lost them.
       if (payload !== undefined && payloadLost(job)) (job as Task).payload = payload;
+      this.#parts.gate.released(job);
       this.#checkDrained();
-      this.#source.refill();
+      this.#source.refill(job.type);
     },
     progress: (job, value) => this.#progress(job as Task, value),
     workerEvent: (type, worker, reason) => this.#workerEvent(type, worker, reason),
@@ -178,7 +196,9 @@ export class Runner {
       if (task === undefined) continue;
       this.live.delete(id);
       // A run under way is aborted and its outcome dropped (see PoolHooks.dropped).
-      if (this.#pool.cancel(id) === "unknown") this.#source.remove(task);
+      const held = this.#pool.cancel(id);
+      if (held === "unknown") this.#source.remove(task);
+      else if (held === "taken") this.#parts.gate.released(task, true);
     }
   }
 
@@ -214,11 +234,13 @@ export class Runner {
     if (task === undefined) return await this.#cancelElsewhere(id);
     if (isTerminal(task.status)) throw conflict(task);
     // Held by a worker: taken back unstarted, or (once started) aborted; else waiting here.
-    if (task.status === "scheduled" || this.#pool.cancel(id) === "unknown") {
-      this.#source.remove(task);
-    }
+    const held = task.status === "queued" || task.status === "running"
+      ? this.#pool.cancel(id)
+      : "unknown";
+    if (held === "unknown") this.#source.remove(task);
+    else if (held === "taken") this.#parts.gate.released(task, true);
     this.#parts.lifecycle.move(task, "cancelled", { finishedAt: Date.now(), error: CANCELLED });
-    this.#source.refill();
+    this.#source.refill(held === "taken" ? task.type : undefined);
     return { ...task };
   }
 
@@ -277,6 +299,7 @@ export class Runner {
     if (this.#lastProgressEmit.size > 0) this.#lastProgressEmit.delete(task.id);
     this.#parts.stats.recordFinished(task.finishedAt ?? Date.now());
     this.#parts.waiters.resolve(task);
+    this.#parts.ended(task);
   }
 
   #started(task: Task, slot: number, startedAt: number): void {
@@ -301,6 +324,7 @@ export class Runner {
     payload: Uint8Array | undefined,
   ): void {
     if (payload !== undefined) task.payload = payload;
+    this.#parts.gate.released(task);
     this.#parts.stats.run.record(runMs);
     if (task.status === "running") {
       if (ok) {
@@ -315,13 +339,14 @@ export class Runner {
       }
     }
     this.#checkDrained();
-    this.#source.refill();
+    this.#source.refill(task.type);
   }
 
   #interrupted(tasks: Task[], cause: InterruptCause): void {
     const now = Date.now();
     const { lifecycle } = this.#parts;
     for (const task of tasks) {
+      this.#parts.gate.released(task);
       if (task.status !== "running") continue;
       if (payloadLost(task)) {
         lifecycle.move(task, "failed", {
@@ -345,7 +370,7 @@ export class Runner {
       }
     }
     this.#checkDrained();
-    this.#source.refill();
+    for (const task of tasks) this.#source.refill(task.type);
   }
 
   #progress(task: Task, value: ProgressValue): void {

@@ -16,7 +16,8 @@ import {
   MAX_TIMEOUT_MS,
   MIN_PRIORITY,
 } from "../model/limits.ts";
-import type { Task } from "../model/task.ts";
+import type { ParentFailurePolicy, Task } from "../model/task.ts";
+import { dependsOnField } from "./dependencies.ts";
 import { describe, type ResolvedOptions } from "./options.ts";
 
 const KNOWN_FIELDS = new Set([
@@ -28,6 +29,8 @@ const KNOWN_FIELDS = new Set([
   "timeoutMs",
   "maxAttempts",
   "idempotencyKey",
+  "dependsOn",
+  "onParentFailure",
 ]);
 
 /** What building a task needs from the engine. */
@@ -55,7 +58,7 @@ export function buildTasks(
   const now = Date.now();
   const tasks = new Array<Task>(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
-    tasks[i] = buildTask(inputs[i], context, now, batch ? `tasks[${i}].` : "");
+    tasks[i] = buildTask(inputs[i], context, now, batch ? `tasks[${i}].` : "", i);
   }
   refuseSharedBytes(tasks, batch);
   return tasks;
@@ -90,6 +93,7 @@ export function buildTask(
   context: TaskFactoryContext,
   now: number,
   prefix = "",
+  index = 0,
 ): Task {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ValidationError(
@@ -160,7 +164,16 @@ export function buildTask(
   const payload = fields.payload === undefined ? null : fields.payload;
   checkPayload(payload, options.maxPayloadBytes, prefix + "payload");
 
-  return {
+  const dependsOn = dependsOnField(fields.dependsOn, index, prefix + "dependsOn");
+  const policy = fields.onParentFailure;
+  if (policy !== undefined && policy !== null && policy !== "cancel" && policy !== "run") {
+    throw new ValidationError(
+      `Field onParentFailure must be "cancel" or "run": received ${describe(policy)}.`,
+      prefix + "onParentFailure",
+    );
+  }
+
+  const task: Task = {
     id: uuidv7(),
     type,
     payload,
@@ -180,6 +193,11 @@ export function buildTask(
     idempotencyKey,
     nodeId: null,
   };
+  if (dependsOn !== undefined && dependsOn.length > 0) {
+    task.dependsOn = dependsOn;
+    task.onParentFailure = (policy ?? "cancel") as ParentFailurePolicy;
+  }
+  return task;
 }
 
 function integerField(

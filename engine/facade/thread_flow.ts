@@ -19,17 +19,21 @@ import type { EventListener, WorkerInfo } from "../model/events.ts";
 import { Lifecycle } from "../model/lifecycle.ts";
 import { normalizeQuery, type TaskPage, type TaskQuery } from "../model/query.ts";
 import { isTerminal, type SubmitInput, type SubmitResult, type Task } from "../model/task.ts";
+import { normalizeLimits, type TypeControl, type TypeLimits } from "../model/type_controls.ts";
 import { WorkerPool } from "../pool/pool.ts";
 import { loadTaskTypes, permissionGroups, type TaskTypeInfo } from "../pool/task_types.ts";
 import { WORKER_OPTIONS_FLAG, workerOptionsEnabled } from "../pool/worker_options.ts";
 import { ClaimedSource } from "../source/claimed_source.ts";
 import { LocalSource } from "../source/local_source.ts";
 import type { SourceHooks, TaskSource } from "../source/source.ts";
+import { TypeGate } from "../source/type_gate.ts";
 import { storeOf } from "../store/mod.ts";
-import { isSharedStore } from "../store/shared_store.ts";
+import { isSharedStore, type SharedTaskStore } from "../store/shared_store.ts";
 import type { TaskStore } from "../store/store.ts";
 import { StoreWriter } from "../store/store_writer.ts";
 import { buildTasks } from "./submit.ts";
+import { TypeControls } from "./controls.ts";
+import { Dependencies } from "./dependencies.ts";
 import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./options.ts";
 import { Retention } from "./retention.ts";
 import { Runner } from "./runner.ts";
@@ -45,6 +49,8 @@ const CLAIM_AHEAD = 256;
 const QUICK_CLAIM_MS = 5;
 /** Waited-for tasks looked up per sweep in shared mode. */
 const WAITER_POLL_BATCH = 100;
+/** How often a node on a shared store rereads the type controls (in case it missed an event). */
+const CONTROLS_REFRESH_MS = 5_000;
 
 /**
  * A task engine: a priority queue feeding a pool of module Web Workers.
@@ -75,6 +81,10 @@ export class ThreadFlow {
   #stats = new StatsRecorder();
   #reserved = 0;
   #startedAt = Date.now();
+  #gate: TypeGate;
+  #controls: TypeControls;
+  #dependencies: Dependencies;
+  #controlsTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     options: ResolvedOptions,
@@ -100,12 +110,38 @@ export class ThreadFlow {
       : null;
     this.#source = claimed ?? new LocalSource({ agingMs: options.agingMs }, hooks);
     this.#writer = new StoreWriter(store, claimed?.fencing ?? null);
+    // On a shared store the rate is one budget for the cluster, spent by claims.
+    this.#gate = new TypeGate({ enforceRate: claimed === null, wake: () => this.#pool.fill() });
     this.#runner = new Runner(options, {
       store,
       lifecycle: this.#lifecycle,
       writer: this.#writer,
       stats: this.#stats,
       waiters: this.#waiters,
+      gate: this.#gate,
+      ended: (task) => this.#dependencies.ended(task),
+    });
+    this.#controls = new TypeControls({
+      store,
+      types,
+      gate: this.#gate,
+      emit: (event) => this.#lifecycle.emit(event),
+      changed: (type) => {
+        if (this.#state === "closed") return;
+        this.#pool.recall(type);
+        this.#source.controlsChanged(type);
+        this.#pool.fill();
+      },
+    });
+    this.#dependencies = new Dependencies({
+      store,
+      shared: claimed === null ? null : store as SharedTaskStore,
+      lifecycle: this.#lifecycle,
+      writer: this.#writer,
+      live: this.#runner.live,
+      place: (task, now) => this.#runner.place(task, now),
+      applied: (changes) => this.#runner.applied(changes),
+      blockedInCluster: async () => (await this.#source.counts(this.#lifecycle.counts)).blocked,
     });
     this.#pool = new WorkerPool({
       size: options.workers,
@@ -156,11 +192,13 @@ export class ThreadFlow {
     const unfinished = await store.open();
     const engine = new ThreadFlow(resolved, store, types);
     try {
+      await engine.#controls.load();
       await engine.#recover(unfinished);
       await engine.#pool.start();
       await engine.#source.start();
     } catch (error) {
       engine.#state = "closed";
+      engine.#gate.close();
       await engine.#pool.close();
       await engine.#source.close([]);
       await engine.#writer.settled();
@@ -168,6 +206,12 @@ export class ThreadFlow {
       throw error;
     }
     engine.#retention.start();
+    engine.#dependencies.start();
+    if (engine.#source.shared) {
+      engine.#controlsTimer = setInterval(() => {
+        engine.#controls.refresh().catch(() => {});
+      }, CONTROLS_REFRESH_MS);
+    }
     engine.#pool.fill();
     return engine;
   }
@@ -232,7 +276,12 @@ export class ThreadFlow {
       const stored = await this.store.get(id);
       if (stored === undefined) throw new TaskNotFoundError(id);
       if (isTerminal(stored.status)) return { ...stored };
-      if (!this.#source.shared && !this.#runner.live.has(id)) return { ...stored };
+      if (!this.#source.shared && !this.#runner.live.has(id)) {
+        // A local store's unfinished tasks are all held here: it ended, and its last write
+        // was still on its way.
+        await this.#writer.settled();
+        return { ...(await this.store.get(id) ?? stored) };
+      }
     }
     return await this.#waiters.add(id, options.signal);
   }
@@ -307,6 +356,55 @@ export class ThreadFlow {
     return this.#types.has(name);
   }
 
+  /** Every task type's control: paused or not, its limits in force and its module's. */
+  typeControls(): TypeControl[] {
+    return this.#controls.list();
+  }
+
+  /** The control of one task type; throws `UnknownTaskTypeError` for a type it lacks. */
+  typeControl(type: string): TypeControl {
+    return this.#controls.get(type);
+  }
+
+  /**
+   * Sets the limits of a task type (`concurrency`, `ratePerSecond`,
+   * `burst`), replacing its module's; `null` goes back to the module's.
+   * Saved in the store; on a shared store they hold across the cluster.
+   * Rejects with `ValidationError` naming the field, or
+   * `UnknownTaskTypeError`.
+   */
+  setTypeLimits(type: string, limits: TypeLimits | null): Promise<TypeControl> {
+    try {
+      this.#controls.get(type);
+      const checked = limits === null ? null : normalizeLimits(limits);
+      return this.#controls.change(type, { limits: checked });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Pauses a task type: none of its tasks starts until it is resumed (new
+   * ones are still accepted; other types run). Tasks a worker holds but has
+   * not started go back to the queue; running ones finish.
+   */
+  pauseType(type: string): Promise<TypeControl> {
+    return this.#changeControl(type, { paused: true });
+  }
+
+  /** Resumes a paused task type. */
+  resumeType(type: string): Promise<TypeControl> {
+    return this.#changeControl(type, { paused: false });
+  }
+
+  #changeControl(type: string, change: { paused: boolean }): Promise<TypeControl> {
+    try {
+      return this.#controls.change(type, change);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** The seq of the last event emitted. */
   get seq(): number {
     return this.#lifecycle.seq;
@@ -330,6 +428,9 @@ export class ThreadFlow {
   async close(options: CloseOptions = {}): Promise<void> {
     if (this.#state !== "running") return;
     this.#state = "draining";
+    clearInterval(this.#controlsTimer);
+    this.#dependencies.close();
+    this.#gate.close();
     this.#runner.stopAccepting();
     this.#pool.recall();
     const drainMs = options.drainMs ?? 10_000;
@@ -357,6 +458,9 @@ export class ThreadFlow {
       options: this.options,
       hasTaskType: (type) => this.#types.has(type),
     });
+    if (tasks.some((task) => task.dependsOn !== undefined)) {
+      await this.#dependencies.check(tasks, tasks.map((_, i) => batch ? `tasks[${i}].` : ""));
+    }
     const count = tasks.length;
     this.#reserved += count;
     let outcomes;
@@ -375,6 +479,7 @@ export class ThreadFlow {
       results[i] = { task: { ...task }, created: outcomes[i].created };
     }
     this.#runner.admit(created);
+    this.#dependencies.admitted(created);
     return results;
   }
 
@@ -384,7 +489,8 @@ export class ThreadFlow {
 
   async #assertRoom(count: number, reserved = this.#reserved): Promise<void> {
     const max = this.options.maxQueued;
-    const waiting = await this.#source.waiting(this.#pool.pending, reserved);
+    const waiting = await this.#source.waiting(this.#pool.pending, reserved) +
+      this.#dependencies.blocked;
     if (waiting + count <= max) return;
     if (this.#source.shared) {
       // The cluster's figure may be a moment old: with this node's changes written, ask again.
@@ -399,9 +505,12 @@ export class ThreadFlow {
   async #recover(unfinished: Task[]): Promise<void> {
     if (this.#source.shared) return;
     this.#lifecycle.recount(await this.store.counts());
+    // Released dependent tasks get their parents' outcomes again before they can run.
+    await this.#dependencies.loadParents(unfinished.filter((task) => task.status !== "blocked"));
     const now = Date.now();
+    for (const task of unfinished) this.#runner.live.set(task.id, task);
     for (const task of unfinished) {
-      this.#runner.live.set(task.id, task);
+      if (task.status === "blocked") continue;
       if (task.status === "running") {
         // The process stopped while the task ran: at-least-once, so run it again if attempts remain.
         this.#runner.fail(
@@ -411,6 +520,7 @@ export class ThreadFlow {
         );
       } else this.#runner.place(task, now);
     }
+    this.#dependencies.recover(unfinished);
   }
 
   #sourceHooks(): SourceHooks {
@@ -420,12 +530,20 @@ export class ThreadFlow {
         this.#pool.fill();
       },
       due: (tasks) => this.#runner.due(tasks),
+      prepare: (tasks) => this.#dependencies.loadParents(tasks),
+      released: (tasks) => {
+        for (const task of tasks) this.#runner.live.delete(task.id);
+      },
+      controls: () => this.#controls.claimControls(),
       applied: (changes) => {
         this.#runner.applied(changes);
         this.#waiters.poll(WAITER_POLL_BATCH, (id) => this.store.get(id));
       },
       lost: (ids) => this.#runner.lost(ids),
-      remoteEvent: (event) => this.#runner.relay(event),
+      remoteEvent: (event) => {
+        this.#runner.relay(event);
+        this.#controls.relayed(event);
+      },
       wanted: () => {
         if (this.#state !== "running") return 0;
         const quick = this.#stats.run.count > 0 &&

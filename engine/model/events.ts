@@ -5,9 +5,11 @@
  */
 
 import type { Task } from "./task.ts";
+import type { TypeControl } from "./type_controls.ts";
 
 /** Events about one task. Every status change emits exactly one of these. */
 export type TaskEventType =
+  | "task.blocked"
   | "task.scheduled"
   | "task.queued"
   | "task.started"
@@ -47,8 +49,20 @@ export interface WorkerEvent {
   reason?: string;
 }
 
+/** Events about a task type's controls. */
+export type TypeEventType = "type.paused" | "type.resumed" | "type.limits_changed";
+
+/** A task type was paused or resumed, or its limits changed (on any node of a cluster). */
+export interface TypeEvent {
+  type: TypeEventType;
+  seq: number;
+  at: number;
+  /** The type's control after the change. */
+  control: TypeControl;
+}
+
 /** Anything the engine emits. */
-export type ThreadFlowEvent = TaskEvent | WorkerEvent;
+export type ThreadFlowEvent = TaskEvent | WorkerEvent | TypeEvent;
 
 /** A listener for {@linkcode ThreadFlowEvent}s. */
 export type EventListener = (event: ThreadFlowEvent) => void;

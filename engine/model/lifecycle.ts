@@ -4,13 +4,16 @@
  * announced with exactly one event.
  *
  * ```text
- *            ┌────────────┐
- *   submit ─►│ scheduled  │──────────┐
- *      │     └────────────┘          ▼
- *      └──────────────────────► queued ──► running ──► succeeded
- *                                  ▲          │  └───► failed ───┐
- *            retry (backoff) ──────┘◄─────────┘  └───► cancelled ┤
- *            manual retry ◄─────────────────────────────────────┘
+ *   submit ──┬─► blocked ──(its parents ended)──┐
+ *            ├─► scheduled ◄───────────────────┤
+ *            │      │ (due)                     │
+ *            └─────►├──► queued ◄───────────────┘
+ *                   │      ▼
+ *                   │   running ──► succeeded
+ *                   │      │  └───► failed ─────┐
+ *   retry (backoff) └──────┘  └───► cancelled ──┤
+ *   manual retry ◄──────────────────────────────┘
+ *   (blocked, scheduled and queued tasks can be cancelled too)
  * ```
  *
  * @module
@@ -22,7 +25,8 @@ import { emptyCounts, type StatusCounts } from "./task.ts";
 
 /** Where a task may go from each status (`new` is a task being created). */
 const ALLOWED: Record<TaskStatus | "new", readonly TaskStatus[]> = {
-  new: ["scheduled", "queued"],
+  new: ["blocked", "scheduled", "queued"],
+  blocked: ["scheduled", "queued", "cancelled"],
   scheduled: ["queued", "cancelled"],
   queued: ["running", "cancelled"],
   running: ["succeeded", "failed", "cancelled", "queued", "scheduled"],
@@ -62,9 +66,13 @@ export function sourcesOf(to: TaskStatus): TaskStatus[] {
 
 function eventFor(from: TaskStatus | "new", to: TaskStatus): TaskEventType {
   switch (to) {
+    case "blocked":
+      return "task.blocked";
     case "scheduled":
     case "queued":
-      if (from === "new") return to === "queued" ? "task.queued" : "task.scheduled";
+      if (from === "new" || from === "blocked") {
+        return to === "queued" ? "task.queued" : "task.scheduled";
+      }
       if (from === "scheduled") return "task.queued";
       return "task.retrying";
     case "running":

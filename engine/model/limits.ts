@@ -45,3 +45,6 @@ export function pageSize(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
   return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.trunc(limit)));
 }
+
+/** Most tasks one task may depend on. */
+export const MAX_DEPENDENCIES = 100;

@@ -5,8 +5,12 @@
  * @module
  */
 
-/** Where a task is in its life. `succeeded`, `failed` and `cancelled` are terminal. */
+/**
+ * Where a task is in its life. `blocked` waits for the tasks it depends on;
+ * `succeeded`, `failed` and `cancelled` are terminal.
+ */
 export type TaskStatus =
+  | "blocked"
   | "scheduled"
   | "queued"
   | "running"
@@ -16,6 +20,7 @@ export type TaskStatus =
 
 /** Every status, in lifecycle order. */
 export const TASK_STATUSES: readonly TaskStatus[] = [
+  "blocked",
   "scheduled",
   "queued",
   "running",
@@ -87,6 +92,30 @@ export interface Task {
   idempotencyKey: string | null;
   /** Node that runs (or last ran) the task; set by shared stores. */
   nodeId: string | null;
+  /**
+   * Ids of the tasks this one waits for (it is `blocked` until each has
+   * succeeded); absent when it depends on none.
+   */
+  dependsOn?: string[];
+  /**
+   * When a task it depends on fails or is cancelled: `cancel` (default)
+   * cancels this one with that reason; `run` runs it anyway once all have ended.
+   */
+  onParentFailure?: ParentFailurePolicy;
+}
+
+/** What a dependent task does when a task it depends on fails or is cancelled. */
+export type ParentFailurePolicy = "cancel" | "run";
+
+/** A finished parent's outcome, as the dependent task's handler sees it (`ctx.parents`). */
+export interface ParentOutcome {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  /** Its result when it succeeded, else `null`. */
+  result: unknown;
+  /** Why it failed or was cancelled, else `null`. */
+  error: TaskError | null;
 }
 
 /**
@@ -113,6 +142,13 @@ export interface SubmitInput {
   maxAttempts?: number;
   /** Up to 200 characters. */
   idempotencyKey?: string;
+  /**
+   * Tasks this one waits for: ids of existing tasks, or, in a batch, `"#n"`
+   * for the batch's task at index `n` (an earlier one). Up to 100.
+   */
+  dependsOn?: string[];
+  /** `cancel` (default) or `run`: see {@linkcode Task.onParentFailure}. */
+  onParentFailure?: ParentFailurePolicy;
 }
 
 /** The answer to a submit: the task, and whether this call created it. */
@@ -127,7 +163,15 @@ export type StatusCounts = Record<TaskStatus, number>;
 
 /** Zeroed counts, to start from. */
 export function emptyCounts(): StatusCounts {
-  return { scheduled: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  return {
+    blocked: 0,
+    scheduled: 0,
+    queued: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+  };
 }
 
 /** Whether `status` is terminal. */

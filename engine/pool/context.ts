@@ -13,7 +13,9 @@
  * @module
  */
 
-import type { ProgressValue } from "../model/task.ts";
+import type { ParentOutcome, ProgressValue } from "../model/task.ts";
+
+export type { ParentOutcome };
 
 /** The second argument of every task handler. */
 export interface TaskContext {
@@ -24,6 +26,12 @@ export interface TaskContext {
   taskId: string;
   /** Which attempt this is, from 1. */
   attempt: number;
+  /**
+   * The tasks this one depends on (`dependsOn`), in that order, each with
+   * its status and result (`null` unless it succeeded); empty for a task
+   * that depends on none.
+   */
+  readonly parents: readonly ParentOutcome[];
 }
 
 /** A task type module's default export. */

@@ -109,12 +109,19 @@ export class Dispatcher {
     if (!this.#ctx.isClosed()) this.#takeBackBelow(priority);
   }
 
-  /** Takes back every job not started yet (to the front of the queue): draining begins. */
-  recall(): void {
+  /**
+   * Takes back every job not started yet (to the front of the queue), or
+   * those of type `type`: draining begins, or the type was paused or limited.
+   */
+  recall(type?: string): void {
     const taken: PoolJob[] = [];
     for (const slot of this.#ctx.slots) {
       if (slot.pending === 0) continue;
-      for (const held of slot.each()) if (held.startedAt === null) this.takeBack(held, taken);
+      for (const held of slot.each()) {
+        if (held.startedAt === null && (type === undefined || held.job.type === type)) {
+          this.takeBack(held, taken);
+        }
+      }
     }
     if (taken.length > 0) this.#ctx.hooks.giveBack(taken.sort(byPriorityThenAge));
   }

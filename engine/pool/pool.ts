@@ -176,9 +176,12 @@ export class WorkerPool {
     this.#dispatcher.makeWay(priority);
   }
 
-  /** Takes back every job not started yet (to the front of the queue): draining begins. */
-  recall(): void {
-    this.#dispatcher.recall();
+  /**
+   * Takes back every job not started yet (to the front of the queue), or
+   * only those of `type` (it was paused or limited).
+   */
+  recall(type?: string): void {
+    if (!this.#closed) this.#dispatcher.recall(type);
   }
 
   /** Whether the pool holds `id` (started or not). */

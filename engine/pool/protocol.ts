@@ -11,14 +11,14 @@
  * @module
  */
 
-import type { ProgressValue, TaskError } from "../model/task.ts";
+import type { ParentOutcome, ProgressValue, TaskError } from "../model/task.ts";
 
 /** Job flag: report the start at once (the type is not known to be quick). */
 export const REPORT_START = 1;
 
 /**
  * One task handed to a worker:
- * `[id, type, payload, attempt, cell, seq, flags]`.
+ * `[id, type, payload, attempt, cell, seq, flags, parents?]`.
  */
 export type Job = [
   id: string,
@@ -28,6 +28,7 @@ export type Job = [
   cell: number,
   seq: number,
   flags: number,
+  parents?: ParentOutcome[],
 ];
 
 /**

@@ -9,6 +9,7 @@
 
 import type { WorkerInfo } from "../model/events.ts";
 import { MAX_PRIORITY } from "../model/limits.ts";
+import type { ParentOutcome } from "../model/task.ts";
 import { ClaimCells } from "./claims.ts";
 import { type Job, REPORT_START, type ToWorker } from "./protocol.ts";
 
@@ -22,6 +23,8 @@ export interface PoolJob {
   timeoutMs: number;
   /** When it became ready to run (ms since epoch). */
   runAt: number;
+  /** Outcomes of the tasks it depends on, for `ctx.parents` (kept off snapshots: not enumerable). */
+  readonly parents?: ParentOutcome[];
 }
 
 /** A job a worker holds. */
@@ -144,7 +147,7 @@ export class Slot {
   /** The wire form of a held job. */
   static wire(held: Held): Job {
     const { job } = held;
-    return [
+    const wire: Job = [
       job.id,
       job.type,
       job.payload,
@@ -153,6 +156,8 @@ export class Slot {
       held.seq,
       held.quick ? 0 : REPORT_START,
     ];
+    if (job.parents !== undefined) wire.push(job.parents);
+    return wire;
   }
 
   /** The held job in `cell` with sequence `seq`, or `undefined` (settled or taken back already). */

@@ -7,6 +7,7 @@
  */
 
 import { InvalidOptionError } from "../model/errors.ts";
+import { normalizeLimits, type TypeLimits } from "../model/type_controls.ts";
 import type { WorkerGroup } from "./hooks.ts";
 import {
   missingInParent,
@@ -25,6 +26,8 @@ export interface TaskTypeInfo {
   source: string;
   /** What its workers may do; nothing unless the module exports `permissions`. */
   permissions: NormalizedPermissions;
+  /** Its default limits (`export const limits`); `{}` for none. */
+  limits: TypeLimits;
 }
 
 /** How long a task module may take to load in the checking worker. */
@@ -50,7 +53,7 @@ export async function loadTaskTypes(
   const types = new Map<string, TaskTypeInfo>();
   for (const name of BUILTIN_TASK_TYPES) {
     const source = new URL(`../../workers/tasks/${name}.ts`, import.meta.url).href;
-    types.set(name, { name, builtin: true, source, permissions: NO_PERMISSIONS });
+    types.set(name, { name, builtin: true, source, permissions: NO_PERMISSIONS, limits: {} });
   }
   if (tasksDir === null) return types;
 
@@ -89,12 +92,13 @@ export async function loadTaskTypes(
         "tasksDir",
       );
     }
-    types.set(name, { name, builtin: false, source, permissions: NO_PERMISSIONS });
+    types.set(name, { name, builtin: false, source, permissions: NO_PERMISSIONS, limits: {} });
   }
   const users = [...types.values()].filter((info) => !info.builtin);
   const reports = await inspectModules(users.map((info) => info.source), options.sandbox);
   users.forEach((info, i) => {
     info.permissions = checkReport(info.source, reports[i]);
+    info.limits = checkLimits(info.source, reports[i].limits);
   });
   return types;
 }
@@ -103,6 +107,7 @@ export async function loadTaskTypes(
 interface ModuleReport {
   hasDefault: boolean;
   permissions: unknown;
+  limits: unknown;
 }
 
 /**
@@ -132,7 +137,9 @@ async function probe(sources: string[], sandbox: boolean): Promise<ModuleReport[
     `const reports = [${sources.map((_, i) => `t${i}`).join(", ")}].map((task) => {`,
     `  let permissions = task.permissions ?? null;`,
     `  try { structuredClone(permissions); } catch { permissions = "not cloneable"; }`,
-    `  return { hasDefault: typeof task.default === "function", permissions };`,
+    `  let limits = task.limits ?? null;`,
+    `  try { structuredClone(limits); } catch { limits = "not cloneable"; }`,
+    `  return { hasDefault: typeof task.default === "function", permissions, limits };`,
     `});`,
     `self.postMessage(reports);`,
   ].join("\n");
@@ -175,6 +182,20 @@ function checkReport(source: string, report: ModuleReport): NormalizedPermission
   } catch (error) {
     throw new InvalidOptionError(
       `Task module ${source} cannot be used: ${(error as Error).message}.`,
+      "tasksDir",
+    );
+  }
+}
+
+function checkLimits(source: string, limits: unknown): TypeLimits {
+  if (limits === null) return {};
+  try {
+    return normalizeLimits(limits);
+  } catch (error) {
+    throw new InvalidOptionError(
+      `Task module ${source} cannot be used: its export limits is wrong: ${
+        (error as Error).message
+      }`,
       "tasksDir",
     );
   }

@@ -18,7 +18,7 @@
 
 /// <reference lib="deno.worker" />
 
-import type { ProgressValue } from "../model/task.ts";
+import type { ParentOutcome, ProgressValue } from "../model/task.ts";
 import type { TaskContext, TaskHandler } from "./context.ts";
 import {
   type FromWorker,
@@ -146,16 +146,26 @@ function controllerOf(cell: number): AbortController {
 }
 
 /** What a handler receives; the signal is made on first use. */
+const EMPTY: readonly ParentOutcome[] = Object.freeze([]);
+
 class Context implements TaskContext {
   readonly taskId: string;
   readonly attempt: number;
+  readonly parents: readonly ParentOutcome[];
   #cell: number;
   #seq: number;
   #lastProgressAt = 0;
 
-  constructor(taskId: string, attempt: number, cell: number, seq: number) {
+  constructor(
+    taskId: string,
+    attempt: number,
+    cell: number,
+    seq: number,
+    parents: readonly ParentOutcome[],
+  ) {
     this.taskId = taskId;
     this.attempt = attempt;
+    this.parents = parents;
     this.#cell = cell;
     this.#seq = seq;
   }
@@ -182,7 +192,7 @@ function now(): number {
 
 /** Claims and runs one job; a job the pool took back (or gave to another worker) is skipped. */
 function start(job: Job): void {
-  const [id, type, payload, attempt, cell, seq, flags] = job;
+  const [id, type, payload, attempt, cell, seq, flags, parents] = job;
   const startedAt = now();
   if (cells !== null) {
     // Not this worker's to run any more (taken back, or its cell reused): skip it, leaving
@@ -204,7 +214,7 @@ function start(job: Job): void {
     flush();
   }
   runningCells.add(cell);
-  const ctx = new Context(id, attempt, cell, seq);
+  const ctx = new Context(id, attempt, cell, seq, parents ?? EMPTY);
   const began = performance.now();
   let result: unknown;
   try {

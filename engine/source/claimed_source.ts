@@ -15,7 +15,7 @@ import type { ClusterDepth, SharedTaskStore } from "../store/shared_store.ts";
 import type { Fencing } from "../store/store_writer.ts";
 import { ClusterLink } from "./cluster.ts";
 import { DeadlineQueue } from "./deadline_queue.ts";
-import { PriorityQueue } from "./priority_queue.ts";
+import { TypedQueue, type TypeFilter } from "./typed_queue.ts";
 import type { QueueDepth, SourceHooks, StoreChange, TaskSource } from "./source.ts";
 
 /** Options for {@linkcode ClaimedSource}. */
@@ -50,7 +50,7 @@ export class ClaimedSource implements TaskSource {
   #store: SharedTaskStore;
   #options: ClaimedSourceOptions;
   #hooks: SourceHooks;
-  #buffer: PriorityQueue<Task>;
+  #buffer: TypedQueue;
   #link: ClusterLink;
   /** Due times of tasks this node scheduled: it promotes them on time. */
   #promotions: DeadlineQueue<true>;
@@ -72,24 +72,30 @@ export class ClaimedSource implements TaskSource {
     this.#store = store;
     this.#options = options;
     this.#hooks = hooks;
-    this.#buffer = new PriorityQueue<Task>({ agingMs: options.agingMs });
+    this.#buffer = new TypedQueue({ agingMs: options.agingMs });
     this.#promotions = new DeadlineQueue<true>(() => this.#link.sweep());
     this.#link = new ClusterLink(store, { ...options, sweepMs: SWEEP_MS }, {
       wanted: () => Math.max(hooks.wanted(), this.#urgent?.count ?? 0),
+      controls: () => hooks.controls(),
       claimed: (claimed, started, failed) => {
         if (this.#urgent !== undefined && (failed || started > this.#urgent.afterClaim)) {
           this.#urgent = undefined;
         }
         const held: Task[] = [];
+        let dependent: Task[] | undefined;
         for (const { task } of claimed) {
           if (this.#revoked.delete(task.id)) {
             this.fencing.leases.delete(task.id); // cancelled meanwhile: never runs here
             continue;
           }
-          this.#buffer.push(task, task.runAt);
-          held.push(task);
+          if (task.dependsOn !== undefined) (dependent ??= []).push(task);
+          else {
+            this.#buffer.push(task, task.runAt);
+            held.push(task);
+          }
         }
         hooks.ready(held);
+        if (dependent !== undefined) this.#prepare(dependent);
       },
       leasesLost: (ids) => hooks.lost(ids),
       cancelRequested: (id) => this.#dropCancelled(id),
@@ -113,12 +119,13 @@ export class ClaimedSource implements TaskSource {
     this.#link.claim();
   }
 
-  refill(): void {
+  refill(freed?: string): void {
+    if (freed !== undefined) this.#link.wake(freed);
     this.#link.claim();
   }
 
-  peek(now: number): Task | undefined {
-    const head = this.#buffer.peek(now);
+  peek(now: number, allowed: TypeFilter): Task | undefined {
+    const head = this.#buffer.peek(now, allowed);
     // A more urgent task this node just added is on its way: nothing less urgent starts first.
     if (head !== undefined && this.#urgent !== undefined && head.priority < this.#urgent.priority) {
       return undefined;
@@ -126,8 +133,31 @@ export class ClaimedSource implements TaskSource {
     return head;
   }
 
-  take(now: number): Task {
-    return this.#buffer.pop(now)!;
+  take(now: number, allowed: TypeFilter): Task {
+    return this.#buffer.take(now, allowed)!;
+  }
+
+  sizeOf(type: string): number {
+    return this.#buffer.sizeOf(type);
+  }
+
+  /**
+   * Gives the claimed, unstarted tasks of `type` back to the store (they were
+   * claimed under the old rules) and claims again.
+   */
+  controlsChanged(type: string): void {
+    const tasks = this.#buffer.drain(type, Date.now());
+    const tokens: string[] = [];
+    for (const task of tasks) {
+      const token = this.fencing.leases.get(task.id);
+      if (token === undefined) continue;
+      this.fencing.leases.delete(task.id);
+      tokens.push(token);
+    }
+    if (tasks.length > 0) this.#hooks.released(tasks);
+    if (tokens.length > 0) this.#store.release(tokens).catch(() => {});
+    this.#link.wake(type);
+    this.#link.claim();
   }
 
   giveBack(tasks: Task[]): void {
@@ -139,10 +169,12 @@ export class ClaimedSource implements TaskSource {
 
   admit(task: Task, now: number): boolean {
     this.#placed++;
+    // Released in the store once its parents have ended, by whichever node sees that first.
+    if (task.status === "blocked") return false;
     if (task.status === "scheduled") this.#promotions.set(task.id, task.runAt, true);
     // Workers may hold less urgent tasks this node claimed before (they are taken back
     // now): until a claim picks the new one up, they wait.
-    const head = this.#buffer.peek(now);
+    const head = this.#buffer.peek(now, undefined);
     if (task.status === "queued" && (head === undefined || task.priority > head.priority)) {
       this.#urgent = {
         priority: Math.max(task.priority, this.#urgent?.priority ?? 0),
@@ -167,7 +199,7 @@ export class ClaimedSource implements TaskSource {
   }
 
   remove(task: Task): void {
-    this.#buffer.remove(task);
+    if (task.status === "queued") this.#buffer.remove(task);
   }
 
   async cancelElsewhere(id: string, error: TaskError | null): Promise<StoreChange | undefined> {
@@ -175,6 +207,20 @@ export class ClaimedSource implements TaskSource {
     if (change?.heldBy === this.#options.nodeId) this.#dropCancelled(id);
     else if (change?.heldBy != null) this.#link.requestCancel(id, change.heldBy);
     return change;
+  }
+
+  /** Reads the parents' outcomes of claimed dependent tasks, then makes them ready. */
+  #prepare(tasks: Task[]): void {
+    const ready = () => {
+      // Still held (not cancelled or lost meanwhile)?
+      const held = tasks.filter((task) => this.fencing.leases.has(task.id));
+      for (const task of held) this.#buffer.push(task, task.runAt);
+      this.#hooks.ready(held);
+    };
+    this.#hooks.prepare(tasks).then(ready, (error) => {
+      console.error("ThreadFlow could not read the parents of claimed tasks:", error);
+      ready(); // they run without ctx.parents rather than sit on their leases
+    });
   }
 
   /** A task this node claimed was cancelled in the store: drop it, or never run it if its claim is still on its way. */
@@ -191,7 +237,8 @@ export class ClaimedSource implements TaskSource {
     if (fresh) this.#depth = undefined;
     const { counts } = await this.#cluster();
     // Counts up to DEPTH_TTL_MS old, plus what this node added since.
-    return counts.queued + counts.scheduled + (this.#placed - this.#placedAtRead) + reserved;
+    return counts.blocked + counts.queued + counts.scheduled +
+      (this.#placed - this.#placedAtRead) + reserved;
   }
 
   async counts(_local: StatusCounts): Promise<StatusCounts> {

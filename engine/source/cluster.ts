@@ -8,6 +8,7 @@
  */
 
 import type { ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
+import type { TypeLimits } from "../model/type_controls.ts";
 import type {
   ClaimedTask,
   SharedMessage,
@@ -28,10 +29,23 @@ export interface ClusterOptions {
   agingMs: number;
 }
 
+/** Which types a node claims apart (limited) or not at all (paused). */
+export interface ClaimControls {
+  /** Types the plain claim leaves alone: every paused or limited type. */
+  exclude: string[];
+  /** Limited types that are not paused, each claimed within its limits. */
+  limited: { type: string; limits: TypeLimits }[];
+}
+
+/** Why a limited type is not claimed for a while. */
+type Rest = { until: number; reason: "empty" | "full" | "rate" | "paused" };
+
 /** What the cluster link needs from its source. */
 export interface ClusterHooks {
   /** How many tasks to claim now. */
   wanted(): number;
+  /** The types claimed apart or not at all. */
+  controls(): ClaimControls;
   /**
    * A claim ended: `tasks` were claimed for this node (maybe none) by a
    * claim that started after `started` earlier claims. `failed` when the
@@ -70,6 +84,10 @@ export class ClusterLink {
   #sweeps = 0;
   /** Claims started so far. */
   #claims = 0;
+  /** Limited types not worth claiming before a time (none ready, at their limit, no budget). */
+  #resting = new Map<string, Rest>();
+  #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakeAt = Infinity;
 
   constructor(store: SharedTaskStore, options: ClusterOptions, hooks: ClusterHooks) {
     this.#store = store;
@@ -95,8 +113,7 @@ export class ClusterLink {
     if (wanted <= 0) return;
     this.#claiming = true;
     const started = ++this.#claims;
-    const { nodeId, leaseMs, agingMs } = this.#options;
-    this.#store.claim(wanted, nodeId, leaseMs, agingMs).then(
+    this.#claimAll(wanted).then(
       (claimed) => {
         this.#failures = 0;
         this.#claiming = false;
@@ -117,6 +134,49 @@ export class ClusterLink {
         this.#retryLater();
       },
     );
+  }
+
+  /** `type` may be claimed again now (a task of it ended here, or its control changed). */
+  wake(type: string): void {
+    this.#resting.delete(type);
+  }
+
+  /** The plain claim, then each limited type that is not resting, up to `wanted` in all. */
+  async #claimAll(wanted: number): Promise<ClaimedTask[]> {
+    const { nodeId, leaseMs, agingMs } = this.#options;
+    const { exclude, limited } = this.#hooks.controls();
+    const claimed = await this.#store.claim(wanted, nodeId, leaseMs, agingMs, exclude);
+    const now = Date.now();
+    for (const { type, limits } of limited) {
+      const room = wanted - claimed.length;
+      if (room <= 0) break;
+      const rest = this.#resting.get(type);
+      if (rest !== undefined && rest.until > now) continue;
+      const got = await this.#store.claimLimited(type, limits, room, nodeId, leaseMs, agingMs);
+      claimed.push(...got.claimed);
+      if (got.stopped === null) this.#resting.delete(type);
+      else if (got.stopped === "rate") {
+        const until = now + (got.retryInMs ?? this.#options.sweepMs);
+        this.#resting.set(type, { until, reason: "rate" });
+        this.#wakeUp(until);
+      } else {
+        // Found empty, full or paused: a sweep (or a task ending here) looks again.
+        this.#resting.set(type, { until: now + this.#options.sweepMs, reason: got.stopped });
+      }
+    }
+    return claimed;
+  }
+
+  /** Claims again at `at` (a rate budget refills), unless a claim is due sooner. */
+  #wakeUp(at: number): void {
+    if (at >= this.#wakeAt || this.#closed) return;
+    clearTimeout(this.#wakeTimer);
+    this.#wakeAt = at;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.#wakeAt = Infinity;
+      this.claim();
+    }, Math.max(0, at - Date.now()));
   }
 
   /** Claims started so far; a claim started after this number sees what is committed now. */
@@ -155,6 +215,7 @@ export class ClusterLink {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#wakeTimer);
     await this.#unsubscribe?.().catch(() => {});
     await this.#store.removeNode(this.#options.nodeId).catch(() => {});
   }
@@ -172,6 +233,10 @@ export class ClusterLink {
     if (this.#closed) return;
     switch (message.kind) {
       case "work":
+        // New tasks may be of a type found empty before.
+        for (const [type, rest] of this.#resting) {
+          if (rest.reason === "empty") this.#resting.delete(type);
+        }
         this.claim();
         break;
       case "event":

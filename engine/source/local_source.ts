@@ -10,7 +10,7 @@ import type { ThreadFlowEvent } from "../model/events.ts";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../model/limits.ts";
 import type { StatusCounts, Task } from "../model/task.ts";
 import { DeadlineQueue } from "./deadline_queue.ts";
-import { PriorityQueue } from "./priority_queue.ts";
+import { TypedQueue, type TypeFilter } from "./typed_queue.ts";
 import type { QueueDepth, SourceHooks, StoreChange, TaskSource } from "./source.ts";
 
 /**
@@ -25,11 +25,11 @@ import type { QueueDepth, SourceHooks, StoreChange, TaskSource } from "./source.
 export class LocalSource implements TaskSource {
   readonly shared = false;
   readonly healthy = true;
-  #queue: PriorityQueue<Task>;
+  #queue: TypedQueue;
   #delayed: DeadlineQueue<Task>;
 
   constructor(options: { agingMs: number }, hooks: Pick<SourceHooks, "due">) {
-    this.#queue = new PriorityQueue<Task>({ agingMs: options.agingMs });
+    this.#queue = new TypedQueue({ agingMs: options.agingMs });
     this.#delayed = new DeadlineQueue<Task>((due) => hooks.due(due));
   }
 
@@ -41,14 +41,21 @@ export class LocalSource implements TaskSource {
     return Promise.resolve();
   }
 
-  refill(): void {}
+  refill(_freed?: string): void {}
 
-  peek(now: number): Task | undefined {
-    return this.#queue.peek(now);
+  peek(now: number, allowed: TypeFilter): Task | undefined {
+    return this.#queue.peek(now, allowed);
   }
 
-  take(now: number): Task {
-    return this.#queue.pop(now)!;
+  take(now: number, allowed: TypeFilter): Task {
+    return this.#queue.take(now, allowed)!;
+  }
+
+  /** Every waiting task is here already, under the gate's new rules. */
+  controlsChanged(_type: string): void {}
+
+  sizeOf(type: string): number {
+    return this.#queue.sizeOf(type);
   }
 
   giveBack(tasks: Task[]): void {
@@ -70,7 +77,7 @@ export class LocalSource implements TaskSource {
 
   remove(task: Task): void {
     if (task.status === "scheduled") this.#delayed.delete(task.id);
-    else this.#queue.remove(task);
+    else if (task.status === "queued") this.#queue.remove(task);
   }
 
   /** Every unfinished task is held here: nothing is elsewhere to cancel. */

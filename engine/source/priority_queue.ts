@@ -129,6 +129,21 @@ export class PriorityQueue<T extends Prioritized> {
     return entry.item;
   }
 
+  /**
+   * The item `pop` would return now, with the level it competes at (its
+   * priority, raised by aging) and when it was queued; for comparing queues.
+   */
+  head(now: number): { item: T; level: number; enqueuedAt: number } | undefined {
+    const lane = this.#pickLane(now);
+    if (lane === undefined) return undefined;
+    const entry = lane.head()!;
+    const level = this.#agingMs <= 0 ? entry.item.priority : Math.min(
+      MAX_PRIORITY,
+      entry.item.priority + Math.floor((now - entry.enqueuedAt) / this.#agingMs),
+    );
+    return { item: entry.item, level, enqueuedAt: entry.enqueuedAt };
+  }
+
   /** The item `pop` would return now, without taking it. */
   peek(now: number): T | undefined {
     const lane = this.#pickLane(now);
@@ -164,10 +179,6 @@ export class PriorityQueue<T extends Prioritized> {
     while (this.#removed.size > 0 && this.#removed.has(head.item)) {
       this.#dropHead(lane);
       head = lane.head()!;
-      if (head === undefined) {
-        console.log("QUEUE INVARIANT BROKEN: live", lane.live, new Error().stack);
-        return undefined;
-      }
     }
     return head;
   }

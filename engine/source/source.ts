@@ -14,6 +14,8 @@
 import type { ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
 import type { StatusCounts, Task } from "../model/task.ts";
 import type { StoreChange } from "../store/shared_store.ts";
+import type { ClaimControls } from "./cluster.ts";
+import type { TypeFilter } from "./typed_queue.ts";
 
 export type { StoreChange };
 
@@ -29,14 +31,23 @@ export interface QueueDepth {
 export interface SourceHooks {
   /** Tasks this node now holds (claimed) are ready in the source: give workers their share. */
   ready(held: Task[]): void;
+  /**
+   * Claimed tasks that depend on others: read their parents' outcomes; they
+   * join the ready tasks once this resolves.
+   */
+  prepare(tasks: Task[]): Promise<void>;
   /** Scheduled tasks came due here (local delay heap): move them to `queued`. */
   due(tasks: Task[]): void;
   /** Changes the store made itself (promotions, reclaimed leases): announce them. */
   applied(changes: StoreChange[]): void;
   /** This node no longer holds these tasks (another node took or cancelled them): drop their runs quietly. */
   lost(ids: string[]): void;
+  /** This node gave these waiting tasks back to the store, unstarted: forget them. */
+  released(tasks: Task[]): void;
   /** An event another node emitted. */
   remoteEvent(event: ThreadFlowEvent): void;
+  /** Types a claimed source claims apart (limited) or not at all (paused). */
+  controls(): ClaimControls;
   /** How many more tasks this node's workers could start or hold ahead now. */
   wanted(): number;
   /** This node's workers (heartbeats carry them). */
@@ -51,12 +62,20 @@ export interface TaskSource {
   readonly size: number;
   /** Starts timers and listeners (a claimed source joins the cluster and claims). */
   start(): Promise<void>;
-  /** Workers have room again: a claimed source claims more. */
-  refill(): void;
-  /** The most urgent ready task, without taking it. */
-  peek(now: number): Task | undefined;
-  /** Takes the task {@linkcode TaskSource.peek} returned. */
-  take(now: number): Task;
+  /**
+   * Workers have room again (`freed`: a task of that type ended or came
+   * back): a claimed source claims more.
+   */
+  refill(freed?: string): void;
+  /** The most urgent ready task of a type `allowed` to start, without taking it. */
+  peek(now: number, allowed: TypeFilter): Task | undefined;
+  /** Takes the task {@linkcode TaskSource.peek} returned (given the same filter). */
+  take(now: number, allowed: TypeFilter): Task;
+  /**
+   * A type's control changed: a claimed source gives back the tasks of that
+   * type it holds unstarted, to be claimed again under the new rules.
+   */
+  controlsChanged(type: string): void;
   /** Tasks taken and never started, back to the front in this order. */
   giveBack(tasks: Task[]): void;
   /**
@@ -95,6 +114,8 @@ export interface TaskSource {
   depth(pending: QueueDepth): QueueDepth | Promise<QueueDepth>;
   /** Publishes a local event to other nodes (shared sources; local ones do nothing). */
   publish(event: ThreadFlowEvent): void;
+  /** Ready tasks held here of `type`. */
+  sizeOf(type: string): number;
   /** `false` while a shared store is unreachable. */
   readonly healthy: boolean;
   /** Gives held tasks back to the store (shutdown) and stops timers. */

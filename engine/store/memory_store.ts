@@ -7,6 +7,11 @@
 
 import { encodeCursor, type StoreQuery, type TaskPage } from "../model/query.ts";
 import { emptyCounts, isTerminal, type StatusCounts, type Task } from "../model/task.ts";
+import {
+  changedControl,
+  type StoredTypeControl,
+  type TypeControlChange,
+} from "../model/type_controls.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "./store.ts";
 
 /**
@@ -37,6 +42,7 @@ export class MemoryStore implements TaskStore {
   /** Ids of finished tasks in the order they were written as finished. */
   #finished: string[] = [];
   #finishedHead = 0;
+  #controls = new Map<string, StoredTypeControl>();
 
   open(): Promise<Task[]> {
     const unfinished = [...this.#tasks.values()].filter((t) => !isTerminal(t.status));
@@ -82,6 +88,15 @@ export class MemoryStore implements TaskStore {
     return Promise.resolve(this.#tasks.get(id));
   }
 
+  getMany(ids: string[]): Promise<Task[]> {
+    const found: Task[] = [];
+    for (const id of ids) {
+      const task = this.#tasks.get(id);
+      if (task !== undefined) found.push(task);
+    }
+    return Promise.resolve(found);
+  }
+
   getByIdempotencyKey(key: string): Promise<Task | undefined> {
     return Promise.resolve(this.#byKey.get(key));
   }
@@ -120,6 +135,16 @@ export class MemoryStore implements TaskStore {
     const counts = emptyCounts();
     for (const task of this.#tasks.values()) counts[task.status]++;
     return Promise.resolve(counts);
+  }
+
+  typeControls(): Promise<StoredTypeControl[]> {
+    return Promise.resolve([...this.#controls.values()].map((control) => ({ ...control })));
+  }
+
+  saveTypeControl(type: string, change: TypeControlChange): Promise<StoredTypeControl> {
+    const control = changedControl(type, this.#controls.get(type), change);
+    this.#controls.set(type, control);
+    return Promise.resolve({ ...control });
   }
 
   prune(options: PruneOptions): Promise<number> {

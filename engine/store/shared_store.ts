@@ -20,6 +20,7 @@
 
 import type { ThreadFlowEvent, WorkerInfo } from "../model/events.ts";
 import type { StatusCounts, Task, TaskError, TaskStatus } from "../model/task.ts";
+import type { TypeLimits } from "../model/type_controls.ts";
 import type { TaskStore } from "./store.ts";
 
 /** A status change the store made itself, for the engine's state machine. */
@@ -44,6 +45,25 @@ export interface ClusterDepth {
   /** When each level's oldest queued task became ready (ms since epoch), or `null`. */
   oldestQueuedAt: Record<string, number | null>;
 }
+
+/** What a claim of one limited type got, and why it got no more. */
+export interface LimitedClaim {
+  claimed: ClaimedTask[];
+  /**
+   * Why fewer than asked were claimed: no ready task of the type (`empty`),
+   * its concurrency is reached across the cluster (`full`), its rate budget
+   * is spent (`rate`), or it is `paused`; `null` when all were claimed.
+   */
+  stopped: "empty" | "full" | "rate" | "paused" | null;
+  /** With `rate`: how long until the budget allows one more start. */
+  retryInMs: number | null;
+}
+
+/** Which blocked tasks to look at: children of these parents, these tasks, or a page of all. */
+export type BlockedScope =
+  | { parents: string[] }
+  | { children: string[] }
+  | { after: string; limit: number };
 
 /** A task leased to one node: still `queued` until a worker starts it. */
 export interface ClaimedTask {
@@ -144,7 +164,35 @@ export interface SharedTaskStore extends TaskStore {
    * stays `queued`. Rows other nodes are claiming are skipped, not waited
    * for. Sorted in claim order.
    */
-  claim(n: number, nodeId: string, leaseMs: number, agingMs?: number): Promise<ClaimedTask[]>;
+  claim(
+    n: number,
+    nodeId: string,
+    leaseMs: number,
+    agingMs?: number,
+    exclude?: readonly string[],
+  ): Promise<ClaimedTask[]>;
+  /**
+   * Claims up to `n` ready tasks of one limited `type` within `limits`, its
+   * concurrency counted over every node (claimed or running) and its rate
+   * drawn from one token bucket for the cluster. Claims of a type from
+   * several nodes take turns. (`claim()` is then given the type in `exclude`.)
+   */
+  claimLimited(
+    type: string,
+    limits: TypeLimits,
+    n: number,
+    nodeId: string,
+    leaseMs: number,
+    agingMs?: number,
+  ): Promise<LimitedClaim>;
+  /**
+   * Releases (to `queued`, or `scheduled` when not yet due) the blocked
+   * tasks in `scope` whose parents have all succeeded, or all ended for a
+   * task that runs on a parent's failure; cancels those a failed or
+   * cancelled parent cancels. Returns the changes, and the last id looked at
+   * (the cursor of a `{ after, limit }` page).
+   */
+  resolveBlocked(scope: BlockedScope): Promise<{ changes: StoreChange[]; lastSeen: string | null }>;
   /**
    * Extends by `leaseMs` from now every lease this store object claimed for
    * `nodeId` that is still held, and returns them. (A process restarted with

@@ -16,6 +16,7 @@
 
 import type { StoreQuery, TaskPage } from "../model/query.ts";
 import type { StatusCounts, Task } from "../model/task.ts";
+import type { StoredTypeControl, TypeControlChange } from "../model/type_controls.ts";
 
 /** Result of inserting one task: the stored task and whether it is new. */
 export interface InsertOutcome {
@@ -65,12 +66,18 @@ export interface TaskStore {
   write(tasks: Task[]): Promise<void>;
   /** The task with this id, or `undefined`. */
   get(id: string): Promise<Task | undefined>;
+  /** The tasks with these ids that exist, in no particular order. */
+  getMany(ids: string[]): Promise<Task[]>;
   /** The task with this idempotency key, or `undefined`. */
   getByIdempotencyKey(key: string): Promise<Task | undefined>;
   /** Tasks matching the query (checked by the engine), newest first. */
   list(query: StoreQuery): Promise<TaskPage>;
   /** How many tasks are in each status. */
   counts(): Promise<StatusCounts>;
+  /** Every task type's saved control (paused, limits set through the API). */
+  typeControls(): Promise<StoredTypeControl[]>;
+  /** Saves a change to a type's control and returns the control as saved. */
+  saveTypeControl(type: string, change: TypeControlChange): Promise<StoredTypeControl>;
   /** Deletes finished tasks past retention; returns how many were deleted. */
   prune(options: PruneOptions): Promise<number>;
   /** Releases the store. Writes already called are completed first. */

@@ -8,7 +8,7 @@ import { api } from "./api.ts";
 import type { Task } from "../../components/types.ts";
 
 /** Statuses a task can be cancelled from. */
-export const CANCELLABLE = new Set(["scheduled", "queued", "running"]);
+export const CANCELLABLE = new Set(["blocked", "scheduled", "queued", "running"]);
 /** Statuses a task can be retried from. */
 export const RETRYABLE = new Set(["failed", "cancelled"]);
 

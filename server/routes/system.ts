@@ -1,5 +1,5 @@
 /**
- * Routes about the service itself: stats, workers, task types, health,
+ * Routes about the service itself: stats, workers, health,
  * readiness and Prometheus metrics.
  *
  * @module
@@ -12,7 +12,7 @@ import type { HttpMetrics, TaskCounters, WebSocketFigures } from "../metrics.ts"
 import { renderMetrics } from "../metrics.ts";
 import { readProcessFigures } from "../process_metrics.ts";
 import { errorResponses, NO_SECURITY, NOT_MODIFIED, plainErrorResponses } from "../openapi.ts";
-import { StatsAnswerSchema, TaskTypesAnswerSchema, WorkersAnswerSchema } from "../schemas.ts";
+import { StatsAnswerSchema, WorkersAnswerSchema } from "../schemas.ts";
 
 /** What the system routes need. */
 export interface SystemRouteDeps {
@@ -63,24 +63,8 @@ const workersRoute = createRoute({
   },
 });
 
-const taskTypesRoute = createRoute({
-  method: "get",
-  path: "/task-types",
-  operationId: "getTaskTypes",
-  tags: ["service"],
-  summary: "Task types this server runs",
-  responses: {
-    200: {
-      description: "Built-in and tasksDir types.",
-      content: { "application/json": { schema: TaskTypesAnswerSchema } },
-    },
-    ...NOT_MODIFIED,
-    ...errorResponses([401, 405, 503]),
-  },
-});
-
 /**
- * Registers `/api/stats`, `/api/workers` and `/api/task-types` on the `/api` sub-app.
+ * Registers `/api/stats` and `/api/workers` on the `/api` sub-app.
  *
  * @example
  * ```ts ignore
@@ -94,7 +78,6 @@ export function registerApiSystemRoutes(api: OpenAPIHono<AppEnv>, deps: SystemRo
     workersRoute,
     async (c) => c.json({ workers: engine.workers(), nodes: await engine.nodes() }, 200),
   );
-  api.openapi(taskTypesRoute, (c) => c.json({ taskTypes: engine.taskTypes() }, 200));
 }
 
 /** `/health`: its own `status`, and the original ThreadFlow's fields beside it. */

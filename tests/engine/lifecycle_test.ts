@@ -35,6 +35,9 @@ function harness(): Harness {
 
 /** Every legal move, with the one event it must emit. */
 const LEGAL: Array<[TaskStatus, TaskStatus, string]> = [
+  ["blocked", "scheduled", "task.scheduled"],
+  ["blocked", "queued", "task.queued"],
+  ["blocked", "cancelled", "task.cancelled"],
   ["scheduled", "queued", "task.queued"],
   ["scheduled", "cancelled", "task.cancelled"],
   ["queued", "running", "task.started"],
@@ -94,7 +97,7 @@ Deno.test("lifecycle: every other transition is refused, without event, patch or
       refused++;
     }
   }
-  assertEquals(refused, 36 - LEGAL.length);
+  assertEquals(refused, TASK_STATUSES.length ** 2 - LEGAL.length);
 });
 
 Deno.test("lifecycle: a succeeded task can go nowhere", () => {
@@ -136,6 +139,7 @@ Deno.test("lifecycle: a full life, counts and hooks", () => {
     "task.succeeded",
   ]);
   assertEquals(lifecycle.counts, {
+    blocked: 0,
     scheduled: 0,
     queued: 0,
     running: 0,
@@ -235,6 +239,7 @@ Deno.test("lifecycle: unsubscribing stops delivery", () => {
 
 Deno.test("lifecycle: initial counts and forget", () => {
   const lifecycle = new Lifecycle({ changed() {}, ended() {} }, {
+    blocked: 0,
     scheduled: 1,
     queued: 2,
     running: 0,

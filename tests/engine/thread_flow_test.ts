@@ -777,6 +777,7 @@ Deno.test("thread flow: stats fields", async () => {
     assertEquals(stats.state, "running");
     assert(stats.uptimeMs >= 0);
     assertEquals(stats.counts, {
+      blocked: 0,
       scheduled: 1,
       queued: 2,
       running: 2,

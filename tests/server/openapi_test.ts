@@ -240,6 +240,30 @@ Deno.test("every operation's live answers match /api/openapi.json (checked with 
     await checker.call("getTaskTypes", `${u}/api/task-types`, {
       ...get(304, { ...AUTH, "if-none-match": "*" }),
     });
+    await checker.call("getTaskType", `${u}/api/task-types/fib`, get(200));
+    await checker.call("getTaskType", `${u}/api/task-types/nope`, get(404));
+    const put = (body: unknown) => ({ ...json(body), method: "PUT" });
+    await checker.call("setTaskTypeLimits", `${u}/api/task-types/fib/limits`, {
+      ...put({ concurrency: 3, ratePerSecond: 20, burst: 5 }),
+      expect: 200,
+    });
+    await checker.call("setTaskTypeLimits", `${u}/api/task-types/fib/limits`, {
+      ...put({ concurrency: 0 }),
+      expect: 400,
+    });
+    await checker.call("setTaskTypeLimits", `${u}/api/task-types/nope/limits`, {
+      ...put({}),
+      expect: 404,
+    });
+    const post = (expect: number) => ({ ...json(undefined), expect });
+    await checker.call("resetTaskTypeLimits", `${u}/api/task-types/fib/limits`, {
+      method: "DELETE",
+      headers: AUTH,
+      expect: 200,
+    });
+    await checker.call("pauseTaskType", `${u}/api/task-types/sleep/pause`, post(200));
+    await checker.call("pauseTaskType", `${u}/api/task-types/nope/pause`, post(404));
+    await checker.call("resumeTaskType", `${u}/api/task-types/sleep/resume`, post(200));
     await checker.call("getHistory", `${u}/api/history`, get(200));
     await checker.call("getHistory", `${u}/api/history?window=3600`, get(200));
     await checker.call("getHistory", `${u}/api/history?window=7`, get(400));

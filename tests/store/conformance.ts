@@ -107,6 +107,7 @@ export function storeConformance(options: ConformanceOptions): void {
     try {
       assertEquals(await store.open(), []);
       assertEquals(await store.counts(), {
+        blocked: 0,
         scheduled: 0,
         queued: 0,
         running: 0,
@@ -119,6 +120,47 @@ export function storeConformance(options: ConformanceOptions): void {
       await harness.cleanup();
     }
   });
+
+  test("a blocked task keeps what it depends on; getMany finds the ones that exist", (harness) =>
+    withStore(harness, async (store) => {
+      const parent = makeTask();
+      const child = makeTask({
+        status: "blocked",
+        dependsOn: [parent.id],
+        onParentFailure: "run",
+      });
+      await store.insert([{ ...parent }, { ...child }]);
+      assertEquals(await store.get(child.id), child);
+      const found = await store.getMany([child.id, uuidv7(), parent.id]);
+      assertEquals(found.map((task) => task.id).sort(), [parent.id, child.id].sort());
+      assertEquals((await store.counts()).blocked, 1);
+    }));
+
+  test("type controls are saved: a change keeps the fields it does not name", (harness) =>
+    withStore(harness, async (store) => {
+      assertEquals(await store.typeControls(), []);
+      assertEquals(await store.saveTypeControl("fib", { paused: true }), {
+        type: "fib",
+        paused: true,
+        limits: null,
+      });
+      assertEquals(await store.saveTypeControl("fib", { limits: { concurrency: 2 } }), {
+        type: "fib",
+        paused: true,
+        limits: { concurrency: 2 },
+      });
+      await store.saveTypeControl("noop", { limits: { ratePerSecond: 5, burst: 2 } });
+      assertEquals(await store.saveTypeControl("fib", { paused: false, limits: null }), {
+        type: "fib",
+        paused: false,
+        limits: null,
+      });
+      const saved = (await store.typeControls()).sort((a, b) => a.type < b.type ? -1 : 1);
+      assertEquals(saved, [
+        { type: "fib", paused: false, limits: null },
+        { type: "noop", paused: false, limits: { ratePerSecond: 5, burst: 2 } },
+      ]);
+    }));
 
   test("insert then get round-trips every field, JSON and bytes", (harness) =>
     withStore(harness, async (store) => {
@@ -346,6 +388,7 @@ export function storeConformance(options: ConformanceOptions): void {
       await store.write([changed(tasks[0], { status: "running" })]);
       await store.write([changed(tasks[0], { status: "queued" })]);
       assertEquals(await store.counts(), {
+        blocked: 0,
         scheduled: 1,
         queued: 2,
         running: 1,
@@ -356,6 +399,7 @@ export function storeConformance(options: ConformanceOptions): void {
       await store.write([changed(tasks[3], { status: "succeeded", finishedAt: Date.now() })]);
       await store.prune({ finishedBefore: Infinity, maxFinished: 0, batchSize: 10 });
       assertEquals(await store.counts(), {
+        blocked: 0,
         scheduled: 1,
         queued: 2,
         running: 0,

@@ -188,7 +188,11 @@ async function crashService(store: ServiceStore): Promise<void> {
         body: JSON.stringify(body),
       });
       const answer = await response.json();
-      if (!response.ok) throw new Error(`${response.status} ${JSON.stringify(answer)}`);
+      if (!response.ok) {
+        // The server's log says why (a 500 hides its cause from the client).
+        const logged = first.lines.filter((line) => /error/i.test(line)).slice(-20).join("\n");
+        throw new Error(`${response.status} ${JSON.stringify(answer)}\n${logged}`);
+      }
       return answer;
     };
     for (let i = 0; i < TASKS / 2; i += 100) {

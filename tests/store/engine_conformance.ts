@@ -9,7 +9,7 @@
 
 import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
 import type { ThreadFlowOptions } from "../../engine/facade/options.ts";
-import { QueueFullError } from "../../engine/model/errors.ts";
+import { QueueFullError, ValidationError } from "../../engine/model/errors.ts";
 import type { ThreadFlowEvent } from "../../engine/model/events.ts";
 import type { SubmitInput, Task } from "../../engine/model/task.ts";
 import {
@@ -243,6 +243,187 @@ export function engineConformance(options: EngineConformanceOptions): void {
     for (const task of victims) assert(!started.has(task.id), `${task.id} ran after its cancel`);
     assertEquals(started.size, 1 + waiting.length - victims.length);
   });
+
+  test("pause: a paused type's tasks stay queued, other types run, starts stop within 100 ms", async (start) => {
+    const tf = await start();
+    await warmUp(tf, "nap");
+    const starts: Task[] = [];
+    tf.on((event) => {
+      if (event.type === "task.started") starts.push(event.task);
+    });
+    const naps = await tf.submitBatch(
+      Array.from({ length: 200 }, () => ({ type: "nap", payload: { ms: 2 } })),
+    );
+    await waitFor(() => starts.length >= 20, "naps to start");
+    const pausedAt = Date.now();
+    const control = await tf.pauseType("nap");
+    assertEquals(control.paused, true);
+    const others = await tf.submitBatch(Array.from({ length: 20 }, () => ({ type: "noop" })));
+    for (const task of others) assertEquals((await tf.wait(task.id)).status, "succeeded");
+    await delay(150);
+    const late = starts.filter((task) => task.type === "nap" && task.startedAt! > pausedAt + 100);
+    assertEquals(late.length, 0, "nap tasks started more than 100 ms after the pause");
+    const waiting = await Promise.all(naps.map((task) => tf.get(task.id)));
+    assert(waiting.some((task) => task!.status === "queued"), "some naps still wait");
+    await tf.resumeType("nap");
+    for (const task of naps) assertEquals((await tf.wait(task.id)).status, "succeeded");
+  });
+
+  test("limits: a type never runs more than its concurrency, and never holds others back", async (start) => {
+    const tf = await start({ workers: 2, concurrencyPerWorker: 4 });
+    const running = new Map<string, number>();
+    const peak = new Map<string, number>();
+    tf.on((event) => {
+      if (!("task" in event)) return;
+      const type = event.task.type;
+      if (event.type === "task.started") {
+        running.set(type, (running.get(type) ?? 0) + 1);
+        peak.set(type, Math.max(peak.get(type) ?? 0, running.get(type)!));
+      } else if (event.type === "task.succeeded") running.set(type, running.get(type)! - 1);
+    });
+    const control = await tf.setTypeLimits("nap", { concurrency: 2 });
+    assertEquals(control.limits, { concurrency: 2 });
+    assertEquals(control.limitsSet, true);
+    // The limited type is queued first and more urgent: the others still run beside it.
+    const naps = await tf.submitBatch(
+      Array.from({ length: 30 }, () => ({ type: "nap", payload: { ms: 15 }, priority: 9 })),
+    );
+    const limited = await tf.submitBatch(
+      Array.from({ length: 6 }, () => ({ type: "limited", payload: { ms: 10 }, priority: 9 })),
+    );
+    const quick = await tf.submitBatch(Array.from({ length: 50 }, () => ({ type: "noop" })));
+    const quickDone = await Promise.all(quick.map((task) => tf.wait(task.id)));
+    const napsDone = await Promise.all(naps.map((task) => tf.wait(task.id)));
+    await Promise.all(limited.map((task) => tf.wait(task.id)));
+    assertEquals(peak.get("nap"), 2, "nap's peak concurrency");
+    assertEquals(peak.get("limited"), 1, "the module's own limit (concurrency 1)");
+    const lastNapStart = Math.max(...napsDone.map((task) => task.startedAt!));
+    assert(
+      quickDone.every((task) => task.finishedAt! < lastNapStart),
+      "noop tasks waited behind the limited type",
+    );
+    assertEquals(tf.typeControl("limited").moduleLimits, { concurrency: 1 });
+    const reset = await tf.setTypeLimits("nap", null);
+    assertEquals([reset.limits, reset.limitsSet], [{}, false]);
+  });
+
+  test("limits: a rate limit spaces starts out", async (start) => {
+    const tf = await start();
+    await tf.setTypeLimits("noop", { ratePerSecond: 40, burst: 1 });
+    const tasks = await tf.submitBatch(Array.from({ length: 21 }, () => ({ type: "noop" })));
+    const done = await Promise.all(tasks.map((task) => tf.wait(task.id)));
+    const starts = done.map((task) => task.startedAt!).sort((a, b) => a - b);
+    // 20 intervals of 25 ms; a claim's clock may differ from a worker's by a few ms.
+    assert(starts[20] - starts[0] >= 450, `21 starts at 40/s took ${starts[20] - starts[0]} ms`);
+  });
+
+  test("dependencies: children wait blocked, run after their parents and see their results", async (start) => {
+    const tf = await start();
+    const started = new Map<string, number>();
+    let order = 0;
+    tf.on((event) => {
+      if (event.type === "task.started") started.set(event.task.id, order++);
+    });
+    const [a, b, c, d] = await tf.submitBatch([
+      { type: "nap", payload: { ms: 60 } },
+      { type: "parents", payload: "b", dependsOn: ["#0"] },
+      { type: "parents", payload: "c", dependsOn: ["#0", "#1"] },
+      { type: "noop" },
+    ]);
+    assertEquals([a.status, b.status, c.status, d.status], [
+      "queued",
+      "blocked",
+      "blocked",
+      "queued",
+    ]);
+    assertEquals(b.dependsOn, [a.id]);
+    assertEquals(c.dependsOn, [a.id, b.id]);
+    const doneC = await tf.wait(c.id);
+    assertEquals(doneC.status, "succeeded");
+    assert(started.get(b.id)! > started.get(a.id)! && started.get(c.id)! > started.get(b.id)!);
+    const doneB = await tf.get(b.id);
+    assertEquals(doneC.result, {
+      payload: "c",
+      parents: [
+        {
+          id: a.id,
+          type: "nap",
+          status: "succeeded",
+          result: { abortedAtStart: false },
+          error: null,
+        },
+        { id: b.id, type: "parents", status: "succeeded", result: doneB!.result, error: null },
+      ],
+    });
+    // A parent that ended long ago: the child is released at once.
+    const late = await tf.submit({ type: "parents", payload: "late", dependsOn: [a.id] });
+    assertEquals((await tf.wait(late.id)).status, "succeeded");
+    assertEquals((await tf.get(late.id))!.dependsOn, [a.id]);
+  });
+
+  test("dependencies: a failed parent cancels its descendants; onParentFailure run runs", async (start) => {
+    const tf = await start();
+    const [bad, child, grandchild, anyway] = await tf.submitBatch([
+      { type: "throws", maxAttempts: 1 },
+      { type: "noop", dependsOn: ["#0"] },
+      { type: "noop", dependsOn: ["#1"] },
+      { type: "parents", dependsOn: ["#0"], onParentFailure: "run" },
+    ]);
+    assertEquals((await tf.wait(bad.id)).status, "failed");
+    const cancelled = await tf.wait(child.id);
+    assertEquals(cancelled.status, "cancelled");
+    assertEquals(cancelled.error?.name, "DependencyFailedError");
+    assert(cancelled.error!.message.includes(bad.id), cancelled.error!.message);
+    const transitively = await tf.wait(grandchild.id);
+    assertEquals([transitively.status, transitively.error?.name], [
+      "cancelled",
+      "DependencyFailedError",
+    ]);
+    assert(transitively.error!.message.includes(child.id), transitively.error!.message);
+    const ran = await tf.wait(anyway.id);
+    assertEquals(ran.status, "succeeded");
+    assertEquals((ran.result as { parents: { status: string }[] }).parents[0].status, "failed");
+    // A blocked task can be cancelled; its own children follow.
+    const holder = await tf.submit({ type: "hold" });
+    const [blocked, below] = await tf.submitBatch([
+      { type: "noop", dependsOn: [holder.id] },
+      { type: "noop", dependsOn: ["#0"] },
+    ]);
+    assertEquals((await tf.cancel(blocked.id)).status, "cancelled");
+    assertEquals((await tf.wait(below.id)).status, "cancelled");
+    await tf.cancel(holder.id);
+  });
+
+  test("dependencies: an unknown parent or a forward reference is refused, naming the field", async (start) => {
+    const tf = await start();
+    await assertRejectsField(
+      tf.submit({ type: "noop", dependsOn: ["01900000-0000-7000-8000-000000000000"] }),
+      "dependsOn[0]",
+    );
+    await assertRejectsField(tf.submit({ type: "noop", dependsOn: ["#0"] }), "dependsOn[0]");
+    await assertRejectsField(
+      tf.submitBatch([{ type: "noop", dependsOn: ["#1"] }, { type: "noop" }]),
+      "tasks[0].dependsOn[0]",
+    );
+    await assertRejectsField(tf.submit({ type: "noop", dependsOn: "x" as never }), "dependsOn");
+    await assertRejectsField(
+      tf.submit({ type: "noop", dependsOn: [], onParentFailure: "ignore" as never }),
+      "onParentFailure",
+    );
+    assertEquals((await tf.stats()).counts.blocked, 0);
+  });
+}
+
+/** Expects `promise` to reject with a ValidationError whose field is `field`. */
+async function assertRejectsField(promise: Promise<unknown>, field: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    assert(error instanceof ValidationError, String(error));
+    assertEquals(error.field, field);
+    return;
+  }
+  throw new Error(`Expected a ValidationError naming ${field}.`);
 }
 
 type Starter = (options?: ThreadFlowOptions) => Promise<ThreadFlow>;

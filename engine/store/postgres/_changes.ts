@@ -31,6 +31,14 @@ function fromStatuses(to: TaskStatus, among?: TaskStatus[]): string {
 /** Ready, unclaimed tasks; the partial index `tasks_ready` holds exactly these. */
 const READY = "status = 'queued' AND lease_token IS NULL";
 
+/** Which task types a claim takes: one type only, or any but some. */
+export interface ClaimFilter {
+  /** Only this type. */
+  type?: string;
+  /** Any type but these (paused or limited types, claimed apart). */
+  exclude?: readonly string[];
+}
+
 /**
  * Leases up to `n` ready tasks for `nodeId`, most urgent first (with aging,
  * by aged priority), then oldest. Their status stays `queued`.
@@ -41,7 +49,18 @@ export async function claimTasks(
   nodeId: string,
   leaseMs: number,
   agingMs: number,
+  filter: ClaimFilter = {},
 ): Promise<ClaimedTask[]> {
+  const params: unknown[] = [Math.trunc(n), nodeId, Math.trunc(leaseMs)];
+  if (agingMs > 0) params.push(agingMs);
+  let ready = READY;
+  if (filter.type !== undefined) {
+    params.push(filter.type);
+    ready += ` AND type = $${params.length}::text`;
+  } else if (filter.exclude !== undefined && filter.exclude.length > 0) {
+    params.push(filter.exclude);
+    ready += ` AND type <> ALL($${params.length}::text[])`;
+  }
   const order = agingMs > 0
     ? `least(${MAX_PRIORITY}, priority + floor((${NOW_MS} - run_at) / $4::float8)) DESC, run_at, id`
     : "priority DESC, run_at, id";
@@ -49,10 +68,10 @@ export async function claimTasks(
     ? `WITH heads AS (
         SELECT h.id, h.priority, h.run_at
         FROM generate_series(${MIN_PRIORITY}, ${MAX_PRIORITY}) AS p(level),
-        LATERAL (SELECT id, priority, run_at FROM tasks WHERE ${READY} AND priority = p.level
+        LATERAL (SELECT id, priority, run_at FROM tasks WHERE ${ready} AND priority = p.level
           AND run_at <= ${NOW_MS} ORDER BY run_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED) AS h),
       picked AS (SELECT id FROM heads ORDER BY ${order} LIMIT $1::int)`
-    : `WITH picked AS (SELECT id FROM tasks WHERE ${READY} AND run_at <= ${NOW_MS}
+    : `WITH picked AS (SELECT id FROM tasks WHERE ${ready} AND run_at <= ${NOW_MS}
         ORDER BY priority DESC, run_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)`;
   const rows = await sql.unsafe(
     `${picked}, claimed AS (
@@ -61,9 +80,7 @@ export async function claimTasks(
       FROM picked WHERE t.id = picked.id
       RETURNING t.*)
     SELECT * FROM claimed ORDER BY ${order}`,
-    agingMs > 0
-      ? [Math.trunc(n), nodeId, Math.trunc(leaseMs), agingMs]
-      : [Math.trunc(n), nodeId, Math.trunc(leaseMs)],
+    params,
   );
   return rows.map((row) => ({
     task: rowToTask(row),

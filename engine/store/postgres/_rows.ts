@@ -10,7 +10,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { Task, TaskError, TaskStatus } from "../../model/task.ts";
+import type { ParentFailurePolicy, Task, TaskError, TaskStatus } from "../../model/task.ts";
 import type { UnsafeQueryable } from "./migrations.ts";
 import type { InsertOutcome } from "../store.ts";
 
@@ -28,15 +28,17 @@ const RECORD = `id uuid, type text, payload text, payload_bytes text, priority s
   status text, attempts integer, max_attempts integer, timeout_ms bigint,
   progress double precision, result text, result_bytes text, error text, created_at bigint,
   run_at bigint, started_at bigint, finished_at bigint, worker_id integer,
-  idempotency_key text, node_id text, lease_token uuid`;
+  idempotency_key text, node_id text, lease_token uuid, depends_on uuid[],
+  on_parent_failure text`;
 
 const INSERT_SQL = `
   INSERT INTO tasks (id, type, payload, payload_bytes, priority, status, attempts, max_attempts,
     timeout_ms, progress, result, result_bytes, error, created_at, run_at, started_at,
-    finished_at, worker_id, idempotency_key, node_id)
+    finished_at, worker_id, idempotency_key, node_id, depends_on, on_parent_failure)
   SELECT id, type, payload, decode(payload_bytes, 'base64'), priority, status, attempts,
     max_attempts, timeout_ms, progress, result, decode(result_bytes, 'base64'), error,
-    created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id
+    created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
+    depends_on, on_parent_failure
   FROM json_to_recordset($1::text::json) AS v(${RECORD})
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id`;
@@ -150,6 +152,8 @@ export function taskToWire(task: Task, leaseToken?: string): Row {
     idempotency_key: task.idempotencyKey ?? null,
     node_id: task.nodeId ?? null,
     lease_token: leaseToken ?? null,
+    depends_on: task.dependsOn ?? null,
+    on_parent_failure: task.onParentFailure ?? null,
   };
 }
 
@@ -159,7 +163,7 @@ function numberOrNull(value: unknown): number | null {
 
 /** A `tasks` row as a `Task` (bigint columns come back as strings). */
 export function rowToTask(row: Row): Task {
-  return {
+  const task: Task = {
     id: row.id as string,
     type: row.type as string,
     payload: decodeValue(row.payload, row.payload_bytes),
@@ -179,6 +183,11 @@ export function rowToTask(row: Row): Task {
     idempotencyKey: row.idempotency_key as string | null,
     nodeId: row.node_id as string | null,
   };
+  if (row.depends_on !== null && row.depends_on !== undefined) {
+    task.dependsOn = row.depends_on as string[];
+    task.onParentFailure = (row.on_parent_failure ?? "cancel") as ParentFailurePolicy;
+  }
+  return task;
 }
 
 /** Sort order by id (creation). */

@@ -128,6 +128,32 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION count_deleted_tasks();
     `,
   },
+  {
+    version: 4,
+    description: "task dependencies; per-type limits and pause",
+    // A blocked task lists its parents in depends_on; the partial GIN index
+    // finds the blocked children of a finished task. type_controls holds a
+    // type's pause and limits, and the shared token bucket of its rate; a
+    // claim of a limited type locks its row. tasks_held_type counts the tasks
+    // of a type held by nodes (claimed or running) for its concurrency.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN depends_on uuid[], ADD COLUMN on_parent_failure text;
+      CREATE INDEX tasks_blocked_parents ON tasks USING gin (depends_on)
+        WHERE status = 'blocked';
+      CREATE INDEX tasks_ready_type ON tasks (type, priority DESC, run_at, id)
+        WHERE status = 'queued' AND lease_token IS NULL;
+      CREATE INDEX tasks_held_type ON tasks (type)
+        WHERE status = 'running' OR (status = 'queued' AND lease_token IS NOT NULL);
+      CREATE TABLE type_controls (
+        type text PRIMARY KEY,
+        paused boolean NOT NULL DEFAULT false,
+        limits text,
+        tokens double precision,
+        tokens_at bigint,
+        updated_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version the current code expects. */

@@ -15,14 +15,21 @@ import postgres from "postgres";
 import { StoreUnavailableError, ValidationError } from "../../model/errors.ts";
 import type { StoreQuery, TaskPage } from "../../model/query.ts";
 import type { StatusCounts, Task, TaskError } from "../../model/task.ts";
+import type {
+  StoredTypeControl,
+  TypeControlChange,
+  TypeLimits,
+} from "../../model/type_controls.ts";
 import { GroupCommit } from "../group_commit.ts";
 import type { InsertOutcome, PruneOptions } from "../store.ts";
 import type {
+  BlockedScope,
   CancelChange,
   ClaimedTask,
   ClusterDepth,
   FencedWrite,
   Lease,
+  LimitedClaim,
   NodeHeartbeat,
   NodeRecord,
   SharedMessage,
@@ -35,6 +42,7 @@ import { MessageChannel } from "./_messages.ts";
 import { type Operation, runBatch } from "./_batch.ts";
 import * as changes from "./_changes.ts";
 import * as nodes from "./_nodes.ts";
+import * as control from "./_queue_control.ts";
 import { guardConnectionErrors } from "./_guard.ts";
 import { ConnectionHealth } from "./_health.ts";
 import { listSql } from "./_list.ts";
@@ -212,6 +220,23 @@ export class PostgresStore implements SharedTaskStore {
     });
   }
 
+  getMany(ids: string[]): Promise<Task[]> {
+    const valid = ids.filter((id) => UUID.test(id));
+    if (valid.length === 0) return Promise.resolve([]);
+    return this.#read(async (sql) => {
+      const rows = await sql.unsafe("SELECT * FROM tasks WHERE id = ANY($1::uuid[])", [valid]);
+      return rows.map(rowToTask);
+    });
+  }
+
+  typeControls(): Promise<StoredTypeControl[]> {
+    return this.#read((sql) => control.typeControls(sql));
+  }
+
+  saveTypeControl(type: string, change: TypeControlChange): Promise<StoredTypeControl> {
+    return this.#other((tx) => control.saveTypeControl(tx, type, change.paused, change.limits));
+  }
+
   getByIdempotencyKey(key: string): Promise<Task | undefined> {
     return this.#read(async (sql) => {
       const [row] = await sql.unsafe("SELECT * FROM tasks WHERE idempotency_key = $1::text", [
@@ -242,13 +267,50 @@ export class PostgresStore implements SharedTaskStore {
     return this.#other((tx) => changes.pruneFinished(tx, options));
   }
 
-  async claim(n: number, nodeId: string, leaseMs: number, agingMs = 0): Promise<ClaimedTask[]> {
+  async claim(
+    n: number,
+    nodeId: string,
+    leaseMs: number,
+    agingMs = 0,
+    exclude: readonly string[] = [],
+  ): Promise<ClaimedTask[]> {
     if (n <= 0) return [];
     const claimed = await this.#query((sql) =>
-      changes.claimTasks(sql, n, nodeId, leaseMs, agingMs)
+      changes.claimTasks(sql, n, nodeId, leaseMs, agingMs, { exclude })
     );
     for (const { leaseToken } of claimed) this.#heldTokens.add(leaseToken);
     return claimed;
+  }
+
+  async claimLimited(
+    type: string,
+    limits: TypeLimits,
+    n: number,
+    nodeId: string,
+    leaseMs: number,
+    agingMs = 0,
+  ): Promise<LimitedClaim> {
+    const result = await this.#inTransaction((tx) =>
+      control.claimLimited(tx, type, limits, n, { nodeId, leaseMs, agingMs })
+    );
+    for (const { leaseToken } of result.claimed) this.#heldTokens.add(leaseToken);
+    return result;
+  }
+
+  resolveBlocked(
+    scope: BlockedScope,
+  ): Promise<{ changes: StoreChange[]; lastSeen: string | null }> {
+    if ("parents" in scope || "children" in scope) {
+      const ids = "parents" in scope ? scope.parents : scope.children;
+      if (ids.length === 0) return Promise.resolve({ changes: [], lastSeen: null });
+    }
+    return this.#inTransaction(async (tx) => {
+      const resolved = await control.resolveBlocked(tx, scope);
+      if (resolved.changes.some((change) => change.task.status === "queued")) {
+        await this.#notifyWorkIn(tx);
+      }
+      return resolved;
+    });
   }
 
   async renewLeases(nodeId: string, leaseMs: number): Promise<Lease[]> {

@@ -6,7 +6,7 @@
  */
 
 import type { SQLInputValue } from "node:sqlite";
-import type { Task, TaskError, TaskStatus } from "../../model/task.ts";
+import type { ParentFailurePolicy, Task, TaskError, TaskStatus } from "../../model/task.ts";
 
 export function attempt(run: () => unknown): { ok: boolean; value: unknown } {
   try {
@@ -57,11 +57,13 @@ export function taskToRow(task: Task): SQLInputValue[] {
     task.workerId ?? null,
     task.idempotencyKey ?? null,
     task.nodeId ?? null,
+    task.dependsOn === undefined ? null : JSON.stringify(task.dependsOn),
+    task.onParentFailure ?? null,
   ];
 }
 
 export function rowToTask(row: Record<string, unknown>): Task {
-  return {
+  const task: Task = {
     id: row.id as string,
     type: row.type as string,
     payload: decodeValue(row.payload),
@@ -81,4 +83,9 @@ export function rowToTask(row: Record<string, unknown>): Task {
     idempotencyKey: row.idempotency_key as string | null,
     nodeId: row.node_id as string | null,
   };
+  if (row.depends_on !== null && row.depends_on !== undefined) {
+    task.dependsOn = JSON.parse(row.depends_on as string) as string[];
+    task.onParentFailure = (row.on_parent_failure ?? "cancel") as ParentFailurePolicy;
+  }
+  return task;
 }

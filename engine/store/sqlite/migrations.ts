@@ -64,6 +64,21 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         WHERE status IN ('succeeded', 'failed', 'cancelled');
     `,
   },
+  {
+    version: 4,
+    description: "task dependencies; per-type limits and pause",
+    // depends_on is a JSON array of task ids; it never changes after insert.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN depends_on TEXT;
+      ALTER TABLE tasks ADD COLUMN on_parent_failure TEXT;
+      CREATE TABLE type_controls (
+        type TEXT PRIMARY KEY NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        limits TEXT,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version the current code expects. */
@@ -80,7 +95,7 @@ export const SQLITE_SCHEMA_VERSION: number = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS
  * import { DatabaseSync } from "node:sqlite";
  * import { migrateSqlite } from "./migrations.ts";
  * const db = new DatabaseSync(":memory:");
- * migrateSqlite(db); // [1, 2]
+ * migrateSqlite(db); // [1, 2, 4]
  * migrateSqlite(db); // []
  * db.close();
  * ```

@@ -16,6 +16,12 @@ import { fileURLToPath } from "node:url";
 import { StoreUnavailableError } from "../../model/errors.ts";
 import { encodeCursor, type StoreQuery, type TaskPage } from "../../model/query.ts";
 import { emptyCounts, type StatusCounts, type Task, type TaskStatus } from "../../model/task.ts";
+import {
+  changedControl,
+  type StoredTypeControl,
+  type TypeControlChange,
+  type TypeLimits,
+} from "../../model/type_controls.ts";
 import { GroupCommit } from "../group_commit.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "../store.ts";
 import { migrateSqlite } from "./migrations.ts";
@@ -45,8 +51,9 @@ const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
 const INSERT_SQL = `
   INSERT INTO tasks (
     id, type, payload, priority, status, attempts, max_attempts, timeout_ms, progress, result,
-    error, created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id
-  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    error, created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
+    depends_on, on_parent_failure
+  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (idempotency_key) DO NOTHING`;
 
 // The payload, type, creation time and idempotency key never change after
@@ -150,7 +157,7 @@ export class SqliteStore implements TaskStore {
       );
     }
     const rows = this.#statement(
-      "SELECT * FROM tasks WHERE status IN ('scheduled', 'queued', 'running') ORDER BY id",
+      "SELECT * FROM tasks WHERE status IN ('blocked', 'scheduled', 'queued', 'running') ORDER BY id",
     ).all();
     return rows.map(rowToTask);
   }
@@ -170,8 +177,45 @@ export class SqliteStore implements TaskStore {
     }, true);
   }
 
+  getMany(ids: string[]): Promise<Task[]> {
+    return this.#enqueue(() => {
+      const get = this.#statement("SELECT * FROM tasks WHERE id = ?");
+      const found: Task[] = [];
+      for (const id of ids) {
+        const row = get.get(id);
+        if (row) found.push(rowToTask(row));
+      }
+      return found;
+    }, true);
+  }
+
   getByIdempotencyKey(key: string): Promise<Task | undefined> {
     return this.#enqueue(() => this.#getByKeyNow(key), true);
+  }
+
+  typeControls(): Promise<StoredTypeControl[]> {
+    return this.#enqueue(
+      () => this.#statement("SELECT * FROM type_controls ORDER BY type").all().map(rowToControl),
+      true,
+    );
+  }
+
+  saveTypeControl(type: string, change: TypeControlChange): Promise<StoredTypeControl> {
+    return this.#enqueue(() => {
+      const row = this.#statement("SELECT * FROM type_controls WHERE type = ?").get(type);
+      const control = changedControl(type, row ? rowToControl(row) : undefined, change);
+      this.#statement(
+        `INSERT INTO type_controls (type, paused, limits, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (type) DO UPDATE SET paused = excluded.paused, limits = excluded.limits,
+          updated_at = excluded.updated_at`,
+      ).run(
+        type,
+        control.paused ? 1 : 0,
+        control.limits === null ? null : JSON.stringify(control.limits),
+        Date.now(),
+      );
+      return control;
+    }, false);
   }
 
   list(query: StoreQuery): Promise<TaskPage> {
@@ -416,4 +460,12 @@ export class SqliteStore implements TaskStore {
     }
     return statement;
   }
+}
+
+function rowToControl(row: Record<string, unknown>): StoredTypeControl {
+  return {
+    type: row.type as string,
+    paused: row.paused === 1,
+    limits: row.limits === null ? null : JSON.parse(row.limits as string) as TypeLimits,
+  };
 }
