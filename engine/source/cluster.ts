@@ -149,7 +149,7 @@ export class ClusterLink {
     const now = Date.now();
     for (const { type, limits } of limited) {
       const room = wanted - claimed.length;
-      if (room <= 0) break;
+      if (room <= 0 || this.#closed) break;
       const rest = this.#resting.get(type);
       if (rest !== undefined && rest.until > now) continue;
       const got = await this.#store.claimLimited(type, limits, room, nodeId, leaseMs, agingMs);
