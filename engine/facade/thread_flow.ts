@@ -262,6 +262,16 @@ export class ThreadFlow {
   }
 
   /**
+   * The tasks that depend on the task `id` (its children), newest first, at
+   * most `limit` (default 100, at most 1,000).
+   */
+  async dependents(id: string, options: { limit?: number } = {}): Promise<Task[]> {
+    const limit = Math.min(1_000, Math.max(1, Math.trunc(options.limit ?? 100)));
+    const found = await this.store.dependents(id, limit);
+    return found.map((task) => ({ ...(this.#runner.live.get(task.id) ?? task) }));
+  }
+
+  /**
    * A page of tasks, newest first. Each filter takes one value or a list;
    * an unknown status or a bad cursor is a `ValidationError` naming it.
    */

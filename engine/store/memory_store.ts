@@ -43,6 +43,8 @@ export class MemoryStore implements TaskStore {
   #finished: string[] = [];
   #finishedHead = 0;
   #controls = new Map<string, StoredTypeControl>();
+  /** Children of each parent, by the parent's id (tasks created with `dependsOn`). */
+  #children = new Map<string, string[]>();
 
   open(): Promise<Task[]> {
     const unfinished = [...this.#tasks.values()].filter((t) => !isTerminal(t.status));
@@ -70,6 +72,13 @@ export class MemoryStore implements TaskStore {
       if (last !== undefined && task.id < last) this.#sorted = false;
       this.#order.push(task.id);
       if (task.idempotencyKey !== null) this.#byKey.set(task.idempotencyKey, task);
+      if (task.dependsOn !== undefined) {
+        for (const parent of task.dependsOn) {
+          const children = this.#children.get(parent);
+          if (children === undefined) this.#children.set(parent, [task.id]);
+          else children.push(task.id);
+        }
+      }
     }
     return Promise.resolve(outcomes);
   }
@@ -99,6 +108,16 @@ export class MemoryStore implements TaskStore {
 
   getByIdempotencyKey(key: string): Promise<Task | undefined> {
     return Promise.resolve(this.#byKey.get(key));
+  }
+
+  dependents(id: string, limit: number): Promise<Task[]> {
+    const ids = this.#children.get(id) ?? [];
+    const found: Task[] = [];
+    for (let i = ids.length - 1; i >= 0 && found.length < limit; i--) {
+      const task = this.#tasks.get(ids[i]);
+      if (task !== undefined) found.push(task);
+    }
+    return Promise.resolve(found);
   }
 
   list(query: StoreQuery): Promise<TaskPage> {
@@ -162,6 +181,7 @@ export class MemoryStore implements TaskStore {
       this.#finishedHead++;
       this.#tasks.delete(id);
       if (task.idempotencyKey !== null) this.#byKey.delete(task.idempotencyKey);
+      this.#children.delete(id);
       deleted++;
     }
     if (this.#order.length > 4096 && this.#order.length > this.#tasks.size * 2) {

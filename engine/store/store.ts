@@ -68,6 +68,8 @@ export interface TaskStore {
   get(id: string): Promise<Task | undefined>;
   /** The tasks with these ids that exist, in no particular order. */
   getMany(ids: string[]): Promise<Task[]>;
+  /** Tasks that depend on `id` (its children), newest first, at most `limit`. */
+  dependents(id: string, limit: number): Promise<Task[]>;
   /** The task with this idempotency key, or `undefined`. */
   getByIdempotencyKey(key: string): Promise<Task | undefined>;
   /** Tasks matching the query (checked by the engine), newest first. */

@@ -136,6 +136,27 @@ export function storeConformance(options: ConformanceOptions): void {
       assertEquals((await store.counts()).blocked, 1);
     }));
 
+  test("dependents lists a task's children newest first, up to the limit", (harness) =>
+    withStore(harness, async (store) => {
+      const first = makeTask();
+      const second = makeTask();
+      const children = [
+        makeTask({ status: "blocked", dependsOn: [first.id], onParentFailure: "cancel" }),
+        makeTask({ status: "blocked", dependsOn: [first.id, second.id], onParentFailure: "run" }),
+        makeTask({ status: "blocked", dependsOn: [second.id], onParentFailure: "cancel" }),
+      ];
+      await store.insert([first, second, ...children].map((task) => ({ ...task })));
+      const ids = async (id: string, limit = 10) =>
+        (await store.dependents(id, limit)).map((task) => task.id);
+      assertEquals(await ids(first.id), [children[1].id, children[0].id]);
+      assertEquals(await ids(second.id), [children[2].id, children[1].id]);
+      assertEquals(await ids(second.id, 1), [children[2].id]);
+      assertEquals(await ids(children[0].id), []);
+      assertEquals(await ids(uuidv7()), []);
+      assertEquals(await ids("not-an-id"), []);
+      assertEquals((await store.dependents(first.id, 10))[1], children[0]);
+    }));
+
   test("type controls are saved: a change keeps the fields it does not name", (harness) =>
     withStore(harness, async (store) => {
       assertEquals(await store.typeControls(), []);

@@ -129,17 +129,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     `,
   },
   {
-    version: 4,
+    version: 3,
     description: "task dependencies; per-type limits and pause",
-    // A blocked task lists its parents in depends_on; the partial GIN index
-    // finds the blocked children of a finished task. type_controls holds a
+    // A dependent task lists its parents in depends_on; the GIN index finds
+    // a task's children (the blocked ones when it ends, all for its page). type_controls holds a
     // type's pause and limits, and the shared token bucket of its rate; a
     // claim of a limited type locks its row. tasks_held_type counts the tasks
     // of a type held by nodes (claimed or running) for its concurrency.
     sql: `
       ALTER TABLE tasks ADD COLUMN depends_on uuid[], ADD COLUMN on_parent_failure text;
-      CREATE INDEX tasks_blocked_parents ON tasks USING gin (depends_on)
-        WHERE status = 'blocked';
+      CREATE INDEX tasks_depends_on ON tasks USING gin (depends_on);
       CREATE INDEX tasks_ready_type ON tasks (type, priority DESC, run_at, id)
         WHERE status = 'queued' AND lease_token IS NULL;
       CREATE INDEX tasks_held_type ON tasks (type)

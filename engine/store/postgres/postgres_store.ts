@@ -229,6 +229,17 @@ export class PostgresStore implements SharedTaskStore {
     });
   }
 
+  dependents(id: string, limit: number): Promise<Task[]> {
+    if (!UUID.test(id)) return Promise.resolve([]);
+    return this.#read(async (sql) => {
+      const rows = await sql.unsafe(
+        `SELECT * FROM tasks WHERE depends_on @> ARRAY[$1::uuid] ORDER BY id DESC LIMIT $2::int`,
+        [id, limit],
+      );
+      return rows.map(rowToTask);
+    });
+  }
+
   typeControls(): Promise<StoredTypeControl[]> {
     return this.#read((sql) => control.typeControls(sql));
   }

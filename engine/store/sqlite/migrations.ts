@@ -65,12 +65,28 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     `,
   },
   {
-    version: 4,
+    version: 3,
     description: "task dependencies; per-type limits and pause",
-    // depends_on is a JSON array of task ids; it never changes after insert.
+    // depends_on is a JSON array of task ids; it never changes after insert. task_edges
+    // (kept by triggers) finds a task's children.
     sql: `
       ALTER TABLE tasks ADD COLUMN depends_on TEXT;
       ALTER TABLE tasks ADD COLUMN on_parent_failure TEXT;
+      CREATE TABLE task_edges (
+        parent TEXT NOT NULL,
+        child TEXT NOT NULL,
+        PRIMARY KEY (parent, child)
+      ) WITHOUT ROWID;
+      CREATE INDEX task_edges_child ON task_edges (child);
+      CREATE TRIGGER tasks_edges_added AFTER INSERT ON tasks WHEN new.depends_on IS NOT NULL
+      BEGIN
+        INSERT OR IGNORE INTO task_edges (parent, child)
+          SELECT value, new.id FROM json_each(new.depends_on);
+      END;
+      CREATE TRIGGER tasks_edges_gone AFTER DELETE ON tasks WHEN old.depends_on IS NOT NULL
+      BEGIN
+        DELETE FROM task_edges WHERE child = old.id;
+      END;
       CREATE TABLE type_controls (
         type TEXT PRIMARY KEY NOT NULL,
         paused INTEGER NOT NULL DEFAULT 0,
@@ -95,7 +111,7 @@ export const SQLITE_SCHEMA_VERSION: number = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS
  * import { DatabaseSync } from "node:sqlite";
  * import { migrateSqlite } from "./migrations.ts";
  * const db = new DatabaseSync(":memory:");
- * migrateSqlite(db); // [1, 2, 4]
+ * migrateSqlite(db); // [1, 2, 3]
  * migrateSqlite(db); // []
  * db.close();
  * ```

@@ -193,6 +193,17 @@ export class SqliteStore implements TaskStore {
     return this.#enqueue(() => this.#getByKeyNow(key), true);
   }
 
+  dependents(id: string, limit: number): Promise<Task[]> {
+    return this.#enqueue(
+      () =>
+        this.#statement(
+          `SELECT t.* FROM task_edges e JOIN tasks t ON t.id = e.child WHERE e.parent = ?
+          ORDER BY e.child DESC LIMIT ?`,
+        ).all(id, limit).map(rowToTask),
+      true,
+    );
+  }
+
   typeControls(): Promise<StoredTypeControl[]> {
     return this.#enqueue(
       () => this.#statement("SELECT * FROM type_controls ORDER BY type").all().map(rowToControl),
