@@ -32,6 +32,7 @@ export {
   MIN_PRIORITY,
   type NodeWorkers,
   openStore,
+  OutOfMemoryError,
   type ParentFailurePolicy,
   type ParentOutcome,
   PayloadTooLargeError,

@@ -76,6 +76,7 @@ export {
 export {
   ClosedError,
   InvalidOptionError,
+  OutOfMemoryError,
   PayloadTooLargeError,
   QueueFullError,
   StoreUnavailableError,

@@ -76,6 +76,16 @@ export interface ThreadFlowOptions {
    * `"unstable": ["worker-options"]` in deno.json). Default `true`.
    */
   sandbox?: boolean;
+  /**
+   * Where user task types run unless their module exports `isolation`:
+   * `"thread"` (a module worker of this process) or `"process"` (a Deno
+   * subprocess per worker slot, killed for sure on timeout, with a heap
+   * limit and only the type's permissions). Built-in types run in threads.
+   * Default `"thread"`.
+   */
+  isolation?: "thread" | "process";
+  /** Heap limit of a worker process, MB, for types that export no `memoryLimitMb`. Default 512. */
+  taskMemoryMb?: number;
   /** Shared stores: how long a claimed task's lease lasts without renewal. Default 15,000 ms. */
   leaseMs?: number;
   /** Shared stores: how often leases are renewed. Default 5,000 ms; must be under `leaseMs`. */
@@ -103,6 +113,8 @@ export interface ResolvedOptions {
   leaseMs: number;
   heartbeatMs: number;
   sandbox: boolean;
+  isolation: "thread" | "process";
+  taskMemoryMb: number;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -126,6 +138,8 @@ const KNOWN_OPTIONS = new Set([
   "leaseMs",
   "heartbeatMs",
   "sandbox",
+  "isolation",
+  "taskMemoryMb",
 ]);
 
 /** Fills defaults and validates; throws {@linkcode InvalidOptionError} naming the bad option. */
@@ -158,7 +172,20 @@ export function resolveOptions(options: ThreadFlowOptions): ResolvedOptions {
     nodeId: nodeId(options.nodeId),
     ...leaseTimings(options),
     sandbox: sandbox(options.sandbox),
+    isolation: isolation(options.isolation),
+    taskMemoryMb: integer(options, "taskMemoryMb", 512, 16, 65_536),
   };
+}
+
+function isolation(value: unknown): "thread" | "process" {
+  if (value === undefined) return "thread";
+  if (value !== "thread" && value !== "process") {
+    throw new InvalidOptionError(
+      `Option isolation must be "thread" or "process": received ${describe(value)}.`,
+      "isolation",
+    );
+  }
+  return value;
 }
 
 function leaseTimings(options: ThreadFlowOptions): { leaseMs: number; heartbeatMs: number } {

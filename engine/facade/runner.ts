@@ -8,6 +8,7 @@
  */
 
 import {
+  OutOfMemoryError,
   TaskConflictError,
   TaskNotFoundError,
   TimeoutError,
@@ -361,7 +362,10 @@ export class Runner {
         this.#parts.stats.run.record(cause.runMs);
         this.fail(task, new TimeoutError(cause.timeoutMs), now);
       } else if (cause.kind === "crashed") {
-        this.fail(task, new WorkerExitedError(cause.reason), now);
+        const error = cause.outOfMemory === true
+          ? new OutOfMemoryError(cause.reason)
+          : new WorkerExitedError(cause.reason);
+        this.fail(task, error, now);
       } else {
         // Not this task's fault (a neighbour timed out or was cancelled, or we are
         // shutting down): give the attempt back and queue it again.

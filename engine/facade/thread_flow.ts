@@ -22,6 +22,7 @@ import { isTerminal, type SubmitInput, type SubmitResult, type Task } from "../m
 import { normalizeLimits, type TypeControl, type TypeLimits } from "../model/type_controls.ts";
 import { WorkerPool } from "../pool/pool.ts";
 import { loadTaskTypes, permissionGroups, type TaskTypeInfo } from "../pool/task_types.ts";
+import type { StuckThread } from "../pool/stuck_threads.ts";
 import { WORKER_OPTIONS_FLAG, workerOptionsEnabled } from "../pool/worker_options.ts";
 import { ClaimedSource } from "../source/claimed_source.ts";
 import { LocalSource } from "../source/local_source.ts";
@@ -152,7 +153,8 @@ export class ThreadFlow {
       groups: permissionGroups(types),
       sandbox: options.sandbox,
       agingMs: options.agingMs,
-      hooks: this.#runner.poolHooks,
+      memoryLimitMb: options.taskMemoryMb,
+      hooks: { ...this.#runner.poolHooks, threadStuck: warnStuck },
     });
     this.#runner.connect(this.#source, this.#pool);
     if (claimed !== null) {
@@ -188,7 +190,11 @@ export class ThreadFlow {
       );
     }
     const store = storeOf(options.store);
-    const types = await loadTaskTypes(resolved.tasksDir, { sandbox: resolved.sandbox });
+    const types = await loadTaskTypes(resolved.tasksDir, {
+      sandbox: resolved.sandbox,
+      isolation: resolved.isolation,
+      memoryLimitMb: resolved.taskMemoryMb,
+    });
     const unfinished = await store.open();
     const engine = new ThreadFlow(resolved, store, types);
     try {
@@ -351,9 +357,18 @@ export class ThreadFlow {
     return [self, ...others.map((node) => ({ nodeId: node.nodeId, workers: node.workers }))];
   }
 
-  /** State of every worker slot. */
+  /** State of every worker slot, with its CPU and memory use. */
   workers(): WorkerInfo[] {
-    return this.#pool.info();
+    return this.#pool.measure();
+  }
+
+  /**
+   * Terminated worker threads that keep running (Deno cannot stop a thread
+   * busy in a loop): each holds a core until the process exits. The types
+   * they ran have moved to worker processes (see option `isolation`).
+   */
+  stuckThreads(): StuckThread[] {
+    return this.#pool.stuckThreads;
   }
 
   /** Every task type this engine runs. */
@@ -454,6 +469,15 @@ export class ThreadFlow {
       clearTimeout(timer);
     }
     await this.#pool.close();
+    const stuck = this.#pool.stuckThreads;
+    if (stuck.length > 0) {
+      console.warn(
+        `ThreadFlow closed, but ${stuck.length} terminated worker thread(s) keep running ` +
+          `tasks of type ${[...new Set(stuck.flatMap((thread) => thread.types))].join(", ")}` +
+          `: this process will not exit by itself. Deno cannot stop a thread busy in a loop; ` +
+          `run such types in worker processes (export const isolation = "process").`,
+      );
+    }
     await this.#writer.settled();
     await this.#source.close([...this.#runner.live.values()]);
     await this.#writer.settled();
@@ -564,4 +588,18 @@ export class ThreadFlow {
       workers: () => this.#pool.info(),
     };
   }
+}
+
+/** Warns that a terminated worker thread keeps running, naming its types and the fix. */
+function warnStuck(thread: StuckThread, switched: string[]): void {
+  const types = thread.types.join(", ");
+  const now = switched.length > 0
+    ? `until restart, ${switched.join(", ")} now run(s) in worker processes`
+    : `this process cannot start worker processes (no --allow-run), so they stay in threads`;
+  console.warn(
+    `ThreadFlow: worker thread ${thread.tid} (slot ${thread.slot}) keeps running after it was ` +
+      `terminated (${thread.cpuPercent}% CPU) while running task type ${types}: Deno cannot ` +
+      `stop a thread busy in a loop, so it holds a core until the process exits. Fix: ` +
+      `export const isolation = "process" from the type's module; ${now}.`,
+  );
 }

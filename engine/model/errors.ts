@@ -118,6 +118,17 @@ export class TimeoutError extends Error {
   }
 }
 
+/**
+ * The task's worker process passed its heap limit (`memoryLimitMb`) and was
+ * ended (recorded on the task, not thrown).
+ */
+export class OutOfMemoryError extends Error {
+  constructor(reason: string) {
+    super(`The worker process running the task ended: ${reason}.`);
+    this.name = "OutOfMemoryError";
+  }
+}
+
 /** A worker died while running the task (recorded on the task, not thrown). */
 export class WorkerExitedError extends Error {
   constructor(reason: string) {

@@ -83,4 +83,14 @@ export interface WorkerInfo {
   /** How many times this slot's worker was replaced. */
   restarts: number;
   startedAt: number;
+  /** Where its tasks run: a thread of the service, or a process of their own. */
+  isolation?: "thread" | "process";
+  /** The worker process's id, or `null` for a thread. */
+  pid?: number | null;
+  /** CPU use of the worker over the last second or more, percent of one core (listings only). */
+  cpuPercent?: number | null;
+  /** CPU time of the current worker, ms (listings only; `null` where `/proc` is unreadable). */
+  cpuMs?: number | null;
+  /** Resident memory of a worker process, bytes; `null` for a thread (listings only). */
+  memoryBytes?: number | null;
 }

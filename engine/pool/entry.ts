@@ -7,10 +7,13 @@
  */
 
 const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url);
+const PROCESS_STDIO_URL = new URL("./process_stdio.ts", import.meta.url);
 
 /**
  * A `data:` URL of a module that imports the worker runtime and `types`
- * (task type name → module URL) and registers them.
+ * (task type name → module URL) and registers them. With `inProcess`, for
+ * the worker inside a worker process, task output meant for stdout goes to
+ * stderr. Default `false`.
  *
  * @example
  * ```ts
@@ -19,9 +22,15 @@ const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url);
  * url.startsWith("data:application/javascript,"); // true
  * ```
  */
-export function entryModule(types: Record<string, string>): string {
+export function entryModule(
+  types: Record<string, string>,
+  options: { inProcess?: boolean } = {},
+): string {
   const names = Object.keys(types);
-  const lines = [`import { registerTaskTypes } from ${JSON.stringify(RUNTIME_URL.href)};`];
+  const lines: string[] = [];
+  // In a worker process, stdout carries the pool's frames: task output goes to stderr.
+  if (options.inProcess === true) lines.push(`import ${JSON.stringify(PROCESS_STDIO_URL.href)};`);
+  lines.push(`import { registerTaskTypes } from ${JSON.stringify(RUNTIME_URL.href)};`);
   names.forEach((_, i) => lines.push(`import * as t${i} from ${JSON.stringify(types[names[i]])};`));
   const modules = names.map((name, i) => `${JSON.stringify(name)}: t${i}`).join(", ");
   lines.push(`registerTaskTypes({ ${modules} }, ${JSON.stringify(types)});`);

@@ -9,6 +9,8 @@ import type { WorkerEventType, WorkerInfo } from "../model/events.ts";
 import type { ProgressValue } from "../model/task.ts";
 import type { NormalizedPermissions } from "./permissions.ts";
 import type { PoolJob } from "./slot.ts";
+import type { StuckThread } from "./stuck_threads.ts";
+import type { Isolation } from "./worker_handle.ts";
 
 export type { PoolJob } from "./slot.ts";
 
@@ -16,7 +18,7 @@ export type { PoolJob } from "./slot.ts";
 export type InterruptCause =
   | { kind: "timeout"; job: PoolJob; timeoutMs: number; runMs: number }
   | { kind: "cancelled"; job: PoolJob }
-  | { kind: "crashed"; reason: string }
+  | { kind: "crashed"; reason: string; outOfMemory?: boolean }
   | { kind: "shutdown" };
 
 /** How the pool talks back to the engine. */
@@ -50,12 +52,21 @@ export interface PoolHooks {
   dropped(job: PoolJob, payload?: Uint8Array): void;
   progress(job: PoolJob, value: ProgressValue): void;
   workerEvent(type: WorkerEventType, worker: WorkerInfo, reason?: string): void;
+  /**
+   * A terminated worker thread keeps running (see `stuck_threads.ts`);
+   * `switched` lists the types that now run in worker processes.
+   */
+  threadStuck?(thread: StuckThread, switched: string[]): void;
 }
 
-/** Task types whose workers share one set of permissions. */
+/** Task types whose workers share one set of permissions and one isolation. */
 export interface WorkerGroup {
   /** Deno permissions of the group's workers. */
   permissions: NormalizedPermissions;
+  /** Threads of this process, or processes of their own. */
+  isolation: Isolation;
+  /** A worker process's V8 heap limit, MB (threads have none). */
+  memoryLimitMb: number;
   /** Task type name → module URL. */
   types: Record<string, string>;
 }

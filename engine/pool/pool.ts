@@ -25,7 +25,10 @@ import { entryModule } from "./entry.ts";
 import type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
 import { type FromWorker, type JobOutcome, toFraction, toTaskError } from "./protocol.ts";
 import { exitReason, reportSplit, splitHeld } from "./interrupt.ts";
-import { type Held, pendingDepth, Slot } from "./slot.ts";
+import { canSpawnWorkerProcesses, ProcessWorker } from "./process_worker.ts";
+import { type Held, pendingDepth, Slot, type StartWorker } from "./slot.ts";
+import { type StuckThread, StuckThreadWatch } from "./stuck_threads.ts";
+import { ThreadWorker, type WorkerHandle } from "./worker_handle.ts";
 
 export type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
 
@@ -43,8 +46,15 @@ export interface WorkerPoolOptions {
   sandbox: boolean;
   /** A waiting job gains a level per this many ms (as in the queue); 0 is off. */
   agingMs: number;
+  /** Heap limit of worker processes started for types found stuck in threads, MB. */
+  memoryLimitMb: number;
   hooks: PoolHooks;
 }
+
+/** First respawn delay of a slot whose worker keeps crashing; doubles per crash. */
+const RESPAWN_BACKOFF_MS = 100;
+/** Longest respawn delay. */
+const MAX_RESPAWN_BACKOFF_MS = 10_000;
 
 interface PoolDeadline {
   held: Held;
@@ -78,11 +88,20 @@ export class WorkerPool {
   /** Worker entry module (a data: URL) per group. */
   #entries: string[];
   #groupOfType = new Map<string, number>();
+  #groups: WorkerGroup[];
+  /** Workers stopped but maybe not gone yet (processes being reaped). */
+  #stopping = new Set<WorkerHandle>();
+  #respawnTimers = new Map<Slot, ReturnType<typeof setTimeout>>();
+  #stuck: StuckThreadWatch;
+  /** While starting: fails the start when a worker dies before it is ready. */
+  #startFailed: ((error: Error) => void) | null = null;
   readonly #events = {
-    message: (slot: Slot, worker: Worker, data: unknown) =>
+    message: (slot: Slot, worker: WorkerHandle, data: unknown) =>
       this.#onMessage(slot, worker, data as FromWorker),
-    crashed: (slot: Slot, worker: Worker, reason: string) => {
-      if (slot.worker === worker) this.#replace(slot, { kind: "crashed", reason });
+    crashed: (slot: Slot, worker: WorkerHandle, reason: string, outOfMemory?: boolean) => {
+      if (slot.worker === worker) {
+        this.#replace(slot, { kind: "crashed", reason, ...(outOfMemory ? { outOfMemory } : {}) });
+      }
     },
   };
 
@@ -101,7 +120,8 @@ export class WorkerPool {
       noteStart: (held, at, arm) => this.#noteStart(held, at, arm),
       replace: (slot, cause) => this.#replace(slot, cause),
       switchGroup: (slot, group) => {
-        slot.terminate();
+        this.#stop(slot);
+        slot.stopped();
         this.#hooks.workerEvent(
           "worker.exited",
           slot.info(options.nodeId),
@@ -112,23 +132,43 @@ export class WorkerPool {
       },
     });
     this.#deadlines = new DeadlineQueue((due) => this.#onDeadlines(due));
-    this.#entries = options.groups.map((group) => entryModule(group.types));
-    options.groups.forEach((group, index) => {
+    this.#groups = [...options.groups];
+    this.#entries = this.#groups.map((group) => entryModule(group.types));
+    this.#groups.forEach((group, index) => {
       for (const type of Object.keys(group.types)) this.#groupOfType.set(type, index);
     });
+    this.#stuck = new StuckThreadWatch((thread) => this.#onStuck(thread));
   }
 
   /** Starts every worker; rejects naming the task modules that cannot be used. */
   async start(): Promise<void> {
     const { size, concurrency, dispatchBatch } = this.#options;
+    const inProcesses = this.#groups.filter((group) => group.isolation === "process");
+    if (inProcesses.length > 0 && !canSpawnWorkerProcesses()) {
+      const types = inProcesses.flatMap((group) => Object.keys(group.types)).join(", ");
+      throw new Error(
+        `Task types ${types} run in worker processes (isolation "process"), which needs ` +
+          `permission to run ${Deno.execPath()}: start ThreadFlow with --allow-run, or run ` +
+          `these types in threads.`,
+      );
+    }
     const capacity = concurrency + (dispatchBatch > 1 ? 2 * dispatchBatch : 0);
     const readies: Promise<Array<{ type: string; url: string; reason: string }>>[] = [];
+    const failed = new Promise<never>((_, reject) => this.#startFailed = reject);
     for (let id = 0; id < size; id++) {
       const slot = new Slot(id, capacity);
       this.#slots.push(slot);
       readies.push(new Promise((resolve) => this.#spawn(slot, resolve)));
     }
-    const invalid = (await Promise.all(readies))[0];
+    let invalid: Array<{ type: string; url: string; reason: string }>;
+    try {
+      invalid = (await Promise.race([Promise.all(readies), failed]))[0];
+    } catch (error) {
+      await this.close();
+      throw error;
+    } finally {
+      this.#startFailed = null;
+    }
     if (invalid.length > 0) {
       await this.close();
       const problems = invalid.map((m) => `${m.url}: ${m.reason}`).join("; ");
@@ -247,27 +287,48 @@ export class WorkerPool {
     return this.#slots.map((slot) => slot.info(this.#options.nodeId));
   }
 
+  /** State of every slot with its CPU and memory (reads `/proc`: for listings, not events). */
+  measure(): WorkerInfo[] {
+    return this.#slots.map((slot) => slot.info(this.#options.nodeId, true));
+  }
+
   /** Total worker replacements across slots. */
   get restarts(): number {
     return this.#slots.reduce((sum, slot) => sum + slot.restarts, 0);
+  }
+
+  /** Terminated worker threads that keep running (see `stuck_threads.ts`). */
+  get stuckThreads(): StuckThread[] {
+    return this.#stuck.stuck;
+  }
+
+  /** Isolation each task type runs in now (a type found stuck in threads moves to processes). */
+  isolationOf(type: string): "thread" | "process" | undefined {
+    const group = this.#groupOfType.get(type);
+    return group === undefined ? undefined : this.#groups[group].isolation;
   }
 
   /**
    * Terminates every worker and clears every timer: jobs not started go back
    * to the queue, started ones are reported interrupted.
    */
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#deadlines.close();
     this.#dispatcher.close();
+    for (const timer of this.#respawnTimers.values()) clearTimeout(timer);
+    this.#respawnTimers.clear();
     for (const slot of this.#slots) {
+      this.#stop(slot);
       const split = splitHeld(slot, (held) => this.#forgetDeadlines(held));
-      slot.terminate();
+      slot.stopped();
       reportSplit(this.#hooks, slot.id, split, { kind: "shutdown" });
       this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), "shutdown");
     }
-    return Promise.resolve();
+    this.#stuck.close();
+    // Worker processes are gone (killed and reaped) before close resolves.
+    await Promise.all([...this.#stopping].map((worker) => worker.closed()));
   }
 
   /**
@@ -339,17 +400,95 @@ export class WorkerPool {
     slot: Slot,
     onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void,
   ): void {
-    const options: WorkerOptions = { type: "module", name: `threadflow-${slot.id}` };
-    if (this.#options.sandbox) {
-      options.deno = {
-        permissions: { ...this.#options.groups[slot.group].permissions, import: false },
-      };
-    }
     slot.onReady = onReady;
-    slot.spawn(this.#entries[slot.group], options, this.#options.concurrency, this.#events);
+    try {
+      slot.spawn(this.#starter(slot.group), this.#options.concurrency, this.#events);
+    } catch (error) {
+      // A process that cannot start (the executable is gone, a limit is hit): try again later.
+      console.error(`ThreadFlow could not start worker ${slot.id}:`, error);
+      slot.crashStreak++;
+      this.#respawnLater(slot);
+    }
   }
 
-  #onMessage(slot: Slot, worker: Worker, message: FromWorker): void {
+  /** How workers of `group` start: threads or processes. */
+  #starter(group: number): StartWorker {
+    const { permissions, isolation, memoryLimitMb, types } = this.#groups[group];
+    const { concurrency } = this.#options;
+    if (isolation === "process") {
+      return (capacity, events) =>
+        new ProcessWorker({ types, permissions, memoryLimitMb, capacity, concurrency }, events);
+    }
+    const entry = this.#entries[group];
+    return (capacity, events) => {
+      const options: WorkerOptions = { type: "module", name: "threadflow-worker" };
+      if (this.#options.sandbox) options.deno = { permissions: { ...permissions, import: false } };
+      return new ThreadWorker(entry, options, capacity, events);
+    };
+  }
+
+  /** Stops a slot's worker at once; a thread is watched in case it keeps running. */
+  #stop(slot: Slot): void {
+    const worker = slot.halt();
+    if (worker === null) return;
+    this.#stopping.add(worker);
+    worker.closed().then(() => this.#stopping.delete(worker));
+    if (worker instanceof ThreadWorker && worker.tid !== null && !this.#closed) {
+      const types = new Set<string>();
+      for (const held of slot.each()) {
+        if (held.startedAt !== null || slot.claims.started(held.cell, held.seq)) {
+          types.add(held.job.type);
+        }
+      }
+      if (types.size > 0) this.#stuck.watch(worker.tid, slot.id, [...types]);
+    }
+  }
+
+  /** A terminated thread keeps running: its types move to worker processes until restart. */
+  #onStuck(thread: StuckThread): void {
+    const switched: string[] = [];
+    if (canSpawnWorkerProcesses()) {
+      for (const type of thread.types) if (this.#toProcess(type)) switched.push(type);
+    }
+    this.#hooks.threadStuck?.(thread, switched);
+  }
+
+  /** Runs `type` in worker processes from now on; `false` when it already does. */
+  #toProcess(type: string): boolean {
+    const from = this.#groupOfType.get(type);
+    if (from === undefined || this.#groups[from].isolation === "process") return false;
+    const source = this.#groups[from].types[type];
+    this.#groups.push({
+      permissions: this.#groups[from].permissions,
+      isolation: "process",
+      memoryLimitMb: this.#options.memoryLimitMb,
+      types: { [type]: source },
+    });
+    this.#entries.push("");
+    this.#groupOfType.set(type, this.#groups.length - 1);
+    // Jobs of the type already sent to threads and not started go where they now belong.
+    this.recall(type);
+    this.fill();
+    return true;
+  }
+
+  #respawnLater(slot: Slot): void {
+    if (this.#closed || this.#respawnTimers.has(slot)) return;
+    const delay = Math.min(
+      MAX_RESPAWN_BACKOFF_MS,
+      RESPAWN_BACKOFF_MS * 2 ** Math.max(0, slot.crashStreak - 1),
+    );
+    this.#respawnTimers.set(
+      slot,
+      setTimeout(() => {
+        this.#respawnTimers.delete(slot);
+        if (this.#closed || slot.worker !== null) return;
+        this.#spawn(slot);
+      }, delay),
+    );
+  }
+
+  #onMessage(slot: Slot, worker: WorkerHandle, message: FromWorker): void {
     if (slot.worker !== worker || this.#closed) return;
     switch (message.kind) {
       case "ready": {
@@ -399,6 +538,7 @@ export class WorkerPool {
     if (slot.held[held.cell] !== held) return; // cancelled by the started hook
     const job = held.job;
     slot.release(held);
+    slot.crashStreak = 0;
     this.#forgetDeadlines(held);
     const cancelled = held.cancelling;
     const average = this.#typeRunMs.get(job.type);
@@ -431,15 +571,25 @@ export class WorkerPool {
     if (held.cancelling) this.#deadlines.delete(`c${held.run}`);
   }
 
-  /** Terminates the slot's worker, reports its jobs, and starts a new one. */
+  /**
+   * Stops the slot's worker, reports its jobs, and starts a new one (after a
+   * backoff when its workers keep crashing).
+   */
   #replace(slot: Slot, cause: InterruptCause): void {
     if (this.#closed || slot.worker === null) return;
+    if (slot.onReady !== undefined && cause.kind === "crashed" && this.#startFailed !== null) {
+      this.#startFailed(new Error(`Worker ${slot.id} could not start: ${cause.reason}.`));
+      return;
+    }
+    // Stopped first: a process's claims then tell which of its jobs may have run.
+    this.#stop(slot);
     const split = splitHeld(slot, (held) => this.#forgetDeadlines(held));
-    slot.terminate();
+    slot.stopped();
     slot.restarts++;
     this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), exitReason(cause));
     reportSplit(this.#hooks, slot.id, split, cause);
-    this.#spawn(slot);
+    if (cause.kind === "crashed" && ++slot.crashStreak > 1) this.#respawnLater(slot);
+    else this.#spawn(slot);
     this.fill();
   }
 }

@@ -53,6 +53,8 @@ export type ToWorker =
     kind: "init";
     slot: number;
     concurrency: number;
+    /** How many jobs the pool may send ahead (the number of claim cells). */
+    capacity: number;
     /** Claim cells shared with the pool, or `null` (every job it is sent is its own). */
     cells: Int32Array | null;
     /** Start times by cell, written before a claim. */

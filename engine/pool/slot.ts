@@ -10,8 +10,9 @@
 import type { WorkerInfo } from "../model/events.ts";
 import { MAX_PRIORITY } from "../model/limits.ts";
 import type { ParentOutcome } from "../model/task.ts";
-import { ClaimCells } from "./claims.ts";
+import type { Claims } from "./claims.ts";
 import { type Job, REPORT_START, type ToWorker } from "./protocol.ts";
+import type { HandleEvents, Isolation, WorkerHandle } from "./worker_handle.ts";
 
 /** A task as the pool sees it (a `Task` is one). */
 export interface PoolJob {
@@ -47,8 +48,19 @@ export interface Held {
 
 /** Messages a slot's worker sends, as the pool handles them. */
 export interface SlotEvents {
-  message(slot: Slot, worker: Worker, data: unknown): void;
-  crashed(slot: Slot, worker: Worker, reason: string): void;
+  message(slot: Slot, worker: WorkerHandle, data: unknown): void;
+  crashed(slot: Slot, worker: WorkerHandle, reason: string, outOfMemory?: boolean): void;
+}
+
+/** Starts a worker whose claims have `capacity` cells, telling `events`. */
+export type StartWorker = (capacity: number, events: HandleEvents) => WorkerHandle;
+
+/** Figures of one worker, measured between two reads. */
+interface UsageSample {
+  at: number;
+  cpuMs: number;
+  percent: number | null;
+  memoryBytes: number | null;
 }
 
 let runs = 0;
@@ -58,10 +70,10 @@ export class Slot {
   readonly id: number;
   /** Index of the permission group its worker runs. */
   group = 0;
-  worker: Worker | null = null;
+  worker: WorkerHandle | null = null;
   ready = false;
-  /** Claim cells of the current worker (a new set per worker). */
-  claims: ClaimCells;
+  /** Claims of the current worker (a new set per worker). */
+  claims!: Claims;
   /** Held jobs by cell. */
   readonly held: Array<Held | undefined>;
   /** Jobs held (started or not). */
@@ -77,13 +89,17 @@ export class Slot {
   failed = 0;
   restarts = 0;
   startedAt = Date.now();
+  /** Isolation of its current (or last) worker. */
+  isolation: Isolation = "thread";
+  /** Crashes in a row without a job settled: spaces out respawns. */
+  crashStreak = 0;
   onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void;
   readonly #capacity: number;
+  #usage: UsageSample | null = null;
 
   constructor(id: number, capacity: number) {
     this.id = id;
     this.#capacity = capacity;
-    this.claims = new ClaimCells(capacity);
     this.held = new Array(capacity);
   }
 
@@ -92,34 +108,32 @@ export class Slot {
     return this.load - this.running;
   }
 
-  /** Starts a worker from `entry` with `options`; its messages go to `events`. */
-  spawn(entry: string, options: WorkerOptions, concurrency: number, events: SlotEvents): void {
-    this.claims = new ClaimCells(this.#capacity);
-    const worker = new Worker(entry, options);
+  /** Starts a worker with `start`; its messages go to `events`. Throws what `start` throws. */
+  spawn(start: StartWorker, concurrency: number, events: SlotEvents): void {
+    let worker: WorkerHandle | null = null;
+    worker = start(this.#capacity, {
+      message: (data) => events.message(this, worker!, data),
+      crashed: (reason, outOfMemory) => events.crashed(this, worker!, reason, outOfMemory),
+    });
     this.worker = worker;
+    this.isolation = worker.isolation;
+    this.claims = worker.claims;
     this.ready = false;
     this.startedAt = Date.now();
-    worker.onmessage = (event: MessageEvent) => events.message(this, worker, event.data);
-    worker.onerror = (event: ErrorEvent) => {
-      // Handled here: an uncaught error in a worker must not take the process down.
-      event.preventDefault();
-      events.crashed(this, worker, event.message || "an uncaught error");
-    };
-    worker.onmessageerror = () => events.crashed(this, worker, "a message could not be read");
+    this.#usage = null;
     this.post({
       kind: "init",
       slot: this.id,
       concurrency,
+      capacity: this.#capacity,
       cells: this.claims.cells,
       starts: this.claims.starts,
     });
   }
 
-  /** Posts to the worker; throws what `postMessage` throws. */
+  /** Posts to the worker; throws what cannot be sent. */
   post(message: ToWorker, transfer?: Transferable[]): void {
-    // Without a transfer list Deno takes a faster path.
-    if (transfer === undefined || transfer.length === 0) this.worker!.postMessage(message);
-    else this.worker!.postMessage(message, transfer);
+    this.worker!.post(message, transfer);
   }
 
   /** Records `job` as held in a new cell; `undefined` when every cell is taken. */
@@ -170,6 +184,7 @@ export class Slot {
   markStarted(held: Held, at: number): void {
     if (held.startedAt !== null) return;
     held.startedAt = at;
+    this.claims.noted(held.cell);
     this.running++;
     this.pendingByPriority[held.job.priority]--;
   }
@@ -203,16 +218,45 @@ export class Slot {
     for (const held of this.held) if (held !== undefined) yield held;
   }
 
-  /** Stops the worker; held jobs are forgotten (the caller took them first). */
-  terminate(): void {
+  /**
+   * Stops the worker at once and returns it; its claims then tell which held
+   * jobs may have run (see {@linkcode stopped}). `null` when none runs.
+   */
+  halt(): WorkerHandle | null {
+    const worker = this.worker;
+    worker?.terminate();
+    return worker;
+  }
+
+  /** After {@linkcode halt}: forgets held jobs (the caller sorted them first) and the worker. */
+  stopped(): void {
     for (const held of this.each()) this.release(held);
     this.firstProgress = null;
-    this.worker?.terminate();
     this.worker = null;
     this.ready = false;
   }
 
-  info(nodeId: string): WorkerInfo {
+  /** CPU use (percent of one core since the last read, at least 1 s apart) and memory. */
+  usage(): { cpuPercent: number | null; cpuMs: number | null; memoryBytes: number | null } {
+    const usage = this.worker?.usage() ?? null;
+    if (usage === null) return { cpuPercent: null, cpuMs: null, memoryBytes: null };
+    const now = performance.now();
+    const last = this.#usage;
+    if (last === null || now - last.at >= 1_000) {
+      const percent = last === null
+        ? null
+        : Math.round((usage.cpuMs - last.cpuMs) / (now - last.at) * 1000) / 10;
+      this.#usage = { at: now, cpuMs: usage.cpuMs, percent, memoryBytes: usage.memoryBytes };
+    }
+    return {
+      cpuPercent: this.#usage!.percent,
+      cpuMs: usage.cpuMs,
+      memoryBytes: usage.memoryBytes,
+    };
+  }
+
+  /** The slot's state; with `measure`, its CPU and memory too (read from `/proc`). */
+  info(nodeId: string, measure = false): WorkerInfo {
     // A quick job's start is reported with its outcome; its claim cell tells sooner.
     const taskIds: string[] = [];
     for (const held of this.each()) {
@@ -236,6 +280,9 @@ export class Slot {
       failed: this.failed,
       restarts: this.restarts,
       startedAt: this.startedAt,
+      isolation: this.isolation,
+      pid: this.worker?.pid ?? null,
+      ...(measure ? this.usage() : {}),
     };
   }
 }

@@ -9,6 +9,7 @@
 import { InvalidOptionError } from "../model/errors.ts";
 import { normalizeLimits, type TypeLimits } from "../model/type_controls.ts";
 import type { WorkerGroup } from "./hooks.ts";
+import { type Isolation, ISOLATIONS } from "./worker_handle.ts";
 import {
   missingInParent,
   NO_PERMISSIONS,
@@ -28,7 +29,22 @@ export interface TaskTypeInfo {
   permissions: NormalizedPermissions;
   /** Its default limits (`export const limits`); `{}` for none. */
   limits: TypeLimits;
+  /** Where its tasks run (`export const isolation`); built-in types run in threads. */
+  isolation: Isolation;
+  /** Heap limit of its worker processes, MB (`export const memoryLimitMb`). */
+  memoryLimitMb: number;
 }
+
+/** How task types are isolated unless their module says otherwise. */
+export interface IsolationDefaults {
+  /** Isolation of user task types that export none. Default `"thread"`. */
+  isolation: Isolation;
+  /** Heap limit of worker processes, MB, for modules that export no `memoryLimitMb`. Default 512. */
+  memoryLimitMb: number;
+}
+
+/** Smallest and largest `memoryLimitMb`. */
+export const MEMORY_LIMIT_RANGE = { min: 16, max: 65_536 } as const;
 
 /** How long a task module may take to load in the checking worker. */
 const PROBE_TIMEOUT_MS = 30_000;
@@ -48,12 +64,24 @@ const MODULE_FILE = /\.(ts|js|mts|mjs)$/;
  */
 export async function loadTaskTypes(
   tasksDir: URL | null,
-  options: { sandbox: boolean } = { sandbox: true },
+  options: { sandbox: boolean } & Partial<IsolationDefaults> = { sandbox: true },
 ): Promise<Map<string, TaskTypeInfo>> {
+  const defaults: IsolationDefaults = {
+    isolation: options.isolation ?? "thread",
+    memoryLimitMb: options.memoryLimitMb ?? 512,
+  };
   const types = new Map<string, TaskTypeInfo>();
   for (const name of BUILTIN_TASK_TYPES) {
     const source = new URL(`../../workers/tasks/${name}.ts`, import.meta.url).href;
-    types.set(name, { name, builtin: true, source, permissions: NO_PERMISSIONS, limits: {} });
+    types.set(name, {
+      name,
+      builtin: true,
+      source,
+      permissions: NO_PERMISSIONS,
+      limits: {},
+      isolation: "thread",
+      memoryLimitMb: defaults.memoryLimitMb,
+    });
   }
   if (tasksDir === null) return types;
 
@@ -92,13 +120,21 @@ export async function loadTaskTypes(
         "tasksDir",
       );
     }
-    types.set(name, { name, builtin: false, source, permissions: NO_PERMISSIONS, limits: {} });
+    types.set(name, {
+      name,
+      builtin: false,
+      source,
+      permissions: NO_PERMISSIONS,
+      limits: {},
+      ...defaults,
+    });
   }
   const users = [...types.values()].filter((info) => !info.builtin);
   const reports = await inspectModules(users.map((info) => info.source), options.sandbox);
   users.forEach((info, i) => {
     info.permissions = checkReport(info.source, reports[i]);
     info.limits = checkLimits(info.source, reports[i].limits);
+    Object.assign(info, checkIsolation(info.source, reports[i], defaults));
   });
   return types;
 }
@@ -108,6 +144,8 @@ interface ModuleReport {
   hasDefault: boolean;
   permissions: unknown;
   limits: unknown;
+  isolation: unknown;
+  memoryLimitMb: unknown;
 }
 
 /**
@@ -139,7 +177,9 @@ async function probe(sources: string[], sandbox: boolean): Promise<ModuleReport[
     `  try { structuredClone(permissions); } catch { permissions = "not cloneable"; }`,
     `  let limits = task.limits ?? null;`,
     `  try { structuredClone(limits); } catch { limits = "not cloneable"; }`,
-    `  return { hasDefault: typeof task.default === "function", permissions, limits };`,
+    `  const isolation = typeof task.isolation === "string" ? task.isolation : task.isolation === undefined ? null : "not a string";`,
+    `  const memoryLimitMb = typeof task.memoryLimitMb === "number" ? task.memoryLimitMb : task.memoryLimitMb === undefined ? null : "not a number";`,
+    `  return { hasDefault: typeof task.default === "function", permissions, limits, isolation, memoryLimitMb };`,
     `});`,
     `self.postMessage(reports);`,
   ].join("\n");
@@ -201,15 +241,74 @@ function checkLimits(source: string, limits: unknown): TypeLimits {
   }
 }
 
-/** Task types grouped by their permissions; the first group is the built-ins'. */
+/**
+ * The isolation a module asks for: `export const isolation` and
+ * `export const memoryLimitMb`. A memory limit holds only in a process, so a
+ * module that sets one without an isolation runs in a process.
+ */
+function checkIsolation(
+  source: string,
+  report: ModuleReport,
+  defaults: IsolationDefaults,
+): { isolation: Isolation; memoryLimitMb: number } {
+  const fail = (message: string) =>
+    new InvalidOptionError(`Task module ${source} cannot be used: ${message}.`, "tasksDir");
+  const { isolation, memoryLimitMb } = report;
+  if (isolation !== null && !(ISOLATIONS as readonly unknown[]).includes(isolation)) {
+    throw fail(
+      `its export isolation must be "thread" or "process": received ${JSON.stringify(isolation)}`,
+    );
+  }
+  if (memoryLimitMb === null) {
+    return {
+      isolation: (isolation as Isolation | null) ?? defaults.isolation,
+      memoryLimitMb: defaults.memoryLimitMb,
+    };
+  }
+  const { min, max } = MEMORY_LIMIT_RANGE;
+  if (
+    typeof memoryLimitMb !== "number" || !Number.isInteger(memoryLimitMb) ||
+    memoryLimitMb < min || memoryLimitMb > max
+  ) {
+    throw fail(
+      `its export memoryLimitMb must be an integer from ${min} to ${max}: received ${
+        JSON.stringify(memoryLimitMb)
+      }`,
+    );
+  }
+  if (isolation === "thread") {
+    throw fail(
+      `it exports memoryLimitMb with isolation "thread", but only a worker process has a heap ` +
+        `limit: export isolation = "process", or drop memoryLimitMb`,
+    );
+  }
+  return { isolation: "process", memoryLimitMb };
+}
+
+/**
+ * Task types grouped by their permissions and isolation (and a process's
+ * memory limit); the first group is the built-ins'.
+ */
 export function permissionGroups(types: Map<string, TaskTypeInfo>): WorkerGroup[] {
   const groups = new Map<string, WorkerGroup>();
-  groups.set(permissionsKey(NO_PERMISSIONS), { permissions: NO_PERMISSIONS, types: {} });
+  const keyOf = (permissions: NormalizedPermissions, isolation: Isolation, memoryLimitMb: number) =>
+    `${permissionsKey(permissions)}|${isolation}|${isolation === "process" ? memoryLimitMb : ""}`;
+  groups.set(keyOf(NO_PERMISSIONS, "thread", 0), {
+    permissions: NO_PERMISSIONS,
+    isolation: "thread",
+    memoryLimitMb: 0,
+    types: {},
+  });
   for (const info of types.values()) {
-    const key = permissionsKey(info.permissions);
+    const key = keyOf(info.permissions, info.isolation, info.memoryLimitMb);
     let group = groups.get(key);
     if (group === undefined) {
-      group = { permissions: info.permissions, types: {} };
+      group = {
+        permissions: info.permissions,
+        isolation: info.isolation,
+        memoryLimitMb: info.memoryLimitMb,
+        types: {},
+      };
       groups.set(key, group);
     }
     group.types[info.name] = info.source;

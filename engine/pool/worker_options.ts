@@ -51,6 +51,33 @@ export function workerOptionsEnabled(): boolean | undefined {
   }
 }
 
+/**
+ * The Deno configuration file this process runs with, as a worker process
+ * should be given it (`--config`): the one on the command line, else the
+ * nearest `deno.json(c)` above the main module, else above the working
+ * folder; `undefined` when there is none or it cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { denoConfigFile } from "./engine/pool/worker_options.ts";
+ * const args = denoConfigFile() === undefined ? [] : ["--config", denoConfigFile()!];
+ * ```
+ */
+export function denoConfigFile(): string | undefined {
+  try {
+    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0").filter((a) => a !== "");
+    const explicit = configFlag(args.slice(2, firstPositional(args)));
+    if (explicit !== undefined) return explicit;
+  } catch {
+    // Not Linux, or no permission: look for the file instead.
+  }
+  if (Deno.mainModule.startsWith("file:")) {
+    const found = findConfig(new URL(".", Deno.mainModule).pathname.replace(/\/$/, ""));
+    if (typeof found === "string") return found;
+  }
+  return findConfig() ?? undefined;
+}
+
 /** Index of the script argument: the first argument after the subcommand that is not a flag. */
 function firstPositional(args: string[]): number {
   for (let i = 2; i < args.length; i++) {
@@ -71,10 +98,10 @@ function configFlag(flags: string[]): string | undefined {
 }
 
 /** `deno.json`/`deno.jsonc` in the working folder or a parent; `null` when none; `undefined` when unreadable. */
-function findConfig(): string | null | undefined {
+function findConfig(from?: string): string | null | undefined {
   let dir: string;
   try {
-    dir = Deno.cwd();
+    dir = from ?? Deno.cwd();
   } catch {
     return undefined;
   }

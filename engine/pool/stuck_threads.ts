@@ -1,0 +1,127 @@
+/**
+ * Stuck worker threads: Deno 2.9's `Worker.terminate()` does not stop a
+ * thread busy in a loop, so a terminated worker may keep a core busy until
+ * the process exits. Each terminated thread is watched through its CPU time
+ * under `/proc/self/task`; one still burning CPU a second later is stuck.
+ *
+ * @module
+ */
+
+import { threadUsage } from "./proc_stat.ts";
+
+/** How long after termination a thread is judged, ms. */
+const JUDGE_AFTER_MS = 1_000;
+/** CPU share (of one core) above which a terminated thread counts as stuck. */
+const STUCK_SHARE = 0.5;
+/** A terminated thread alive but idle this long is let go (it is ending). */
+const GIVE_UP_MS = 10_000;
+
+/** A terminated worker thread that keeps running. */
+export interface StuckThread {
+  /** OS thread id (`/proc/self/task/<tid>`). */
+  tid: number;
+  /** The slot it ran in. */
+  slot: number;
+  /** Task types it was running when terminated. */
+  types: string[];
+  /** When it was terminated (ms since epoch). */
+  terminatedAt: number;
+  /** Its CPU use when last read, percent of one core. */
+  cpuPercent: number;
+}
+
+interface Watched {
+  thread: StuckThread;
+  /** `performance.now()` and CPU ms at the last read. */
+  at: number;
+  cpuMs: number;
+  since: number;
+}
+
+/**
+ * Watches terminated threads and reports those that keep running.
+ *
+ * @example
+ * ```ts ignore
+ * const watch = new StuckThreadWatch((thread) => console.warn(thread));
+ * watch.watch(12345, 0, ["spin"]);
+ * watch.close();
+ * ```
+ */
+export class StuckThreadWatch {
+  #watching: Watched[] = [];
+  #stuck: Watched[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #onStuck: (thread: StuckThread) => void;
+  #closed = false;
+
+  constructor(onStuck: (thread: StuckThread) => void) {
+    this.#onStuck = onStuck;
+  }
+
+  /** Threads found stuck and still alive. */
+  get stuck(): StuckThread[] {
+    return this.#stuck.map((watched) => ({ ...watched.thread }));
+  }
+
+  /** Watches thread `tid`, just terminated in `slot` while running `types`. */
+  watch(tid: number, slot: number, types: string[]): void {
+    if (this.#closed) return;
+    const usage = threadUsage(tid);
+    if (usage === null) return; // gone already (or /proc unreadable)
+    const now = performance.now();
+    this.#watching.push({
+      thread: { tid, slot, types, terminatedAt: Date.now(), cpuPercent: 0 },
+      at: now,
+      cpuMs: usage.cpuMs,
+      since: now,
+    });
+    this.#schedule();
+  }
+
+  /** Stops watching (the pool closes); stuck threads stay listed. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    if (this.#watching.length === 0 && this.#stuck.length === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#check();
+      this.#schedule();
+    }, JUDGE_AFTER_MS);
+  }
+
+  #check(): void {
+    const now = performance.now();
+    const watching: Watched[] = [];
+    for (const watched of this.#watching) {
+      const share = this.#read(watched, now);
+      if (share === null) continue; // it ended
+      if (share >= STUCK_SHARE) {
+        this.#stuck.push(watched);
+        this.#onStuck({ ...watched.thread });
+      } else if (now - watched.since < GIVE_UP_MS) {
+        watching.push(watched);
+      }
+    }
+    this.#watching = watching;
+    // A stuck thread may still end (its loop was long, not endless).
+    this.#stuck = this.#stuck.filter((watched) => this.#read(watched, now) !== null);
+  }
+
+  /** CPU share since the last read, updating it; `null` once the thread is gone. */
+  #read(watched: Watched, now: number): number | null {
+    const usage = threadUsage(watched.thread.tid);
+    if (usage === null) return null;
+    const share = (usage.cpuMs - watched.cpuMs) / Math.max(1, now - watched.at);
+    watched.at = now;
+    watched.cpuMs = usage.cpuMs;
+    watched.thread.cpuPercent = Math.round(share * 1000) / 10;
+    return share;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * What runs in a worker slot, behind one interface with two kinds: a module
+ * Web Worker ({@linkcode ThreadWorker}) or a Deno subprocess running the same
+ * worker runtime (`ProcessWorker` in `process_worker.ts`). The pool and its
+ * slots speak to either the same way; only starting, stopping and measuring
+ * differ.
+ *
+ * @module
+ */
+
+import { ClaimCells, type Claims } from "./claims.ts";
+import { newestWorkerThread, threadUsage } from "./proc_stat.ts";
+import type { ToWorker } from "./protocol.ts";
+
+/** How a task type's jobs are isolated: a thread of this process, or a process of its own. */
+export type Isolation = "thread" | "process";
+
+/** Every isolation mode. */
+export const ISOLATIONS: readonly Isolation[] = ["thread", "process"];
+
+/** What a worker tells its slot. */
+export interface HandleEvents {
+  message(data: unknown): void;
+  /**
+   * The worker died or cannot go on; `reason` says why in a sentence
+   * fragment; `outOfMemory` when it passed its heap limit.
+   */
+  crashed(reason: string, outOfMemory?: boolean): void;
+}
+
+/** CPU time and memory of one worker. */
+export interface WorkerUsage {
+  /** CPU time since it started, ms. */
+  cpuMs: number;
+  /** Resident memory of a worker process, bytes; `null` for a thread (it shares the service's). */
+  memoryBytes: number | null;
+}
+
+/** A running worker of either kind. */
+export interface WorkerHandle {
+  readonly isolation: Isolation;
+  /** How the pool claims the jobs this worker holds. */
+  readonly claims: Claims;
+  /** The worker process's id, or `null` for a thread. */
+  readonly pid: number | null;
+  /** Sends a message; throws what cannot be sent (the caller fails only the jobs at fault). */
+  post(message: ToWorker, transfer?: Transferable[]): void;
+  /** Stops the worker at once (a process is killed; a thread is asked to terminate). */
+  terminate(): void;
+  /** Resolves once the worker is gone and its resources are released. */
+  closed(): Promise<void>;
+  /** CPU time and memory, or `null` when they cannot be read. */
+  usage(): WorkerUsage | null;
+}
+
+/**
+ * A module Web Worker sharing claim cells with the pool.
+ *
+ * @example
+ * ```ts ignore
+ * const handle = new ThreadWorker(entry, { type: "module" }, 4, events);
+ * handle.post({ kind: "init", slot: 0, concurrency: 1, capacity: 4,
+ *   cells: handle.claims.cells, starts: handle.claims.starts });
+ * ```
+ */
+export class ThreadWorker implements WorkerHandle {
+  readonly isolation = "thread";
+  readonly claims: ClaimCells;
+  readonly pid = null;
+  /** The OS thread running it (`/proc/self/task/<tid>`), or `null` when unknown. */
+  readonly tid: number | null;
+  #worker: Worker;
+
+  constructor(entry: string, options: WorkerOptions, capacity: number, events: HandleEvents) {
+    this.claims = new ClaimCells(capacity);
+    const worker = new Worker(entry, options);
+    this.#worker = worker;
+    this.tid = newestWorkerThread();
+    worker.onmessage = (event: MessageEvent) => events.message(event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      // Handled here: an uncaught error in a worker must not take the process down.
+      event.preventDefault();
+      events.crashed(event.message || "an uncaught error");
+    };
+    worker.onmessageerror = () => events.crashed("a message could not be read");
+  }
+
+  post(message: ToWorker, transfer?: Transferable[]): void {
+    // Without a transfer list Deno takes a faster path.
+    if (transfer === undefined || transfer.length === 0) this.#worker.postMessage(message);
+    else this.#worker.postMessage(message, transfer);
+  }
+
+  terminate(): void {
+    this.#worker.terminate();
+  }
+
+  closed(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  usage(): WorkerUsage | null {
+    if (this.tid === null) return null;
+    const usage = threadUsage(this.tid);
+    return usage === null ? null : { cpuMs: usage.cpuMs, memoryBytes: null };
+  }
+}
