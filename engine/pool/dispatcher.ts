@@ -93,7 +93,11 @@ export class Dispatcher {
         const urgency = this.#urgency(next);
         if (this.#takeBackAbove(urgency, slot)) continue;
         if (this.#takeBackBelow(urgency)) continue;
-        if (!this.#dispatch(slot, next, group)) break;
+        if (!this.#dispatch(slot, next, group)) {
+          // Every worker of its group is full: an idle worker of another group can join it.
+          this.#switchIdleWorker(group);
+          break;
+        }
       }
     } finally {
       this.#filling = false;
