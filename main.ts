@@ -22,6 +22,7 @@ import { createLogger, type Logger } from "./server/logger.ts";
 import { LEGACY_PATHS } from "./server/routes/legacy.ts";
 import { storeFromConfig } from "./server/store_from_config.ts";
 import { logTransitions } from "./server/task_log.ts";
+import { countTimers } from "./server/timer_count.ts";
 
 /** Exit code for a bad setting. */
 const EXIT_CONFIG = 2;
@@ -81,6 +82,8 @@ export async function main(
     engine = await ThreadFlow.start({
       workers: config.workers,
       tasksDir: config.tasksDir,
+      isolation: config.isolation,
+      taskMemoryMb: config.taskMemoryMb,
       store,
       maxQueued: config.maxQueued,
       retentionMs: config.retentionMs,
@@ -191,5 +194,6 @@ async function waitForIdle(engine: ThreadFlow, deadline: number): Promise<void> 
 }
 
 if (import.meta.main) {
+  countTimers(); // before anything sets one: /metrics reports the count
   Deno.exit(await main(Deno.args, Deno.env.toObject()));
 }

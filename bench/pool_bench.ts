@@ -48,6 +48,10 @@ const SUBMIT_CHUNK = Math.max(SUBMIT_BATCH, Math.round(MEMORY_TASKS / 10));
 const BARE_TASKS_PER_MESSAGE = 256;
 /** Messages each bare worker has outstanding: the next one waits while the main thread reads a reply. */
 const BARE_MESSAGES_IN_FLIGHT = 2;
+/** Task types in worker processes (`noop_process`, `spin_process`). */
+const PROCESS_TASKS = new URL("./process_tasks/", import.meta.url);
+/** Process slot respawns timed. */
+const RESPAWNS = 10;
 /** Linux's USER_HZ, the unit of /proc CPU times. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -72,6 +76,7 @@ export async function run(): Promise<BenchSection> {
   const bare = await startBareWorkers(WORKERS);
   try {
     rows.push(...await measureThroughput(bare, details));
+    rows.push(...await measureProcessIsolation(details));
     rows.push(...await measureLatency(bare, details));
     rows.push(...await measureFib(bare, details));
     rows.push(...await measureHeadOfLine(details));
@@ -123,6 +128,7 @@ async function measureThroughput(
   const ceiling = medianOf(ceilingRuns);
   const pool = medianOf(poolRuns);
   Object.assign(details, { pingPong, pipelined, ceilingRuns, poolRuns, byWait });
+  details.threadPoolPerSecond = pool.perSecond;
 
   const ceilingLabel = `bare ≤${BARE_TASKS_PER_MESSAGE}/msg ${formatValue(ceiling.perSecond)}/s`;
   return [
@@ -477,22 +483,92 @@ async function bareFib(workers: Worker[], count: number): Promise<number> {
 // ThreadFlow pool
 
 /** Runs `body` on a fresh, warmed-up engine, closing it afterwards. */
+/** No-op throughput of process isolation against thread isolation, and a slot's respawn time. */
+async function measureProcessIsolation(details: Record<string, unknown>): Promise<BenchRow[]> {
+  const thread = details.threadPoolPerSecond as number;
+  const runs: Throughput[] = [];
+  for (let i = 0; i < THROUGHPUT_REPEATS; i++) {
+    runs.push(
+      await withPool(
+        (tf) => poolThroughputByEvents(tf, THROUGHPUT_TASKS, "noop_process"),
+        { tasksDir: PROCESS_TASKS },
+        "noop_process",
+      ),
+    );
+  }
+  const process = medianOf(runs);
+  const ready = await measureRespawns(RESPAWNS);
+  Object.assign(details, { processRuns: runs, processReadyMs: ready });
+  const readyMedian = percentile(ready, 0.5);
+  const readyMax = Math.max(...ready);
+  return [
+    {
+      name: "(a) pool, process isolation, submitBatch + tf.on",
+      value: process.perSecond,
+      unit: "tasks/s",
+      baseline: `thread isolation ${formatValue(thread)}/s`,
+      ratio: process.perSecond / thread,
+      goal: "≥ 20,000/s and ratio ≥ 0.25",
+      ok: process.perSecond >= 20_000 && process.perSecond / thread >= 0.25,
+    },
+    {
+      name: `(a) process slot ready after spawn, median of ${ready.length}`,
+      value: readyMedian,
+      unit: "ms",
+      baseline: `max ${formatValue(readyMax)} ms`,
+      goal: "< 300 ms",
+      ok: readyMedian < 300,
+    },
+  ];
+}
+
+/**
+ * Times `count` respawns of a process slot: a spinning task's timeout kills
+ * the process; from `worker.exited` to the new process's `worker.started`.
+ */
+async function measureRespawns(count: number): Promise<number[]> {
+  const tf = await ThreadFlow.start({ workers: 1, tasksDir: PROCESS_TASKS });
+  const samples: number[] = [];
+  let exitedAt: number | null = null;
+  const unsubscribe = tf.on((event) => {
+    if (event.type === "worker.exited" && event.reason === "timeout") exitedAt = performance.now();
+    if (event.type === "worker.started" && exitedAt !== null) {
+      samples.push(performance.now() - exitedAt);
+      exitedAt = null;
+    }
+  });
+  try {
+    for (let i = 0; i < count; i++) {
+      await tf.wait((await tf.submit({ type: "spin_process", timeoutMs: 50 })).id);
+      const deadline = Date.now() + 10_000;
+      while (samples.length <= i && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  } finally {
+    unsubscribe();
+    await tf.close({ drainMs: 0 });
+  }
+  return samples;
+}
+
 async function withPool<T>(
   body: (tf: ThreadFlow) => Promise<T>,
-  options: { dispatchBatch?: number } = {},
+  options: { dispatchBatch?: number; tasksDir?: URL } = {},
+  warmUpType = "noop",
 ): Promise<T> {
   const tf = await ThreadFlow.start({ workers: WORKERS, ...options });
   try {
-    await poolThroughputByEvents(tf, Math.min(THROUGHPUT_TASKS, 20_000));
+    await poolThroughputByEvents(tf, Math.min(THROUGHPUT_TASKS, 20_000), warmUpType);
     return await body(tf);
   } finally {
     await tf.close({ drainMs: 1_000 });
   }
 }
 
-function noopInputs(count: number): SubmitInput[] {
+function noopInputs(count: number, type = "noop"): SubmitInput[] {
   const inputs = new Array<SubmitInput>(count);
-  for (let i = 0; i < count; i++) inputs[i] = { type: "noop" };
+  for (let i = 0; i < count; i++) inputs[i] = { type };
   return inputs;
 }
 
@@ -505,7 +581,11 @@ function isTerminalEvent(event: ThreadFlowEvent): boolean {
  * Submits `tasks` no-ops in `submitBatch` chunks and counts terminal events
  * until all have ended (submit of the first to end of the last).
  */
-async function poolThroughputByEvents(tf: ThreadFlow, tasks: number): Promise<Throughput> {
+async function poolThroughputByEvents(
+  tf: ThreadFlow,
+  tasks: number,
+  type = "noop",
+): Promise<Throughput> {
   let ended = 0;
   let failed = 0;
   let allEnded!: () => void;
@@ -518,7 +598,7 @@ async function poolThroughputByEvents(tf: ThreadFlow, tasks: number): Promise<Th
   try {
     const result = await timeTasks(tasks, async () => {
       for (let sent = 0; sent < tasks; sent += SUBMIT_BATCH) {
-        await tf.submitBatch(noopInputs(Math.min(SUBMIT_BATCH, tasks - sent)));
+        await tf.submitBatch(noopInputs(Math.min(SUBMIT_BATCH, tasks - sent), type));
       }
       await done;
     });

@@ -91,6 +91,8 @@ export {
 } from "./model/errors.ts";
 export { normalizeLimits, type TypeControl, type TypeLimits } from "./model/type_controls.ts";
 export type { TaskTypeInfo } from "./pool/task_types.ts";
+export type { StuckThread } from "./pool/stuck_threads.ts";
+export type { Isolation } from "./pool/worker_handle.ts";
 export type { TaskContext, TaskHandler } from "./pool/context.ts";
 export {
   DEFAULT_SQLITE_PATH,

@@ -1,12 +1,12 @@
 import { useEffect, useRef } from "preact/hooks";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { StaleNote } from "../components/StaleNote.tsx";
-import { formatAge, formatCount } from "../components/format.ts";
+import { formatAge, formatBytes, formatCount } from "../components/format.ts";
 import { useStaleAge } from "./_client/freshness.ts";
 import { workerLoad } from "./_client/history_feed.ts";
 import { useHydrated } from "./_client/hydrated.ts";
 import { useThrottled } from "./_client/throttle.ts";
-import { clock, onTaskEvents, seed, startLive, workers } from "./_client/live.ts";
+import { clock, onTaskEvents, refreshWorkers, seed, startLive, workers } from "./_client/live.ts";
 import { LIST_INTERVAL_MS } from "./_client/use_task_events.ts";
 import type { WorkerInfo } from "../components/types.ts";
 
@@ -25,10 +25,14 @@ export interface WorkerGridProps {
   current: Record<string, CurrentTask>;
 }
 
+/** How often the cards' CPU and memory figures are read again. */
+const FIGURES_INTERVAL_MS = 5_000;
+
 /**
- * Every worker slot as a card that fits any count: busy or idle, the task it
- * runs (type, for how long, progress), its load over the last minute, and its
- * done, failed and restart counts.
+ * Every worker slot as a card that fits any count: busy or idle, thread or
+ * process, the task it runs (type, for how long, progress), its CPU and
+ * memory, its load over the last minute, and its done, failed and restart
+ * counts.
  */
 export default function WorkerGrid(props: WorkerGridProps) {
   // Kept aside, not in state: the cards redraw at the pace of the slots, not of every event.
@@ -37,7 +41,8 @@ export default function WorkerGrid(props: WorkerGridProps) {
   useEffect(() => {
     seed({ workers: props.workers });
     startLive();
-    return onTaskEvents((events) => {
+    const figures = setInterval(refreshWorkers, FIGURES_INTERVAL_MS);
+    const stop = onTaskEvents((events) => {
       // Keep only the tasks some worker holds now (the slots are updated before this runs).
       const held = new Set(workers.peek()?.flatMap((w) => w.taskIds) ?? []);
       const next: Record<string, CurrentTask> = {};
@@ -49,6 +54,10 @@ export default function WorkerGrid(props: WorkerGridProps) {
       }
       current.current = next;
     });
+    return () => {
+      clearInterval(figures);
+      stop();
+    };
   }, []);
   const list = useThrottled(workers, LIST_INTERVAL_MS) ?? props.workers;
   const load = workerLoad.value ?? props.load;
@@ -80,6 +89,11 @@ export default function WorkerGrid(props: WorkerGridProps) {
                 <div class="worker-head">
                   <span class="worker-name">Worker {w.id}</span>
                   <span class={`pill pill-${w.state}`}>{w.state}</span>
+                </div>
+                <div class="worker-figures muted">
+                  <span title={isolationTitle(w)}>{w.isolation ?? "thread"}</span>
+                  {typeof w.cpuPercent === "number" && <span>CPU {w.cpuPercent}%</span>}
+                  {typeof w.memoryBytes === "number" && <span>{formatBytes(w.memoryBytes)}</span>}
                 </div>
                 <div class="worker-task">
                   {taskId
@@ -131,6 +145,12 @@ export default function WorkerGrid(props: WorkerGridProps) {
       </div>
     </>
   );
+}
+
+function isolationTitle(worker: WorkerInfo): string {
+  return worker.isolation === "process"
+    ? `A worker process of its own (pid ${worker.pid ?? "?"})`
+    : "A thread of the service";
 }
 
 function percent(share: number): string {

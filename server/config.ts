@@ -25,6 +25,10 @@ export interface ServiceConfig {
   workers: number | undefined;
   /** Folder of extra task modules, or `undefined`. */
   tasksDir: string | undefined;
+  /** Where user task types run unless their module says: `thread` or `process`. Default `thread`. */
+  isolation: "thread" | "process";
+  /** Heap limit of a worker process, MB, unless its module exports `memoryLimitMb`. Default 512. */
+  taskMemoryMb: number;
   /** Store spec: `memory`, `sqlite`, `sqlite:PATH` or a `postgres://` URL. Default `sqlite` (`./data/threadflow.db`). */
   store: string;
   /** API token; `undefined` turns authentication off. */
@@ -108,6 +112,18 @@ const SETTINGS: readonly SettingSpec[] = [
   },
   { name: "workers", arg: "N", help: "worker count", shown: "number of CPUs" },
   { name: "tasks-dir", arg: "DIR", help: "folder of extra task modules (*.ts)", shown: "none" },
+  {
+    name: "isolation",
+    arg: "MODE",
+    help: "where user task types run unless their module says: thread or process",
+    shown: "thread",
+  },
+  {
+    name: "task-memory-mb",
+    arg: "MB",
+    help: "heap limit of a worker process unless its module exports memoryLimitMb",
+    shown: "512",
+  },
   {
     name: "store",
     arg: "SPEC",
@@ -308,6 +324,8 @@ function resolveSettings(raw: (name: string) => string | undefined): ServiceConf
     hostname: nonEmpty(raw, "hostname") ?? "127.0.0.1",
     workers,
     tasksDir: nonEmpty(raw, "tasks-dir"),
+    isolation: oneOf(raw, "isolation", ["thread", "process"] as const) ?? "thread",
+    taskMemoryMb: optionalInteger(raw, "task-memory-mb", 16, 65_536) ?? 512,
     store: parseStore(raw("store")),
     token: nonEmpty(raw, "token"),
     open: parseSwitch(raw, "open"),

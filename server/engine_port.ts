@@ -8,6 +8,7 @@
 
 import type {
   EventListener,
+  StuckThread,
   SubmitInput,
   SubmitResult,
   Task,
@@ -44,6 +45,8 @@ export interface ServiceEngine {
   retry(id: string): Promise<Task>;
   stats(): Promise<EngineStats>;
   workers(): WorkerInfo[];
+  /** Terminated worker threads still running (Deno cannot stop a thread busy in a loop). */
+  stuckThreads(): StuckThread[];
   /** This node's workers first, then those of the other live nodes sharing the store. */
   nodes(): Promise<NodeWorkers[]>;
   taskTypes(): TaskTypeInfo[];

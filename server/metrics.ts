@@ -11,6 +11,7 @@ import {
   TERMINAL_STATUSES,
   type ThreadFlowEvent,
 } from "../engine/mod.ts";
+import type { WorkerInfo } from "../engine/mod.ts";
 import type { EngineStats, HistogramSnapshot } from "./engine_port.ts";
 import { type ProcessFigures, processMetricLines } from "./process_metrics.ts";
 
@@ -220,6 +221,12 @@ export interface MetricSources {
   webSocket: WebSocketFigures;
   tasks: TaskCounters;
   process: ProcessFigures;
+  /** Worker slots with their CPU and memory (`engine.workers()`); none when absent. */
+  workers?: WorkerInfo[];
+  /** Terminated worker threads still running. Default 0. */
+  stuckThreads?: number;
+  /** The service's open timers (see `timer_count.ts`), when counted. */
+  openTimers?: number;
 }
 
 /**
@@ -273,6 +280,16 @@ export function renderMetrics(stats: EngineStats, sources: MetricSources): strin
   lines.push(`threadflow_workers${labels({ state: "idle" })} ${stats.workers.idle}`);
   counter("threadflow_worker_restarts_total", "Workers replaced after a crash or timeout.");
   lines.push(`threadflow_worker_restarts_total ${stats.workers.restarts}`);
+  gauge(
+    "threadflow_stuck_threads",
+    "Terminated worker threads still running (each holds a core until the process exits).",
+  );
+  lines.push(`threadflow_stuck_threads ${sources.stuckThreads ?? 0}`);
+  lines.push(...workerUsageLines(sources.workers ?? []));
+  if (sources.openTimers !== undefined) {
+    gauge("threadflow_open_timers", "Timers of the service not yet fired or cleared.");
+    lines.push(`threadflow_open_timers ${sources.openTimers}`);
+  }
   gauge("threadflow_uptime_seconds", "Seconds since the engine started.");
   lines.push(`threadflow_uptime_seconds ${stats.uptimeMs / 1000}`);
   gauge("threadflow_websocket_clients", "Open WebSocket connections.");
@@ -283,6 +300,37 @@ export function renderMetrics(stats: EngineStats, sources: MetricSources): strin
   lines.push(`threadflow_websocket_malformed_total ${webSocket.malformed}`);
   lines.push(...processMetricLines(sources.process));
   return lines.join("\n") + "\n" + http.render();
+}
+
+/** Per-worker CPU and memory, labelled by slot and isolation; unreadable figures are left out. */
+function workerUsageLines(workers: WorkerInfo[]): string[] {
+  const cpu: string[] = [];
+  const memory: string[] = [];
+  for (const worker of workers) {
+    const label = labels({ worker: String(worker.id), isolation: worker.isolation ?? "thread" });
+    if (typeof worker.cpuMs === "number") {
+      cpu.push(`threadflow_worker_cpu_seconds_total${label} ${worker.cpuMs / 1000}`);
+    }
+    if (typeof worker.memoryBytes === "number") {
+      memory.push(`threadflow_worker_resident_memory_bytes${label} ${worker.memoryBytes}`);
+    }
+  }
+  const lines: string[] = [];
+  if (cpu.length > 0) {
+    lines.push(
+      "# HELP threadflow_worker_cpu_seconds_total CPU time of each slot's current worker.",
+      "# TYPE threadflow_worker_cpu_seconds_total counter",
+      ...cpu,
+    );
+  }
+  if (memory.length > 0) {
+    lines.push(
+      "# HELP threadflow_worker_resident_memory_bytes Resident memory of each worker process.",
+      "# TYPE threadflow_worker_resident_memory_bytes gauge",
+      ...memory,
+    );
+  }
+  return lines;
 }
 
 function engineHistogram(name: string, histogram: HistogramSnapshot): string[] {

@@ -255,13 +255,41 @@ const WorkerSchema = z.object({
   failed: z.number().int(),
   restarts: z.number().int(),
   startedAt: z.number(),
+  isolation: z.enum(["thread", "process"]).optional().openapi({
+    description: "Where its tasks run: a thread of the service or a worker process.",
+  }),
+  pid: z.number().int().nullable().optional().openapi({
+    description: "The worker process's id; null for a thread.",
+  }),
+  cpuPercent: z.number().nullable().optional().openapi({
+    description: "CPU use since the previous listing (at least 1 s before), % of one core.",
+  }),
+  cpuMs: z.number().nullable().optional().openapi({
+    description: "CPU time of the current worker, ms; null where it cannot be read.",
+  }),
+  memoryBytes: z.number().nullable().optional().openapi({
+    description:
+      "Resident memory of a worker process; null for a thread (it shares the service's).",
+  }),
 }).openapi("Worker");
 
-/** `{ workers, nodes }` of `GET /api/workers`. */
+const StuckThreadSchema = z.object({
+  tid: z.number().int(),
+  slot: z.number().int(),
+  types: z.array(z.string()),
+  terminatedAt: z.number(),
+  cpuPercent: z.number(),
+}).openapi("StuckThread");
+
+/** `{ workers, nodes, stuckThreads }` of `GET /api/workers`. */
 export const WorkersAnswerSchema = z.object({
   workers: z.array(WorkerSchema).openapi({ description: "This node's worker slots." }),
   nodes: z.array(z.object({ nodeId: z.string(), workers: z.array(WorkerSchema) })).openapi({
     description: "Every live node sharing the store (this one first) with its workers.",
+  }),
+  stuckThreads: z.array(StuckThreadSchema).openapi({
+    description: "Terminated worker threads of this node still running (each holds a core " +
+      'until the service exits); the types they ran now run in worker processes (isolation "process").',
   }),
 }).openapi("WorkersAnswer");
 

@@ -26,6 +26,7 @@ import type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts
 import { type FromWorker, type JobOutcome, toFraction, toTaskError } from "./protocol.ts";
 import { exitReason, reportSplit, splitHeld } from "./interrupt.ts";
 import { canSpawnWorkerProcesses, ProcessWorker } from "./process_worker.ts";
+import { processesUsage, threadsUsage } from "./proc_stat.ts";
 import { type Held, pendingDepth, Slot, type StartWorker } from "./slot.ts";
 import { type StuckThread, StuckThreadWatch } from "./stuck_threads.ts";
 import { ThreadWorker, type WorkerHandle } from "./worker_handle.ts";
@@ -148,8 +149,8 @@ export class WorkerPool {
       const types = inProcesses.flatMap((group) => Object.keys(group.types)).join(", ");
       throw new Error(
         `Task types ${types} run in worker processes (isolation "process"), which needs ` +
-          `permission to run ${Deno.execPath()}: start ThreadFlow with --allow-run, or run ` +
-          `these types in threads.`,
+          `permission to run Deno: start ThreadFlow with --allow-run=deno (or --allow-run), ` +
+          `or run these types in threads.`,
       );
     }
     const capacity = concurrency + (dispatchBatch > 1 ? 2 * dispatchBatch : 0);
@@ -289,7 +290,25 @@ export class WorkerPool {
 
   /** State of every slot with its CPU and memory (reads `/proc`: for listings, not events). */
   measure(): WorkerInfo[] {
-    return this.#slots.map((slot) => slot.info(this.#options.nodeId, true));
+    const pids: number[] = [];
+    const tids: number[] = [];
+    for (const slot of this.#slots) {
+      if (slot.worker?.pid != null) pids.push(slot.worker.pid);
+      if (slot.worker?.tid != null) tids.push(slot.worker.tid);
+    }
+    const processes = processesUsage(pids);
+    const threads = threadsUsage(tids);
+    return this.#slots.map((slot) => {
+      const worker = slot.worker;
+      const usage = worker === null
+        ? null
+        : worker.pid !== null
+        ? processes.get(worker.pid) ?? null
+        : worker.tid !== null
+        ? threads.get(worker.tid) ?? null
+        : null;
+      return slot.info(this.#options.nodeId, usage);
+    });
   }
 
   /** Total worker replacements across slots. */

@@ -13,9 +13,8 @@
 import { MessageClaims } from "./claims.ts";
 import { FrameDecoder, FrameEncoder, FrameWriter } from "./frames.ts";
 import { type NormalizedPermissions, PERMISSION_KINDS } from "./permissions.ts";
-import { processUsage } from "./proc_stat.ts";
 import type { ToWorker } from "./protocol.ts";
-import type { HandleEvents, WorkerHandle, WorkerUsage } from "./worker_handle.ts";
+import type { HandleEvents, WorkerHandle } from "./worker_handle.ts";
 import { denoConfigFile } from "./worker_options.ts";
 
 const HOST_URL = new URL("./process_host.ts", import.meta.url);
@@ -48,17 +47,25 @@ interface ProcessDeath {
 }
 
 /**
- * Whether this process may start worker processes (run permission for the
- * Deno executable); `false` also in a compiled binary, which cannot `deno run`.
+ * The command that starts worker processes: this Deno executable, or `deno`
+ * on the PATH when only that may be run (`--allow-run=deno`); `null` when
+ * neither may (and in a compiled binary, which cannot `deno run`).
  */
-export function canSpawnWorkerProcesses(): boolean {
-  if (Deno.build.standalone === true) return false;
-  try {
-    return Deno.permissions.querySync({ name: "run", command: Deno.execPath() }).state ===
-      "granted";
-  } catch {
-    return false;
+export function workerCommand(): string | null {
+  if (Deno.build.standalone === true) return null;
+  for (const command of [Deno.execPath(), "deno"]) {
+    try {
+      if (Deno.permissions.querySync({ name: "run", command }).state === "granted") return command;
+    } catch {
+      // Not a command this process may ask about.
+    }
   }
+  return null;
+}
+
+/** Whether this process may start worker processes (see {@linkcode workerCommand}). */
+export function canSpawnWorkerProcesses(): boolean {
+  return workerCommand() !== null;
 }
 
 /** The `--allow-*` flags for exactly `permissions`. */
@@ -94,6 +101,7 @@ export class ProcessWorker implements WorkerHandle {
   readonly isolation = "process";
   readonly claims: MessageClaims;
   readonly pid: number;
+  readonly tid = null;
   #child: Deno.ChildProcess;
   #encoder = new FrameEncoder();
   #writer: FrameWriter;
@@ -105,7 +113,11 @@ export class ProcessWorker implements WorkerHandle {
     this.claims = new MessageClaims(spec.capacity, spec.concurrency);
     const main = `import { hostWorker } from ${JSON.stringify(HOST_URL.href)};\n` +
       `await hostWorker(${JSON.stringify(spec.types)}, ${JSON.stringify(spec.permissions)});`;
-    this.#child = new Deno.Command(Deno.execPath(), {
+    const command = workerCommand();
+    if (command === null) {
+      throw new Error("This process may not start worker processes (it needs --allow-run=deno).");
+    }
+    this.#child = new Deno.Command(command, {
       args: [
         "run",
         "--quiet",
@@ -154,11 +166,6 @@ export class ProcessWorker implements WorkerHandle {
 
   closed(): Promise<void> {
     return this.#closed;
-  }
-
-  usage(): WorkerUsage | null {
-    const usage = processUsage(this.pid);
-    return usage === null ? null : { cpuMs: usage.cpuMs, memoryBytes: usage.rssBytes };
   }
 
   async #read(events: HandleEvents): Promise<void> {

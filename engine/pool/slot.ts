@@ -12,6 +12,7 @@ import { MAX_PRIORITY } from "../model/limits.ts";
 import type { ParentOutcome } from "../model/task.ts";
 import type { Claims } from "./claims.ts";
 import { type Job, REPORT_START, type ToWorker } from "./protocol.ts";
+import type { ProcUsage } from "./proc_stat.ts";
 import type { HandleEvents, Isolation, WorkerHandle } from "./worker_handle.ts";
 
 /** A task as the pool sees it (a `Task` is one). */
@@ -236,9 +237,13 @@ export class Slot {
     this.ready = false;
   }
 
-  /** CPU use (percent of one core since the last read, at least 1 s apart) and memory. */
-  usage(): { cpuPercent: number | null; cpuMs: number | null; memoryBytes: number | null } {
-    const usage = this.worker?.usage() ?? null;
+  /**
+   * CPU use (percent of one core since the last read, at least 1 s apart)
+   * and memory, from `usage` as read for its worker (`null`: unreadable).
+   */
+  usage(
+    usage: ProcUsage | null,
+  ): { cpuPercent: number | null; cpuMs: number | null; memoryBytes: number | null } {
     if (usage === null) return { cpuPercent: null, cpuMs: null, memoryBytes: null };
     const now = performance.now();
     const last = this.#usage;
@@ -246,17 +251,13 @@ export class Slot {
       const percent = last === null
         ? null
         : Math.round((usage.cpuMs - last.cpuMs) / (now - last.at) * 1000) / 10;
-      this.#usage = { at: now, cpuMs: usage.cpuMs, percent, memoryBytes: usage.memoryBytes };
+      this.#usage = { at: now, cpuMs: usage.cpuMs, percent, memoryBytes: usage.rssBytes };
     }
-    return {
-      cpuPercent: this.#usage!.percent,
-      cpuMs: usage.cpuMs,
-      memoryBytes: usage.memoryBytes,
-    };
+    return { cpuPercent: this.#usage!.percent, cpuMs: usage.cpuMs, memoryBytes: usage.rssBytes };
   }
 
-  /** The slot's state; with `measure`, its CPU and memory too (read from `/proc`). */
-  info(nodeId: string, measure = false): WorkerInfo {
+  /** The slot's state; with `usage` (read for its worker, maybe `null`), its CPU and memory too. */
+  info(nodeId: string, usage?: ProcUsage | null): WorkerInfo {
     // A quick job's start is reported with its outcome; its claim cell tells sooner.
     const taskIds: string[] = [];
     for (const held of this.each()) {
@@ -282,7 +283,7 @@ export class Slot {
       startedAt: this.startedAt,
       isolation: this.isolation,
       pid: this.worker?.pid ?? null,
-      ...(measure ? this.usage() : {}),
+      ...(usage === undefined ? {} : this.usage(usage)),
     };
   }
 }

@@ -2,15 +2,18 @@
  * Stuck worker threads: Deno 2.9's `Worker.terminate()` does not stop a
  * thread busy in a loop, so a terminated worker may keep a core busy until
  * the process exits. Each terminated thread is watched through its CPU time
- * under `/proc/self/task`; one still burning CPU a second later is stuck.
+ * (`/proc/self/task`, or `ps -L`); one still burning CPU a second or two
+ * later is stuck. Without either (no permission), nothing is seen.
  *
  * @module
  */
 
-import { threadUsage } from "./proc_stat.ts";
+import { threadsUsage, usageSource } from "./proc_stat.ts";
 
-/** How long after termination a thread is judged, ms. */
-const JUDGE_AFTER_MS = 1_000;
+/** How long after termination a thread is judged, ms (`ps` counts whole seconds: longer). */
+function judgeAfterMs(): number {
+  return usageSource() === "ps" ? 2_000 : 1_000;
+}
 /** CPU share (of one core) above which a terminated thread counts as stuck. */
 const STUCK_SHARE = 0.5;
 /** A terminated thread alive but idle this long is let go (it is ending). */
@@ -67,8 +70,8 @@ export class StuckThreadWatch {
   /** Watches thread `tid`, just terminated in `slot` while running `types`. */
   watch(tid: number, slot: number, types: string[]): void {
     if (this.#closed) return;
-    const usage = threadUsage(tid);
-    if (usage === null) return; // gone already (or /proc unreadable)
+    const usage = threadsUsage([tid]).get(tid);
+    if (usage === undefined) return; // gone already (or /proc unreadable)
     const now = performance.now();
     this.#watching.push({
       thread: { tid, slot, types, terminatedAt: Date.now(), cpuPercent: 0 },
@@ -93,7 +96,7 @@ export class StuckThreadWatch {
       this.#timer = undefined;
       this.#check();
       this.#schedule();
-    }, JUDGE_AFTER_MS);
+    }, judgeAfterMs());
   }
 
   #check(): void {
@@ -116,8 +119,8 @@ export class StuckThreadWatch {
 
   /** CPU share since the last read, updating it; `null` once the thread is gone. */
   #read(watched: Watched, now: number): number | null {
-    const usage = threadUsage(watched.thread.tid);
-    if (usage === null) return null;
+    const usage = threadsUsage([watched.thread.tid]).get(watched.thread.tid);
+    if (usage === undefined) return null;
     const share = (usage.cpuMs - watched.cpuMs) / Math.max(1, now - watched.at);
     watched.at = now;
     watched.cpuMs = usage.cpuMs;

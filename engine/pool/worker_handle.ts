@@ -9,7 +9,7 @@
  */
 
 import { ClaimCells, type Claims } from "./claims.ts";
-import { newestWorkerThread, threadUsage } from "./proc_stat.ts";
+import { newestWorkerThread } from "./proc_stat.ts";
 import type { ToWorker } from "./protocol.ts";
 
 /** How a task type's jobs are isolated: a thread of this process, or a process of its own. */
@@ -28,14 +28,6 @@ export interface HandleEvents {
   crashed(reason: string, outOfMemory?: boolean): void;
 }
 
-/** CPU time and memory of one worker. */
-export interface WorkerUsage {
-  /** CPU time since it started, ms. */
-  cpuMs: number;
-  /** Resident memory of a worker process, bytes; `null` for a thread (it shares the service's). */
-  memoryBytes: number | null;
-}
-
 /** A running worker of either kind. */
 export interface WorkerHandle {
   readonly isolation: Isolation;
@@ -43,14 +35,14 @@ export interface WorkerHandle {
   readonly claims: Claims;
   /** The worker process's id, or `null` for a thread. */
   readonly pid: number | null;
+  /** The OS thread of a worker thread (`/proc/self/task/<tid>`), or `null` (a process, or unknown). */
+  readonly tid: number | null;
   /** Sends a message; throws what cannot be sent (the caller fails only the jobs at fault). */
   post(message: ToWorker, transfer?: Transferable[]): void;
   /** Stops the worker at once (a process is killed; a thread is asked to terminate). */
   terminate(): void;
   /** Resolves once the worker is gone and its resources are released. */
   closed(): Promise<void>;
-  /** CPU time and memory, or `null` when they cannot be read. */
-  usage(): WorkerUsage | null;
 }
 
 /**
@@ -67,7 +59,6 @@ export class ThreadWorker implements WorkerHandle {
   readonly isolation = "thread";
   readonly claims: ClaimCells;
   readonly pid = null;
-  /** The OS thread running it (`/proc/self/task/<tid>`), or `null` when unknown. */
   readonly tid: number | null;
   #worker: Worker;
 
@@ -97,11 +88,5 @@ export class ThreadWorker implements WorkerHandle {
 
   closed(): Promise<void> {
     return Promise.resolve();
-  }
-
-  usage(): WorkerUsage | null {
-    if (this.tid === null) return null;
-    const usage = threadUsage(this.tid);
-    return usage === null ? null : { cpuMs: usage.cpuMs, memoryBytes: null };
   }
 }

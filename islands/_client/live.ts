@@ -302,7 +302,17 @@ export function applyWorkerUpdates(
   const byId = new Map(current.map((w) => [w.id, w]));
   let changed = false;
   for (const worker of workerUpdates) {
-    byId.set(worker.id, worker);
+    // A worker event carries no CPU or memory figures: the last listing's stay until the next.
+    const before = byId.get(worker.id);
+    byId.set(
+      worker.id,
+      before === undefined || worker.cpuMs !== undefined ? worker : {
+        ...worker,
+        cpuPercent: before.cpuPercent,
+        cpuMs: before.cpuMs,
+        memoryBytes: worker.isolation === before.isolation ? before.memoryBytes : null,
+      },
+    );
     changed = true;
   }
   for (const event of events) {
@@ -341,7 +351,16 @@ function applyStats(snapshot: DashboardStats): void {
   for (const listener of statsListeners) listener();
 }
 
-async function refreshWorkers(): Promise<void> {
+/**
+ * Reads the worker slots again from `/api/workers`, for the figures events
+ * do not carry (CPU, memory). Errors are left to the connection state.
+ *
+ * @example
+ * ```ts ignore
+ * const timer = setInterval(refreshWorkers, 5_000);
+ * ```
+ */
+export async function refreshWorkers(): Promise<void> {
   try {
     const answer = await api<{ workers: WorkerInfo[] }>("/api/workers");
     workers.value = answer.workers;

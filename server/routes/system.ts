@@ -11,6 +11,7 @@ import type { ServiceEngine } from "../engine_port.ts";
 import type { HttpMetrics, TaskCounters, WebSocketFigures } from "../metrics.ts";
 import { renderMetrics } from "../metrics.ts";
 import { readProcessFigures } from "../process_metrics.ts";
+import { openTimers } from "../timer_count.ts";
 import { errorResponses, NO_SECURITY, NOT_MODIFIED, plainErrorResponses } from "../openapi.ts";
 import { StatsAnswerSchema, WorkersAnswerSchema } from "../schemas.ts";
 
@@ -76,7 +77,12 @@ export function registerApiSystemRoutes(api: OpenAPIHono<AppEnv>, deps: SystemRo
   api.openapi(statsRoute, async (c) => c.json({ stats: { ...await engine.stats() } }, 200));
   api.openapi(
     workersRoute,
-    async (c) => c.json({ workers: engine.workers(), nodes: await engine.nodes() }, 200),
+    async (c) =>
+      c.json({
+        workers: engine.workers(),
+        nodes: await engine.nodes(),
+        stuckThreads: engine.stuckThreads(),
+      }, 200),
   );
 }
 
@@ -171,6 +177,9 @@ export function registerRootSystemRoutes(app: OpenAPIHono<AppEnv>, deps: SystemR
       webSocket: deps.webSocketFigures(),
       tasks: deps.taskCounters,
       process: await readProcessFigures(),
+      workers: deps.engine.workers(),
+      stuckThreads: deps.engine.stuckThreads().length,
+      openTimers: openTimers(),
     });
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });

@@ -20,6 +20,8 @@ Deno.test("parseConfig fills every default", () => {
     hostname: "127.0.0.1",
     workers: undefined,
     tasksDir: undefined,
+    isolation: "thread",
+    taskMemoryMb: 512,
     store: "sqlite",
     token: undefined,
     open: false,
@@ -153,4 +155,21 @@ Deno.test("beyond loopback, the service starts only with a token or an explicit 
     assertEquals(error.setting, "--open");
     return true;
   });
+});
+
+Deno.test("parseConfig reads --isolation and --task-memory-mb (and their variables), and names a bad one", () => {
+  const parsed = config(["--isolation", "process"], { THREADFLOW_TASK_MEMORY_MB: "128" });
+  assertEquals(parsed.isolation, "process");
+  assertEquals(parsed.taskMemoryMb, 128);
+  assertEquals(config([], { THREADFLOW_ISOLATION: "process" }).isolation, "process");
+  for (const args of [["--isolation", "vm"], ["--task-memory-mb", "8"]]) {
+    let error: unknown;
+    try {
+      config(args);
+    } catch (caught) {
+      error = caught;
+    }
+    assert(error instanceof ConfigError, `${args.join(" ")} was accepted`);
+    assertEquals(error.setting, args[0]);
+  }
 });
