@@ -26,6 +26,11 @@ const MAX_FRAME_BYTES = 0x7fff_ffff;
 export class FrameEncoder {
   #encoder = new Encoder({ ignoreUndefined: false });
 
+  /** `message` as MessagePack, without the length (see {@linkcode frameOf}). */
+  body(message: unknown): Uint8Array {
+    return this.#encoder.encode(message);
+  }
+
   /** One frame holding `message`. */
   encode(message: unknown): Uint8Array {
     const body = this.#encoder.encodeSharedRef(message);
@@ -35,6 +40,21 @@ export class FrameEncoder {
     return frame;
   }
 }
+
+/** The frame of a MessagePack `body`: its length, then itself. */
+export function frameOf(body: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(4 + body.byteLength);
+  new DataView(frame.buffer).setUint32(0, body.byteLength);
+  frame.set(body, 4);
+  return frame;
+}
+
+/** Decodes one MessagePack body. */
+export function decodeBody(body: Uint8Array): unknown {
+  return bodyDecoder.decode(body);
+}
+
+const bodyDecoder = new Decoder();
 
 /**
  * Reads frames out of a byte stream cut anywhere.
@@ -54,20 +74,28 @@ export class FrameDecoder {
 
   /** Adds `chunk`; returns the messages it completes, in order. Throws on a malformed frame. */
   push(chunk: Uint8Array): unknown[] {
+    return this.bodies(chunk).map((body) => this.#decoder.decode(body));
+  }
+
+  /**
+   * Adds `chunk`; returns the MessagePack bodies of the frames it completes,
+   * undecoded, each in a buffer of its own (to move to another thread).
+   */
+  bodies(chunk: Uint8Array): Uint8Array[] {
     let bytes = chunk;
     if (this.#buffer.byteLength > 0) {
       bytes = new Uint8Array(this.#buffer.byteLength + chunk.byteLength);
       bytes.set(this.#buffer);
       bytes.set(chunk, this.#buffer.byteLength);
     }
-    const messages: unknown[] = [];
+    const messages: Uint8Array[] = [];
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
     while (bytes.byteLength - at >= 4) {
       const length = view.getUint32(at);
       if (length > MAX_FRAME_BYTES) throw new Error(`A frame of ${length} bytes is too long.`);
       if (bytes.byteLength - at - 4 < length) break;
-      messages.push(this.#decoder.decode(bytes.subarray(at + 4, at + 4 + length)));
+      messages.push(bytes.slice(at + 4, at + 4 + length));
       at += 4 + length;
     }
     // Keep the unfinished frame (copied: the chunk's buffer may be reused by the reader).

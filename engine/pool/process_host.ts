@@ -1,7 +1,8 @@
 /**
  * The main thread of a worker process. It runs the same worker runtime as a
  * thread slot, in a module worker of its own, and relays messages between
- * it and the pool: frames on stdin and stdout, structured clone inside.
+ * it and the pool: frames on stdin and stdout, passed through undecoded
+ * (the task worker decodes and encodes them), so this thread stays light.
  *
  * Keeping the tasks off this thread is what makes the process dependable:
  * this thread stays free while a task spins, so it
@@ -20,9 +21,9 @@
 
 import { ClaimCells } from "./claims.ts";
 import { entryModule } from "./entry.ts";
-import { FrameDecoder, FrameEncoder, FrameWriter } from "./frames.ts";
+import { decodeBody, FrameDecoder, FrameEncoder, FrameWriter } from "./frames.ts";
 import type { NormalizedPermissions } from "./permissions.ts";
-import { type FromWorker, type JobOutcome, toTaskError, type ToWorker } from "./protocol.ts";
+import type { FromWorker, ToWorker } from "./protocol.ts";
 
 /** How often the claim cells are read for starts the task worker has not reported. */
 const START_WATCH_MS = 20;
@@ -38,7 +39,7 @@ export async function hostWorker(
 ): Promise<void> {
   const encoder = new FrameEncoder();
   const out = new FrameWriter(Deno.stdout.writable.getWriter(), () => Deno.exit(1));
-  const send = (message: FromWorker) => sendFrame(encoder, out, message);
+  const send = (message: FromWorker) => out.write(encoder.encode(message));
   const worker = new Worker(entryModule(types, { inProcess: true }), {
     type: "module",
     name: "threadflow-task",
@@ -49,9 +50,10 @@ export async function hostWorker(
   /** Sequence number last reported started per cell, by this thread. */
   let announced = new Int32Array(0);
 
-  worker.onmessage = (event: MessageEvent<FromWorker>) => {
+  // The task worker sends frames made on its own thread: they go out as they are.
+  worker.onmessage = (event: MessageEvent<Uint8Array>) => {
     lastHeard = performance.now();
-    send(event.data);
+    out.write(event.data);
   };
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault();
@@ -74,53 +76,22 @@ export async function hostWorker(
   const decoder = new FrameDecoder();
   try {
     for await (const chunk of Deno.stdin.readable) {
-      for (const message of decoder.push(chunk) as ToWorker[]) {
-        if (message.kind === "init") {
-          claims = new ClaimCells(message.capacity);
-          announced = new Int32Array(message.capacity);
-          worker.postMessage({ ...message, cells: claims.cells, starts: claims.starts });
-        } else if (message.kind === "run") {
-          // The pool cannot take a job back from a process: each cell is claimable as sent.
-          if (claims !== null) {
-            for (const job of message.jobs) Atomics.store(claims.cells, job[4], job[5]);
-          }
-          worker.postMessage(message);
-        } else {
-          worker.postMessage(message);
+      for (const body of decoder.bodies(chunk)) {
+        if (claims !== null) {
+          // Decoded by the task worker, off this thread.
+          worker.postMessage(body, [body.buffer]);
+          continue;
         }
+        const init = decodeBody(body) as ToWorker;
+        if (init.kind !== "init") continue;
+        claims = new ClaimCells(init.capacity);
+        announced = new Int32Array(init.capacity);
+        worker.postMessage({ ...init, cells: claims.cells, starts: claims.starts, frames: true });
       }
     }
   } finally {
     // stdin closed: the pool is gone (or let this process go). Nothing may outlive it.
     clearInterval(watch);
     Deno.exit(0);
-  }
-}
-
-/** Sends a message; a report whose values MessagePack cannot write fails only those tasks. */
-function sendFrame(encoder: FrameEncoder, out: FrameWriter, message: FromWorker): void {
-  try {
-    out.write(encoder.encode(message));
-    return;
-  } catch (error) {
-    if (message.kind !== "report") {
-      out.write(encoder.encode({ kind: "exiting", reason: `a message failed: ${error}` }));
-      return;
-    }
-  }
-  for (const outcome of message.outcomes) {
-    try {
-      out.write(encoder.encode({ kind: "report", outcomes: [outcome], starts: [] }));
-    } catch (error) {
-      const [cell, seq, , , startedAt, runMs] = outcome;
-      const failure = toTaskError(error);
-      failure.message =
-        `The task's result cannot be sent from its worker process: ${failure.message}`;
-      const failed: JobOutcome = [cell, seq, false, failure, startedAt, runMs];
-      out.write(encoder.encode({ kind: "report", outcomes: [failed], starts: [] }));
-    }
-  }
-  if (message.starts.length > 0) {
-    out.write(encoder.encode({ kind: "report", outcomes: [], starts: message.starts }));
   }
 }

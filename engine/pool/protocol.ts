@@ -59,6 +59,11 @@ export type ToWorker =
     cells: Int32Array | null;
     /** Start times by cell, written before a claim. */
     starts: Float64Array | null;
+    /**
+     * In a worker process: later messages come as MessagePack bodies, and
+     * replies go as frames (see `frames.ts`). Default `false`.
+     */
+    frames?: boolean;
   }
   | { kind: "run"; jobs: Job[] }
   | { kind: "abort"; cell: number; seq: number };

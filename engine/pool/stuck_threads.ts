@@ -14,10 +14,15 @@ import { threadsUsage, usageSource } from "./proc_stat.ts";
 function judgeAfterMs(): number {
   return usageSource() === "ps" ? 2_000 : 1_000;
 }
-/** CPU share (of one core) above which a terminated thread counts as stuck. */
-const STUCK_SHARE = 0.5;
-/** A terminated thread alive but idle this long is let go (it is ending). */
-const GIVE_UP_MS = 10_000;
+/**
+ * CPU share (of one core) since termination above which a thread still
+ * alive counts as stuck. Low on purpose: a terminated thread normally ends
+ * within milliseconds, and on a loaded machine a spinning one may get only
+ * a small share of a core.
+ */
+const STUCK_SHARE = 0.05;
+/** A terminated thread alive but idle this long is let go. */
+const GIVE_UP_MS = 30_000;
 
 /** A terminated worker thread that keeps running. */
 export interface StuckThread {
@@ -38,7 +43,9 @@ interface Watched {
   /** `performance.now()` and CPU ms at the last read. */
   at: number;
   cpuMs: number;
+  /** `performance.now()` and CPU ms at termination. */
   since: number;
+  cpuMsAtStop: number;
 }
 
 /**
@@ -78,6 +85,7 @@ export class StuckThreadWatch {
       at: now,
       cpuMs: usage.cpuMs,
       since: now,
+      cpuMsAtStop: usage.cpuMs,
     });
     this.#schedule();
   }
@@ -102,10 +110,14 @@ export class StuckThreadWatch {
   #check(): void {
     const now = performance.now();
     const watching: Watched[] = [];
+    // A stuck thread may still end (its loop was long, not endless).
+    this.#stuck = this.#stuck.filter((watched) => this.#read(watched, now) !== null);
+    // `ps` counts whole seconds: a thread must have used one since it was terminated.
+    const resolutionMs = usageSource() === "ps" ? 1_000 : 10;
     for (const watched of this.#watching) {
-      const share = this.#read(watched, now);
-      if (share === null) continue; // it ended
-      if (share >= STUCK_SHARE) {
+      if (this.#read(watched, now) === null) continue; // it ended
+      const used = watched.cpuMs - watched.cpuMsAtStop;
+      if (used >= resolutionMs && used / (now - watched.since) >= STUCK_SHARE) {
         this.#stuck.push(watched);
         this.#onStuck({ ...watched.thread });
       } else if (now - watched.since < GIVE_UP_MS) {
@@ -113,8 +125,6 @@ export class StuckThreadWatch {
       }
     }
     this.#watching = watching;
-    // A stuck thread may still end (its loop was long, not endless).
-    this.#stuck = this.#stuck.filter((watched) => this.#read(watched, now) !== null);
   }
 
   /** CPU share since the last read, updating it; `null` once the thread is gone. */

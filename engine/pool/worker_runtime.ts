@@ -20,6 +20,7 @@
 
 import type { ParentOutcome, ProgressValue } from "../model/task.ts";
 import type { TaskContext, TaskHandler } from "./context.ts";
+import { decodeBody, FrameEncoder } from "./frames.ts";
 import {
   type FromWorker,
   type Job,
@@ -54,7 +55,16 @@ let transfers: Transferable[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | undefined;
 const timeOrigin = performance.timeOrigin;
 
+/** In a worker process: messages travel as frames, made here, off the process's main thread. */
+let frames: FrameEncoder | null = null;
+
 function post(message: FromWorker, transfer: Transferable[] = []): void {
+  if (frames !== null) {
+    // Throws, like postMessage, for a value that cannot be sent.
+    const frame = frames.encode(message);
+    self.postMessage(frame, [frame.buffer]);
+    return;
+  }
   // Without a transfer list Deno takes a faster path.
   if (transfer.length === 0) self.postMessage(message);
   else self.postMessage(message, transfer);
@@ -78,16 +88,23 @@ Object.defineProperty(Deno, "exit", {
   },
 });
 
-self.onmessage = (event: MessageEvent<ToWorker>) => {
-  const message = event.data;
+self.onmessage = (event: MessageEvent<ToWorker | Uint8Array>) => {
+  const message = event.data instanceof Uint8Array
+    ? decodeBody(event.data) as ToWorker
+    : event.data;
   switch (message.kind) {
     case "init":
       concurrency = message.concurrency;
       cells = message.cells;
       starts = message.starts;
+      if (message.frames === true) frames = new FrameEncoder();
       post({ kind: "ready", invalid });
       break;
     case "run":
+      // In a process, the cells are this worker's own: each job is claimable as it arrives.
+      if (frames !== null && cells !== null) {
+        for (const job of message.jobs) Atomics.store(cells, job[4], job[5]);
+      }
       for (const job of message.jobs) backlog.push(job);
       pump();
       break;

@@ -32,9 +32,12 @@ async function listed(pids: number[]): Promise<number[]> {
     .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
-function runChild(mode: string): Deno.ChildProcess {
+/** The service's own permissions (`deno task start`): no `-A`, so `/proc` is closed and `ps` is used. */
+const SERVICE_FLAGS = ["--allow-read", "--allow-env", "--allow-run=deno,ps"];
+
+function runChild(mode: string, flags = ["-A"]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CHILD, mode],
+    args: ["run", ...flags, CHILD, mode],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -231,30 +234,32 @@ Deno.test("process isolation: a user type runs in a process with isolation: 'pro
   }
 });
 
-Deno.test("thread isolation: a stuck thread is detected, reported, and its type moves to processes", async () => {
-  const child = runChild("stuck");
-  const line = await firstLine(child);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const status = await child.status;
-  clearTimeout(timer);
-  const stderr = await new Response(child.stderr).text();
-  assertEquals(status.code, 0);
-  assertEquals(line.first, "TimeoutError");
-  const stuck = line.stuck as Array<{ types: string[]; cpuPercent: number }>;
-  assertEquals(stuck.length, 1);
-  assertEquals(stuck[0].types, ["spin"]);
-  assertEquals(line.second, "TimeoutError");
-  assertEquals(line.third, "TimeoutError");
-  assertEquals(line.isolations, ["process"]);
-  assertEquals(
-    line.stuckAfter,
-    1,
-    "Only the first run's thread is stuck: the others were processes.",
-  );
-  assert(/keeps running after it was terminated/.test(stderr), stderr);
-  assert(/isolation = "process"/.test(stderr), stderr);
-  assert(/will not exit by itself/.test(stderr), "close() did not warn about the stuck thread.");
-});
+for (const [how, flags] of [["/proc", ["-A"]], ["ps", SERVICE_FLAGS]] as const) {
+  Deno.test(`thread isolation: a stuck thread is detected (${how}), reported, and its type moves to processes`, async () => {
+    const child = runChild("stuck", [...flags]);
+    const line = await firstLine(child);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const status = await child.status;
+    clearTimeout(timer);
+    const stderr = await new Response(child.stderr).text();
+    assertEquals(status.code, 0);
+    assertEquals(line.first, "TimeoutError");
+    const stuck = line.stuck as Array<{ types: string[]; cpuPercent: number }>;
+    assertEquals(stuck.length, 1);
+    assertEquals(stuck[0].types, ["spin"]);
+    assertEquals(line.second, "TimeoutError");
+    assertEquals(line.third, "TimeoutError");
+    assertEquals(line.isolations, ["process"]);
+    assertEquals(
+      line.stuckAfter,
+      1,
+      "Only the first run's thread is stuck: the others were processes.",
+    );
+    assert(/keeps running after it was terminated/.test(stderr), stderr);
+    assert(/isolation = "process"/.test(stderr), stderr);
+    assert(/will not exit by itself/.test(stderr), "close() did not warn about the stuck thread.");
+  });
+}
 
 Deno.test("process isolation: module exports are checked", async () => {
   const dir = await Deno.makeTempDir();
