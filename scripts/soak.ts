@@ -66,6 +66,18 @@ const KINDS: Kind[] = [
   { name: "throws", weight: 3, body: { type: "throws" }, expect: ["failed"] },
   { name: "closes", weight: 1, body: { type: "closes" }, expect: ["failed"] },
   { name: "exits", weight: 1, body: { type: "exits" }, expect: ["failed"] },
+  {
+    name: "process",
+    weight: 5,
+    body: { type: "ok_process", payload: "p" },
+    expect: ["succeeded"],
+  },
+  {
+    name: "process timeout",
+    weight: 1,
+    body: { type: "spins_process", timeoutMs: 200 },
+    expect: ["failed"],
+  },
 ];
 const TOTAL_WEIGHT = KINDS.reduce((sum, kind) => sum + kind.weight, 0);
 const TERMINAL = new Set(["task.succeeded", "task.failed", "task.cancelled"]);
@@ -108,15 +120,20 @@ function percentile(values: number[], p: number): number {
 }
 
 /** The service's own view: workers and open timers, from /metrics and /api/stats. */
-async function serviceFigures(url: string): Promise<{ workers: string; timers: string }> {
+async function serviceFigures(
+  url: string,
+): Promise<{ workers: string; timers: string; heap: string }> {
   const [metrics, stats] = await Promise.all([
     fetch(`${url}/metrics`).then((r) => r.text()),
     fetch(`${url}/api/stats`).then((r) => r.json()),
   ]);
   const timers = /^threadflow_\w*timers\w*(?:\{[^}]*\})?\s+(\d+)/m.exec(metrics)?.[1] ??
     stats.stats?.timers?.toString() ?? "n/a (not reported)";
+  const heapBytes = /^threadflow_heap_used_bytes\s+(\d+)/m.exec(metrics)?.[1];
+  const heap = heapBytes === undefined ? "n/a" : `${(Number(heapBytes) / 2 ** 20).toFixed(1)} MiB`;
   const workers = stats.stats.workers as { total: number; busy: number; restarts: number };
   return {
+    heap,
     workers: `${workers.total} (${workers.busy} busy, ${workers.restarts} restarts)`,
     timers,
   };
@@ -287,7 +304,7 @@ async function main(args: string[]): Promise<number> {
         percentile(ledger.latencies, 0.99).toFixed(1)
       } ms (p50 ${percentile(ledger.latencies, 0.5).toFixed(1)}), RSS ${
         (rss / 1048576).toFixed(1)
-      } MiB, workers ${figures.workers}, open timers ${figures.timers}, in flight ${inFlight}`,
+      } MiB (heap ${figures.heap}), workers ${figures.workers}, open timers ${figures.timers}, in flight ${inFlight}`,
     );
     ledger.latencies = [];
     ledger.endedThisMinute = 0;

@@ -14,6 +14,9 @@ export interface ProcessFigures {
   residentMemoryBytes: number;
   /** User and system CPU time, in seconds. */
   cpuSecondsTotal: number;
+  /** The main JavaScript heap in use, and its size, bytes (workers' heaps are their own). */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
   /** Open file descriptors; needs read access to `/proc` (Deno grants it only with `-A`). */
   openFds?: number;
   /** The limit on open file descriptors; needs read access to `/proc` too. */
@@ -34,9 +37,12 @@ export interface ProcessFigures {
  */
 export async function readProcessFigures(): Promise<ProcessFigures> {
   const cpu = process.cpuUsage();
+  const memory = Deno.memoryUsage();
   const figures: ProcessFigures = {
     startTimeSeconds: performance.timeOrigin / 1000,
-    residentMemoryBytes: Deno.memoryUsage().rss,
+    residentMemoryBytes: memory.rss,
+    heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
     cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
   };
   const openFds = await countOpenFds();
@@ -66,6 +72,12 @@ export function processMetricLines(figures: ProcessFigures): string[] {
     "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.",
     "# TYPE process_cpu_seconds_total counter",
     `process_cpu_seconds_total ${figures.cpuSecondsTotal}`,
+    "# HELP threadflow_heap_used_bytes JavaScript heap in use on the service's main thread.",
+    "# TYPE threadflow_heap_used_bytes gauge",
+    `threadflow_heap_used_bytes ${figures.heapUsedBytes}`,
+    "# HELP threadflow_heap_total_bytes JavaScript heap size of the service's main thread.",
+    "# TYPE threadflow_heap_total_bytes gauge",
+    `threadflow_heap_total_bytes ${figures.heapTotalBytes}`,
   ];
   if (figures.openFds !== undefined) {
     lines.push(

@@ -12,6 +12,7 @@
 import { MAX_PRIORITY } from "../model/limits.ts";
 import type { InterruptCause, PoolHooks } from "./hooks.ts";
 import type { Held, PoolJob, Slot } from "./slot.ts";
+import type { Isolation } from "./worker_handle.ts";
 
 /** Most expected work (ms) that may wait, unstarted, in one worker. */
 export const PREFETCH_BUDGET_MS = 2;
@@ -31,6 +32,8 @@ export interface DispatchContext {
   isClosed(): boolean;
   /** Permission group of a task type. */
   groupOf(type: string): number;
+  /** Whether a group's workers are threads or processes (a slot runs one kind for good). */
+  isolationOf(group: number): Isolation;
   /** Whether jobs of `type` run quickly enough to be sent ahead. */
   isQuick(type: string): boolean;
   /** Recent run time of `type`, ms, or `undefined` before any run. */
@@ -93,11 +96,7 @@ export class Dispatcher {
         const urgency = this.#urgency(next);
         if (this.#takeBackAbove(urgency, slot)) continue;
         if (this.#takeBackBelow(urgency)) continue;
-        if (!this.#dispatch(slot, next, group)) {
-          // Every worker of its group is full: an idle worker of another group can join it.
-          this.#switchIdleWorker(group);
-          break;
-        }
+        if (!this.#dispatch(slot, next, group)) break;
       }
     } finally {
       this.#filling = false;
@@ -323,8 +322,9 @@ export class Dispatcher {
   }
 
   /**
-   * No worker of `group` is ready: when one of another group is idle and none
-   * of `group` is starting, restart it with `group`'s permissions.
+   * No worker of `group` is ready: when one of another group of the same
+   * kind (thread or process) is idle and none of `group` is starting,
+   * restart it with `group`'s permissions.
    */
   #switchIdleWorker(group: number): void {
     if (
@@ -332,8 +332,9 @@ export class Dispatcher {
     ) {
       return;
     }
+    const kind = this.#ctx.isolationOf(group);
     const idle = this.#ctx.slots.find((slot) =>
-      slot.ready && slot.group !== group && slot.load === 0
+      slot.ready && slot.group !== group && slot.load === 0 && slot.isolation === kind
     );
     if (idle === undefined) return;
     this.#ctx.switchGroup(idle, group);

@@ -115,6 +115,7 @@ export class WorkerPool {
       hooks: options.hooks,
       isClosed: () => this.#closed,
       groupOf: (type) => this.#groupOfType.get(type) ?? 0,
+      isolationOf: (group) => this.#groups[group].isolation,
       isQuick: (type) => this.isQuick(type),
       typeRunMs: (type) => this.#typeRunMs.get(type),
       send: (slot, sent) => this.#send(slot, sent),
@@ -143,7 +144,7 @@ export class WorkerPool {
 
   /** Starts every worker; rejects naming the task modules that cannot be used. */
   async start(): Promise<void> {
-    const { size, concurrency, dispatchBatch } = this.#options;
+    const { size } = this.#options;
     const inProcesses = this.#groups.filter((group) => group.isolation === "process");
     if (inProcesses.length > 0 && !canSpawnWorkerProcesses()) {
       const types = inProcesses.flatMap((group) => Object.keys(group.types)).join(", ");
@@ -153,14 +154,15 @@ export class WorkerPool {
           `or run these types in threads.`,
       );
     }
-    const capacity = concurrency + (dispatchBatch > 1 ? 2 * dispatchBatch : 0);
     const readies: Promise<Array<{ type: string; url: string; reason: string }>>[] = [];
     const failed = new Promise<never>((_, reject) => this.#startFailed = reject);
     for (let id = 0; id < size; id++) {
-      const slot = new Slot(id, capacity);
+      const slot = new Slot(id, this.#capacityPerSlot, "thread");
       this.#slots.push(slot);
       readies.push(new Promise((resolve) => this.#spawn(slot, resolve)));
     }
+    const processGroup = this.#groups.findIndex((group) => group.isolation === "process");
+    if (processGroup >= 0) readies.push(...this.#addProcessSlots(processGroup));
     let invalid: Array<{ type: string; url: string; reason: string }>;
     try {
       invalid = (await Promise.race([Promise.all(readies), failed]))[0];
@@ -241,9 +243,32 @@ export class WorkerPool {
     return undefined;
   }
 
-  /** Most jobs all workers can run at once. */
+  /** Most jobs all workers can run at once (thread slots, and process slots once there are). */
   get capacity(): number {
-    return this.#options.size * this.#options.concurrency;
+    return this.#slots.length * this.#options.concurrency;
+  }
+
+  /** Claim cells per slot: what it runs at once, and what may wait ahead in it. */
+  get #capacityPerSlot(): number {
+    const { concurrency, dispatchBatch } = this.#options;
+    return concurrency + (dispatchBatch > 1 ? 2 * dispatchBatch : 0);
+  }
+
+  /**
+   * Adds `size` slots whose workers are processes, started in `group`.
+   * Process slots come in addition to thread slots (a slot never changes
+   * kind), so process isolation never costs the thread types a worker.
+   */
+  #addProcessSlots(group: number): Promise<Array<{ type: string; url: string; reason: string }>>[] {
+    const readies: Promise<Array<{ type: string; url: string; reason: string }>>[] = [];
+    const first = this.#slots.length;
+    for (let i = 0; i < this.#options.size; i++) {
+      const slot = new Slot(first + i, this.#capacityPerSlot, "process");
+      slot.group = group;
+      this.#slots.push(slot);
+      readies.push(new Promise((resolve) => this.#spawn(slot, resolve)));
+    }
+    return readies;
   }
 
   /** Whether jobs of `type` run quickly enough to be sent ahead. */
@@ -485,6 +510,9 @@ export class WorkerPool {
     });
     this.#entries.push("");
     this.#groupOfType.set(type, this.#groups.length - 1);
+    if (!this.#slots.some((slot) => slot.isolation === "process")) {
+      this.#addProcessSlots(this.#groups.length - 1);
+    }
     // Jobs of the type already sent to threads and not started go where they now belong.
     this.recall(type);
     this.fill();

@@ -90,16 +90,17 @@ export class Slot {
   failed = 0;
   restarts = 0;
   startedAt = Date.now();
-  /** Isolation of its current (or last) worker. */
-  isolation: Isolation = "thread";
+  /** Whether its workers are threads or processes: fixed for the slot's life. */
+  readonly isolation: Isolation;
   /** Crashes in a row without a job settled: spaces out respawns. */
   crashStreak = 0;
   onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void;
   readonly #capacity: number;
   #usage: UsageSample | null = null;
 
-  constructor(id: number, capacity: number) {
+  constructor(id: number, capacity: number, isolation: Isolation = "thread") {
     this.id = id;
+    this.isolation = isolation;
     this.#capacity = capacity;
     this.held = new Array(capacity);
   }
@@ -117,7 +118,6 @@ export class Slot {
       crashed: (reason, outOfMemory) => events.crashed(this, worker!, reason, outOfMemory),
     });
     this.worker = worker;
-    this.isolation = worker.isolation;
     this.claims = worker.claims;
     this.ready = false;
     this.startedAt = Date.now();

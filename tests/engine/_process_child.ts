@@ -23,17 +23,18 @@ if (mode === "timeout") {
   const tf = await ThreadFlow.start({ workers: 1, tasksDir: PROCESS_TASKS });
   const task = await tf.submit({ type: "never", timeoutMs: 300 });
   const done = await tf.wait(task.id);
-  const pid = tf.workers()[0].pid;
+  const pid = tf.workers().find((worker) => worker.isolation === "process")?.pid;
   console.log(JSON.stringify({ status: done.status, error: done.error?.name, pid }));
   await tf.close();
 } else if (mode === "orphan") {
   const tf = await ThreadFlow.start({ workers: 2, tasksDir: PROCESS_TASKS });
   await tf.submit({ type: "never" });
   await tf.submit({ type: "nap", payload: { ms: 60_000 } });
-  while (tf.workers().some((worker) => worker.state !== "busy")) {
+  const processes = () => tf.workers().filter((worker) => worker.isolation === "process");
+  while (processes().some((worker) => worker.state !== "busy")) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  console.log(JSON.stringify({ pids: tf.workers().map((worker) => worker.pid) }));
+  console.log(JSON.stringify({ pids: processes().map((worker) => worker.pid) }));
   await new Promise(() => setInterval(() => {}, 1_000)); // until SIGKILL
 } else if (mode === "stuck") {
   const tf = await ThreadFlow.start({ workers: 1, tasksDir: THREAD_TASKS });

@@ -5,6 +5,7 @@
  */
 
 import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
+import type { WorkerInfo } from "../../engine/model/events.ts";
 import { assert, assertEquals, fixtureDir, waitFor } from "./_helpers.ts";
 
 const PROCESS_TASKS = fixtureDir("tasks_process");
@@ -34,6 +35,13 @@ async function listed(pids: number[]): Promise<number[]> {
 
 /** The service's own permissions (`deno task start`): no `-A`, so `/proc` is closed and `ps` is used. */
 const SERVICE_FLAGS = ["--allow-read", "--allow-env", "--allow-run=deno,ps"];
+
+/** The first slot whose workers are processes. */
+function processWorker(tf: ThreadFlow): WorkerInfo {
+  const worker = tf.workers().find((w) => w.isolation === "process");
+  assert(worker !== undefined, "No process slot.");
+  return worker;
+}
 
 function runChild(mode: string, flags = ["-A"]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
@@ -82,7 +90,7 @@ Deno.test("process isolation: a task that never returns fails with TimeoutError 
   try {
     // Start a worker process for the type first, so its pid is known.
     await tf.wait((await tf.submit({ type: "echo", payload: 1 })).id);
-    const pid = tf.workers()[0].pid!;
+    const pid = processWorker(tf).pid!;
     const task = await tf.submit({ type: "never", timeoutMs: 300 });
     await waitFor(async () => (await tf.get(task.id))?.status === "running", "the task to run");
     const done = await tf.wait(task.id);
@@ -96,7 +104,7 @@ Deno.test("process isolation: a task that never returns fails with TimeoutError 
     const next = await tf.wait((await tf.submit({ type: "echo", payload: 2 })).id);
     assertEquals(next.status, "succeeded");
     assert((next.result as { pid: number }).pid !== pid);
-    assertEquals(tf.workers()[0].restarts >= 1, true);
+    assert(processWorker(tf).restarts >= 1);
   } finally {
     await tf.close();
   }
@@ -179,7 +187,7 @@ Deno.test("process isolation: a task retried after its process was killed runs a
   try {
     const task = await tf.submit({ type: "nap", payload: { ms: 1_000 }, maxAttempts: 2 });
     await waitFor(async () => (await tf.get(task.id))?.status === "running", "the task to run");
-    Deno.kill(tf.workers()[0].pid!, "SIGKILL");
+    Deno.kill(processWorker(tf).pid!, "SIGKILL");
     const done = await tf.wait(task.id);
     assertEquals(done.status, "succeeded");
     assertEquals(done.attempts, 2);
@@ -193,7 +201,7 @@ Deno.test("process isolation: close() leaves no worker process (ps)", async () =
   const never = await tf.submit({ type: "never" });
   await tf.submit({ type: "nap", payload: { ms: 30_000 } });
   await waitFor(async () => (await tf.get(never.id))?.status === "running", "never to run");
-  const pids = tf.workers().map((worker) => worker.pid).filter((pid) => pid !== null);
+  const pids = tf.workers().map((worker) => worker.pid).filter((pid) => pid != null);
   assertEquals(pids.length, 2);
   assertEquals((await listed(pids as number[])).length, 2);
   await tf.close({ drainMs: 0 });
@@ -223,12 +231,14 @@ Deno.test("process isolation: a user type runs in a process with isolation: 'pro
     const types = new Map(tf.taskTypes().map((info) => [info.name, info]));
     assertEquals(types.get("noop")!.isolation, "thread");
     assertEquals(types.get("throws")!.isolation, "process");
+    // Process slots come in addition to thread slots: one of each here.
+    assertEquals(tf.workers().map((worker) => worker.isolation), ["thread", "process"]);
     const done = await tf.wait((await tf.submit({ type: "throws" })).id);
     assertEquals(done.status, "failed");
-    assertEquals(tf.workers()[0].isolation, "process");
+    assertEquals(processWorker(tf).failed, 1);
     const noop = await tf.wait((await tf.submit({ type: "noop", payload: 1 })).id);
     assertEquals(noop.status, "succeeded");
-    assertEquals(tf.workers()[0].isolation, "thread");
+    assertEquals(tf.workers()[0].completed, 1);
   } finally {
     await tf.close();
   }
@@ -249,7 +259,8 @@ for (const [how, flags] of [["/proc", ["-A"]], ["ps", SERVICE_FLAGS]] as const) 
     assertEquals(stuck[0].types, ["spin"]);
     assertEquals(line.second, "TimeoutError");
     assertEquals(line.third, "TimeoutError");
-    assertEquals(line.isolations, ["process"]);
+    // The type moved to process slots, added beside the thread slot.
+    assertEquals(line.isolations, ["thread", "process"]);
     assertEquals(
       line.stuckAfter,
       1,
