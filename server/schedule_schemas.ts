@@ -34,8 +34,8 @@ const catchUp = z.enum(["latest", "all", "none"], {
   error: expected('catchUp must be "latest", "all" or "none"'),
 }).openapi({
   description: "Ticks missed while no node ran: `latest` (default) fires the latest once, " +
-    "`all` fires each (the latest 1000 at most), `none` fires none (a tick under a minute " +
-    "late still fires).",
+    "`all` fires each (the latest 1000 at most), `none` fires none (a tick under 5 s late " +
+    "still fires).",
 });
 
 /** The task a schedule submits at each tick. */

@@ -118,7 +118,7 @@ export interface ScheduleAdvance {
 /** Most ticks one catch-up fires with `catchUp: "all"` (the latest ones). */
 export const MAX_CATCH_UP_TICKS = 1_000;
 /** A tick later than this is missed (for `catchUp: "none"`); earlier, it is merely late. */
-export const MISSED_AFTER_MS = 60_000;
+export const MISSED_AFTER_MS = 5_000;
 /** Shortest `@every` interval. */
 export const MIN_EVERY_MS = 1_000;
 /** Longest `@every` interval (a year). */
