@@ -211,6 +211,7 @@ export class ScheduleFirer {
       schedule: this.#parts.view(schedule),
       tick: schedule.lastTick!,
       taskId,
+      nodeId: this.#parts.owner,
     });
   }
 }

@@ -88,6 +88,8 @@ export interface ScheduleEvent {
   tick?: number;
   /** The task submitted (`schedule.fired`), or the unfinished one (`schedule.skipped`). */
   taskId?: string;
+  /** The node that fired or skipped the tick (`schedule.fired`, `schedule.skipped`). */
+  nodeId?: string;
 }
 
 /** Anything the engine emits. */
