@@ -163,7 +163,8 @@ export interface ScheduleTiming {
 
 /**
  * Reads `cron` in `timezone`. `@every <n><ms|s|m|h>` ticks every interval from
- * `anchor` (the schedule's creation); anything else is a cron pattern read by
+ * `anchor` (the schedule's creation; its whole second when the interval is
+ * whole seconds); anything else is a cron pattern read by
  * croner. Throws `ValidationError` naming `cron` or `timezone` (with croner's
  * message) for a pattern or zone it cannot read, or a pattern that never matches.
  */
@@ -216,6 +217,8 @@ function everyTiming(text: string, anchor: number): ScheduleTiming {
       "cron",
     );
   }
+  // Whole-second intervals tick on whole seconds: counted from the second the schedule was made.
+  if (interval % 1_000 === 0) anchor = Math.floor(anchor / 1_000) * 1_000;
   const next = (after: number) => anchor + (Math.floor((after - anchor) / interval) + 1) * interval;
   const latest = (at: number) =>
     at < anchor ? null : anchor + Math.floor((at - anchor) / interval) * interval;

@@ -72,7 +72,9 @@ Deno.test("schedule timing: cron in a time zone, @every from its anchor, croner'
     181_000,
   ]);
   assertEquals(every.recent(181_000, 5), [1_000, 91_000, 181_000]);
-  assertEquals(scheduleTiming("@every 1500ms", "UTC", 0).next(0), 1_500);
+  assertEquals(scheduleTiming("@every 1500ms", "UTC", 1_234).next(1_234), 2_734);
+  // Whole seconds tick on whole seconds, from the second of creation.
+  assertEquals(scheduleTiming("@every 2s", "UTC", 1_234).next(1_234), 3_000);
   assertEquals(scheduleTiming("@every 2h", "UTC", 0).next(0), 7_200_000);
   const refused = (cron: string, timezone = "UTC") => {
     try {

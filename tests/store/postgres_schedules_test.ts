@@ -68,7 +68,7 @@ Deno.test({
     const nodes = ["node-a", "node-b", "node-c"].map((id) => spawnNode(schema, id));
     try {
       await Promise.all(nodes.map((node) => node.ready));
-      const createdAt = Date.now();
+      const createdAt = Math.floor(Date.now() / 1_000) * 1_000; // @every 1s ticks on whole seconds
       await admin.insertSchedule({
         name: NAME,
         cron: "@every 1s",
