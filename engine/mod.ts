@@ -96,6 +96,7 @@ export {
 export { normalizeLimits, type TypeControl, type TypeLimits } from "./model/type_controls.ts";
 export {
   MAX_CATCH_UP_TICKS,
+  MAX_SCHEDULE_PAYLOAD_BYTES,
   MISSED_AFTER_MS,
   type Schedule,
   type ScheduleAdvance,

@@ -11,6 +11,7 @@ import type { ScheduleEvent, ScheduleEventType, ThreadFlowEvent } from "../model
 import {
   checkScheduleName,
   checkTimezone,
+  MAX_SCHEDULE_PAYLOAD_BYTES,
   type Schedule,
   type ScheduleCatchUp,
   type ScheduleChange,
@@ -242,6 +243,15 @@ export class Schedules {
     if (fields.payload instanceof Uint8Array) {
       throw new ValidationError(
         "Field task.payload must be a JSON value: a schedule cannot repeat a byte payload.",
+        "task.payload",
+      );
+    }
+    const json = JSON.stringify(fields.payload ?? null) ?? "null";
+    const size = new TextEncoder().encode(json).length;
+    if (size > MAX_SCHEDULE_PAYLOAD_BYTES) {
+      throw new ValidationError(
+        `Field task.payload must be at most ${MAX_SCHEDULE_PAYLOAD_BYTES} bytes of JSON for a ` +
+          `schedule: received ${size} bytes. Keep large inputs elsewhere and pass a reference.`,
         "task.payload",
       );
     }

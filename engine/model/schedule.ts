@@ -119,6 +119,11 @@ export interface ScheduleAdvance {
 export const MAX_CATCH_UP_TICKS = 1_000;
 /** A tick later than this is missed (for `catchUp: "none"`); earlier, it is merely late. */
 export const MISSED_AFTER_MS = 5_000;
+/**
+ * Largest payload of a schedule's task, as JSON text: schedule events carry
+ * it, and on PostgreSQL they travel between nodes by NOTIFY (under 8,000 bytes).
+ */
+export const MAX_SCHEDULE_PAYLOAD_BYTES = 4_096;
 /** Shortest `@every` interval. */
 export const MIN_EVERY_MS = 1_000;
 /** Longest `@every` interval (a year). */

@@ -325,6 +325,11 @@ Deno.test("schedules: bad input names its field; a taken name is refused", async
     "validation_error",
     "extra",
   ]);
+  const big = { type: "noop", payload: "x".repeat(5_000) };
+  assertEquals(await field({ name: "a", cron: "* * * * *", task: big }), [
+    "validation_error",
+    "task.payload",
+  ]);
   await schedules.create({ name: "a", cron: "* * * * *", task });
   await rejects(schedules.create({ name: "a", cron: "@every 5s", task }), ScheduleExistsError);
   await rejects(schedules.update("a", { cron: "nope" }), ValidationError);
