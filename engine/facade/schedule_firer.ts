@@ -85,6 +85,8 @@ export class ScheduleFirer {
   #round: Promise<void> | undefined;
   #again = false;
   #closed = true;
+  /** Whether the last round failed (its warning is given once until a round succeeds). */
+  #failing = false;
 
   constructor(parts: FirerParts) {
     this.#parts = parts;
@@ -142,8 +144,14 @@ export class ScheduleFirer {
       const next = await store.nextScheduleAt();
       const poll = this.#parts.shared ? SHARED_POLL_MS : LOCAL_POLL_MS;
       wait = next === null ? poll : Math.min(poll, next - clock.now());
+      this.#failing = false;
     } catch (error) {
-      if (!this.#closed) console.warn(`ThreadFlow could not fire schedules: ${describe(error)}`);
+      if (!this.#closed && !this.#failing) {
+        console.warn(
+          `ThreadFlow could not fire schedules (trying every second): ${describe(error)}`,
+        );
+      }
+      this.#failing = true;
       wait = RETRY_MS;
     }
     if (this.#closed) return;
