@@ -19,16 +19,18 @@ export function describeValue(value: unknown): string {
 }
 
 /** An error message function for Zod: `<expected>: received <value>.` */
-function expected(what: string): (issue: { input?: unknown }) => string {
+export function expected(what: string): (issue: { input?: unknown }) => string {
   return (issue) => `${what}: received ${describeValue(issue.input)}.`;
 }
 
-function integer(what: string, min: number, max: number) {
+/** A Zod integer from `min` to `max` whose error names `what`. */
+export function integer(what: string, min: number, max: number) {
   const error = expected(`${what} must be an integer from ${min} to ${max}`);
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
 
-const priority = integer("Priority", MIN_PRIORITY, MAX_PRIORITY).openapi({
+/** A task's priority. */
+export const priority = integer("Priority", MIN_PRIORITY, MAX_PRIORITY).openapi({
   description: "1 to 10; 10 is the most urgent. Default 5.",
   example: 5,
 });
@@ -164,6 +166,10 @@ export const TaskSchema = z.object({
     description: "The tasks it waits for, when it depends on any.",
   }),
   onParentFailure: z.enum(["cancel", "run"]).optional(),
+  schedule: z.object({
+    name: z.string(),
+    tick: z.number().openapi({ description: "The tick it fired for, ms since epoch." }),
+  }).optional().openapi({ description: "The schedule that submitted it, when one did." }),
 }).openapi("Task");
 
 /** `{ task }` answers. */
