@@ -26,7 +26,7 @@ import type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts
 import { type FromWorker, type JobOutcome, toFraction, toTaskError } from "./protocol.ts";
 import { exitReason, reportSplit, splitHeld } from "./interrupt.ts";
 import { canSpawnWorkerProcesses, ProcessWorker } from "./process_worker.ts";
-import { processesUsage, threadsUsage } from "./proc_stat.ts";
+import { processesUsage, type ProcUsage, threadsUsage } from "./proc_stat.ts";
 import { type Held, pendingDepth, Slot, type StartWorker } from "./slot.ts";
 import { type StuckThread, StuckThreadWatch } from "./stuck_threads.ts";
 import { ThreadWorker, type WorkerHandle } from "./worker_handle.ts";
@@ -52,6 +52,8 @@ export interface WorkerPoolOptions {
   hooks: PoolHooks;
 }
 
+/** Workers' CPU and memory are read again when a listing finds the last reading older than this. */
+const USAGE_REFRESH_MS = 1_000;
 /** First respawn delay of a slot whose worker keeps crashing; doubles per crash. */
 const RESPAWN_BACKOFF_MS = 100;
 /** Longest respawn delay. */
@@ -94,6 +96,13 @@ export class WorkerPool {
   #stopping = new Set<WorkerHandle>();
   #respawnTimers = new Map<Slot, ReturnType<typeof setTimeout>>();
   #stuck: StuckThreadWatch;
+  /** The workers' last CPU and memory reading. */
+  #usage = {
+    at: -Infinity,
+    processes: new Map<number, ProcUsage>(),
+    threads: new Map<number, ProcUsage>(),
+  };
+  #usageReading = false;
   /** While starting: fails the start when a worker dies before it is ready. */
   #startFailed: ((error: Error) => void) | null = null;
   readonly #events = {
@@ -315,14 +324,8 @@ export class WorkerPool {
 
   /** State of every slot with its CPU and memory (reads `/proc`: for listings, not events). */
   measure(): WorkerInfo[] {
-    const pids: number[] = [];
-    const tids: number[] = [];
-    for (const slot of this.#slots) {
-      if (slot.worker?.pid != null) pids.push(slot.worker.pid);
-      if (slot.worker?.tid != null) tids.push(slot.worker.tid);
-    }
-    const processes = processesUsage(pids);
-    const threads = threadsUsage(tids);
+    this.#refreshUsage();
+    const { processes, threads } = this.#usage;
     return this.#slots.map((slot) => {
       const worker = slot.worker;
       const usage = worker === null
@@ -334,6 +337,25 @@ export class WorkerPool {
         : null;
       return slot.info(this.#options.nodeId, usage);
     });
+  }
+
+  /**
+   * Reads the workers' CPU and memory again, in the background, when the
+   * last reading is over a second old: a listing shows the previous reading
+   * (`ps`, where `/proc` is closed, takes a while and must not hold the event loop).
+   */
+  #refreshUsage(): void {
+    if (this.#usageReading || performance.now() - this.#usage.at < USAGE_REFRESH_MS) return;
+    this.#usageReading = true;
+    const pids: number[] = [];
+    const tids: number[] = [];
+    for (const slot of this.#slots) {
+      if (slot.worker?.pid != null) pids.push(slot.worker.pid);
+      if (slot.worker?.tid != null) tids.push(slot.worker.tid);
+    }
+    Promise.all([processesUsage(pids), threadsUsage(tids)]).then(([processes, threads]) => {
+      this.#usage = { at: performance.now(), processes, threads };
+    }).finally(() => this.#usageReading = false);
   }
 
   /** Total worker replacements across slots. */

@@ -45,7 +45,7 @@ export function usageSource(): "proc" | "ps" | "none" {
 }
 
 /** CPU time and RSS of each process in `pids` that could be read. */
-export function processesUsage(pids: number[]): Map<number, ProcUsage> {
+export async function processesUsage(pids: number[]): Promise<Map<number, ProcUsage>> {
   const usage = new Map<number, ProcUsage>();
   if (pids.length === 0) return usage;
   const from = usageSource();
@@ -57,7 +57,8 @@ export function processesUsage(pids: number[]): Map<number, ProcUsage> {
       }
     }
   } else if (from === "ps") {
-    for (const [pid, seconds, rssKb] of ps(["-o", "pid=,times=,rss=", "-p", pids.join(",")])) {
+    const rows = await ps(["-o", "pid=,times=,rss=", "-p", pids.join(",")]);
+    for (const [pid, seconds, rssKb] of rows) {
       usage.set(Number(pid), { cpuMs: Number(seconds) * 1000, rssBytes: Number(rssKb) * 1024 });
     }
   }
@@ -65,37 +66,89 @@ export function processesUsage(pids: number[]): Map<number, ProcUsage> {
 }
 
 /** CPU time of each thread of this process in `tids` that is still alive. */
-export function threadsUsage(tids: number[]): Map<number, ProcUsage> {
+export async function threadsUsage(tids: number[]): Promise<Map<number, ProcUsage>> {
   const usage = new Map<number, ProcUsage>();
   if (tids.length === 0) return usage;
   const wanted = new Set(tids);
-  for (const row of threads(usageSource() === "proc" ? (tid) => wanted.has(tid) : undefined)) {
+  const rows = await threads(usageSource() === "proc" ? (tid) => wanted.has(tid) : undefined);
+  for (const row of rows) {
     if (wanted.has(row.tid)) usage.set(row.tid, { cpuMs: row.cpuMs, rssBytes: null });
   }
   return usage;
 }
 
 /**
- * The id of this process's newest Deno worker thread (named `worker-N`, N
- * counting up from 1), or `null`. Read right after `new Worker()`, which
- * starts the thread before it returns, it is that worker's thread.
+ * Finds the OS thread of each Deno worker this process starts. Deno names a
+ * worker's thread `worker-N`, N counting up from 1 in the order workers are
+ * made, so the threads that appeared since the last lookup belong, in
+ * order, to the workers made since. {@linkcode WorkerThreads.track} is
+ * called right after `new Worker()`; with `/proc` it answers at once, with
+ * `ps` once a listing (off the event loop) comes back.
+ *
+ * @example
+ * ```ts ignore
+ * const threads = new WorkerThreads();
+ * const worker = new Worker(url, { type: "module" });
+ * threads.track((tid) => console.log("worker thread", tid));
+ * ```
  */
-export function newestWorkerThread(): number | null {
-  let best: { n: number; tid: number } | null = null;
-  for (const row of threads()) {
-    const match = /^worker-(\d+)/.exec(row.name);
-    if (match === null) continue;
-    const n = Number(match[1]);
-    if (best === null || n > best.n) best = { n, tid: row.tid };
+export class WorkerThreads {
+  #lastN = 0;
+  #waiting: Array<(tid: number | null) => void> = [];
+  #listing = false;
+
+  /** Calls `found` with the thread of the worker just made (`null` when it cannot be read). */
+  track(found: (tid: number | null) => void): void {
+    if (usageSource() === "none") return found(null);
+    this.#waiting.push(found);
+    if (usageSource() === "proc") this.#assign(threadsNow());
+    else if (!this.#listing) {
+      this.#listing = true;
+      threads().then((rows) => {
+        this.#listing = false;
+        this.#assign(rows);
+      });
+    }
   }
-  return best?.tid ?? null;
+
+  #assign(rows: ThreadRow[]): void {
+    const fresh: Array<{ n: number; tid: number }> = [];
+    for (const row of rows) {
+      const match = /^worker-(\d+)/.exec(row.name);
+      if (match !== null && Number(match[1]) > this.#lastN) {
+        fresh.push({ n: Number(match[1]), tid: row.tid });
+      }
+    }
+    fresh.sort((a, b) => a.n - b.n);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    // The newest threads are the waiting workers' (older ones were other workers, now gone).
+    const mine = fresh.slice(-waiting.length);
+    if (fresh.length > 0) this.#lastN = fresh[fresh.length - 1].n;
+    waiting.forEach((found, i) => {
+      const offset = i - (waiting.length - mine.length);
+      found(offset >= 0 ? mine[offset].tid : null);
+    });
+  }
 }
 
 /** This process's threads (only `only`'s stat files are read from `/proc`). */
-function threads(only?: (tid: number) => boolean): ThreadRow[] {
-  const from = usageSource();
+async function threads(only?: (tid: number) => boolean): Promise<ThreadRow[]> {
+  if (usageSource() === "ps") {
+    const rows = await ps(["-L", "-o", "tid=,times=,comm=", "-p", `${Deno.pid}`]);
+    return rows.map(([tid, seconds, name]) => ({
+      tid: Number(tid),
+      name: name ?? "",
+      cpuMs: Number(seconds) * 1000,
+    }));
+  }
+  return threadsNow(only);
+}
+
+/** This process's threads from `/proc` (empty without it). */
+function threadsNow(only?: (tid: number) => boolean): ThreadRow[] {
   const rows: ThreadRow[] = [];
-  if (from === "proc") {
+  if (usageSource() === "proc") {
     try {
       for (const entry of Deno.readDirSync("/proc/self/task")) {
         const tid = Number(entry.name);
@@ -115,19 +168,15 @@ function threads(only?: (tid: number) => boolean): ThreadRow[] {
     } catch {
       return [];
     }
-  } else if (from === "ps") {
-    for (const [tid, seconds, name] of ps(["-L", "-o", "tid=,times=,comm=", "-p", `${Deno.pid}`])) {
-      rows.push({ tid: Number(tid), name: name ?? "", cpuMs: Number(seconds) * 1000 });
-    }
   }
   return rows;
 }
 
 /** Rows of `ps` output split on blanks; none when it cannot run. */
-function ps(args: string[]): string[][] {
+async function ps(args: string[]): Promise<string[][]> {
   try {
-    const { stdout } = new Deno.Command("ps", { args, stdout: "piped", stderr: "null" })
-      .outputSync();
+    const { stdout } = await new Deno.Command("ps", { args, stdout: "piped", stderr: "null" })
+      .output();
     return new TextDecoder().decode(stdout).split("\n").map((line) => line.trim())
       .filter((line) => line !== "").map((line) => line.split(/\s+/));
   } catch {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { threadsUsage, usageSource } from "./proc_stat.ts";
+import { type ProcUsage, threadsUsage, usageSource } from "./proc_stat.ts";
 
 /** How long after termination a thread is judged, ms (`ps` counts whole seconds: longer). */
 function judgeAfterMs(): number {
@@ -75,13 +75,14 @@ export class StuckThreadWatch {
   }
 
   /** Watches thread `tid`, just terminated in `slot` while running `types`. */
-  watch(tid: number, slot: number, types: string[]): void {
+  async watch(tid: number, slot: number, types: string[]): Promise<void> {
     if (this.#closed) return;
-    const usage = threadsUsage([tid]).get(tid);
-    if (usage === undefined) return; // gone already (or /proc unreadable)
     const now = performance.now();
+    const terminatedAt = Date.now();
+    const usage = (await threadsUsage([tid])).get(tid);
+    if (usage === undefined || this.#closed) return; // gone already (or unreadable)
     this.#watching.push({
-      thread: { tid, slot, types, terminatedAt: Date.now(), cpuPercent: 0 },
+      thread: { tid, slot, types, terminatedAt, cpuPercent: 0 },
       at: now,
       cpuMs: usage.cpuMs,
       since: now,
@@ -100,22 +101,25 @@ export class StuckThreadWatch {
   #schedule(): void {
     if (this.#timer !== undefined || this.#closed) return;
     if (this.#watching.length === 0 && this.#stuck.length === 0) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = setTimeout(async () => {
+      await this.#check();
       this.#timer = undefined;
-      this.#check();
       this.#schedule();
     }, judgeAfterMs());
   }
 
-  #check(): void {
+  async #check(): Promise<void> {
+    const tids = [...this.#watching, ...this.#stuck].map((watched) => watched.thread.tid);
+    const usage = await threadsUsage(tids);
+    if (this.#closed) return;
     const now = performance.now();
     const watching: Watched[] = [];
     // A stuck thread may still end (its loop was long, not endless).
-    this.#stuck = this.#stuck.filter((watched) => this.#read(watched, now) !== null);
+    this.#stuck = this.#stuck.filter((watched) => this.#read(watched, usage, now) !== null);
     // `ps` counts whole seconds: a thread must have used one since it was terminated.
     const resolutionMs = usageSource() === "ps" ? 1_000 : 10;
     for (const watched of this.#watching) {
-      if (this.#read(watched, now) === null) continue; // it ended
+      if (this.#read(watched, usage, now) === null) continue; // it ended
       const used = watched.cpuMs - watched.cpuMsAtStop;
       if (used >= resolutionMs && used / (now - watched.since) >= STUCK_SHARE) {
         this.#stuck.push(watched);
@@ -128,8 +132,8 @@ export class StuckThreadWatch {
   }
 
   /** CPU share since the last read, updating it; `null` once the thread is gone. */
-  #read(watched: Watched, now: number): number | null {
-    const usage = threadsUsage([watched.thread.tid]).get(watched.thread.tid);
+  #read(watched: Watched, all: Map<number, ProcUsage>, now: number): number | null {
+    const usage = all.get(watched.thread.tid);
     if (usage === undefined) return null;
     const share = (usage.cpuMs - watched.cpuMs) / Math.max(1, now - watched.at);
     watched.at = now;

@@ -9,7 +9,10 @@
  */
 
 import { ClaimCells, type Claims } from "./claims.ts";
-import { newestWorkerThread } from "./proc_stat.ts";
+import { WorkerThreads } from "./proc_stat.ts";
+
+/** Finds each worker thread's OS thread, for its CPU figures and stuck-thread checks. */
+const workerThreads = new WorkerThreads();
 import type { ToWorker } from "./protocol.ts";
 
 /** How a task type's jobs are isolated: a thread of this process, or a process of its own. */
@@ -59,14 +62,15 @@ export class ThreadWorker implements WorkerHandle {
   readonly isolation = "thread";
   readonly claims: ClaimCells;
   readonly pid = null;
-  readonly tid: number | null;
+  /** Its OS thread, once found (`null` until then, or when it cannot be read). */
+  tid: number | null = null;
   #worker: Worker;
 
   constructor(entry: string, options: WorkerOptions, capacity: number, events: HandleEvents) {
     this.claims = new ClaimCells(capacity);
     const worker = new Worker(entry, options);
     this.#worker = worker;
-    this.tid = newestWorkerThread();
+    workerThreads.track((tid) => this.tid = tid);
     worker.onmessage = (event: MessageEvent) => events.message(event.data);
     worker.onerror = (event: ErrorEvent) => {
       // Handled here: an uncaught error in a worker must not take the process down.
