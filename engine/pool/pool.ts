@@ -158,9 +158,12 @@ export class WorkerPool {
     if (inProcesses.length > 0 && !canSpawnWorkerProcesses()) {
       const types = inProcesses.flatMap((group) => Object.keys(group.types)).join(", ");
       throw new Error(
-        `Task types ${types} run in worker processes (isolation "process"), which needs ` +
-          `permission to run Deno: start ThreadFlow with --allow-run=deno (or --allow-run), ` +
-          `or run these types in threads.`,
+        Deno.build.standalone === true
+          ? `Task types ${types} run in worker processes (isolation "process"), which a ` +
+            `compiled binary cannot start (they need deno run): run these types in threads.`
+          : `Task types ${types} run in worker processes (isolation "process"), which needs ` +
+            `permission to run Deno: start ThreadFlow with --allow-run=deno (or --allow-run), ` +
+            `or run these types in threads.`,
       );
     }
     const readies: Promise<Array<{ type: string; url: string; reason: string }>>[] = [];
