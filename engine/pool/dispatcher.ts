@@ -46,6 +46,8 @@ export interface DispatchContext {
   replace(slot: Slot, cause: InterruptCause): void;
   /** Restarts an idle slot's worker with another permission group. */
   switchGroup(slot: Slot, group: number): void;
+  /** No slot of `group`'s kind exists yet (process slots start with the first job): add them. */
+  addSlots(group: number): void;
 }
 
 /**
@@ -333,6 +335,10 @@ export class Dispatcher {
       return;
     }
     const kind = this.#ctx.isolationOf(group);
+    if (!this.#ctx.slots.some((slot) => slot.isolation === kind)) {
+      this.#ctx.addSlots(group);
+      return;
+    }
     const idle = this.#ctx.slots.find((slot) =>
       slot.ready && slot.group !== group && slot.load === 0 && slot.isolation === kind
     );

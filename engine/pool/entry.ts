@@ -8,6 +8,7 @@
 
 const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url);
 const PROCESS_STDIO_URL = new URL("./process_stdio.ts", import.meta.url);
+const FRAMES_URL = new URL("./frames.ts", import.meta.url);
 
 /**
  * A `data:` URL of a module that imports the worker runtime and `types`
@@ -28,9 +29,18 @@ export function entryModule(
 ): string {
   const names = Object.keys(types);
   const lines: string[] = [];
-  // In a worker process, stdout carries the pool's frames: task output goes to stderr.
-  if (options.inProcess === true) lines.push(`import ${JSON.stringify(PROCESS_STDIO_URL.href)};`);
-  lines.push(`import { registerTaskTypes } from ${JSON.stringify(RUNTIME_URL.href)};`);
+  if (options.inProcess === true) {
+    // In a worker process, stdout carries the pool's frames: task output goes to stderr, and
+    // the runtime speaks frames (MessagePack, which thread workers never load).
+    lines.push(`import ${JSON.stringify(PROCESS_STDIO_URL.href)};`);
+    lines.push(`import { frameCodec } from ${JSON.stringify(FRAMES_URL.href)};`);
+    lines.push(
+      `import { registerTaskTypes, useFrames } from ${JSON.stringify(RUNTIME_URL.href)};`,
+    );
+    lines.push(`useFrames(frameCodec());`);
+  } else {
+    lines.push(`import { registerTaskTypes } from ${JSON.stringify(RUNTIME_URL.href)};`);
+  }
   names.forEach((_, i) => lines.push(`import * as t${i} from ${JSON.stringify(types[names[i]])};`));
   const modules = names.map((name, i) => `${JSON.stringify(name)}: t${i}`).join(", ");
   lines.push(`registerTaskTypes({ ${modules} }, ${JSON.stringify(types)});`);

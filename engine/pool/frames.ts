@@ -41,6 +41,25 @@ export class FrameEncoder {
   }
 }
 
+/**
+ * What the worker runtime needs to speak frames inside a worker process
+ * (its `FrameCodec`).
+ *
+ * @example
+ * ```ts
+ * import { frameCodec } from "./engine/pool/frames.ts";
+ * const codec = frameCodec();
+ * codec.decode(codec.encode({ kind: "ready" }).subarray(4)); // { kind: "ready" }
+ * ```
+ */
+export function frameCodec(): {
+  encode(message: unknown): Uint8Array;
+  decode(body: Uint8Array): unknown;
+} {
+  const encoder = new FrameEncoder();
+  return { encode: (message) => encoder.encode(message), decode: decodeBody };
+}
+
 /** The frame of a MessagePack `body`: its length, then itself. */
 export function frameOf(body: Uint8Array): Uint8Array {
   const frame = new Uint8Array(4 + body.byteLength);

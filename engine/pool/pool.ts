@@ -29,7 +29,7 @@ import { canSpawnWorkerProcesses, ProcessWorker } from "./process_worker.ts";
 import { processesUsage, type ProcUsage, threadsUsage } from "./proc_stat.ts";
 import { type Held, pendingDepth, Slot, type StartWorker } from "./slot.ts";
 import { type StuckThread, StuckThreadWatch } from "./stuck_threads.ts";
-import { ThreadWorker, type WorkerHandle } from "./worker_handle.ts";
+import { resolveWorkerThreads, ThreadWorker, type WorkerHandle } from "./worker_handle.ts";
 
 export type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
 
@@ -125,6 +125,11 @@ export class WorkerPool {
       isClosed: () => this.#closed,
       groupOf: (type) => this.#groupOfType.get(type) ?? 0,
       isolationOf: (group) => this.#groups[group].isolation,
+      addSlots: (group) => {
+        if (this.#groups[group].isolation !== "process") return;
+        if (this.#slots.some((slot) => slot.isolation === "process")) return;
+        this.#addProcessSlots(group);
+      },
       isQuick: (type) => this.isQuick(type),
       typeRunMs: (type) => this.#typeRunMs.get(type),
       send: (slot, sent) => this.#send(slot, sent),
@@ -148,7 +153,7 @@ export class WorkerPool {
     this.#groups.forEach((group, index) => {
       for (const type of Object.keys(group.types)) this.#groupOfType.set(type, index);
     });
-    this.#stuck = new StuckThreadWatch((thread) => this.#onStuck(thread));
+    this.#stuck = new StuckThreadWatch((thread) => this.#onStuck(thread), resolveWorkerThreads);
   }
 
   /** Starts every worker; rejects naming the task modules that cannot be used. */
@@ -173,8 +178,6 @@ export class WorkerPool {
       this.#slots.push(slot);
       readies.push(new Promise((resolve) => this.#spawn(slot, resolve)));
     }
-    const processGroup = this.#groups.findIndex((group) => group.isolation === "process");
-    if (processGroup >= 0) readies.push(...this.#addProcessSlots(processGroup));
     let invalid: Array<{ type: string; url: string; reason: string }>;
     try {
       invalid = (await Promise.race([Promise.all(readies), failed]))[0];
@@ -267,20 +270,20 @@ export class WorkerPool {
   }
 
   /**
-   * Adds `size` slots whose workers are processes, started in `group`.
-   * Process slots come in addition to thread slots (a slot never changes
-   * kind), so process isolation never costs the thread types a worker.
+   * Adds `size` slots whose workers are processes, started in `group`, when
+   * the first job of a type in processes waits. Process slots come in
+   * addition to thread slots (a slot never changes kind), so process
+   * isolation never costs the thread types a worker, and costs nothing
+   * until used.
    */
-  #addProcessSlots(group: number): Promise<Array<{ type: string; url: string; reason: string }>>[] {
-    const readies: Promise<Array<{ type: string; url: string; reason: string }>>[] = [];
+  #addProcessSlots(group: number): void {
     const first = this.#slots.length;
     for (let i = 0; i < this.#options.size; i++) {
       const slot = new Slot(first + i, this.#capacityPerSlot, "process");
       slot.group = group;
       this.#slots.push(slot);
-      readies.push(new Promise((resolve) => this.#spawn(slot, resolve)));
+      this.#spawn(slot);
     }
-    return readies;
   }
 
   /** Whether jobs of `type` run quickly enough to be sent ahead. */
@@ -350,15 +353,18 @@ export class WorkerPool {
   #refreshUsage(): void {
     if (this.#usageReading || performance.now() - this.#usage.at < USAGE_REFRESH_MS) return;
     this.#usageReading = true;
-    const pids: number[] = [];
-    const tids: number[] = [];
-    for (const slot of this.#slots) {
-      if (slot.worker?.pid != null) pids.push(slot.worker.pid);
-      if (slot.worker?.tid != null) tids.push(slot.worker.tid);
-    }
-    Promise.all([processesUsage(pids), threadsUsage(tids)]).then(([processes, threads]) => {
+    const read = async () => {
+      await resolveWorkerThreads();
+      const pids: number[] = [];
+      const tids: number[] = [];
+      for (const slot of this.#slots) {
+        if (slot.worker?.pid != null) pids.push(slot.worker.pid);
+        if (slot.worker?.tid != null) tids.push(slot.worker.tid);
+      }
+      const [processes, threads] = await Promise.all([processesUsage(pids), threadsUsage(tids)]);
       this.#usage = { at: performance.now(), processes, threads };
-    }).finally(() => this.#usageReading = false);
+    };
+    read().finally(() => this.#usageReading = false);
   }
 
   /** Total worker replacements across slots. */
@@ -496,20 +502,24 @@ export class WorkerPool {
     };
   }
 
-  /** Stops a slot's worker at once; a thread is watched in case it keeps running. */
-  #stop(slot: Slot): void {
+  /**
+   * Stops a slot's worker at once; with `watch`, a thread terminated while
+   * running tasks (a timeout, a cancel past grace) is watched in case it keeps
+   * running. A thread that crashed ended by itself.
+   */
+  #stop(slot: Slot, watch = false): void {
     const worker = slot.halt();
     if (worker === null) return;
     this.#stopping.add(worker);
     worker.closed().then(() => this.#stopping.delete(worker));
-    if (worker instanceof ThreadWorker && worker.tid !== null && !this.#closed) {
+    if (watch && worker instanceof ThreadWorker && !this.#closed) {
       const types = new Set<string>();
       for (const held of slot.each()) {
         if (held.startedAt !== null || slot.claims.started(held.cell, held.seq)) {
           types.add(held.job.type);
         }
       }
-      if (types.size > 0) this.#stuck.watch(worker.tid, slot.id, [...types]);
+      if (types.size > 0) this.#stuck.watch(() => worker.tid, slot.id, [...types]);
     }
   }
 
@@ -535,9 +545,6 @@ export class WorkerPool {
     });
     this.#entries.push("");
     this.#groupOfType.set(type, this.#groups.length - 1);
-    if (!this.#slots.some((slot) => slot.isolation === "process")) {
-      this.#addProcessSlots(this.#groups.length - 1);
-    }
     // Jobs of the type already sent to threads and not started go where they now belong.
     this.recall(type);
     this.fill();
@@ -654,13 +661,17 @@ export class WorkerPool {
       return;
     }
     // Stopped first: a process's claims then tell which of its jobs may have run.
-    this.#stop(slot);
+    this.#stop(slot, cause.kind === "timeout" || cause.kind === "cancelled");
     const split = splitHeld(slot, (held) => this.#forgetDeadlines(held));
     slot.stopped();
     slot.restarts++;
     this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), exitReason(cause));
     reportSplit(this.#hooks, slot.id, split, cause);
-    if (cause.kind === "crashed" && ++slot.crashStreak > 1) this.#respawnLater(slot);
+    // A worker that dies running a task fell to that task (which fails or retries): replace it
+    // at once. One that dies running none (at start, between tasks) may die again: back off.
+    const running = split.started.length + split.ended.length + split.dropped.length;
+    slot.crashStreak = cause.kind === "crashed" && running === 0 ? slot.crashStreak + 1 : 0;
+    if (slot.crashStreak > 1) this.#respawnLater(slot);
     else this.#spawn(slot);
     this.fill();
   }

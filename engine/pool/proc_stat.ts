@@ -81,9 +81,10 @@ export async function threadsUsage(tids: number[]): Promise<Map<number, ProcUsag
  * Finds the OS thread of each Deno worker this process starts. Deno names a
  * worker's thread `worker-N`, N counting up from 1 in the order workers are
  * made, so the threads that appeared since the last lookup belong, in
- * order, to the workers made since. {@linkcode WorkerThreads.track} is
- * called right after `new Worker()`; with `/proc` it answers at once, with
- * `ps` once a listing (off the event loop) comes back.
+ * order, to the workers made since (the newest to the latest: a thread
+ * already gone was a terminated worker's). {@linkcode WorkerThreads.track}
+ * is called right after `new Worker()`; with `/proc` it answers at once,
+ * with `ps` once a listing (off the event loop) is asked for.
  *
  * @example
  * ```ts ignore
@@ -95,19 +96,28 @@ export async function threadsUsage(tids: number[]): Promise<Map<number, ProcUsag
 export class WorkerThreads {
   #lastN = 0;
   #waiting: Array<(tid: number | null) => void> = [];
-  #listing = false;
+  #listing: Promise<void> | null = null;
 
-  /** Calls `found` with the thread of the worker just made (`null` when it cannot be read). */
+  /**
+   * Calls `found` with the thread of the worker just made (`null` when it
+   * cannot be read): at once with `/proc`; with `ps`, at the next
+   * {@linkcode WorkerThreads.resolve}, so starting a worker spawns nothing.
+   */
   track(found: (tid: number | null) => void): void {
     if (usageSource() === "none") return found(null);
     this.#waiting.push(found);
     if (usageSource() === "proc") this.#assign(threadsNow());
-    else if (!this.#listing) {
-      this.#listing = true;
-      threads().then((rows) => {
-        this.#listing = false;
-        this.#assign(rows);
-      });
+  }
+
+  /** Finds the threads of the workers still waiting for theirs (one `ps` listing, when any). */
+  async resolve(): Promise<void> {
+    if (this.#waiting.length === 0) return;
+    if (this.#listing !== null) return await this.#listing;
+    this.#listing = threads().then((rows) => this.#assign(rows));
+    try {
+      await this.#listing;
+    } finally {
+      this.#listing = null;
     }
   }
 

@@ -40,12 +40,14 @@ export interface StuckThread {
 
 interface Watched {
   thread: StuckThread;
-  /** `performance.now()` and CPU ms at the last read. */
-  at: number;
+  /** Its thread id, once known (with `ps`, found at the first check). */
+  tid: () => number | null;
+  /** `performance.now()` and CPU ms at the last read, or `null` before the first. */
+  at: number | null;
   cpuMs: number;
-  /** `performance.now()` and CPU ms at termination. */
+  /** `performance.now()` at termination, and CPU ms at the first read. */
   since: number;
-  cpuMsAtStop: number;
+  cpuMsFirst: number | null;
 }
 
 /**
@@ -53,8 +55,8 @@ interface Watched {
  *
  * @example
  * ```ts ignore
- * const watch = new StuckThreadWatch((thread) => console.warn(thread));
- * watch.watch(12345, 0, ["spin"]);
+ * const watch = new StuckThreadWatch((thread) => console.warn(thread), async () => {});
+ * watch.watch(() => 12345, 0, ["spin"]);
  * watch.close();
  * ```
  */
@@ -65,8 +67,15 @@ export class StuckThreadWatch {
   #onStuck: (thread: StuckThread) => void;
   #closed = false;
 
-  constructor(onStuck: (thread: StuckThread) => void) {
+  #findThreads: () => Promise<void>;
+
+  /**
+   * `onStuck` hears of each thread found stuck; `findThreads` finds the
+   * thread ids of workers started since it last ran (see `WorkerThreads`).
+   */
+  constructor(onStuck: (thread: StuckThread) => void, findThreads: () => Promise<void>) {
     this.#onStuck = onStuck;
+    this.#findThreads = findThreads;
   }
 
   /** Threads found stuck and still alive. */
@@ -74,19 +83,20 @@ export class StuckThreadWatch {
     return this.#stuck.map((watched) => ({ ...watched.thread }));
   }
 
-  /** Watches thread `tid`, just terminated in `slot` while running `types`. */
-  async watch(tid: number, slot: number, types: string[]): Promise<void> {
+  /**
+   * Watches the thread `tid()` names (it may be found later), just
+   * terminated in `slot` while running `types`. Nothing is read now: each
+   * check reads every watched thread at once.
+   */
+  watch(tid: () => number | null, slot: number, types: string[]): void {
     if (this.#closed) return;
-    const now = performance.now();
-    const terminatedAt = Date.now();
-    const usage = (await threadsUsage([tid])).get(tid);
-    if (usage === undefined || this.#closed) return; // gone already (or unreadable)
     this.#watching.push({
-      thread: { tid, slot, types, terminatedAt, cpuPercent: 0 },
-      at: now,
-      cpuMs: usage.cpuMs,
-      since: now,
-      cpuMsAtStop: usage.cpuMs,
+      thread: { tid: 0, slot, types, terminatedAt: Date.now(), cpuPercent: 0 },
+      tid,
+      at: null,
+      cpuMs: 0,
+      since: performance.now(),
+      cpuMsFirst: null,
     });
     this.#schedule();
   }
@@ -109,19 +119,27 @@ export class StuckThreadWatch {
   }
 
   async #check(): Promise<void> {
-    const tids = [...this.#watching, ...this.#stuck].map((watched) => watched.thread.tid);
+    await this.#resolve();
+    const tids: number[] = [];
+    for (const watched of [...this.#watching, ...this.#stuck]) {
+      const tid = watched.tid();
+      if (tid !== null) tids.push(tid);
+    }
     const usage = await threadsUsage(tids);
     if (this.#closed) return;
     const now = performance.now();
-    const watching: Watched[] = [];
     // A stuck thread may still end (its loop was long, not endless).
     this.#stuck = this.#stuck.filter((watched) => this.#read(watched, usage, now) !== null);
-    // `ps` counts whole seconds: a thread must have used one since it was terminated.
+    // `ps` counts whole seconds: a thread must have used one since it was first read.
+    // (A terminated thread normally ends within milliseconds: one alive a check later is suspect.)
     const resolutionMs = usageSource() === "ps" ? 1_000 : 10;
+    const watching: Watched[] = [];
     for (const watched of this.#watching) {
-      if (this.#read(watched, usage, now) === null) continue; // it ended
-      const used = watched.cpuMs - watched.cpuMsAtStop;
-      if (used >= resolutionMs && used / (now - watched.since) >= STUCK_SHARE) {
+      const first = watched.at === null;
+      if (this.#read(watched, usage, now) === null) continue; // it ended, or cannot be found
+      const used = watched.cpuMs - watched.cpuMsFirst!;
+      // The first read (a check after termination) is the baseline; the next one judges.
+      if (!first && used >= resolutionMs && used / (now - watched.since) >= STUCK_SHARE) {
         this.#stuck.push(watched);
         this.#onStuck({ ...watched.thread });
       } else if (now - watched.since < GIVE_UP_MS) {
@@ -131,10 +149,25 @@ export class StuckThreadWatch {
     this.#watching = watching;
   }
 
+  /** Finds the thread ids not known yet (one listing for all). */
+  #resolve(): Promise<void> {
+    return this.#watching.some((watched) => watched.tid() === null)
+      ? this.#findThreads()
+      : Promise.resolve();
+  }
+
   /** CPU share since the last read, updating it; `null` once the thread is gone. */
   #read(watched: Watched, all: Map<number, ProcUsage>, now: number): number | null {
-    const usage = all.get(watched.thread.tid);
-    if (usage === undefined) return null;
+    const tid = watched.tid();
+    const usage = tid === null ? undefined : all.get(tid);
+    if (tid === null || usage === undefined) return null;
+    watched.thread.tid = tid;
+    if (watched.at === null) {
+      watched.at = now;
+      watched.cpuMs = usage.cpuMs;
+      watched.cpuMsFirst = usage.cpuMs;
+      return 0;
+    }
     const share = (usage.cpuMs - watched.cpuMs) / Math.max(1, now - watched.at);
     watched.at = now;
     watched.cpuMs = usage.cpuMs;

@@ -13,6 +13,11 @@ import { WorkerThreads } from "./proc_stat.ts";
 
 /** Finds each worker thread's OS thread, for its CPU figures and stuck-thread checks. */
 const workerThreads = new WorkerThreads();
+
+/** Finds the OS threads of the worker threads started since the last call (see `proc_stat.ts`). */
+export function resolveWorkerThreads(): Promise<void> {
+  return workerThreads.resolve();
+}
 import type { ToWorker } from "./protocol.ts";
 
 /** How a task type's jobs are isolated: a thread of this process, or a process of its own. */

@@ -20,7 +20,6 @@
 
 import type { ParentOutcome, ProgressValue } from "../model/task.ts";
 import type { TaskContext, TaskHandler } from "./context.ts";
-import { decodeBody, FrameEncoder } from "./frames.ts";
 import {
   type FromWorker,
   type Job,
@@ -55,8 +54,27 @@ let transfers: Transferable[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | undefined;
 const timeOrigin = performance.timeOrigin;
 
-/** In a worker process: messages travel as frames, made here, off the process's main thread. */
-let frames: FrameEncoder | null = null;
+/** How a worker inside a worker process reads and writes frames (see `frames.ts`). */
+export interface FrameCodec {
+  /** A whole frame (length and MessagePack) for `message`; throws for what cannot be sent. */
+  encode(message: unknown): Uint8Array;
+  /** A MessagePack body back into a message. */
+  decode(body: Uint8Array): unknown;
+}
+
+/**
+ * In a worker process: messages travel as frames, made here, off the
+ * process's main thread. Set by the process's entry module, so thread
+ * workers never load MessagePack.
+ */
+let codec: FrameCodec | null = null;
+/** Frames are in use (the pool said so at init). */
+let frames: FrameCodec | null = null;
+
+/** Lets this worker speak frames when the pool asks (called by a worker process's entry module). */
+export function useFrames(frameCodec: FrameCodec): void {
+  codec = frameCodec;
+}
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   if (frames !== null) {
@@ -90,14 +108,14 @@ Object.defineProperty(Deno, "exit", {
 
 self.onmessage = (event: MessageEvent<ToWorker | Uint8Array>) => {
   const message = event.data instanceof Uint8Array
-    ? decodeBody(event.data) as ToWorker
+    ? codec!.decode(event.data) as ToWorker
     : event.data;
   switch (message.kind) {
     case "init":
       concurrency = message.concurrency;
       cells = message.cells;
       starts = message.starts;
-      if (message.frames === true) frames = new FrameEncoder();
+      if (message.frames === true) frames = codec;
       post({ kind: "ready", invalid });
       break;
     case "run":
