@@ -14,7 +14,8 @@ const FRAMES_URL = new URL("./frames.ts", import.meta.url);
  * A `data:` URL of a module that imports the worker runtime and `types`
  * (task type name → module URL) and registers them. With `inProcess`, for
  * the worker inside a worker process, task output meant for stdout goes to
- * stderr. Default `false`.
+ * stderr and the runtime speaks frames, with MessagePack loaded from
+ * `msgpackUrl` (default `"@msgpack/msgpack"`). Default `false`.
  *
  * @example
  * ```ts
@@ -25,7 +26,7 @@ const FRAMES_URL = new URL("./frames.ts", import.meta.url);
  */
 export function entryModule(
   types: Record<string, string>,
-  options: { inProcess?: boolean } = {},
+  options: { inProcess?: boolean; msgpackUrl?: string } = {},
 ): string {
   const names = Object.keys(types);
   const lines: string[] = [];
@@ -33,11 +34,14 @@ export function entryModule(
     // In a worker process, stdout carries the pool's frames: task output goes to stderr, and
     // the runtime speaks frames (MessagePack, which thread workers never load).
     lines.push(`import ${JSON.stringify(PROCESS_STDIO_URL.href)};`);
+    lines.push(
+      `import * as msgpack from ${JSON.stringify(options.msgpackUrl ?? "@msgpack/msgpack")};`,
+    );
     lines.push(`import { frameCodec } from ${JSON.stringify(FRAMES_URL.href)};`);
     lines.push(
       `import { registerTaskTypes, useFrames } from ${JSON.stringify(RUNTIME_URL.href)};`,
     );
-    lines.push(`useFrames(frameCodec());`);
+    lines.push(`useFrames(frameCodec(msgpack));`);
   } else {
     lines.push(`import { registerTaskTypes } from ${JSON.stringify(RUNTIME_URL.href)};`);
   }

@@ -21,7 +21,7 @@
 
 import { ClaimCells } from "./claims.ts";
 import { entryModule } from "./entry.ts";
-import { decodeBody, FrameDecoder, FrameEncoder, FrameWriter } from "./frames.ts";
+import { FrameDecoder, FrameEncoder, FrameWriter, type MessagePack } from "./frames.ts";
 import type { NormalizedPermissions } from "./permissions.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -30,17 +30,19 @@ const START_WATCH_MS = 20;
 
 /**
  * Runs a worker process for `types` (task type name → module URL), whose
- * tasks get exactly `permissions`, until stdin closes. Called by the
+ * tasks get exactly `permissions`, until stdin closes. `msgpack` is
+ * `@msgpack/msgpack` and the URL it was loaded from. Called by the
  * process's generated main module.
  */
 export async function hostWorker(
   types: Record<string, string>,
   permissions: NormalizedPermissions,
+  msgpack: { module: MessagePack; url: string },
 ): Promise<void> {
-  const encoder = new FrameEncoder();
+  const encoder = new FrameEncoder(msgpack.module);
   const out = new FrameWriter(Deno.stdout.writable.getWriter(), () => Deno.exit(1));
   const send = (message: FromWorker) => out.write(encoder.encode(message));
-  const worker = new Worker(entryModule(types, { inProcess: true }), {
+  const worker = new Worker(entryModule(types, { inProcess: true, msgpackUrl: msgpack.url }), {
     type: "module",
     name: "threadflow-task",
     deno: { permissions: { ...permissions, import: false } },
@@ -73,7 +75,7 @@ export async function hostWorker(
     if (starts.length > 0) send({ kind: "report", outcomes: [], starts });
   }, START_WATCH_MS);
 
-  const decoder = new FrameDecoder();
+  const decoder = new FrameDecoder(msgpack.module);
   try {
     for await (const chunk of Deno.stdin.readable) {
       for (const body of decoder.bodies(chunk)) {
@@ -82,7 +84,7 @@ export async function hostWorker(
           worker.postMessage(body, [body.buffer]);
           continue;
         }
-        const init = decodeBody(body) as ToWorker;
+        const init = decoder.decode(body) as ToWorker;
         if (init.kind !== "init") continue;
         claims = new ClaimCells(init.capacity);
         announced = new Int32Array(init.capacity);

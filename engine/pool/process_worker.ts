@@ -11,6 +11,7 @@
  */
 
 import { MessageClaims } from "./claims.ts";
+import * as msgpack from "@msgpack/msgpack";
 import { FrameDecoder, FrameEncoder, FrameWriter } from "./frames.ts";
 import { type NormalizedPermissions, PERMISSION_KINDS } from "./permissions.ts";
 import type { ToWorker } from "./protocol.ts";
@@ -81,6 +82,27 @@ export function permissionFlags(permissions: NormalizedPermissions): string[] {
   return flags;
 }
 
+/** Where worker processes load `@msgpack/msgpack` from; found once. */
+let msgpackModule: string | undefined;
+
+/**
+ * The file of `@msgpack/msgpack`'s ES module build in Deno's cache, which a
+ * worker process imports directly (resolving the npm package would cost it
+ * about 150 ms at start); the package specifier when it cannot be found.
+ */
+function msgpackUrl(): string {
+  if (msgpackModule !== undefined) return msgpackModule;
+  msgpackModule = "@msgpack/msgpack";
+  try {
+    const resolved = import.meta.resolve("@msgpack/msgpack");
+    const esm = resolved.replace(/\/dist\.cjs\/index\.cjs$/, "/dist.esm/index.mjs");
+    if (esm.startsWith("file:") && Deno.statSync(new URL(esm)).isFile) msgpackModule = esm;
+  } catch {
+    // Not in a file cache, or unreadable: the package specifier works too, only slower.
+  }
+  return msgpackModule;
+}
+
 function configFlags(): string[] {
   if (config === null) config = denoConfigFile();
   return config === undefined ? [] : ["--config", config];
@@ -103,7 +125,7 @@ export class ProcessWorker implements WorkerHandle {
   readonly pid: number;
   readonly tid = null;
   #child: Deno.ChildProcess;
-  #encoder = new FrameEncoder();
+  #encoder = new FrameEncoder(msgpack);
   #writer: FrameWriter;
   #killed = false;
   #stderrTail = "";
@@ -111,8 +133,11 @@ export class ProcessWorker implements WorkerHandle {
 
   constructor(spec: ProcessSpec, events: HandleEvents) {
     this.claims = new MessageClaims(spec.capacity, spec.concurrency);
-    const main = `import { hostWorker } from ${JSON.stringify(HOST_URL.href)};\n` +
-      `await hostWorker(${JSON.stringify(spec.types)}, ${JSON.stringify(spec.permissions)});`;
+    const url = msgpackUrl();
+    const main = `import * as msgpack from ${JSON.stringify(url)};\n` +
+      `import { hostWorker } from ${JSON.stringify(HOST_URL.href)};\n` +
+      `await hostWorker(${JSON.stringify(spec.types)}, ${JSON.stringify(spec.permissions)}, ` +
+      `{ module: msgpack, url: ${JSON.stringify(url)} });`;
     const command = workerCommand();
     if (command === null) {
       throw new Error("This process may not start worker processes (it needs --allow-run=deno).");
@@ -169,7 +194,7 @@ export class ProcessWorker implements WorkerHandle {
   }
 
   async #read(events: HandleEvents): Promise<void> {
-    const decoder = new FrameDecoder();
+    const decoder = new FrameDecoder(msgpack);
     try {
       for await (const chunk of this.#child.stdout) {
         if (this.#killed) continue; // drain, so the process can exit
