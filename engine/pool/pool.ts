@@ -1,9 +1,11 @@
 /**
- * The worker pool: a fixed number of slots, each holding one module Web
- * Worker. The pool decides what each worker holds, learns exactly when each
- * job starts, enforces timeouts and cancel grace periods, and replaces any
- * worker that dies. It knows nothing of queues, stores or HTTP: the engine
- * feeds it through {@linkcode PoolHooks}.
+ * The worker pool: `size` slots whose workers are module Web Workers, and
+ * as many again whose workers are Deno subprocesses once a task type runs in
+ * processes (see `worker_handle.ts`). The pool decides what each worker
+ * holds, learns exactly when each job starts, enforces timeouts and cancel
+ * grace periods (a process is SIGKILLed), and replaces any worker that dies.
+ * It knows nothing of queues, stores or HTTP: the engine feeds it through
+ * {@linkcode PoolHooks}.
  *
  * **Prefetch without blocking.** A worker gets jobs beyond what it can start
  * at once only when every job it holds is of a type whose recent run time is
