@@ -246,7 +246,7 @@ function everyTiming(text: string, anchor: number): ScheduleTiming {
   };
 }
 
-/** Checks an IANA time zone; throws `ValidationError` naming `timezone`. */
+/** Checks an IANA time zone (as croner reads it); throws `ValidationError` naming `timezone`. */
 export function checkTimezone(timezone: unknown): string {
   if (typeof timezone !== "string" || timezone === "") {
     throw new ValidationError(
@@ -257,12 +257,12 @@ export function checkTimezone(timezone: unknown): string {
     );
   }
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    new Cron("* * * * *", { timezone, paused: true }).nextRun();
   } catch (error) {
     throw new ValidationError(
       `Field timezone must be an IANA time zone such as "Europe/Paris": ${
-        (error as Error).message
-      }.`,
+        (error as Error).message.replace(/\.?$/, ".")
+      }`,
       "timezone",
     );
   }
