@@ -16,6 +16,8 @@
  */
 
 export {
+  type AttemptOutcome,
+  attemptTimeline,
   ClosedError,
   type CloseOptions,
   DEFAULT_PRIORITY,
@@ -50,6 +52,7 @@ export {
   type SubmitResult,
   type Task,
   TASK_STATUSES,
+  type TaskAttempt,
   TaskConflictError,
   type TaskContext,
   type TaskError,
@@ -59,9 +62,11 @@ export {
   TaskNotFoundError,
   type TaskPage,
   type TaskQuery,
+  type TaskSort,
   type TaskStatus,
   type TaskStore,
   type TaskTypeInfo,
+  type TaskTypeStats,
   TERMINAL_EVENT_TYPES,
   TERMINAL_STATUSES,
   ThreadFlow,

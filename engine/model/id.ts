@@ -48,3 +48,28 @@ function timePrefix(ms: number): string {
   const hex = ms.toString(16).padStart(12, "0");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-`;
 }
+
+/** A task id's form: a UUID (any version; ids from elsewhere may not be v7). */
+export const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The lowest and highest ids that start with `prefix` (lower-case hex and
+ * dashes where a UUID has them), or `undefined` when no id can start so.
+ *
+ * @example
+ * ```ts
+ * import { idPrefixRange } from "./engine/model/id.ts";
+ * idPrefixRange("0192c0de-00"); // ["0192c0de-0000-0000-…", "0192c0de-00ff-ffff-…"]
+ * ```
+ */
+export function idPrefixRange(prefix: string): [string, string] | undefined {
+  const low = "00000000-0000-0000-0000-000000000000";
+  const high = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+  const lower = prefix.toLowerCase();
+  if (lower.length > low.length) return undefined;
+  for (let i = 0; i < lower.length; i++) {
+    const dash = low[i] === "-";
+    if (dash ? lower[i] !== "-" : !/[0-9a-f]/.test(lower[i])) return undefined;
+  }
+  return [lower + low.slice(lower.length), lower + high.slice(lower.length)];
+}

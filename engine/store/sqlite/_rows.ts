@@ -6,7 +6,13 @@
  */
 
 import type { SQLInputValue } from "node:sqlite";
-import type { ParentFailurePolicy, Task, TaskError, TaskStatus } from "../../model/task.ts";
+import type {
+  ParentFailurePolicy,
+  Task,
+  TaskAttempt,
+  TaskError,
+  TaskStatus,
+} from "../../model/task.ts";
 
 export function attempt(run: () => unknown): { ok: boolean; value: unknown } {
   try {
@@ -59,6 +65,7 @@ export function taskToRow(task: Task): SQLInputValue[] {
     task.nodeId ?? null,
     task.dependsOn === undefined ? null : JSON.stringify(task.dependsOn),
     task.onParentFailure ?? null,
+    task.retryOf ?? null,
   ];
 }
 
@@ -87,5 +94,9 @@ export function rowToTask(row: Record<string, unknown>): Task {
     task.dependsOn = JSON.parse(row.depends_on as string) as string[];
     task.onParentFailure = (row.on_parent_failure ?? "cancel") as ParentFailurePolicy;
   }
+  if (row.history !== null && row.history !== undefined) {
+    task.history = JSON.parse(row.history as string) as TaskAttempt[];
+  }
+  if (row.retry_of !== null && row.retry_of !== undefined) task.retryOf = row.retry_of as string;
   return task;
 }
