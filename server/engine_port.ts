@@ -39,6 +39,8 @@ export interface ServiceEngine {
   submitBatch(inputs: SubmitInput[], options: { outcomes: true }): Promise<SubmitResult[]>;
   get(id: string): Promise<Task | undefined>;
   list(query: TaskQuery): Promise<TaskPage>;
+  /** The tasks that depend on `id`, newest first. */
+  dependents(id: string, options?: { limit?: number }): Promise<Task[]>;
   wait(id: string, options?: { signal?: AbortSignal }): Promise<Task>;
   cancel(id: string): Promise<Task>;
   retry(id: string): Promise<Task>;

@@ -152,6 +152,13 @@ export const IdParamSchema = z.object({
   id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }),
 });
 
+/** Query of `GET /api/tasks/:id/dependents`. */
+export const DependentsQuerySchema = z.object({
+  limit: z.string().regex(/^([1-9]\d{0,2}|1000)$/, {
+    error: expected("limit must be an integer from 1 to 1000"),
+  }).optional().openapi({ description: "At most this many, 1 to 1000; default 100." }),
+});
+
 /** Query of `GET /api/tasks/:id/wait`. */
 export const WaitQuerySchema = z.object({
   timeoutMs: z.string().regex(/^\d{1,6}$/, {

@@ -228,6 +228,15 @@ Deno.test("every operation's live answers match /api/openapi.json (checked with 
       headers: AUTH,
       expect: 405,
     });
+    const child = await submit(svc, checker, { type: "noop", dependsOn: [noop] });
+    const children = await checker.call(
+      "listDependents",
+      `${u}/api/tasks/${noop}/dependents?limit=10`,
+      get(200),
+    );
+    assertEquals((children.body as { tasks: Json[] }).tasks.map((task) => task.id), [child]);
+    await checker.call("listDependents", `${u}/api/tasks/no-such-task/dependents`, get(404));
+    await checker.call("listDependents", `${u}/api/tasks/${noop}/dependents?limit=0`, get(400));
     await checker.call("listTasks", `${u}/api/tasks?status=succeeded,failed&limit=10`, get(200));
     await checker.call("listTasks", `${u}/api/tasks?limit=many`, get(400));
     await checker.call("waitForTask", `${u}/api/tasks/${noop}/wait`, get(200));
