@@ -287,12 +287,19 @@ export class ThreadFlow {
   }
 
   /**
-   * A page of tasks, newest first. Each filter takes one value or a list;
-   * an unknown status or a bad cursor is a `ValidationError` naming it.
+   * A page of tasks, newest first (or by priority or run time), with the
+   * total matching when asked (`withTotal`). Each filter takes one value or a
+   * list; an unknown status or sort, a bad id prefix or cursor is a
+   * `ValidationError` naming it.
    */
   async list(query: TaskQuery = {}): Promise<TaskPage> {
     const page = await this.store.list(normalizeQuery(query));
-    return { tasks: page.tasks.map((task) => ({ ...task })), nextCursor: page.nextCursor };
+    const answer: TaskPage = {
+      tasks: page.tasks.map((task) => ({ ...task })),
+      nextCursor: page.nextCursor,
+    };
+    if (page.total !== undefined) answer.total = page.total;
+    return answer;
   }
 
   /** Resolves with the task once it has ended. Rejects with `TaskNotFoundError` for an unknown id. */

@@ -6,7 +6,7 @@
  */
 
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { TypeControl } from "../../engine/mod.ts";
+import { emptyCounts, type TaskTypeStats, type TypeControl } from "../../engine/mod.ts";
 import type { AppEnv } from "../app_env.ts";
 import type { ServiceEngine, TaskTypeInfo } from "../engine_port.ts";
 import { HttpError } from "../errors.ts";
@@ -23,10 +23,11 @@ const listRoute = createRoute({
   path: "/task-types",
   operationId: "getTaskTypes",
   tags: ["task types"],
-  summary: "Task types this server runs, with their controls",
+  summary: "Task types this server runs, with their controls and figures",
   responses: {
     200: {
-      description: "Built-in and tasksDir types; each one's pause and limits.",
+      description: "Built-in and tasksDir types; each one's pause and limits, permissions, " +
+        "tasks by status, and its last hour's run time, failure rate and last error.",
       content: { "application/json": { schema: TaskTypesAnswerSchema } },
     },
     ...NOT_MODIFIED,
@@ -130,7 +131,10 @@ export function registerTaskTypeRoutes(
 ): void {
   const { engine } = deps;
   const infos = () => new Map(engine.taskTypes().map((info) => [info.name, info]));
-  const answer = (info: TaskTypeInfo, control: TypeControl) => ({
+  /** Each type's figures by name (counting by type reads the store). */
+  const figures = async () =>
+    new Map((await engine.typeStats()).map((stats) => [stats.type, stats]));
+  const answer = (info: TaskTypeInfo, control: TypeControl, stats: TaskTypeStats | undefined) => ({
     name: info.name,
     builtin: info.builtin,
     source: info.source,
@@ -138,6 +142,15 @@ export function registerTaskTypeRoutes(
     limits: control.limits,
     moduleLimits: control.moduleLimits,
     limitsSet: control.limitsSet,
+    permissions: { ...info.permissions },
+    counts: stats?.counts ?? emptyCounts(),
+    runMs: stats?.runMs ?? { count: 0, p50: 0, p95: 0 },
+    lastHour: stats?.lastHour ?? { succeeded: 0, failed: 0, failureRate: null },
+    lastError: stats?.lastError ?? null,
+  });
+  /** One type's answer after `control` came into force. */
+  const answerOne = async (info: TaskTypeInfo, control: TypeControl) => ({
+    taskType: answer(info, control, (await figures()).get(info.name)),
   });
   /** The type named in the path, or a 404 naming it. */
   const known = (name: string): TaskTypeInfo => {
@@ -153,16 +166,17 @@ export function registerTaskTypeRoutes(
     return info;
   };
 
-  api.openapi(listRoute, (c) => {
+  api.openapi(listRoute, async (c) => {
     const byName = infos();
+    const stats = await figures();
     const taskTypes = engine.typeControls().map((control) =>
-      answer(byName.get(control.type)!, control)
+      answer(byName.get(control.type)!, control, stats.get(control.type))
     );
     return c.json({ taskTypes }, 200);
   });
-  api.openapi(getRoute, (c) => {
+  api.openapi(getRoute, async (c) => {
     const info = known(c.req.valid("param").name);
-    return c.json({ taskType: answer(info, engine.typeControl(info.name)) }, 200);
+    return c.json(await answerOne(info, engine.typeControl(info.name)), 200);
   });
   api.openapi(putLimitsRoute, async (c) => {
     const info = known(c.req.valid("param").name);
@@ -172,18 +186,18 @@ export function registerTaskTypeRoutes(
       if (typeof value === "number") limits[key] = value;
     }
     const control = await engine.setTypeLimits(info.name, limits);
-    return c.json({ taskType: answer(info, control) }, 200);
+    return c.json(await answerOne(info, control), 200);
   });
   api.openapi(deleteLimitsRoute, async (c) => {
     const info = known(c.req.valid("param").name);
-    return c.json({ taskType: answer(info, await engine.setTypeLimits(info.name, null)) }, 200);
+    return c.json(await answerOne(info, await engine.setTypeLimits(info.name, null)), 200);
   });
   api.openapi(pauseRoute, async (c) => {
     const info = known(c.req.valid("param").name);
-    return c.json({ taskType: answer(info, await engine.pauseType(info.name)) }, 200);
+    return c.json(await answerOne(info, await engine.pauseType(info.name)), 200);
   });
   api.openapi(resumeRoute, async (c) => {
     const info = known(c.req.valid("param").name);
-    return c.json({ taskType: answer(info, await engine.resumeType(info.name)) }, 200);
+    return c.json(await answerOne(info, await engine.resumeType(info.name)), 200);
   });
 }
