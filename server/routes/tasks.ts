@@ -7,7 +7,6 @@
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
-  decodeCursor,
   isTerminal,
   type SubmitInput,
   type Task,
