@@ -8,6 +8,7 @@ import $error from "./routes/_error.tsx";
 import * as $route0 from "./routes/index.tsx";
 import * as $route1 from "./routes/tasks/[id].tsx";
 import * as $route2 from "./routes/tasks/index.tsx";
+import * as $route3 from "./routes/types.tsx";
 import $island0 from "./islands/ConnectionStatus.tsx";
 import $island1 from "./islands/HistoryCharts.tsx";
 import $island2 from "./islands/LiveCounters.tsx";
@@ -17,7 +18,8 @@ import $island5 from "./islands/RecentTasks.tsx";
 import $island6 from "./islands/SubmitPanel.tsx";
 import $island7 from "./islands/TaskDetail.tsx";
 import $island8 from "./islands/TaskTable.tsx";
-import $island9 from "./islands/WorkerGrid.tsx";
+import $island9 from "./islands/TaskTypes.tsx";
+import $island10 from "./islands/WorkerGrid.tsx";
 
 const manifest: UiManifest<DashboardState> = {
   baseUrl: new URL("./", import.meta.url),
@@ -27,6 +29,7 @@ const manifest: UiManifest<DashboardState> = {
     "index.tsx": $route0,
     "tasks/[id].tsx": $route1,
     "tasks/index.tsx": $route2,
+    "types.tsx": $route3,
   },
   islands: {
     ConnectionStatus: $island0,
@@ -38,7 +41,8 @@ const manifest: UiManifest<DashboardState> = {
     SubmitPanel: $island6,
     TaskDetail: $island7,
     TaskTable: $island8,
-    WorkerGrid: $island9,
+    TaskTypes: $island9,
+    WorkerGrid: $island10,
   },
 };
 

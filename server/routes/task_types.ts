@@ -6,10 +6,11 @@
  */
 
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { emptyCounts, type TaskTypeStats, type TypeControl } from "../../engine/mod.ts";
+import type { TypeControl } from "../../engine/mod.ts";
 import type { AppEnv } from "../app_env.ts";
 import type { ServiceEngine, TaskTypeInfo } from "../engine_port.ts";
 import { HttpError } from "../errors.ts";
+import { oneTaskTypeView, taskTypeViews } from "../task_type_json.ts";
 import { errorResponses, NOT_MODIFIED } from "../openapi.ts";
 import {
   TaskTypeAnswerSchema,
@@ -131,26 +132,9 @@ export function registerTaskTypeRoutes(
 ): void {
   const { engine } = deps;
   const infos = () => new Map(engine.taskTypes().map((info) => [info.name, info]));
-  /** Each type's figures by name (counting by type reads the store). */
-  const figures = async () =>
-    new Map((await engine.typeStats()).map((stats) => [stats.type, stats]));
-  const answer = (info: TaskTypeInfo, control: TypeControl, stats: TaskTypeStats | undefined) => ({
-    name: info.name,
-    builtin: info.builtin,
-    source: info.source,
-    paused: control.paused,
-    limits: control.limits,
-    moduleLimits: control.moduleLimits,
-    limitsSet: control.limitsSet,
-    permissions: { ...info.permissions },
-    counts: stats?.counts ?? emptyCounts(),
-    runMs: stats?.runMs ?? { count: 0, p50: 0, p95: 0 },
-    lastHour: stats?.lastHour ?? { succeeded: 0, failed: 0, failureRate: null },
-    lastError: stats?.lastError ?? null,
-  });
   /** One type's answer after `control` came into force. */
   const answerOne = async (info: TaskTypeInfo, control: TypeControl) => ({
-    taskType: answer(info, control, (await figures()).get(info.name)),
+    taskType: await oneTaskTypeView(engine, info, control),
   });
   /** The type named in the path, or a 404 naming it. */
   const known = (name: string): TaskTypeInfo => {
@@ -166,14 +150,7 @@ export function registerTaskTypeRoutes(
     return info;
   };
 
-  api.openapi(listRoute, async (c) => {
-    const byName = infos();
-    const stats = await figures();
-    const taskTypes = engine.typeControls().map((control) =>
-      answer(byName.get(control.type)!, control, stats.get(control.type))
-    );
-    return c.json({ taskTypes }, 200);
-  });
+  api.openapi(listRoute, async (c) => c.json({ taskTypes: await taskTypeViews(engine) }, 200));
   api.openapi(getRoute, async (c) => {
     const info = known(c.req.valid("param").name);
     return c.json(await answerOne(info, engine.typeControl(info.name)), 200);
