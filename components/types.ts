@@ -86,6 +86,10 @@ export interface TaskFilter {
   status?: string;
   type?: string;
   priority?: string;
+  /** An id or the start of one. */
+  id?: string;
+  /** `priority` or `runTime`; absent for newest first. */
+  sort?: string;
 }
 
 /**

@@ -41,6 +41,7 @@ export {
   MAX_TIMEOUT_MS,
   MIN_PRIORITY,
 } from "./model/limits.ts";
+export { idPrefixRange } from "./model/id.ts";
 export {
   decodeCursor,
   normalizeQuery,
