@@ -211,7 +211,7 @@ function TypeCard({ type, onChange }: TypeCardProps) {
         >
           {type.paused ? "Resume" : "Pause"}
         </button>
-        <form class="limits-form" onSubmit={saveLimits} aria-labelledby={`${id}-limits`}>
+        <form class="limits-form" onSubmit={saveLimits} aria-label={`Limits of ${type.name}`}>
           <span id={`${id}-limits`} class="limits-title">
             Limits{" "}
             <span class="muted">
