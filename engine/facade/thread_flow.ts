@@ -25,6 +25,7 @@ import {
   type SubmitInput,
   type SubmitResult,
   type Task,
+  TASK_STATUSES,
 } from "../model/task.ts";
 import { normalizeLimits, type TypeControl, type TypeLimits } from "../model/type_controls.ts";
 import { WorkerPool } from "../pool/pool.ts";
@@ -293,12 +294,25 @@ export class ThreadFlow {
    * `ValidationError` naming it.
    */
   async list(query: TaskQuery = {}): Promise<TaskPage> {
-    const page = await this.store.list(normalizeQuery(query));
+    const normalized = normalizeQuery(query);
+    // Filtered by status alone (or not at all), the counts of stats() answer the total (this
+    // node's on a local store, the counter tables on PostgreSQL): nothing counts the tasks.
+    const byCounts = normalized.withTotal === true && normalized.type === undefined &&
+      normalized.priority === undefined && normalized.idRange === undefined;
+    const [page, counts] = await Promise.all([
+      this.store.list(byCounts ? { ...normalized, withTotal: false } : normalized),
+      byCounts ? this.#source.counts(this.#lifecycle.counts) : undefined,
+    ]);
     const answer: TaskPage = {
       tasks: page.tasks.map((task) => ({ ...task })),
       nextCursor: page.nextCursor,
     };
-    if (page.total !== undefined) answer.total = page.total;
+    if (counts !== undefined) {
+      const statuses = new Set(normalized.status ?? TASK_STATUSES);
+      answer.total = [...statuses].reduce((sum, status) => sum + counts[status], 0);
+    } else if (page.total !== undefined) {
+      answer.total = page.total;
+    }
     return answer;
   }
 

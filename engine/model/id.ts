@@ -53,23 +53,30 @@ function timePrefix(ms: number): string {
 export const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The lowest and highest ids that start with `prefix` (lower-case hex and
- * dashes where a UUID has them), or `undefined` when no id can start so.
+ * The lowest and highest ids that start with `prefix` (hex digits; dashes
+ * may be left out or put where an id has them), or `undefined` when no id
+ * can start so.
  *
  * @example
  * ```ts
  * import { idPrefixRange } from "./engine/model/id.ts";
- * idPrefixRange("0192c0de-00"); // ["0192c0de-0000-0000-…", "0192c0de-00ff-ffff-…"]
+ * idPrefixRange("0192c0de00"); // ["0192c0de-0000-0000-…", "0192c0de-00ff-ffff-…"]
  * ```
  */
 export function idPrefixRange(prefix: string): [string, string] | undefined {
-  const low = "00000000-0000-0000-0000-000000000000";
-  const high = "ffffffff-ffff-ffff-ffff-ffffffffffff";
-  const lower = prefix.toLowerCase();
-  if (lower.length > low.length) return undefined;
-  for (let i = 0; i < lower.length; i++) {
-    const dash = low[i] === "-";
-    if (dash ? lower[i] !== "-" : !/[0-9a-f]/.test(lower[i])) return undefined;
+  const hex = prefix.toLowerCase().replaceAll("-", "");
+  if (hex.length > 32 || !/^[0-9a-f]*$/.test(hex)) return undefined;
+  // A dash may only stand where an id has one.
+  let at = 0;
+  for (const char of prefix) {
+    if (char === "-" && ![8, 13, 18, 23].includes(at)) return undefined;
+    at++;
   }
-  return [lower + low.slice(lower.length), lower + high.slice(lower.length)];
+  const bound = (fill: string) => {
+    const digits = hex + fill.repeat(32 - hex.length);
+    return `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${
+      digits.slice(16, 20)
+    }-${digits.slice(20)}`;
+  };
+  return [bound("0"), bound("f")];
 }
