@@ -6,20 +6,22 @@ import type { DashboardState } from "./server/dashboard_state.ts";
 import $app from "./routes/_app.tsx";
 import $error from "./routes/_error.tsx";
 import * as $route0 from "./routes/index.tsx";
-import * as $route1 from "./routes/tasks/[id].tsx";
-import * as $route2 from "./routes/tasks/index.tsx";
-import * as $route3 from "./routes/types.tsx";
+import * as $route1 from "./routes/schedules.tsx";
+import * as $route2 from "./routes/tasks/[id].tsx";
+import * as $route3 from "./routes/tasks/index.tsx";
+import * as $route4 from "./routes/types.tsx";
 import $island0 from "./islands/ConnectionStatus.tsx";
 import $island1 from "./islands/HistoryCharts.tsx";
 import $island2 from "./islands/LiveCounters.tsx";
 import $island3 from "./islands/NodeInfo.tsx";
 import $island4 from "./islands/QueueDepth.tsx";
 import $island5 from "./islands/RecentTasks.tsx";
-import $island6 from "./islands/SubmitPanel.tsx";
-import $island7 from "./islands/TaskDetail.tsx";
-import $island8 from "./islands/TaskTable.tsx";
-import $island9 from "./islands/TaskTypes.tsx";
-import $island10 from "./islands/WorkerGrid.tsx";
+import $island6 from "./islands/ScheduleBoard.tsx";
+import $island7 from "./islands/SubmitPanel.tsx";
+import $island8 from "./islands/TaskDetail.tsx";
+import $island9 from "./islands/TaskTable.tsx";
+import $island10 from "./islands/TaskTypes.tsx";
+import $island11 from "./islands/WorkerGrid.tsx";
 
 const manifest: UiManifest<DashboardState> = {
   baseUrl: new URL("./", import.meta.url),
@@ -27,9 +29,10 @@ const manifest: UiManifest<DashboardState> = {
   error: $error,
   routes: {
     "index.tsx": $route0,
-    "tasks/[id].tsx": $route1,
-    "tasks/index.tsx": $route2,
-    "types.tsx": $route3,
+    "schedules.tsx": $route1,
+    "tasks/[id].tsx": $route2,
+    "tasks/index.tsx": $route3,
+    "types.tsx": $route4,
   },
   islands: {
     ConnectionStatus: $island0,
@@ -38,11 +41,12 @@ const manifest: UiManifest<DashboardState> = {
     NodeInfo: $island3,
     QueueDepth: $island4,
     RecentTasks: $island5,
-    SubmitPanel: $island6,
-    TaskDetail: $island7,
-    TaskTable: $island8,
-    TaskTypes: $island9,
-    WorkerGrid: $island10,
+    ScheduleBoard: $island6,
+    SubmitPanel: $island7,
+    TaskDetail: $island8,
+    TaskTable: $island9,
+    TaskTypes: $island10,
+    WorkerGrid: $island11,
   },
 };
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TaskPage, TaskQuery } from "../engine/mod.ts";
+import type { Schedule, TaskPage, TaskQuery } from "../engine/mod.ts";
 import type { TaskTypeSource } from "./task_type_json.ts";
 import type { HistoryWindow } from "../components/types.ts";
 import type { DashboardStats, Task, TaskTypeSummary, WorkerInfo } from "../components/types.ts";
@@ -19,6 +19,8 @@ export interface DashboardEngine extends TaskTypeSource {
   get(id: string): Promise<Task | undefined>;
   dependents(id: string, options?: { limit?: number }): Promise<Task[]>;
   workers(): WorkerInfo[];
+  /** The schedules, for the schedules page. */
+  readonly schedules: { list(): Promise<Schedule[]> };
 }
 
 /** What the dashboard's history gives pages: a window of samples and each worker's load. */

@@ -8,6 +8,9 @@
 
 import type {
   EventListener,
+  Schedule,
+  ScheduleChange,
+  ScheduleInput,
   SubmitInput,
   SubmitResult,
   Task,
@@ -29,6 +32,15 @@ export interface NodeWorkers {
   workers: WorkerInfo[];
 }
 
+/** The schedule operations the service calls (`tf.schedules`). */
+export interface ServiceSchedules {
+  create(input: ScheduleInput): Promise<Schedule>;
+  get(name: string): Promise<Schedule | undefined>;
+  list(): Promise<Schedule[]>;
+  update(name: string, change: ScheduleChange): Promise<Schedule>;
+  delete(name: string): Promise<Schedule>;
+}
+
 /** The engine operations the service calls. */
 export interface ServiceEngine {
   readonly nodeId: string;
@@ -36,6 +48,7 @@ export interface ServiceEngine {
   /** `false` while a shared store is unreachable. */
   readonly healthy: boolean;
   readonly store: TaskStore;
+  readonly schedules: ServiceSchedules;
   submit(input: SubmitInput): Promise<Task>;
   submitBatch(inputs: SubmitInput[], options: { outcomes: true }): Promise<SubmitResult[]>;
   get(id: string): Promise<Task | undefined>;

@@ -27,16 +27,18 @@ export function describeValue(value: unknown): string {
 }
 
 /** An error message function for Zod: `<expected>: received <value>.` */
-function expected(what: string): (issue: { input?: unknown }) => string {
+export function expected(what: string): (issue: { input?: unknown }) => string {
   return (issue) => `${what}: received ${describeValue(issue.input)}.`;
 }
 
-function integer(what: string, min: number, max: number) {
+/** A Zod integer from `min` to `max` whose error names `what`. */
+export function integer(what: string, min: number, max: number) {
   const error = expected(`${what} must be an integer from ${min} to ${max}`);
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
 
-const priority = integer("Priority", MIN_PRIORITY, MAX_PRIORITY).openapi({
+/** A task's priority. */
+export const priority = integer("Priority", MIN_PRIORITY, MAX_PRIORITY).openapi({
   description: "1 to 10; 10 is the most urgent. Default 5.",
   example: 5,
 });
@@ -205,6 +207,10 @@ export const TaskSchema = z.object({
     description: "The tasks it waits for, when it depends on any.",
   }),
   onParentFailure: z.enum(["cancel", "run"]).optional(),
+  schedule: z.object({
+    name: z.string(),
+    tick: z.number().openapi({ description: "The tick it fired for, ms since epoch." }),
+  }).optional().openapi({ description: "The schedule that submitted it, when one did." }),
   history: z.array(TaskAttemptSchema).optional().openapi({
     description: "The attempts before the current (or last) one, oldest first, at most " +
       `${MAX_ATTEMPT_HISTORY}; absent until a run ends and the task runs again. The current ` +

@@ -26,6 +26,7 @@ import {
   type SubmitResult,
   type Task,
   TASK_STATUSES,
+  type TaskScheduleRef,
 } from "../model/task.ts";
 import { normalizeLimits, type TypeControl, type TypeLimits } from "../model/type_controls.ts";
 import { WorkerPool } from "../pool/pool.ts";
@@ -39,7 +40,9 @@ import { storeOf } from "../store/mod.ts";
 import { isSharedStore, type SharedTaskStore } from "../store/shared_store.ts";
 import type { TaskStore } from "../store/store.ts";
 import { StoreWriter } from "../store/store_writer.ts";
-import { buildTasks } from "./submit.ts";
+import { buildTask, buildTasks } from "./submit.ts";
+import { REAL_CLOCK } from "./schedule_firer.ts";
+import { Schedules } from "./schedules.ts";
 import { TypeControls } from "./controls.ts";
 import { Dependencies } from "./dependencies.ts";
 import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./options.ts";
@@ -85,6 +88,8 @@ export class ThreadFlow {
   readonly options: Readonly<ResolvedOptions>;
   readonly store: TaskStore;
   readonly nodeId: string;
+  /** The schedules: tasks submitted on a cron pattern or an interval (see {@linkcode Schedules}). */
+  readonly schedules: Schedules;
   #state: "running" | "draining" | "closed" = "running";
   #types: Map<string, TaskTypeInfo>;
   #lifecycle: Lifecycle;
@@ -176,6 +181,19 @@ export class ThreadFlow {
         if (!this.#runner.relaying) claimed.publish(event);
       });
     }
+    this.schedules = new Schedules({
+      store,
+      shared: claimed !== null,
+      owner: options.nodeId,
+      clock: REAL_CLOCK,
+      checkTask: (task) => {
+        const context = { options: this.options, hasTaskType: (t: string) => this.#types.has(t) };
+        buildTask(task, context, Date.now(), "task.");
+      },
+      submit: async (input, schedule) => (await this.#submit([input], false, schedule))[0],
+      task: (id) => this.get(id),
+      emit: (event) => this.#lifecycle.emit(event),
+    });
     this.#retention = new Retention(store, {
       retentionMs: options.retentionMs,
       retentionMaxFinished: options.retentionMaxFinished,
@@ -223,6 +241,7 @@ export class ThreadFlow {
     }
     engine.#retention.start();
     engine.#dependencies.start();
+    engine.schedules.start();
     if (engine.#source.shared) {
       engine.#controlsTimer = setInterval(() => {
         engine.#controls.refresh().catch(() => {});
@@ -496,6 +515,7 @@ export class ThreadFlow {
     if (this.#state !== "running") return;
     this.#state = "draining";
     clearInterval(this.#controlsTimer);
+    await this.schedules.close();
     this.#dependencies.close();
     this.#gate.close();
     this.#runner.stopAccepting();
@@ -519,12 +539,17 @@ export class ThreadFlow {
     this.#waiters.resolveAll((id) => this.#runner.live.get(id));
   }
 
-  async #submit(inputs: SubmitInput[], batch: boolean): Promise<SubmitResult[]> {
+  async #submit(
+    inputs: SubmitInput[],
+    batch: boolean,
+    schedule?: TaskScheduleRef,
+  ): Promise<SubmitResult[]> {
     this.#assertAccepting();
     const tasks = buildTasks(inputs, batch, {
       options: this.options,
       hasTaskType: (type) => this.#types.has(type),
     });
+    if (schedule !== undefined) tasks[0].schedule = { ...schedule };
     if (tasks.some((task) => task.dependsOn !== undefined)) {
       await this.#dependencies.check(tasks, tasks.map((_, i) => batch ? `tasks[${i}].` : ""));
     }
@@ -610,6 +635,7 @@ export class ThreadFlow {
       remoteEvent: (event) => {
         this.#runner.relay(event);
         this.#controls.relayed(event);
+        this.schedules.relayed(event);
       },
       wanted: () => {
         if (this.#state !== "running") return 0;

@@ -102,6 +102,8 @@ export interface Task {
    * cancels this one with that reason; `run` runs it anyway once all have ended.
    */
   onParentFailure?: ParentFailurePolicy;
+  /** The schedule that submitted this task and the tick it fired for; absent for other tasks. */
+  schedule?: TaskScheduleRef;
   /**
    * Attempts before the current (or last) one, oldest first; absent until a
    * run ends and the task runs again. The current attempt is the task's own
@@ -111,6 +113,14 @@ export interface Task {
   history?: TaskAttempt[];
   /** The task this one retries with changes (its payload or options edited); absent otherwise. */
   retryOf?: string;
+}
+
+/** Which schedule submitted a task, and for which tick. */
+export interface TaskScheduleRef {
+  /** The schedule's name. */
+  name: string;
+  /** The tick it fired for, ms since epoch. */
+  tick: number;
 }
 
 /** How one attempt ended: `running` while it runs. */

@@ -12,6 +12,7 @@ import { api, authRequired, getToken } from "./api.ts";
 import { type Link, openLink } from "./socket_link.ts";
 import type {
   DashboardStats,
+  ScheduleEvent,
   Task,
   TaskEvent,
   TypeControlView,
@@ -67,6 +68,22 @@ const typeListeners = new Set<(control: TypeControlView) => void>();
 export function onTypeControl(listener: (control: TypeControlView) => void): () => void {
   typeListeners.add(listener);
   return () => typeListeners.delete(listener);
+}
+
+const scheduleListeners = new Set<(event: ScheduleEvent) => void>();
+
+/**
+ * Calls `listener` with each schedule event (`schedule.created`, `.fired`…)
+ * as it arrives. Returns a function that stops it.
+ *
+ * @example
+ * ```ts ignore
+ * const stop = onScheduleEvent((event) => console.log(event.type, event.name));
+ * ```
+ */
+export function onScheduleEvent(listener: (event: ScheduleEvent) => void): () => void {
+  scheduleListeners.add(listener);
+  return () => scheduleListeners.delete(listener);
 }
 
 /**
@@ -281,6 +298,9 @@ function handleMessage(data: Record<string, unknown>): void {
     case "error":
     case "unsubscribed":
       return;
+  }
+  if (typeof data.type === "string" && data.type.startsWith("schedule.")) {
+    for (const listener of scheduleListeners) listener(data as unknown as ScheduleEvent);
   }
 }
 

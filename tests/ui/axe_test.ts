@@ -31,6 +31,19 @@ Deno.test({
       await ui.engine.pauseType("gzip");
       await ui.engine.setTypeLimits("sha256", { concurrency: 2, ratePerSecond: 10 });
       await ui.engine.submit({ type: "noop", payload: "later", delayMs: 600_000 });
+      await ui.engine.schedules.create({
+        name: "nightly",
+        cron: "0 3 * * *",
+        timezone: "Europe/Paris",
+        task: { type: "noop" },
+      });
+      await ui.engine.schedules.create({
+        name: "paused-beat",
+        cron: "@every 30s",
+        task: { type: "fib", payload: { n: 10 }, priority: 9 },
+        overlap: "skip",
+        paused: true,
+      });
       const pages = [
         ["/", "overview"],
         ["/?window=3600", "overview-hour"],
@@ -39,6 +52,7 @@ Deno.test({
         [`/tasks/${failed.id}`, "task-failed"],
         [`/tasks/${bytes.id}`, "task-bytes"],
         ["/tasks/0192c0de-0000-7000-8000-000000000000", "task-missing"],
+        ["/schedules", "schedules"],
         ["/types", "types"],
         ["/tasks?sort=priority&id=0", "tasks-sorted"],
         [`/tasks/${child.id}`, "task-blocked"],

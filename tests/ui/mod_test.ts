@@ -209,6 +209,9 @@ Deno.test("a page answers 503 with HTML while the engine's store is unavailable"
     workers: () => [],
     taskTypes: () => [],
     typeControls: () => [],
+    schedules: {
+      list: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
+    },
   };
   const app = new OpenAPIHono<AppEnv>();
   registerDashboard(app, { engine: failing, config: {} });
