@@ -5,7 +5,6 @@ import { ValueView } from "../components/ValueView.tsx";
 import { AttemptTimeline } from "../components/AttemptTimeline.tsx";
 import { TaskRelatives } from "../components/TaskRelatives.tsx";
 import { attemptTimeline } from "../components/attempts.ts";
-import { RetryForm } from "./_client/RetryForm.tsx";
 import { formatDuration, formatTime } from "../components/format.ts";
 import { api } from "./_client/api.ts";
 import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions.ts";
@@ -106,6 +105,9 @@ export default function TaskDetail(props: TaskDetailProps) {
             >
               Retry task
             </button>
+          )}
+          {RETRYABLE.has(task.status) && (
+            <a class="link-button" href={`/tasks/${task.id}/retry`}>Retry with changes</a>
           )}
         </div>
         <p role="status" class={notice?.error ? "field-error" : "muted"}>
@@ -214,12 +216,6 @@ export default function TaskDetail(props: TaskDetailProps) {
           <p class="muted">The newest {props.childLimit} are shown.</p>
         )}
       </section>
-      {RETRYABLE.has(task.status) && (
-        <details class="retry-changes">
-          <summary>Retry with changes</summary>
-          <RetryForm task={task} canAct={canAct} />
-        </details>
-      )}
       <section aria-labelledby="payload-h">
         <h2 id="payload-h">Payload</h2>
         <ValueView label="Payload" value={task.payload} />

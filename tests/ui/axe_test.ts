@@ -54,6 +54,7 @@ Deno.test({
         ["/tasks/0192c0de-0000-7000-8000-000000000000", "task-missing"],
         ["/schedules", "schedules"],
         ["/types", "types"],
+        [`/tasks/${failed.id}/retry`, "task-retry"],
         ["/tasks?sort=priority&id=0", "tasks-sorted"],
         [`/tasks/${child.id}`, "task-blocked"],
         [`/tasks/${sleeper.id}`, "task-parent"],

@@ -73,6 +73,12 @@ Deno.test({
         const sleep = page.locator('.type-card[data-type="sleep"]');
         await sleep.locator("button", { hasText: "Pause" }).click();
         await sleep.locator(".pill-paused").waitFor();
+        // The card is outlined while paused (CSS :has, no script).
+        const borders = await page.$$eval(
+          ".type-card",
+          (cards) => cards.map((card) => getComputedStyle(card).borderTopColor),
+        );
+        assertEquals(new Set(borders).size, 2);
         assert(ui.engine.typeControl("sleep").paused, "the engine paused sleep");
         // A paused type's task stays queued.
         const waiting = await ui.engine.submit({ type: "sleep", payload: { ms: 1 } });
@@ -164,27 +170,30 @@ Deno.test({
           await page.locator('[data-fact="attempts"]').textContent(),
           "2 of 2· 4 runs in all",
         );
-        await page.click("summary:has-text('Retry with changes')");
-        const payload = page.locator('textarea[name="payload"]');
+        await Promise.all([page.waitForURL(/\/retry$/), page.click("text=Retry with changes")]);
+        await page.waitForSelector('.conn[data-state="live"]');
+        const payload = page.locator("#submit-payload");
         assertEquals(JSON.parse(await payload.inputValue()), { n: "x" });
+        assertEquals(await page.inputValue("#submit-type"), "fib");
+        assertEquals(await page.inputValue("#submit-attempts"), "2");
         // Bad edits are refused at their field: JSON by the page, a range by the server.
         await payload.fill('{ "n": ');
-        await page.click("text=Submit as a new task");
-        await page.locator(".retry-form .field-error", { hasText: "Payload must be JSON" })
-          .waitFor();
+        await page.click(".submit-form button[type=submit]");
+        await page.locator("#submit-payload-error").waitFor();
         await payload.fill('{ "n": 12 }');
-        await page.locator('.retry-form input[name="priority"]').fill("11");
-        await page.click("text=Submit as a new task");
-        await page.locator(".retry-form .field-error", { hasText: "from 1 to 10" }).waitFor();
-        assertEquals(
-          await page.locator('.retry-form input[name="priority"]').getAttribute("aria-invalid"),
-          "true",
+        await page.fill("#submit-priority", "11");
+        await page.click(".submit-form button[type=submit]");
+        await page.locator("#submit-priority-error", { hasText: "from 1 to 10" }).waitFor();
+        assertEquals(await page.getAttribute("#submit-priority", "aria-invalid"), "true");
+        await page.fill("#submit-priority", "7");
+        await page.fill("#submit-attempts", "1");
+        await page.click(".submit-form button[type=submit]");
+        await page.waitForFunction(() =>
+          document.querySelector(".submit-status")?.textContent?.startsWith("Submitted")
         );
-        await page.locator('.retry-form input[name="priority"]').fill("7");
-        await page.locator('.retry-form input[name="maxAttempts"]').fill("1");
         await Promise.all([
-          page.waitForURL((url) => !url.pathname.endsWith(failing.id)),
-          page.click("text=Submit as a new task"),
+          page.waitForURL(/\/tasks\/[0-9a-f-]{36}$/),
+          page.click(".submit-status a"),
         ]);
         const newId = page.url().split("/").pop()!;
         assert(newId !== failing.id, "a new task was opened");
