@@ -157,10 +157,9 @@ export function normalizeQuery(query: TaskQuery = {}): StoreQuery {
     const after = sort === "created" ? decodeCursor(cursor) : undefined;
     const offset = sort === "created" ? undefined : decodeOffsetCursor(cursor);
     if (after === undefined && offset === undefined) {
+      // Not echoed: a cursor pasted from elsewhere may hold anything, a secret included.
       throw new ValidationError(
-        `Cursor must be a value returned as nextCursor with the same sort: received ${
-          JSON.stringify(query.cursor)
-        }.`,
+        "Cursor must be the nextCursor of a previous page with the same sort.",
         "cursor",
       );
     }
