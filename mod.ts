@@ -16,6 +16,8 @@
  */
 
 export {
+  type AttemptOutcome,
+  attemptTimeline,
   ClosedError,
   type CloseOptions,
   DEFAULT_PRIORITY,
@@ -64,6 +66,7 @@ export {
   type SubmitResult,
   type Task,
   TASK_STATUSES,
+  type TaskAttempt,
   TaskConflictError,
   type TaskContext,
   type TaskError,
@@ -74,9 +77,11 @@ export {
   type TaskPage,
   type TaskQuery,
   type TaskScheduleRef,
+  type TaskSort,
   type TaskStatus,
   type TaskStore,
   type TaskTypeInfo,
+  type TaskTypeStats,
   TERMINAL_EVENT_TYPES,
   TERMINAL_STATUSES,
   ThreadFlow,
