@@ -18,6 +18,7 @@ import type {
   TaskPage,
   TaskQuery,
   TaskStore,
+  TaskTypeStats,
   TypeControl,
   TypeLimits,
   WorkerInfo,
@@ -66,6 +67,8 @@ export interface ServiceEngine {
   nodes(): Promise<NodeWorkers[]>;
   taskTypes(): TaskTypeInfo[];
   hasTaskType(name: string): boolean;
+  /** Each type's tasks by status and its last hour's figures on this node. */
+  typeStats(): Promise<TaskTypeStats[]>;
   typeControls(): TypeControl[];
   typeControl(type: string): TypeControl;
   setTypeLimits(type: string, limits: TypeLimits | null): Promise<TypeControl>;
