@@ -65,6 +65,10 @@ export interface TaskTypeView {
   limitsSet: boolean;
   /** What its workers may do: off, on, or the hosts, paths or names allowed, by kind. */
   permissions: Record<string, boolean | string[]>;
+  /** Where its tasks run now. */
+  isolation: "thread" | "process";
+  /** Heap limit of its worker processes, MB; `null` in threads. */
+  memoryLimitMb: number | null;
   /** Its tasks in the store by status. */
   counts: Record<string, number>;
   /** Run time of the attempts that ended in the last hour on this node, ms. */

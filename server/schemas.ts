@@ -401,6 +401,13 @@ export const TaskTypeSchema = z.object({
     description: "What its workers may do (net, read, write, env, run, ffi, sys): false, true, " +
       "or the hosts, paths or names allowed. Types with the same permissions share workers.",
   }),
+  isolation: z.enum(["thread", "process"]).openapi({
+    description: "Where its tasks run now: threads of the service, or worker processes (its " +
+      "module's `isolation`, the service's default, or processes since one of its threads got stuck).",
+  }),
+  memoryLimitMb: z.number().int().nullable().openapi({
+    description: "Heap limit of its worker processes, MB; null in threads (no limit).",
+  }),
   counts: z.object(
     Object.fromEntries(TASK_STATUSES.map((status) => [status, z.number().int()])),
   ).openapi({ description: "Its tasks in the store, by status (the cluster's on PostgreSQL)." }),

@@ -43,6 +43,8 @@ export function taskTypeView(
     moduleLimits: control.moduleLimits,
     limitsSet: control.limitsSet,
     permissions: { ...info.permissions },
+    isolation: info.isolation,
+    memoryLimitMb: info.isolation === "process" ? info.memoryLimitMb : null,
     counts: stats?.counts ?? emptyCounts(),
     runMs: stats?.runMs ?? { count: 0, p50: 0, p95: 0 },
     lastHour: stats?.lastHour ?? { succeeded: 0, failed: 0, failureRate: null },

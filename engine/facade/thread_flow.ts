@@ -175,7 +175,14 @@ export class ThreadFlow {
       sandbox: options.sandbox,
       agingMs: options.agingMs,
       memoryLimitMb: options.taskMemoryMb,
-      hooks: { ...this.#runner.poolHooks, threadStuck: warnStuck },
+      hooks: {
+        ...this.#runner.poolHooks,
+        threadStuck: (thread, switched) => {
+          // taskTypes() tells where each type runs now.
+          for (const type of switched) types.get(type)!.isolation = "process";
+          warnStuck(thread, switched);
+        },
+      },
     });
     this.#runner.connect(this.#source, this.#pool);
     if (claimed !== null) {
