@@ -111,10 +111,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   const { engine, config, logger } = deps;
   const startedAt = Date.now();
   const metrics = new HttpMetrics();
-  const taskCounters = new TaskCounters(
-    engine.taskTypes().map((type) => type.name),
-    engine.nodeId,
-  );
+  const taskCounters = new TaskCounters(engine.taskTypes().map((type) => type.name), {
+    nodeId: engine.nodeId,
+    relayed: () => engine.relaying,
+  });
   const completions = new CompletionLog();
   const shutdown = new AbortController();
   const hub = new WebSocketHub(engine, logger, {
