@@ -38,6 +38,8 @@ export interface SqliteStoreOptions {
   synchronous?: "full" | "normal";
 }
 
+type Outcome = { ok: boolean; value: unknown };
+
 interface Operation {
   run(): unknown;
   resolve(value: unknown): void;
@@ -96,6 +98,11 @@ export class SqliteStore implements TaskStore {
   #committed = 0;
   /** Held while open: a second process on the same file would run tasks twice. */
   #lock: Deno.FsFile | undefined;
+  /**
+   * The write-ahead log, synced after each commit when `synchronous` is
+   * `full` (the connection itself runs at NORMAL, which syncs at checkpoints).
+   */
+  #wal: Deno.FsFile | undefined;
 
   /** A store on the file at `path` (a path or `file:` URL); nothing is opened until `open()`. */
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
@@ -131,7 +138,10 @@ export class SqliteStore implements TaskStore {
         if (this.path !== ":memory:" && mode.journal_mode !== "wal") {
           throw new Error(`WAL mode could not be enabled (journal_mode is ${mode.journal_mode})`);
         }
-        db.exec(`PRAGMA synchronous = ${this.#synchronous.toUpperCase()}`);
+        // FULL would fsync the WAL inside COMMIT, blocking the event loop; at NORMAL the
+        // store syncs the WAL itself after each commit, asynchronously, before it answers.
+        const syncsItself = this.#synchronous === "full" && this.path !== ":memory:";
+        db.exec(`PRAGMA synchronous = ${syncsItself ? "NORMAL" : this.#synchronous.toUpperCase()}`);
         db.exec("PRAGMA cache_size = -32000");
         // After a burst, a checkpoint truncates the WAL back to at most 64 MiB.
         db.exec("PRAGMA journal_size_limit = 67108864");
@@ -143,8 +153,11 @@ export class SqliteStore implements TaskStore {
         };
         db.exec(`PRAGMA user_version = ${user_version}`);
         if (this.path !== ":memory:") this.#lock = this.#acquireLock();
+        if (syncsItself) this.#wal = Deno.openSync(`${this.path}-wal`, { read: true });
       } catch (error) {
         db.close();
+        this.#lock?.close();
+        this.#lock = undefined;
         throw error;
       }
       this.#db = db;
@@ -241,12 +254,11 @@ export class SqliteStore implements TaskStore {
     return this.#enqueue(() => this.#pruneNow(options), false);
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#commits.close();
-    // Batches run synchronously here: settled() runs what waits at once.
-    void this.#commits.settled();
+    await this.#commits.settled();
     const db = this.#db;
     this.#db = undefined;
     if (db) {
@@ -254,16 +266,18 @@ export class SqliteStore implements TaskStore {
         db.exec("PRAGMA optimize");
       } finally {
         db.close();
+        this.#wal?.close();
+        this.#wal = undefined;
         this.#lock?.close();
         this.#lock = undefined;
       }
     }
-    return Promise.resolve();
   }
 
   /**
    * Queues an operation for the transaction of this event-loop turn. A read
-   * with nothing queued runs at once; otherwise it runs in order inside the
+   * with nothing queued runs at once (while the last batch's WAL sync is under
+   * way it sees that batch's writes); otherwise it runs in order inside the
    * batch, so it sees the writes called before it.
    */
   #enqueue<T>(run: () => T, readOnly: boolean): Promise<T> {
@@ -274,7 +288,7 @@ export class SqliteStore implements TaskStore {
         ),
       );
     }
-    if (readOnly && this.#commits.idle) {
+    if (readOnly && this.#commits.size === 0) {
       try {
         return Promise.resolve(run());
       } catch (error) {
@@ -286,26 +300,22 @@ export class SqliteStore implements TaskStore {
     });
   }
 
-  /** Runs a batch in one transaction, then settles its promises. */
-  #flush(operations: Operation[]): void {
+  /**
+   * Runs a batch in one transaction, then settles its promises once the
+   * transaction is durable: with `synchronous: "full"` the WAL is synced by
+   * an asynchronous `fdatasync`, so the event loop serves requests (and the
+   * next batch gathers) while the disk works, instead of blocking in COMMIT.
+   */
+  #flush(operations: Operation[]): Promise<void> | void {
     const db = this.#db!;
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    const before = { ...this.#counts };
+    let outcomes: Outcome[];
     try {
-      db.exec("BEGIN IMMEDIATE");
-      for (const operation of operations) {
-        if (operation.readOnly) {
-          outcomes.push(attempt(operation.run));
-          continue;
-        }
-        // A savepoint per call keeps each insert() all-or-none without
-        // failing the other calls that share the transaction.
-        db.exec("SAVEPOINT operation");
-        const outcome = attempt(operation.run);
-        if (!outcome.ok) db.exec("ROLLBACK TO operation");
-        db.exec("RELEASE operation");
-        outcomes.push(outcome);
-      }
-      db.exec("COMMIT");
+      // Most batches fail nowhere: they run without a savepoint per call. A call that throws
+      // rolls the transaction back, and the batch runs again with a savepoint per call, so
+      // that only the failing call fails.
+      outcomes = this.#transaction(db, operations, false) ??
+        this.#retryIsolated(db, operations, before);
       this.#committed++;
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
@@ -320,11 +330,57 @@ export class SqliteStore implements TaskStore {
       for (const operation of operations) operation.reject(failure);
       return;
     }
-    operations.forEach((operation, index) => {
-      const outcome = outcomes[index];
-      if (outcome.ok) operation.resolve(outcome.value);
-      else operation.reject(outcome.value);
+    const settle = () => {
+      operations.forEach((operation, index) => {
+        const outcome = outcomes[index];
+        if (outcome.ok) operation.resolve(outcome.value);
+        else operation.reject(outcome.value);
+      });
+    };
+    const wal = this.#wal;
+    if (wal === undefined || operations.every((operation) => operation.readOnly)) return settle();
+    return wal.syncData().then(settle, (error) => {
+      const failure = new StoreUnavailableError(
+        `Could not sync the SQLite write-ahead log of "${this.path}" to disk: ${describe(error)}.`,
+      );
+      for (const operation of operations) operation.reject(failure);
     });
+  }
+
+  #retryIsolated(db: DatabaseSync, operations: Operation[], before: StatusCounts): Outcome[] {
+    this.#counts = before;
+    return this.#transaction(db, operations, true)!;
+  }
+
+  /**
+   * Runs `operations` in one transaction and commits it. Without `isolated`,
+   * a failing write rolls everything back and the answer is `undefined`.
+   */
+  #transaction(
+    db: DatabaseSync,
+    operations: Operation[],
+    isolated: boolean,
+  ): Outcome[] | undefined {
+    this.#statement("BEGIN IMMEDIATE").run();
+    const outcomes: Outcome[] = new Array(operations.length);
+    for (let i = 0; i < operations.length; i++) {
+      const operation = operations[i];
+      if (operation.readOnly || !isolated) {
+        outcomes[i] = attempt(operation.run);
+        if (!outcomes[i].ok && !operation.readOnly) {
+          db.exec("ROLLBACK");
+          return undefined;
+        }
+        continue;
+      }
+      this.#statement("SAVEPOINT operation").run();
+      const outcome = attempt(operation.run);
+      if (!outcome.ok) this.#statement("ROLLBACK TO operation").run();
+      this.#statement("RELEASE operation").run();
+      outcomes[i] = outcome;
+    }
+    this.#statement("COMMIT").run();
+    return outcomes;
   }
 
   /**
