@@ -48,6 +48,9 @@ interface Operation {
   readOnly: boolean;
 }
 
+/** Most WAL syncs under way at once (see `#flush`). */
+const MAX_SYNCS_IN_FLIGHT = 2;
+
 const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
 
 const INSERT_SQL = `
@@ -103,6 +106,8 @@ export class SqliteStore implements TaskStore {
    * `full` (the connection itself runs at NORMAL, which syncs at checkpoints).
    */
   #wal: Deno.FsFile | undefined;
+  /** WAL syncs under way, each settling the batch committed just before it began. */
+  #syncing = new Set<Promise<void>>();
 
   /** A store on the file at `path` (a path or `file:` URL); nothing is opened until `open()`. */
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
@@ -259,6 +264,7 @@ export class SqliteStore implements TaskStore {
     this.#closed = true;
     this.#commits.close();
     await this.#commits.settled();
+    while (this.#syncing.size > 0) await Promise.all(this.#syncing);
     const db = this.#db;
     this.#db = undefined;
     if (db) {
@@ -339,12 +345,16 @@ export class SqliteStore implements TaskStore {
     };
     const wal = this.#wal;
     if (wal === undefined || operations.every((operation) => operation.readOnly)) return settle();
-    return wal.syncData().then(settle, (error) => {
+    const sync: Promise<void> = wal.syncData().then(settle, (error) => {
       const failure = new StoreUnavailableError(
         `Could not sync the SQLite write-ahead log of "${this.path}" to disk: ${describe(error)}.`,
       );
       for (const operation of operations) operation.reject(failure);
-    });
+    }).finally(() => this.#syncing.delete(sync));
+    this.#syncing.add(sync);
+    // A new batch may commit while one sync runs (a submit then waits for its own sync, not
+    // also for the one before); with more in flight, batches wait and grow instead.
+    return this.#syncing.size < MAX_SYNCS_IN_FLIGHT ? undefined : sync;
   }
 
   #retryIsolated(db: DatabaseSync, operations: Operation[], before: StatusCounts): Outcome[] {
