@@ -6,18 +6,20 @@ import type { DashboardState } from "./server/dashboard_state.ts";
 import $app from "./routes/_app.tsx";
 import $error from "./routes/_error.tsx";
 import * as $route0 from "./routes/index.tsx";
-import * as $route1 from "./routes/tasks/[id].tsx";
-import * as $route2 from "./routes/tasks/index.tsx";
+import * as $route1 from "./routes/schedules.tsx";
+import * as $route2 from "./routes/tasks/[id].tsx";
+import * as $route3 from "./routes/tasks/index.tsx";
 import $island0 from "./islands/ConnectionStatus.tsx";
 import $island1 from "./islands/HistoryCharts.tsx";
 import $island2 from "./islands/LiveCounters.tsx";
 import $island3 from "./islands/NodeInfo.tsx";
 import $island4 from "./islands/QueueDepth.tsx";
 import $island5 from "./islands/RecentTasks.tsx";
-import $island6 from "./islands/SubmitPanel.tsx";
-import $island7 from "./islands/TaskDetail.tsx";
-import $island8 from "./islands/TaskTable.tsx";
-import $island9 from "./islands/WorkerGrid.tsx";
+import $island6 from "./islands/ScheduleBoard.tsx";
+import $island7 from "./islands/SubmitPanel.tsx";
+import $island8 from "./islands/TaskDetail.tsx";
+import $island9 from "./islands/TaskTable.tsx";
+import $island10 from "./islands/WorkerGrid.tsx";
 
 const manifest: UiManifest<DashboardState> = {
   baseUrl: new URL("./", import.meta.url),
@@ -25,8 +27,9 @@ const manifest: UiManifest<DashboardState> = {
   error: $error,
   routes: {
     "index.tsx": $route0,
-    "tasks/[id].tsx": $route1,
-    "tasks/index.tsx": $route2,
+    "schedules.tsx": $route1,
+    "tasks/[id].tsx": $route2,
+    "tasks/index.tsx": $route3,
   },
   islands: {
     ConnectionStatus: $island0,
@@ -35,10 +38,11 @@ const manifest: UiManifest<DashboardState> = {
     NodeInfo: $island3,
     QueueDepth: $island4,
     RecentTasks: $island5,
-    SubmitPanel: $island6,
-    TaskDetail: $island7,
-    TaskTable: $island8,
-    WorkerGrid: $island9,
+    ScheduleBoard: $island6,
+    SubmitPanel: $island7,
+    TaskDetail: $island8,
+    TaskTable: $island9,
+    WorkerGrid: $island10,
   },
 };
 

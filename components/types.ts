@@ -7,6 +7,8 @@
 
 export type {
   LatencySummary,
+  Schedule,
+  ScheduleEvent,
   StatusCounts,
   Task,
   TaskError,

@@ -58,11 +58,14 @@ export {
   type Task,
   TASK_STATUSES,
   type TaskError,
+  type TaskScheduleRef,
   type TaskStatus,
   TERMINAL_STATUSES,
 } from "./model/task.ts";
 export {
   type EventListener,
+  type ScheduleEvent,
+  type ScheduleEventType,
   type TaskEvent,
   type TaskEventType,
   TERMINAL_EVENT_TYPES,
@@ -78,6 +81,8 @@ export {
   InvalidOptionError,
   PayloadTooLargeError,
   QueueFullError,
+  ScheduleExistsError,
+  ScheduleNotFoundError,
   StoreUnavailableError,
   TaskConflictError,
   TaskNotFoundError,
@@ -89,6 +94,21 @@ export {
   WorkerExitedError,
 } from "./model/errors.ts";
 export { normalizeLimits, type TypeControl, type TypeLimits } from "./model/type_controls.ts";
+export {
+  MAX_CATCH_UP_TICKS,
+  MAX_SCHEDULE_PAYLOAD_BYTES,
+  MISSED_AFTER_MS,
+  type Schedule,
+  type ScheduleAdvance,
+  type ScheduleCatchUp,
+  type ScheduleChange,
+  type ScheduleInput,
+  type ScheduleOverlap,
+  type ScheduleTask,
+  type ScheduleUpdate,
+  type StoredSchedule,
+} from "./model/schedule.ts";
+export { Schedules } from "./facade/schedules.ts";
 export type { TaskTypeInfo } from "./pool/task_types.ts";
 export type { TaskContext, TaskHandler } from "./pool/context.ts";
 export {

@@ -141,6 +141,15 @@ export default function TaskDetail(props: TaskDetailProps) {
           <dt>Node</dt>
           <dd class="mono">{task.nodeId ?? "–"}</dd>
         </div>
+        {task.schedule && (
+          <div>
+            <dt>Schedule</dt>
+            <dd>
+              <a class="mono" href="/schedules">{task.schedule.name}</a>
+              <span class="muted">{` tick ${formatTime(task.schedule.tick)}`}</span>
+            </dd>
+          </div>
+        )}
         {task.idempotencyKey && (
           <div>
             <dt>Idempotency key</dt>

@@ -28,6 +28,7 @@ export default function App(
           <nav aria-label="Main">
             <a href="/" aria-current={current("/")}>Overview</a>
             <a href="/tasks" aria-current={current("/tasks")}>Tasks</a>
+            <a href="/schedules" aria-current={current("/schedules")}>Schedules</a>
           </nav>
           <ConnectionStatus locked={locked} authOff={state.authOff} />
         </header>

@@ -32,6 +32,7 @@ import { wwwAuthenticate } from "./middleware/www_authenticate.ts";
 import { registerOpenApiDocument } from "./openapi.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
 import { registerTaskTypeRoutes } from "./routes/task_types.ts";
+import { registerScheduleRoutes } from "./routes/schedules.ts";
 import { registerApiSystemRoutes, registerRootSystemRoutes } from "./routes/system.ts";
 import { LEGACY_PATHS, OPEN_CORS_PATHS, registerLegacyRoutes } from "./routes/legacy.ts";
 import { validationError } from "./validation.ts";
@@ -175,6 +176,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   registerTaskRoutes(api, { engine, shutdownSignal: shutdown.signal });
   registerApiSystemRoutes(api, systemDeps);
   registerTaskTypeRoutes(api, { engine });
+  registerScheduleRoutes(api, { engine });
   app.route("/api", api);
   registerRootSystemRoutes(app, systemDeps);
   app.get("/ws", (c) => hub.upgrade(c.req.raw));

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TaskPage, TaskQuery } from "../engine/mod.ts";
+import type { Schedule, TaskPage, TaskQuery } from "../engine/mod.ts";
 import type { HistoryWindow } from "../components/types.ts";
 import type { DashboardStats, Task, TaskTypeSummary, WorkerInfo } from "../components/types.ts";
 
@@ -18,6 +18,8 @@ export interface DashboardEngine {
   get(id: string): Promise<Task | undefined>;
   workers(): WorkerInfo[];
   taskTypes(): TaskTypeSummary[];
+  /** The schedules, for the schedules page. */
+  readonly schedules: { list(): Promise<Schedule[]> };
 }
 
 /** What the dashboard's history gives pages: a window of samples and each worker's load. */

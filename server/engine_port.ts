@@ -8,6 +8,9 @@
 
 import type {
   EventListener,
+  Schedule,
+  ScheduleChange,
+  ScheduleInput,
   SubmitInput,
   SubmitResult,
   Task,
@@ -28,6 +31,15 @@ export interface NodeWorkers {
   workers: WorkerInfo[];
 }
 
+/** The schedule operations the service calls (`tf.schedules`). */
+export interface ServiceSchedules {
+  create(input: ScheduleInput): Promise<Schedule>;
+  get(name: string): Promise<Schedule | undefined>;
+  list(): Promise<Schedule[]>;
+  update(name: string, change: ScheduleChange): Promise<Schedule>;
+  delete(name: string): Promise<Schedule>;
+}
+
 /** The engine operations the service calls. */
 export interface ServiceEngine {
   readonly nodeId: string;
@@ -35,10 +47,13 @@ export interface ServiceEngine {
   /** `false` while a shared store is unreachable. */
   readonly healthy: boolean;
   readonly store: TaskStore;
+  readonly schedules: ServiceSchedules;
   submit(input: SubmitInput): Promise<Task>;
   submitBatch(inputs: SubmitInput[], options: { outcomes: true }): Promise<SubmitResult[]>;
   get(id: string): Promise<Task | undefined>;
   list(query: TaskQuery): Promise<TaskPage>;
+  /** The tasks that depend on `id`, newest first. */
+  dependents(id: string, options?: { limit?: number }): Promise<Task[]>;
   wait(id: string, options?: { signal?: AbortSignal }): Promise<Task>;
   cancel(id: string): Promise<Task>;
   retry(id: string): Promise<Task>;

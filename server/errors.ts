@@ -102,6 +102,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   queue_full: 429,
   task_not_found: 404,
   task_conflict: 409,
+  schedule_not_found: 404,
+  schedule_exists: 409,
   closed: 503,
   store_unavailable: 503,
 };

@@ -20,10 +20,10 @@ export const NO_SECURITY: Record<string, string[]>[] = [];
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: "Invalid input; the message (and `field`) name it.",
   401: "Missing or wrong API token (the service runs with --token).",
-  404: "No task has that id.",
+  404: "No task, task type or schedule has that id or name.",
   405: "This path does not take the method used; `Allow` lists the methods it takes.",
   408: "The wait timed out; the answer carries the task as it stands.",
-  409: "The task is not in a status that allows this.",
+  409: "The task is not in a status that allows this, or the schedule's name is taken.",
   413: "Body or payload too large.",
   415: "The body is not of a media type this operation takes.",
   429: "The queue is full; try again after Retry-After seconds.",
@@ -171,6 +171,11 @@ export function registerOpenApiDocument(
         {
           name: "task types",
           description: "Task types and their controls: pause, resume, concurrency and rate limits.",
+        },
+        {
+          name: "schedules",
+          description: "Tasks submitted on a cron pattern or an interval, once per tick " +
+            "across the cluster.",
         },
         { name: "service", description: "Statistics, workers, health, readiness, metrics." },
         {

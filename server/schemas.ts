@@ -19,16 +19,18 @@ export function describeValue(value: unknown): string {
 }
 
 /** An error message function for Zod: `<expected>: received <value>.` */
-function expected(what: string): (issue: { input?: unknown }) => string {
+export function expected(what: string): (issue: { input?: unknown }) => string {
   return (issue) => `${what}: received ${describeValue(issue.input)}.`;
 }
 
-function integer(what: string, min: number, max: number) {
+/** A Zod integer from `min` to `max` whose error names `what`. */
+export function integer(what: string, min: number, max: number) {
   const error = expected(`${what} must be an integer from ${min} to ${max}`);
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
 
-const priority = integer("Priority", MIN_PRIORITY, MAX_PRIORITY).openapi({
+/** A task's priority. */
+export const priority = integer("Priority", MIN_PRIORITY, MAX_PRIORITY).openapi({
   description: "1 to 10; 10 is the most urgent. Default 5.",
   example: 5,
 });
@@ -174,6 +176,13 @@ export const IdParamSchema = z.object({
   id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }),
 });
 
+/** Query of `GET /api/tasks/:id/dependents`. */
+export const DependentsQuerySchema = z.object({
+  limit: z.string().regex(/^([1-9]\d{0,2}|1000)$/, {
+    error: expected("limit must be an integer from 1 to 1000"),
+  }).optional().openapi({ description: "At most this many, 1 to 1000; default 100." }),
+});
+
 /** Query of `GET /api/tasks/:id/wait`. */
 export const WaitQuerySchema = z.object({
   timeoutMs: z.string().regex(/^\d{1,6}$/, {
@@ -206,6 +215,10 @@ export const TaskSchema = z.object({
     description: "The tasks it waits for, when it depends on any.",
   }),
   onParentFailure: z.enum(["cancel", "run"]).optional(),
+  schedule: z.object({
+    name: z.string(),
+    tick: z.number().openapi({ description: "The tick it fired for, ms since epoch." }),
+  }).optional().openapi({ description: "The schedule that submitted it, when one did." }),
 }).openapi("Task");
 
 /** `{ task }` answers. */

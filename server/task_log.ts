@@ -36,6 +36,14 @@ export function logTransitions(engine: ServiceEngine, logger: Logger): () => voi
       if (!logger.enabled("info")) return;
       const { type, paused, limits } = event.control;
       logger.info(event.type, { seq: event.seq, taskType: type, paused, ...limits });
+    } else if ("schedule" in event) {
+      if (!logger.enabled("info")) return;
+      logger.info(event.type, {
+        seq: event.seq,
+        schedule: event.name,
+        tick: event.tick === undefined ? undefined : new Date(event.tick).toISOString(),
+        taskId: event.taskId,
+      });
     } else if (logger.enabled("info")) {
       logger.info(event.type, {
         seq: event.seq,

@@ -129,6 +129,11 @@ export class Connection {
       return taskIds === undefined && statuses === undefined &&
         (types === undefined || types.has(event.control.type));
     }
+    if ("schedule" in event) {
+      // A schedule changed or fired: for whoever follows the type of task it submits.
+      return taskIds === undefined && statuses === undefined &&
+        (types === undefined || types.has(event.schedule.task.type));
+    }
     if (!("task" in event)) {
       return taskIds === undefined && types === undefined && statuses === undefined;
     }

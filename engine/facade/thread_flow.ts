@@ -18,7 +18,13 @@ import {
 import type { EventListener, WorkerInfo } from "../model/events.ts";
 import { Lifecycle } from "../model/lifecycle.ts";
 import { normalizeQuery, type TaskPage, type TaskQuery } from "../model/query.ts";
-import { isTerminal, type SubmitInput, type SubmitResult, type Task } from "../model/task.ts";
+import {
+  isTerminal,
+  type SubmitInput,
+  type SubmitResult,
+  type Task,
+  type TaskScheduleRef,
+} from "../model/task.ts";
 import { normalizeLimits, type TypeControl, type TypeLimits } from "../model/type_controls.ts";
 import { WorkerPool } from "../pool/pool.ts";
 import { loadTaskTypes, permissionGroups, type TaskTypeInfo } from "../pool/task_types.ts";
@@ -31,7 +37,9 @@ import { storeOf } from "../store/mod.ts";
 import { isSharedStore, type SharedTaskStore } from "../store/shared_store.ts";
 import type { TaskStore } from "../store/store.ts";
 import { StoreWriter } from "../store/store_writer.ts";
-import { buildTasks } from "./submit.ts";
+import { buildTask, buildTasks } from "./submit.ts";
+import { REAL_CLOCK } from "./schedule_firer.ts";
+import { Schedules } from "./schedules.ts";
 import { TypeControls } from "./controls.ts";
 import { Dependencies } from "./dependencies.ts";
 import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./options.ts";
@@ -69,6 +77,8 @@ export class ThreadFlow {
   readonly options: Readonly<ResolvedOptions>;
   readonly store: TaskStore;
   readonly nodeId: string;
+  /** The schedules: tasks submitted on a cron pattern or an interval (see {@linkcode Schedules}). */
+  readonly schedules: Schedules;
   #state: "running" | "draining" | "closed" = "running";
   #types: Map<string, TaskTypeInfo>;
   #lifecycle: Lifecycle;
@@ -160,6 +170,19 @@ export class ThreadFlow {
         if (!this.#runner.relaying) claimed.publish(event);
       });
     }
+    this.schedules = new Schedules({
+      store,
+      shared: claimed !== null,
+      owner: options.nodeId,
+      clock: REAL_CLOCK,
+      checkTask: (task) => {
+        const context = { options: this.options, hasTaskType: (t: string) => this.#types.has(t) };
+        buildTask(task, context, Date.now(), "task.");
+      },
+      submit: async (input, schedule) => (await this.#submit([input], false, schedule))[0],
+      task: (id) => this.get(id),
+      emit: (event) => this.#lifecycle.emit(event),
+    });
     this.#retention = new Retention(store, {
       retentionMs: options.retentionMs,
       retentionMaxFinished: options.retentionMaxFinished,
@@ -207,6 +230,7 @@ export class ThreadFlow {
     }
     engine.#retention.start();
     engine.#dependencies.start();
+    engine.schedules.start();
     if (engine.#source.shared) {
       engine.#controlsTimer = setInterval(() => {
         engine.#controls.refresh().catch(() => {});
@@ -439,6 +463,7 @@ export class ThreadFlow {
     if (this.#state !== "running") return;
     this.#state = "draining";
     clearInterval(this.#controlsTimer);
+    await this.schedules.close();
     this.#dependencies.close();
     this.#gate.close();
     this.#runner.stopAccepting();
@@ -462,12 +487,17 @@ export class ThreadFlow {
     this.#waiters.resolveAll((id) => this.#runner.live.get(id));
   }
 
-  async #submit(inputs: SubmitInput[], batch: boolean): Promise<SubmitResult[]> {
+  async #submit(
+    inputs: SubmitInput[],
+    batch: boolean,
+    schedule?: TaskScheduleRef,
+  ): Promise<SubmitResult[]> {
     this.#assertAccepting();
     const tasks = buildTasks(inputs, batch, {
       options: this.options,
       hasTaskType: (type) => this.#types.has(type),
     });
+    if (schedule !== undefined) tasks[0].schedule = { ...schedule };
     if (tasks.some((task) => task.dependsOn !== undefined)) {
       await this.#dependencies.check(tasks, tasks.map((_, i) => batch ? `tasks[${i}].` : ""));
     }
@@ -553,6 +583,7 @@ export class ThreadFlow {
       remoteEvent: (event) => {
         this.#runner.relay(event);
         this.#controls.relayed(event);
+        this.schedules.relayed(event);
       },
       wanted: () => {
         if (this.#state !== "running") return 0;

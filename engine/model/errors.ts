@@ -15,7 +15,9 @@ export type ThreadFlowErrorCode =
   | "task_conflict"
   | "closed"
   | "store_unavailable"
-  | "invalid_option";
+  | "invalid_option"
+  | "schedule_not_found"
+  | "schedule_exists";
 
 /** Base class of every error the engine throws on purpose. */
 export class ThreadFlowError extends Error {
@@ -44,6 +46,31 @@ export class UnknownTaskTypeError extends ThreadFlowError {
   constructor(type: string, field = "type") {
     super("unknown_task_type", `Unknown task type: received ${JSON.stringify(type)}.`, field);
     this.name = "UnknownTaskTypeError";
+  }
+}
+
+/** No schedule has this name. */
+export class ScheduleNotFoundError extends ThreadFlowError {
+  constructor(name: string) {
+    super(
+      "schedule_not_found",
+      `No schedule is named ${JSON.stringify(name)}: GET /api/schedules lists them.`,
+      "name",
+    );
+    this.name = "ScheduleNotFoundError";
+  }
+}
+
+/** A schedule with this name exists already. */
+export class ScheduleExistsError extends ThreadFlowError {
+  constructor(name: string) {
+    super(
+      "schedule_exists",
+      `A schedule named ${JSON.stringify(name)} exists already: change it with PATCH, or ` +
+        "delete it first.",
+      "name",
+    );
+    this.name = "ScheduleExistsError";
   }
 }
 

@@ -5,6 +5,7 @@
  */
 
 import type { Task } from "./task.ts";
+import type { Schedule } from "./schedule.ts";
 import type { TypeControl } from "./type_controls.ts";
 
 /** Events about one task. Every status change emits exactly one of these. */
@@ -61,8 +62,38 @@ export interface TypeEvent {
   control: TypeControl;
 }
 
+/** Events about a schedule. */
+export type ScheduleEventType =
+  | "schedule.created"
+  | "schedule.updated"
+  | "schedule.paused"
+  | "schedule.resumed"
+  | "schedule.deleted"
+  | "schedule.fired"
+  | "schedule.skipped";
+
+/**
+ * A schedule was created, changed, paused, resumed or deleted, fired a task,
+ * or skipped a tick (overlap `skip` while its last task ran), on any node.
+ */
+export interface ScheduleEvent {
+  type: ScheduleEventType;
+  seq: number;
+  at: number;
+  /** The schedule's name. */
+  name: string;
+  /** The schedule after the change (before it, for `schedule.deleted`). */
+  schedule: Schedule;
+  /** The tick fired or skipped, ms since epoch (`schedule.fired`, `schedule.skipped`). */
+  tick?: number;
+  /** The task submitted (`schedule.fired`), or the unfinished one (`schedule.skipped`). */
+  taskId?: string;
+  /** The node that fired or skipped the tick (`schedule.fired`, `schedule.skipped`). */
+  nodeId?: string;
+}
+
 /** Anything the engine emits. */
-export type ThreadFlowEvent = TaskEvent | WorkerEvent | TypeEvent;
+export type ThreadFlowEvent = TaskEvent | WorkerEvent | TypeEvent | ScheduleEvent;
 
 /** A listener for {@linkcode ThreadFlowEvent}s. */
 export type EventListener = (event: ThreadFlowEvent) => void;

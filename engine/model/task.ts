@@ -102,6 +102,16 @@ export interface Task {
    * cancels this one with that reason; `run` runs it anyway once all have ended.
    */
   onParentFailure?: ParentFailurePolicy;
+  /** The schedule that submitted this task and the tick it fired for; absent for other tasks. */
+  schedule?: TaskScheduleRef;
+}
+
+/** Which schedule submitted a task, and for which tick. */
+export interface TaskScheduleRef {
+  /** The schedule's name. */
+  name: string;
+  /** The tick it fired for, ms since epoch. */
+  tick: number;
 }
 
 /** What a dependent task does when a task it depends on fails or is cancelled. */

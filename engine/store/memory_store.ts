@@ -12,6 +12,7 @@ import {
   type StoredTypeControl,
   type TypeControlChange,
 } from "../model/type_controls.ts";
+import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../model/schedule.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "./store.ts";
 
 /**
@@ -45,6 +46,7 @@ export class MemoryStore implements TaskStore {
   #controls = new Map<string, StoredTypeControl>();
   /** Children of each parent, by the parent's id (tasks created with `dependsOn`). */
   #children = new Map<string, string[]>();
+  #schedules = new Map<string, { schedule: StoredSchedule; owner: string; until: number }>();
 
   open(): Promise<Task[]> {
     const unfinished = [...this.#tasks.values()].filter((t) => !isTerminal(t.status));
@@ -164,6 +166,82 @@ export class MemoryStore implements TaskStore {
     const control = changedControl(type, this.#controls.get(type), change);
     this.#controls.set(type, control);
     return Promise.resolve({ ...control });
+  }
+
+  schedules(): Promise<StoredSchedule[]> {
+    const names = [...this.#schedules.keys()].sort();
+    return Promise.resolve(
+      names.map((name) => structuredClone(this.#schedules.get(name)!.schedule)),
+    );
+  }
+
+  getSchedule(name: string): Promise<StoredSchedule | undefined> {
+    const entry = this.#schedules.get(name);
+    return Promise.resolve(entry === undefined ? undefined : structuredClone(entry.schedule));
+  }
+
+  insertSchedule(schedule: StoredSchedule): Promise<boolean> {
+    if (this.#schedules.has(schedule.name)) return Promise.resolve(false);
+    this.#schedules.set(schedule.name, {
+      schedule: structuredClone(schedule),
+      owner: "",
+      until: 0,
+    });
+    return Promise.resolve(true);
+  }
+
+  updateSchedule(name: string, update: ScheduleUpdate): Promise<StoredSchedule | undefined> {
+    const entry = this.#schedules.get(name);
+    if (entry === undefined) return Promise.resolve(undefined);
+    const { nextRunAt, ...fields } = structuredClone(update);
+    Object.assign(entry.schedule, fields);
+    if (nextRunAt !== undefined) entry.schedule.nextRunAt = nextRunAt;
+    return Promise.resolve(structuredClone(entry.schedule));
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return Promise.resolve(this.#schedules.delete(name));
+  }
+
+  claimDueSchedules(
+    now: number,
+    owner: string,
+    leaseMs: number,
+    limit: number,
+  ): Promise<StoredSchedule[]> {
+    const due = [...this.#schedules.values()].filter(({ schedule, until }) =>
+      !schedule.paused && schedule.nextRunAt !== null && schedule.nextRunAt <= now && until <= now
+    ).sort((a, b) => a.schedule.nextRunAt! - b.schedule.nextRunAt!).slice(0, limit);
+    for (const entry of due) {
+      entry.owner = owner;
+      entry.until = now + leaseMs;
+    }
+    return Promise.resolve(due.map((entry) => structuredClone(entry.schedule)));
+  }
+
+  advanceSchedule(
+    name: string,
+    expectedNextRunAt: number,
+    advance: ScheduleAdvance,
+  ): Promise<boolean> {
+    const entry = this.#schedules.get(name);
+    if (entry === undefined || entry.schedule.nextRunAt !== expectedNextRunAt) {
+      return Promise.resolve(false);
+    }
+    Object.assign(entry.schedule, advance);
+    entry.owner = "";
+    entry.until = 0;
+    return Promise.resolve(true);
+  }
+
+  nextScheduleAt(): Promise<number | null> {
+    let earliest: number | null = null;
+    for (const { schedule, until } of this.#schedules.values()) {
+      if (schedule.paused || schedule.nextRunAt === null) continue;
+      const at = Math.max(schedule.nextRunAt, until);
+      if (earliest === null || at < earliest) earliest = at;
+    }
+    return Promise.resolve(earliest);
   }
 
   prune(options: PruneOptions): Promise<number> {

@@ -17,6 +17,7 @@
 import type { StoreQuery, TaskPage } from "../model/query.ts";
 import type { StatusCounts, Task } from "../model/task.ts";
 import type { StoredTypeControl, TypeControlChange } from "../model/type_controls.ts";
+import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../model/schedule.ts";
 
 /** Result of inserting one task: the stored task and whether it is new. */
 export interface InsertOutcome {
@@ -80,6 +81,46 @@ export interface TaskStore {
   typeControls(): Promise<StoredTypeControl[]>;
   /** Saves a change to a type's control and returns the control as saved. */
   saveTypeControl(type: string, change: TypeControlChange): Promise<StoredTypeControl>;
+  /** Every schedule, by name. */
+  schedules(): Promise<StoredSchedule[]>;
+  /** The schedule named `name`, or `undefined`. */
+  getSchedule(name: string): Promise<StoredSchedule | undefined>;
+  /** Saves a new schedule; `false` (nothing saved) when the name is taken. */
+  insertSchedule(schedule: StoredSchedule): Promise<boolean>;
+  /**
+   * Changes a schedule's definition (and `nextRunAt` when given; its fire
+   * record stays); returns it as saved, or `undefined` when there is none.
+   */
+  updateSchedule(name: string, update: ScheduleUpdate): Promise<StoredSchedule | undefined>;
+  /** Deletes a schedule; `false` when there was none. */
+  deleteSchedule(name: string): Promise<boolean>;
+  /**
+   * Takes due schedules to fire (not paused, `nextRunAt` ≤ `now`, no lease
+   * in force): leases each to `owner` until `now +
+   * leaseMs`, atomically, so no two owners fire one at once. At most `limit`,
+   * earliest due first.
+   */
+  claimDueSchedules(
+    now: number,
+    owner: string,
+    leaseMs: number,
+    limit: number,
+  ): Promise<StoredSchedule[]>;
+  /**
+   * Records a claimed schedule's fire and frees its lease, only while its
+   * `nextRunAt` is still `expectedNextRunAt` (a change made meanwhile wins);
+   * returns whether it was recorded.
+   */
+  advanceSchedule(
+    name: string,
+    expectedNextRunAt: number,
+    advance: ScheduleAdvance,
+  ): Promise<boolean>;
+  /**
+   * When the next schedule may be claimed: the earliest `nextRunAt` (or the
+   * end of its lease, when later) of a schedule that is not paused; `null` when none.
+   */
+  nextScheduleAt(): Promise<number | null>;
   /** Deletes finished tasks past retention; returns how many were deleted. */
   prune(options: PruneOptions): Promise<number>;
   /** Releases the store. Writes already called are completed first. */

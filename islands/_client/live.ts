@@ -10,7 +10,13 @@
 import { batch, signal } from "@preact/signals";
 import { api, authRequired, getToken } from "./api.ts";
 import { type Link, openLink } from "./socket_link.ts";
-import type { DashboardStats, Task, TaskEvent, WorkerInfo } from "../../components/types.ts";
+import type {
+  DashboardStats,
+  ScheduleEvent,
+  Task,
+  TaskEvent,
+  WorkerInfo,
+} from "../../components/types.ts";
 
 /** State of the live connection, as the indicator shows it. */
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "unauthorized";
@@ -46,6 +52,21 @@ let attempt = 0;
 let everLive = false;
 let workerRefreshTimer: ReturnType<typeof setInterval> | undefined;
 const statsListeners = new Set<() => void>();
+const scheduleListeners = new Set<(event: ScheduleEvent) => void>();
+
+/**
+ * Calls `listener` with each schedule event (`schedule.created`, `.fired`…)
+ * as it arrives. Returns a function that stops it.
+ *
+ * @example
+ * ```ts ignore
+ * const stop = onScheduleEvent((event) => console.log(event.type, event.name));
+ * ```
+ */
+export function onScheduleEvent(listener: (event: ScheduleEvent) => void): () => void {
+  scheduleListeners.add(listener);
+  return () => scheduleListeners.delete(listener);
+}
 
 /**
  * Calls `listener` once per frame with the task events that arrived. Returns
@@ -253,6 +274,9 @@ function handleMessage(data: Record<string, unknown>): void {
     case "error":
     case "unsubscribed":
       return;
+  }
+  if (typeof data.type === "string" && data.type.startsWith("schedule.")) {
+    for (const listener of scheduleListeners) listener(data as unknown as ScheduleEvent);
   }
 }
 

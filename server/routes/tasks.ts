@@ -24,6 +24,7 @@ import { validationError } from "../validation.ts";
 import {
   BatchInputSchema,
   BytesSubmitQuerySchema,
+  DependentsQuerySchema,
   ErrorSchema,
   IdParamSchema,
   isPlainSubmitInput,
@@ -125,6 +126,24 @@ const getRoute = createRoute({
     200: {
       description: "The task.",
       content: { "application/json": { schema: TaskAnswerSchema } },
+    },
+    ...NOT_MODIFIED,
+    ...errorResponses([400, 401, 404, 405, 503]),
+  },
+});
+
+const dependentsRoute = createRoute({
+  method: "get",
+  path: "/tasks/{id}/dependents",
+  operationId: "listDependents",
+  tags: ["tasks"],
+  summary: "List the tasks that depend on a task",
+  description: "Its children: the tasks submitted with this task in `dependsOn`, newest first.",
+  request: { params: IdParamSchema, query: DependentsQuerySchema },
+  responses: {
+    200: {
+      description: "The children, newest first.",
+      content: { "application/json": { schema: TasksAnswerSchema } },
     },
     ...NOT_MODIFIED,
     ...errorResponses([400, 401, 404, 405, 503]),
@@ -294,6 +313,16 @@ export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps
     const task = await engine.get(id);
     if (task === undefined) throw new TaskNotFoundError(id);
     return c.json({ task: taskToJson(task) }, 200);
+  });
+
+  api.openapi(dependentsRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit } = c.req.valid("query");
+    if (await engine.get(id) === undefined) throw new TaskNotFoundError(id);
+    const children = await engine.dependents(id, {
+      limit: limit === undefined ? 100 : Number(limit),
+    });
+    return c.json({ tasks: children.map(taskToJson) }, 200);
   });
 
   api.openapi(waitRoute, async (c) => {

@@ -228,6 +228,15 @@ Deno.test("every operation's live answers match /api/openapi.json (checked with 
       headers: AUTH,
       expect: 405,
     });
+    const child = await submit(svc, checker, { type: "noop", dependsOn: [noop] });
+    const children = await checker.call(
+      "listDependents",
+      `${u}/api/tasks/${noop}/dependents?limit=10`,
+      get(200),
+    );
+    assertEquals((children.body as { tasks: Json[] }).tasks.map((task) => task.id), [child]);
+    await checker.call("listDependents", `${u}/api/tasks/no-such-task/dependents`, get(404));
+    await checker.call("listDependents", `${u}/api/tasks/${noop}/dependents?limit=0`, get(400));
     await checker.call("listTasks", `${u}/api/tasks?status=succeeded,failed&limit=10`, get(200));
     await checker.call("listTasks", `${u}/api/tasks?limit=many`, get(400));
     await checker.call("waitForTask", `${u}/api/tasks/${noop}/wait`, get(200));
@@ -264,6 +273,32 @@ Deno.test("every operation's live answers match /api/openapi.json (checked with 
     await checker.call("pauseTaskType", `${u}/api/task-types/sleep/pause`, post(200));
     await checker.call("pauseTaskType", `${u}/api/task-types/nope/pause`, post(404));
     await checker.call("resumeTaskType", `${u}/api/task-types/sleep/resume`, post(200));
+    const schedule = { name: "api-doc", cron: "0 3 * * *", task: { type: "noop" } };
+    await checker.call("createSchedule", `${u}/api/schedules`, { ...json(schedule), expect: 201 });
+    await checker.call("createSchedule", `${u}/api/schedules`, { ...json(schedule), expect: 409 });
+    await checker.call("createSchedule", `${u}/api/schedules`, {
+      ...json({ ...schedule, cron: "61 * * * *" }),
+      expect: 400,
+    });
+    await checker.call("getSchedules", `${u}/api/schedules`, get(200));
+    await checker.call("getSchedule", `${u}/api/schedules/api-doc`, get(200));
+    await checker.call("getSchedule", `${u}/api/schedules/nope`, get(404));
+    const patch = (body: unknown) => ({ ...json(body), method: "PATCH" });
+    await checker.call("updateSchedule", `${u}/api/schedules/api-doc`, {
+      ...patch({ paused: true }),
+      expect: 200,
+    });
+    await checker.call("updateSchedule", `${u}/api/schedules/api-doc`, {
+      ...patch({ timezone: "Nowhere/Else" }),
+      expect: 400,
+    });
+    await checker.call("updateSchedule", `${u}/api/schedules/nope`, {
+      ...patch({ paused: false }),
+      expect: 404,
+    });
+    const remove = (expect: number) => ({ method: "DELETE", headers: AUTH, expect });
+    await checker.call("deleteSchedule", `${u}/api/schedules/api-doc`, remove(200));
+    await checker.call("deleteSchedule", `${u}/api/schedules/api-doc`, remove(404));
     await checker.call("getHistory", `${u}/api/history`, get(200));
     await checker.call("getHistory", `${u}/api/history?window=3600`, get(200));
     await checker.call("getHistory", `${u}/api/history?window=7`, get(400));

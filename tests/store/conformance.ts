@@ -11,6 +11,7 @@ import { v7 as uuidv7 } from "uuid";
 import type { Task, TaskStatus } from "../../engine/model/task.ts";
 import { normalizeQuery, type TaskQuery } from "../../engine/model/query.ts";
 import type { TaskStore } from "../../engine/store/store.ts";
+import type { StoredSchedule } from "../../engine/model/schedule.ts";
 import type { SharedTaskStore } from "../../engine/store/shared_store.ts";
 
 /** Makes stores for one test and cleans up after it. */
@@ -59,6 +60,25 @@ export function makeTask(overrides: Partial<Task> = {}): Task {
     workerId: null,
     idempotencyKey: null,
     nodeId: null,
+    ...overrides,
+  };
+}
+
+/** A schedule as the engine would save it; `overrides` win. */
+export function makeSchedule(overrides: Partial<StoredSchedule> = {}): StoredSchedule {
+  return {
+    name: "every-minute",
+    cron: "* * * * *",
+    timezone: "UTC",
+    task: { type: "noop" },
+    overlap: "allow",
+    catchUp: "latest",
+    paused: false,
+    createdAt: 1_000,
+    updatedAt: 1_000,
+    nextRunAt: 60_000,
+    lastTick: null,
+    lastTaskId: null,
     ...overrides,
   };
 }
@@ -462,6 +482,72 @@ export function storeConformance(options: ConformanceOptions): void {
       const counts = await store.counts();
       assertEquals([counts.queued, counts.running], [1, 1]);
       assertEquals(counts.succeeded + counts.failed + counts.cancelled, 0);
+    }));
+
+  test("schedules: insert once per name, update, list, delete; tasks keep their schedule", (harness) =>
+    withStore(harness, async (store) => {
+      const daily = makeSchedule({ name: "daily", nextRunAt: 5_000 });
+      assertEquals(await store.insertSchedule(daily), true);
+      assertEquals(await store.insertSchedule(makeSchedule({ name: "daily" })), false);
+      await store.insertSchedule(makeSchedule({ name: "alpha", nextRunAt: null }));
+      assertEquals((await store.schedules()).map((s) => s.name), ["alpha", "daily"]);
+      assertEquals(await store.getSchedule("daily"), daily);
+      assertEquals(await store.getSchedule("nope"), undefined);
+      const update = {
+        cron: "@every 5s",
+        timezone: "Europe/Paris",
+        task: { type: "fib", payload: { n: 3 }, priority: 9 },
+        overlap: "skip" as const,
+        catchUp: "all" as const,
+        paused: true,
+        updatedAt: 2_000,
+      };
+      const kept = await store.updateSchedule("daily", update);
+      assertEquals(kept, { ...daily, ...update }); // nextRunAt kept when not given
+      const moved = await store.updateSchedule("daily", { ...update, nextRunAt: 9_000 });
+      assertEquals(moved?.nextRunAt, 9_000);
+      assertEquals(await store.updateSchedule("nope", update), undefined);
+      assertEquals(await store.deleteSchedule("alpha"), true);
+      assertEquals(await store.deleteSchedule("alpha"), false);
+      assertEquals((await store.schedules()).map((s) => s.name), ["daily"]);
+
+      const fired = makeTask({
+        idempotencyKey: "schedule:daily:1970-01-01T00:00:05.000Z",
+        schedule: { name: "daily", tick: 5_000 },
+      });
+      await store.insert([{ ...fired }]);
+      assertEquals((await store.get(fired.id))?.schedule, { name: "daily", tick: 5_000 });
+      const [again] = await store.insert([makeTask({ idempotencyKey: fired.idempotencyKey })]);
+      assertEquals([again.created, again.task.id], [false, fired.id]);
+    }));
+
+  test("schedules: a due one is claimed by one owner at a time, advanced only from its tick", (harness) =>
+    withStore(harness, async (store) => {
+      await store.insertSchedule(makeSchedule({ name: "a", nextRunAt: 1_000 }));
+      await store.insertSchedule(makeSchedule({ name: "b", nextRunAt: 3_000 }));
+      await store.insertSchedule(makeSchedule({ name: "paused", nextRunAt: 500, paused: true }));
+      await store.insertSchedule(makeSchedule({ name: "never", nextRunAt: null }));
+      assertEquals(await store.nextScheduleAt(), 1_000);
+      assertEquals(await store.claimDueSchedules(999, "n1", 10_000, 10), []);
+      const claimed = await store.claimDueSchedules(3_000, "n1", 10_000, 10);
+      assertEquals(claimed.map((s) => s.name), ["a", "b"]);
+      // Leased: nobody else takes them until the lease ends, and the wake-up waits for it.
+      assertEquals(await store.claimDueSchedules(3_001, "n2", 10_000, 10), []);
+      assertEquals(await store.nextScheduleAt(), 13_000);
+      const advance = { nextRunAt: 2_000, lastTick: 1_000, lastTaskId: uuidv7() };
+      assertEquals(await store.advanceSchedule("a", 999, advance), false);
+      assertEquals(await store.advanceSchedule("a", 1_000, advance), true);
+      assertEquals(await store.advanceSchedule("a", 1_000, advance), false);
+      const a = await store.getSchedule("a");
+      assertEquals([a?.nextRunAt, a?.lastTick, a?.lastTaskId], [2_000, 1_000, advance.lastTaskId]);
+      assertEquals(await store.nextScheduleAt(), 2_000);
+      // Advanced frees the lease; b's lease lapses at 13 000.
+      assertEquals((await store.claimDueSchedules(3_001, "n2", 10_000, 10)).map((s) => s.name), [
+        "a",
+      ]);
+      assertEquals((await store.claimDueSchedules(13_000, "n2", 10_000, 1)).map((s) => s.name), [
+        "b",
+      ]);
     }));
 
   test("data survives close and reopen; close completes pending writes", (harness) => {

@@ -29,6 +29,8 @@ export interface EngineConformanceOptions {
   harness(): Promise<StoreHarness>;
   /** Skip everything, with this reason, when a prerequisite is missing. */
   ignore?: string;
+  /** Data survives a restart (a new engine over a new store of the harness); default true. */
+  durable?: boolean;
 }
 
 /** Counts running tasks from events, and the most seen at once. */
@@ -56,10 +58,11 @@ class RunningCounter {
 
 /** Registers the suite for one store kind with `Deno.test`. */
 export function engineConformance(options: EngineConformanceOptions): void {
-  const test = (name: string, fn: (start: Starter) => Promise<void>) => {
+  const test = (name: string, fn: (start: Starter) => Promise<void>, durable = false) => {
     Deno.test({
       name: `${options.name} engine: ${name}`,
-      ignore: options.ignore !== undefined,
+      // A restart test needs a store whose data outlives it.
+      ignore: options.ignore !== undefined || (durable && options.durable === false),
       fn: async () => {
         const harness = await options.harness();
         const engines: ThreadFlow[] = [];
@@ -393,6 +396,33 @@ export function engineConformance(options: EngineConformanceOptions): void {
     assertEquals((await tf.wait(below.id)).status, "cancelled");
     await tf.cancel(holder.id);
   });
+
+  test(
+    "a restart keeps a type's pause and limits, and blocked tasks still wait for their parents",
+    async (start) => {
+      const first = await start();
+      await first.pauseType("nap");
+      await first.setTypeLimits("noop", { concurrency: 3 });
+      const [parent, child] = await first.submitBatch([
+        { type: "nap", payload: { ms: 1 } },
+        { type: "noop", dependsOn: ["#0"] },
+      ]);
+      assertEquals(child.status, "blocked");
+      await first.close({ drainMs: 0 });
+
+      const second = await start();
+      assertEquals(second.typeControl("nap").paused, true);
+      assertEquals(second.typeControl("noop").limits, { concurrency: 3 });
+      await delay(100);
+      assertEquals((await second.get(parent.id))!.status, "queued");
+      assertEquals((await second.get(child.id))!.status, "blocked");
+      await second.resumeType("nap");
+      const ran = await second.wait(child.id);
+      assertEquals(ran.status, "succeeded");
+      assert(ran.startedAt! >= (await second.get(parent.id))!.finishedAt!, "the child ran first");
+    },
+    true,
+  );
 
   test("dependencies: an unknown parent or a forward reference is refused, naming the field", async (start) => {
     const tf = await start();

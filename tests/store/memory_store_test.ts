@@ -9,4 +9,4 @@ const harness = () =>
   });
 
 storeConformance({ name: "memory store", durable: false, harness });
-engineConformance({ name: "memory", harness });
+engineConformance({ name: "memory", harness, durable: false });

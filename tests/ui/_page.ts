@@ -46,3 +46,13 @@ export async function axeViolations(page: Page): Promise<string[]> {
     }`
   );
 }
+
+/** Whether any element matching `selector` reaches past the right edge of the viewport or its box. */
+export function overflowing(page: Page, selector: string): Promise<string[]> {
+  return page.$$eval(selector, (elements) =>
+    elements.flatMap((el) => {
+      const box = el.getBoundingClientRect();
+      const cut = el.scrollWidth > el.clientWidth + 1 || box.right > innerWidth + 0.5;
+      return cut ? [`${el.className} ${el.textContent?.slice(0, 60)}`] : [];
+    }));
+}

@@ -28,6 +28,19 @@ Deno.test({
       );
       await ui.engine.submit({ type: "sleep", payload: { ms: 60_000 } });
       await ui.engine.submit({ type: "noop", payload: "later", delayMs: 600_000 });
+      await ui.engine.schedules.create({
+        name: "nightly",
+        cron: "0 3 * * *",
+        timezone: "Europe/Paris",
+        task: { type: "noop" },
+      });
+      await ui.engine.schedules.create({
+        name: "paused-beat",
+        cron: "@every 30s",
+        task: { type: "fib", payload: { n: 10 }, priority: 9 },
+        overlap: "skip",
+        paused: true,
+      });
       const pages = [
         ["/", "overview"],
         ["/?window=3600", "overview-hour"],
@@ -36,6 +49,7 @@ Deno.test({
         [`/tasks/${failed.id}`, "task-failed"],
         [`/tasks/${bytes.id}`, "task-bytes"],
         ["/tasks/0192c0de-0000-7000-8000-000000000000", "task-missing"],
+        ["/schedules", "schedules"],
       ];
       for (const width of [1280, 360]) {
         for (const scheme of ["light", "dark"] as const) {

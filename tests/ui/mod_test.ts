@@ -206,6 +206,9 @@ Deno.test("a page answers 503 with HTML while the engine's store is unavailable"
     get: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     workers: () => [],
     taskTypes: () => [],
+    schedules: {
+      list: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
+    },
   };
   const app = new OpenAPIHono<AppEnv>();
   registerDashboard(app, { engine: failing, config: {} });

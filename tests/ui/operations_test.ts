@@ -10,7 +10,7 @@
 import type { Browser, Page } from "playwright-core";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { browserMissing, launchBrowser, startUiService, type UiService } from "./_browser.ts";
-import { shot, watchConsole } from "./_page.ts";
+import { overflowing, shot, watchConsole } from "./_page.ts";
 
 const missing = browserMissing();
 
@@ -30,16 +30,6 @@ async function historyShows(ui: UiService, n: number): Promise<void> {
     if (answer.history.throughput.some((v: number | null) => (v ?? 0) >= n)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** Whether any element matching `selector` reaches past the right edge of the viewport or its box. */
-function overflowing(page: Page, selector: string): Promise<string[]> {
-  return page.$$eval(selector, (elements) =>
-    elements.flatMap((el) => {
-      const box = el.getBoundingClientRect();
-      const cut = el.scrollWidth > el.clientWidth + 1 || box.right > innerWidth + 0.5;
-      return cut ? [`${el.className} ${el.textContent?.slice(0, 60)}`] : [];
-    }));
 }
 
 /** The message of the next dialog the page opens, answered with `answer`. */

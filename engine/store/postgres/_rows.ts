@@ -29,16 +29,17 @@ const RECORD = `id uuid, type text, payload text, payload_bytes text, priority s
   progress double precision, result text, result_bytes text, error text, created_at bigint,
   run_at bigint, started_at bigint, finished_at bigint, worker_id integer,
   idempotency_key text, node_id text, lease_token uuid, depends_on uuid[],
-  on_parent_failure text`;
+  on_parent_failure text, schedule_name text, schedule_tick bigint`;
 
 const INSERT_SQL = `
   INSERT INTO tasks (id, type, payload, payload_bytes, priority, status, attempts, max_attempts,
     timeout_ms, progress, result, result_bytes, error, created_at, run_at, started_at,
-    finished_at, worker_id, idempotency_key, node_id, depends_on, on_parent_failure)
+    finished_at, worker_id, idempotency_key, node_id, depends_on, on_parent_failure,
+    schedule_name, schedule_tick)
   SELECT id, type, payload, decode(payload_bytes, 'base64'), priority, status, attempts,
     max_attempts, timeout_ms, progress, result, decode(result_bytes, 'base64'), error,
     created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
-    depends_on, on_parent_failure
+    depends_on, on_parent_failure, schedule_name, schedule_tick
   FROM json_to_recordset($1::text::json) AS v(${RECORD})
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id`;
@@ -154,6 +155,8 @@ export function taskToWire(task: Task, leaseToken?: string): Row {
     lease_token: leaseToken ?? null,
     depends_on: task.dependsOn ?? null,
     on_parent_failure: task.onParentFailure ?? null,
+    schedule_name: task.schedule?.name ?? null,
+    schedule_tick: task.schedule?.tick ?? null,
   };
 }
 
@@ -186,6 +189,9 @@ export function rowToTask(row: Row): Task {
   if (row.depends_on !== null && row.depends_on !== undefined) {
     task.dependsOn = row.depends_on as string[];
     task.onParentFailure = (row.on_parent_failure ?? "cancel") as ParentFailurePolicy;
+  }
+  if (row.schedule_name !== null && row.schedule_name !== undefined) {
+    task.schedule = { name: row.schedule_name as string, tick: Number(row.schedule_tick) };
   }
   return task;
 }

@@ -153,6 +153,34 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: "schedules; the schedule that submitted a task",
+    // A schedule row is claimed for a fire by a conditional UPDATE of its
+    // lease (lease_owner, lease_until); each fire's task carries the
+    // idempotency key schedule:<name>:<tick ISO>, unique in tasks, so a tick
+    // fires once even when a node dies between submitting and advancing.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN schedule_name text, ADD COLUMN schedule_tick bigint;
+      CREATE TABLE schedules (
+        name text PRIMARY KEY,
+        cron text NOT NULL,
+        timezone text NOT NULL,
+        task text NOT NULL,
+        overlap text NOT NULL,
+        catch_up text NOT NULL,
+        paused boolean NOT NULL DEFAULT false,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        next_run_at bigint,
+        last_tick bigint,
+        last_task_id uuid,
+        lease_owner text,
+        lease_until bigint
+      );
+      CREATE INDEX schedules_due ON schedules (next_run_at) WHERE NOT paused;
+    `,
+  },
 ];
 
 /** The schema version the current code expects. */

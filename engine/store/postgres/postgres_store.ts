@@ -20,6 +20,7 @@ import type {
   TypeControlChange,
   TypeLimits,
 } from "../../model/type_controls.ts";
+import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../../model/schedule.ts";
 import { GroupCommit } from "../group_commit.ts";
 import type { InsertOutcome, PruneOptions } from "../store.ts";
 import type {
@@ -43,6 +44,7 @@ import { type Operation, runBatch } from "./_batch.ts";
 import * as changes from "./_changes.ts";
 import * as nodes from "./_nodes.ts";
 import * as control from "./_queue_control.ts";
+import * as schedules from "./_schedules.ts";
 import { guardConnectionErrors } from "./_guard.ts";
 import { ConnectionHealth } from "./_health.ts";
 import { listSql } from "./_list.ts";
@@ -246,6 +248,47 @@ export class PostgresStore implements SharedTaskStore {
 
   saveTypeControl(type: string, change: TypeControlChange): Promise<StoredTypeControl> {
     return this.#other((tx) => control.saveTypeControl(tx, type, change.paused, change.limits));
+  }
+
+  schedules(): Promise<StoredSchedule[]> {
+    return this.#read((sql) => schedules.listSchedules(sql));
+  }
+
+  getSchedule(name: string): Promise<StoredSchedule | undefined> {
+    return this.#read((sql) => schedules.getSchedule(sql, name));
+  }
+
+  insertSchedule(schedule: StoredSchedule): Promise<boolean> {
+    return this.#other((tx) => schedules.insertSchedule(tx, schedule));
+  }
+
+  updateSchedule(name: string, update: ScheduleUpdate): Promise<StoredSchedule | undefined> {
+    return this.#other((tx) => schedules.updateSchedule(tx, name, update));
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.#other((tx) => schedules.deleteSchedule(tx, name));
+  }
+
+  claimDueSchedules(
+    now: number,
+    owner: string,
+    leaseMs: number,
+    limit: number,
+  ): Promise<StoredSchedule[]> {
+    return this.#query((sql) => schedules.claimDueSchedules(sql, now, owner, leaseMs, limit));
+  }
+
+  advanceSchedule(
+    name: string,
+    expectedNextRunAt: number,
+    advance: ScheduleAdvance,
+  ): Promise<boolean> {
+    return this.#other((tx) => schedules.advanceSchedule(tx, name, expectedNextRunAt, advance));
+  }
+
+  nextScheduleAt(): Promise<number | null> {
+    return this.#read((sql) => schedules.nextScheduleAt(sql));
   }
 
   getByIdempotencyKey(key: string): Promise<Task | undefined> {

@@ -59,6 +59,8 @@ export function taskToRow(task: Task): SQLInputValue[] {
     task.nodeId ?? null,
     task.dependsOn === undefined ? null : JSON.stringify(task.dependsOn),
     task.onParentFailure ?? null,
+    task.schedule?.name ?? null,
+    task.schedule?.tick ?? null,
   ];
 }
 
@@ -86,6 +88,9 @@ export function rowToTask(row: Record<string, unknown>): Task {
   if (row.depends_on !== null && row.depends_on !== undefined) {
     task.dependsOn = JSON.parse(row.depends_on as string) as string[];
     task.onParentFailure = (row.on_parent_failure ?? "cancel") as ParentFailurePolicy;
+  }
+  if (row.schedule_name !== null && row.schedule_name !== undefined) {
+    task.schedule = { name: row.schedule_name as string, tick: row.schedule_tick as number };
   }
   return task;
 }

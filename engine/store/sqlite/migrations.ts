@@ -95,6 +95,33 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: "schedules; the schedule that submitted a task",
+    // A schedule's task template is JSON text. lease_owner/lease_until mark a
+    // fire under way (a process that stops mid-fire leaves it to expire).
+    sql: `
+      ALTER TABLE tasks ADD COLUMN schedule_name TEXT;
+      ALTER TABLE tasks ADD COLUMN schedule_tick INTEGER;
+      CREATE TABLE schedules (
+        name TEXT PRIMARY KEY NOT NULL,
+        cron TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        task TEXT NOT NULL,
+        overlap TEXT NOT NULL,
+        catch_up TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        next_run_at INTEGER,
+        last_tick INTEGER,
+        last_task_id TEXT,
+        lease_owner TEXT,
+        lease_until INTEGER
+      );
+      CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0;
+    `,
+  },
 ];
 
 /** The schema version the current code expects. */
@@ -111,7 +138,7 @@ export const SQLITE_SCHEMA_VERSION: number = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS
  * import { DatabaseSync } from "node:sqlite";
  * import { migrateSqlite } from "./migrations.ts";
  * const db = new DatabaseSync(":memory:");
- * migrateSqlite(db); // [1, 2, 3]
+ * migrateSqlite(db); // [1, 2, 3, 4]
  * migrateSqlite(db); // []
  * db.close();
  * ```

@@ -22,9 +22,11 @@ import {
   type TypeControlChange,
   type TypeLimits,
 } from "../../model/type_controls.ts";
+import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../../model/schedule.ts";
 import { GroupCommit } from "../group_commit.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "../store.ts";
 import { migrateSqlite } from "./migrations.ts";
+import * as schedules from "./_schedules.ts";
 import { attempt, describe, encodeError, encodeValue, rowToTask, taskToRow } from "./_rows.ts";
 
 /** Options for {@linkcode SqliteStore}. */
@@ -57,8 +59,8 @@ const INSERT_SQL = `
   INSERT INTO tasks (
     id, type, payload, priority, status, attempts, max_attempts, timeout_ms, progress, result,
     error, created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
-    depends_on, on_parent_failure
-  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    depends_on, on_parent_failure, schedule_name, schedule_tick
+  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (idempotency_key) DO NOTHING`;
 
 // The payload, type, creation time and idempotency key never change after
@@ -245,6 +247,53 @@ export class SqliteStore implements TaskStore {
       );
       return control;
     }, false);
+  }
+
+  schedules(): Promise<StoredSchedule[]> {
+    return this.#enqueue(() => schedules.listSchedules(this.#prepare), true);
+  }
+
+  getSchedule(name: string): Promise<StoredSchedule | undefined> {
+    return this.#enqueue(() => schedules.getSchedule(this.#prepare, name), true);
+  }
+
+  insertSchedule(schedule: StoredSchedule): Promise<boolean> {
+    return this.#enqueue(() => schedules.insertSchedule(this.#prepare, schedule), false);
+  }
+
+  updateSchedule(name: string, update: ScheduleUpdate): Promise<StoredSchedule | undefined> {
+    return this.#enqueue(() => schedules.updateSchedule(this.#prepare, name, update), false);
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.#enqueue(() => schedules.deleteSchedule(this.#prepare, name), false);
+  }
+
+  claimDueSchedules(
+    now: number,
+    owner: string,
+    leaseMs: number,
+    limit: number,
+  ): Promise<StoredSchedule[]> {
+    return this.#enqueue(
+      () => schedules.claimDueSchedules(this.#prepare, now, owner, leaseMs, limit),
+      false,
+    );
+  }
+
+  advanceSchedule(
+    name: string,
+    expectedNextRunAt: number,
+    advance: ScheduleAdvance,
+  ): Promise<boolean> {
+    return this.#enqueue(
+      () => schedules.advanceSchedule(this.#prepare, name, expectedNextRunAt, advance),
+      false,
+    );
+  }
+
+  nextScheduleAt(): Promise<number | null> {
+    return this.#enqueue(() => schedules.nextScheduleAt(this.#prepare), true);
   }
 
   list(query: StoreQuery): Promise<TaskPage> {
@@ -528,6 +577,8 @@ export class SqliteStore implements TaskStore {
   #addCounts(delta: StatusCounts): void {
     for (const status of Object.keys(delta) as TaskStatus[]) this.#counts[status] += delta[status];
   }
+
+  #prepare = (sql: string): StatementSync => this.#statement(sql);
 
   #statement(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
