@@ -134,11 +134,14 @@ export function compression(options: CompressionOptions = {}): MiddlewareHandler
   return async function compressionMiddleware(c, next) {
     await next();
     const res = c.res;
-    if (res.body === null || res.status < 200 || res.status === 204 || res.status === 304) return;
+    if (res.status < 200 || res.status === 204 || res.status === 304) return;
     const type = res.headers.get("content-type") ?? "";
     // A stream of events has no end to measure; pass it through as it is.
     if (type.startsWith("text/event-stream")) return;
+    // Not `res.body === null`: reading `body` turns a string body into a stream, which cost
+    // more than the rest of this middleware; `arrayBuffer()` takes a string body as it is.
     let body: Uint8Array = new Uint8Array(await res.arrayBuffer());
+    if (body.byteLength === 0 && res.bodyUsed === false) return; // no body at all
     const headers = new Headers(res.headers);
     const method = c.req.method;
     if (tagged && res.ok && (method === "GET" || method === "HEAD")) {
