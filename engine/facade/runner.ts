@@ -157,7 +157,12 @@ export class Runner {
   #fillSoon(): void {
     this.#fillTimer ??= setImmediate(() => {
       this.#fillTimer = undefined;
-      this.#pool.fill();
+      try {
+        this.#pool.fill();
+      } catch (error) {
+        // Outside any caller now: a throw here would end the process.
+        console.error("ThreadFlow could not hand tasks to its workers:", error);
+      }
     });
   }
 
