@@ -48,10 +48,23 @@ interface Operation {
   reject(error: unknown): void;
   /** Reads skip the savepoint that isolates a failing write. */
   readOnly: boolean;
+  /**
+   * The engine's record of task changes (`write()`): no caller waits for it,
+   * so its sync may wait for the next one a caller does wait for.
+   */
+  deferrable: boolean;
 }
 
 /** Most WAL syncs under way at once (see `#flush`). */
 const MAX_SYNCS_IN_FLIGHT = 2;
+/** Longest a committed batch of task changes alone waits for a sync (see `#flush`). */
+const DEFERRED_SYNC_MS = 5;
+
+/** A committed batch whose calls settle once the WAL is synced. */
+interface CommittedBatch {
+  settle(): void;
+  fail(error: unknown): void;
+}
 
 const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
 
@@ -108,8 +121,11 @@ export class SqliteStore implements TaskStore {
    * `full` (the connection itself runs at NORMAL, which syncs at checkpoints).
    */
   #wal: Deno.FsFile | undefined;
-  /** WAL syncs under way, each settling the batch committed just before it began. */
+  /** WAL syncs under way, each settling the batches committed before it began. */
   #syncing = new Set<Promise<void>>();
+  /** Committed batches of task changes alone, waiting for the next sync. */
+  #deferred: CommittedBatch[] = [];
+  #deferredTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** A store on the file at `path` (a path or `file:` URL); nothing is opened until `open()`. */
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
@@ -187,7 +203,7 @@ export class SqliteStore implements TaskStore {
   }
 
   write(tasks: Task[]): Promise<void> {
-    return this.#enqueue(() => this.#writeNow(tasks), false);
+    return this.#enqueue(() => this.#writeNow(tasks), false, true);
   }
 
   get(id: string): Promise<Task | undefined> {
@@ -313,6 +329,7 @@ export class SqliteStore implements TaskStore {
     this.#closed = true;
     this.#commits.close();
     await this.#commits.settled();
+    if (this.#deferred.length > 0) this.#sync(this.#takeDeferred());
     while (this.#syncing.size > 0) await Promise.all(this.#syncing);
     const db = this.#db;
     this.#db = undefined;
@@ -335,7 +352,7 @@ export class SqliteStore implements TaskStore {
    * way it sees that batch's writes); otherwise it runs in order inside the
    * batch, so it sees the writes called before it.
    */
-  #enqueue<T>(run: () => T, readOnly: boolean): Promise<T> {
+  #enqueue<T>(run: () => T, readOnly: boolean, deferrable = false): Promise<T> {
     if (!this.#db || this.#closed) {
       return Promise.reject(
         new StoreUnavailableError(
@@ -351,7 +368,13 @@ export class SqliteStore implements TaskStore {
       }
     }
     return new Promise<T>((resolve, reject) => {
-      this.#commits.add({ run, resolve: resolve as (value: unknown) => void, reject, readOnly });
+      this.#commits.add({
+        run,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        readOnly,
+        deferrable,
+      });
     });
   }
 
@@ -385,25 +408,63 @@ export class SqliteStore implements TaskStore {
       for (const operation of operations) operation.reject(failure);
       return;
     }
-    const settle = () => {
-      operations.forEach((operation, index) => {
-        const outcome = outcomes[index];
-        if (outcome.ok) operation.resolve(outcome.value);
-        else operation.reject(outcome.value);
-      });
+    const batch: CommittedBatch = {
+      settle() {
+        operations.forEach((operation, index) => {
+          const outcome = outcomes[index];
+          if (outcome.ok) operation.resolve(outcome.value);
+          else operation.reject(outcome.value);
+        });
+      },
+      fail(error) {
+        for (const operation of operations) operation.reject(error);
+      },
     };
-    const wal = this.#wal;
-    if (wal === undefined || operations.every((operation) => operation.readOnly)) return settle();
-    const sync: Promise<void> = wal.syncData().then(settle, (error) => {
-      const failure = new StoreUnavailableError(
-        `Could not sync the SQLite write-ahead log of "${this.path}" to disk: ${describe(error)}.`,
-      );
-      for (const operation of operations) operation.reject(failure);
-    }).finally(() => this.#syncing.delete(sync));
-    this.#syncing.add(sync);
+    if (this.#wal === undefined || operations.every((operation) => operation.readOnly)) {
+      return batch.settle();
+    }
+    if (operations.every((operation) => operation.readOnly || operation.deferrable)) {
+      // Only the engine's record of task changes: it rides on the next sync a caller waits
+      // for (a submit), or on its own after DEFERRED_SYNC_MS, so the disk syncs for submits.
+      this.#deferred.push(batch);
+      this.#deferredTimer ??= setTimeout(() => {
+        this.#deferredTimer = undefined;
+        this.#sync(this.#takeDeferred());
+      }, DEFERRED_SYNC_MS);
+      return;
+    }
+    const sync = this.#sync([...this.#takeDeferred(), batch]);
     // A new batch may commit while one sync runs (a submit then waits for its own sync, not
     // also for the one before); with more in flight, batches wait and grow instead.
     return this.#syncing.size < MAX_SYNCS_IN_FLIGHT ? undefined : sync;
+  }
+
+  #takeDeferred(): CommittedBatch[] {
+    clearTimeout(this.#deferredTimer);
+    this.#deferredTimer = undefined;
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    return deferred;
+  }
+
+  /** Syncs the WAL, then settles `batches` (all committed before the sync began). */
+  #sync(batches: CommittedBatch[]): Promise<void> {
+    if (batches.length === 0) return Promise.resolve();
+    const sync: Promise<void> = this.#wal!.syncData().then(
+      () => {
+        for (const batch of batches) batch.settle();
+      },
+      (error) => {
+        const failure = new StoreUnavailableError(
+          `Could not sync the SQLite write-ahead log of "${this.path}" to disk: ${
+            describe(error)
+          }.`,
+        );
+        for (const batch of batches) batch.fail(failure);
+      },
+    ).finally(() => this.#syncing.delete(sync));
+    this.#syncing.add(sync);
+    return sync;
   }
 
   #retryIsolated(db: DatabaseSync, operations: Operation[], before: StatusCounts): Outcome[] {
