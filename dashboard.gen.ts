@@ -8,7 +8,9 @@ import $error from "./routes/_error.tsx";
 import * as $route0 from "./routes/index.tsx";
 import * as $route1 from "./routes/schedules.tsx";
 import * as $route2 from "./routes/tasks/[id].tsx";
-import * as $route3 from "./routes/tasks/index.tsx";
+import * as $route3 from "./routes/tasks/[id]/retry.tsx";
+import * as $route4 from "./routes/tasks/index.tsx";
+import * as $route5 from "./routes/types.tsx";
 import $island0 from "./islands/ConnectionStatus.tsx";
 import $island1 from "./islands/HistoryCharts.tsx";
 import $island2 from "./islands/LiveCounters.tsx";
@@ -19,7 +21,8 @@ import $island6 from "./islands/ScheduleBoard.tsx";
 import $island7 from "./islands/SubmitPanel.tsx";
 import $island8 from "./islands/TaskDetail.tsx";
 import $island9 from "./islands/TaskTable.tsx";
-import $island10 from "./islands/WorkerGrid.tsx";
+import $island10 from "./islands/TypeControls.tsx";
+import $island11 from "./islands/WorkerGrid.tsx";
 
 const manifest: UiManifest<DashboardState> = {
   baseUrl: new URL("./", import.meta.url),
@@ -29,7 +32,9 @@ const manifest: UiManifest<DashboardState> = {
     "index.tsx": $route0,
     "schedules.tsx": $route1,
     "tasks/[id].tsx": $route2,
-    "tasks/index.tsx": $route3,
+    "tasks/[id]/retry.tsx": $route3,
+    "tasks/index.tsx": $route4,
+    "types.tsx": $route5,
   },
   islands: {
     ConnectionStatus: $island0,
@@ -42,7 +47,8 @@ const manifest: UiManifest<DashboardState> = {
     SubmitPanel: $island7,
     TaskDetail: $island8,
     TaskTable: $island9,
-    WorkerGrid: $island10,
+    TypeControls: $island10,
+    WorkerGrid: $island11,
   },
 };
 

@@ -2,7 +2,7 @@ import type { TaskStatus } from "./types.ts";
 
 /** A glyph per status, so the status never rests on colour alone. */
 const GLYPHS: Record<TaskStatus, string> = {
-  blocked: "⧖",
+  blocked: "◇",
   scheduled: "◷",
   queued: "○",
   running: "◐",

@@ -43,11 +43,55 @@ export interface TaskTypeSummary {
   builtin: boolean;
 }
 
+/** A task type's limits; a missing field is no limit. */
+export interface TypeLimitsView {
+  concurrency?: number;
+  ratePerSecond?: number;
+  burst?: number;
+}
+
+/** A task type as `GET /api/task-types` gives it and the types page shows it. */
+export interface TaskTypeView {
+  name: string;
+  builtin: boolean;
+  /** The module's URL. */
+  source: string;
+  paused: boolean;
+  /** The limits in force. */
+  limits: TypeLimitsView;
+  /** The module's own (`export const limits`). */
+  moduleLimits: TypeLimitsView;
+  /** Whether `limits` were set through the API. */
+  limitsSet: boolean;
+  /** What its workers may do: off, on, or the hosts, paths or names allowed, by kind. */
+  permissions: Record<string, boolean | string[]>;
+  /** Its tasks in the store by status. */
+  counts: Record<string, number>;
+  /** Run time of the attempts that ended in the last hour on this node, ms. */
+  runMs: { count: number; p50: number; p95: number };
+  /** Attempts that ended in the last hour on this node. */
+  lastHour: { succeeded: number; failed: number; failureRate: number | null };
+  lastError: { at: number; taskId: string; name: string; message: string } | null;
+}
+
+/** The control part of a type event (`type.paused`, `type.resumed`, `type.limits_changed`). */
+export interface TypeControlView {
+  type: string;
+  paused: boolean;
+  limits: TypeLimitsView;
+  moduleLimits: TypeLimitsView;
+  limitsSet: boolean;
+}
+
 /** The filter of the task table, as in the query string of `/tasks`. */
 export interface TaskFilter {
   status?: string;
   type?: string;
   priority?: string;
+  /** An id or the start of one. */
+  id?: string;
+  /** `priority` or `runTime`; absent for newest first. */
+  sort?: string;
 }
 
 /**

@@ -17,11 +17,13 @@ export {
   type CloseOptions,
   type NodeWorkers,
   type SubmitBatchOptions,
+  type TaskTypeStats,
   ThreadFlow,
   type WaitOptions,
 } from "./facade/thread_flow.ts";
 export { describe, type ResolvedOptions, type ThreadFlowOptions } from "./facade/options.ts";
 export type { EngineStats } from "./facade/stats.ts";
+export type { TaskTypeFigures } from "./facade/type_stats.ts";
 export type { HistogramSnapshot, LatencySummary } from "./facade/histogram.ts";
 export {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -39,16 +41,22 @@ export {
   MAX_TIMEOUT_MS,
   MIN_PRIORITY,
 } from "./model/limits.ts";
+export { idPrefixRange } from "./model/id.ts";
 export {
   decodeCursor,
   normalizeQuery,
   type StoreQuery,
+  TASK_SORTS,
   type TaskPage,
   type TaskQuery,
+  type TaskSort,
 } from "./model/query.ts";
 export {
+  type AttemptOutcome,
+  attemptTimeline,
   emptyCounts,
   isTerminal,
+  MAX_ATTEMPT_HISTORY,
   type ParentFailurePolicy,
   type ParentOutcome,
   type ProgressValue,
@@ -57,6 +65,7 @@ export {
   type SubmitResult,
   type Task,
   TASK_STATUSES,
+  type TaskAttempt,
   type TaskError,
   type TaskScheduleRef,
   type TaskStatus,

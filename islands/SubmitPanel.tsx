@@ -8,6 +8,8 @@ import type { Task, TaskTypeSummary } from "../components/types.ts";
 /** Props of {@linkcode SubmitPanel}. */
 export interface SubmitPanelProps {
   types: TaskTypeSummary[];
+  /** A retry with changes: the task it retries (sent as `retryOf`) and the form to start from. */
+  retry?: { of: string; form: Partial<SubmitForm> };
 }
 
 /** A starting payload per built-in type, so the editor shows the expected shape. */
@@ -175,7 +177,10 @@ export function readForm(
 export default function SubmitPanel(props: SubmitPanelProps) {
   const [types, setTypes] = useState(props.types);
   const initialType = types.find((t) => t.name === "sleep")?.name ?? types[0]?.name ?? "";
-  const [form, setForm] = useState<SubmitForm>(() => initialForm(initialType));
+  const [form, setForm] = useState<SubmitForm>(() => ({
+    ...initialForm(props.retry?.form.type ?? initialType),
+    ...props.retry?.form,
+  }));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [status, setStatus] = useState<Status | null>(null);
   const [busy, setBusy] = useState(false);
@@ -215,6 +220,7 @@ export default function SubmitPanel(props: SubmitPanelProps) {
   async function onSubmit(event: Event) {
     event.preventDefault();
     const { input, count, errors: found } = readForm(form);
+    if (props.retry) input.retryOf = props.retry.of;
     setErrors(found);
     if (Object.keys(found).length > 0) {
       setStatus({ text: notSent(found), kind: "error" });

@@ -2,6 +2,9 @@ import { useEffect, useState } from "preact/hooks";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { StatusBadge } from "../components/StatusBadge.tsx";
 import { ValueView } from "../components/ValueView.tsx";
+import { AttemptTimeline } from "../components/AttemptTimeline.tsx";
+import { TaskRelatives } from "../components/TaskRelatives.tsx";
+import { attemptTimeline } from "../components/attempts.ts";
 import { formatDuration, formatTime } from "../components/format.ts";
 import { api } from "./_client/api.ts";
 import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions.ts";
@@ -13,11 +16,23 @@ import type { Task } from "../components/types.ts";
 /** Props of {@linkcode TaskDetail}. */
 export interface TaskDetailProps {
   task: Task;
+  /** The tasks it depends on (`dependsOn`), as found. */
+  parents: Task[];
+  /** The tasks that depend on it, newest first (at most `childLimit`). */
+  dependents: Task[];
+  /** How many children were asked for: a full list may have more. */
+  childLimit: number;
 }
 
-/** One task, kept live: status, progress, timings, result or error; cancel and retry. */
+/**
+ * One task, kept live: status, progress, timings, attempts, the tasks it
+ * depends on and those that depend on it, result or error; cancel, retry and
+ * retry with changes.
+ */
 export default function TaskDetail(props: TaskDetailProps) {
   const [task, setTask] = useState(props.task);
+  const [parents, setParents] = useState(props.parents);
+  const [dependents, setDependents] = useState(props.dependents);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
   const canAct = useCanAct();
@@ -26,18 +41,21 @@ export default function TaskDetail(props: TaskDetailProps) {
   useEffect(() => {
     startLive();
     return onTaskEvents((events) => {
-      for (let i = events.length - 1; i >= 0; i--) {
-        if (events[i].task.id === props.task.id) {
-          setTask(events[i].task);
-          return;
-        }
-      }
+      const latest = new Map(events.map((event) => [event.task.id, event.task]));
+      const own = latest.get(props.task.id);
+      if (own !== undefined) setTask(own);
+      const update = (list: Task[]) =>
+        list.some((t) => latest.has(t.id)) ? list.map((t) => latest.get(t.id) ?? t) : list;
+      setParents(update);
+      setDependents(update);
     });
   }, []);
   useEffect(() => {
     if (resyncCount.value === 0) return;
-    api<{ task: Task }>(`/api/tasks/${encodeURIComponent(props.task.id)}`)
-      .then((answer) => setTask(answer.task))
+    const path = `/api/tasks/${encodeURIComponent(props.task.id)}`;
+    api<{ task: Task }>(path).then((answer) => setTask(answer.task)).catch(() => undefined);
+    api<{ tasks: Task[] }>(`${path}/dependents?limit=${props.childLimit}`)
+      .then((answer) => setDependents(answer.tasks))
       .catch(() => undefined);
   }, [resyncCount.value]);
 
@@ -56,6 +74,7 @@ export default function TaskDetail(props: TaskDetailProps) {
     }
   }
 
+  const runs = attemptTimeline(task).length;
   const waited = task.startedAt !== null ? task.startedAt - task.runAt : null;
   const ran = task.startedAt !== null && task.finishedAt !== null
     ? task.finishedAt - task.startedAt
@@ -87,6 +106,9 @@ export default function TaskDetail(props: TaskDetailProps) {
               Retry task
             </button>
           )}
+          {RETRYABLE.has(task.status) && (
+            <a class="link-button" href={`/tasks/${task.id}/retry`}>Retry with changes</a>
+          )}
         </div>
         <p role="status" class={notice?.error ? "field-error" : "muted"}>
           {notice?.text ?? (hydratedNotLive ? NOT_LIVE : "")}
@@ -103,7 +125,10 @@ export default function TaskDetail(props: TaskDetailProps) {
         </div>
         <div>
           <dt>Attempts</dt>
-          <dd>{task.attempts} of {task.maxAttempts}</dd>
+          <dd data-fact="attempts">
+            {task.attempts} of {task.maxAttempts}
+            {runs > task.attempts && <span class="muted">· {runs} runs in all</span>}
+          </dd>
         </div>
         <div>
           <dt>Timeout</dt>
@@ -150,6 +175,14 @@ export default function TaskDetail(props: TaskDetailProps) {
             </dd>
           </div>
         )}
+        {task.retryOf && (
+          <div>
+            <dt>Retry of</dt>
+            <dd>
+              <a class="mono break" href={`/tasks/${task.retryOf}`}>{task.retryOf}</a>
+            </dd>
+          </div>
+        )}
         {task.idempotencyKey && (
           <div>
             <dt>Idempotency key</dt>
@@ -157,6 +190,32 @@ export default function TaskDetail(props: TaskDetailProps) {
           </div>
         )}
       </dl>
+      <section aria-labelledby="attempts-h">
+        <h2 id="attempts-h">Attempts</h2>
+        <AttemptTimeline task={task} />
+      </section>
+      {(parents.length > 0 || (task.dependsOn?.length ?? 0) > 0) && (
+        <section aria-labelledby="parents-h">
+          <h2 id="parents-h">Depends on</h2>
+          <p class="muted">
+            {task.onParentFailure === "run"
+              ? "Runs once every one has ended, even if one failed or was cancelled."
+              : "Runs once every one has succeeded; cancelled if one fails or is cancelled."}
+          </p>
+          <TaskRelatives label="Depends on" tasks={parents} empty="None of them is stored now." />
+        </section>
+      )}
+      <section aria-labelledby="children-h">
+        <h2 id="children-h">Dependents</h2>
+        <TaskRelatives
+          label="Dependents"
+          tasks={dependents}
+          empty="No task depends on this one."
+        />
+        {dependents.length >= props.childLimit && (
+          <p class="muted">The newest {props.childLimit} are shown.</p>
+        )}
+      </section>
       <section aria-labelledby="payload-h">
         <h2 id="payload-h">Payload</h2>
         <ValueView label="Payload" value={task.payload} />

@@ -6,7 +6,7 @@ import { CANCELLABLE, cancelTask, RETRYABLE, retryTask } from "./_client/actions
 import { collectMatching, describeFilter, runInBatches } from "./_client/bulk.ts";
 import { NOT_LIVE, useCanAct } from "./_client/freshness.ts";
 import { useHydrated } from "./_client/hydrated.ts";
-import { clock, resyncCount, serverNode } from "./_client/live.ts";
+import { clock, onStats, resyncCount, serverNode } from "./_client/live.ts";
 import { useTaskEvents } from "./_client/use_task_events.ts";
 import { applyTaskEvents, matchesFilter, taskQuery } from "./_client/task_list.ts";
 import type { Task, TaskFilter } from "../components/types.ts";
@@ -20,7 +20,12 @@ export interface TaskTableProps {
   limit: number;
   /** The node the page shows. */
   nodeId: string;
+  /** How many tasks match the filter in all, when the server counted them. */
+  total: number | null;
 }
+
+/** Stats messages (about one a second) between two recounts of the matching tasks. */
+const RECOUNT_TICKS = 5;
 
 /** The table's columns, in order. */
 const COLUMNS: TaskColumnKey[] = [
@@ -69,6 +74,7 @@ export default function TaskTable(props: TaskTableProps) {
   const [rows, setRows] = useState(props.tasks);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
   const [busy, setBusy] = useState<"cancel" | "retry" | null>(null);
+  const [total, setTotal] = useState(props.total);
   const hydrated = useHydrated();
   const canAct = useCanAct();
 
@@ -76,17 +82,32 @@ export default function TaskTable(props: TaskTableProps) {
     setRows((current) =>
       applyTaskEvents(current, events, {
         accepts: (task) => matchesFilter(task, props.filter),
-        prepend: props.cursor === null,
+        // New tasks join the first page in creation order only: other orders wait for a reload.
+        prepend: props.cursor === null && !props.filter.sort,
         limit: props.limit,
       })
     );
   });
   useEffect(() => {
     if (resyncCount.value === 0) return;
-    api<{ tasks: Task[] }>(`/api/tasks?${taskQuery(props.filter, props.limit, props.cursor)}`)
-      .then((page) => setRows(page.tasks))
+    api<{ tasks: Task[]; total?: number }>(
+      `/api/tasks?${taskQuery(props.filter, props.limit, props.cursor)}&total=true`,
+    )
+      .then((page) => {
+        setRows(page.tasks);
+        if (page.total !== undefined) setTotal(page.total);
+      })
       .catch(() => undefined);
   }, [resyncCount.value]);
+  useEffect(() => {
+    let ticks = 0;
+    return onStats(() => {
+      if (++ticks % RECOUNT_TICKS !== 0) return;
+      api<{ total?: number }>(`/api/tasks?${taskQuery(props.filter, 1)}&total=true`)
+        .then((page) => page.total !== undefined && setTotal(page.total))
+        .catch(() => undefined);
+    });
+  }, []);
 
   async function act(task: Task, action: "cancel" | "retry") {
     try {
@@ -145,6 +166,11 @@ export default function TaskTable(props: TaskTableProps) {
   return (
     <div class="task-table">
       <div class="table-tools">
+        {total !== null && (
+          <p class="table-total" data-total={total}>
+            <strong>{formatCount(total)}</strong> {total === 1 ? "task matches" : "tasks match"}
+          </p>
+        )}
         {(["cancel", "retry"] as const).filter(offered).map((kind) => (
           <button
             key={kind}

@@ -29,6 +29,7 @@ export default function App(
             <a href="/" aria-current={current("/")}>Overview</a>
             <a href="/tasks" aria-current={current("/tasks")}>Tasks</a>
             <a href="/schedules" aria-current={current("/schedules")}>Schedules</a>
+            <a href="/types" aria-current={current("/types")}>Types</a>
           </nav>
           <ConnectionStatus locked={locked} authOff={state.authOff} />
         </header>

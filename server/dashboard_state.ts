@@ -7,17 +7,18 @@
  */
 
 import type { Schedule, TaskPage, TaskQuery } from "../engine/mod.ts";
+import type { TaskTypeSource } from "./task_type_json.ts";
 import type { HistoryWindow } from "../components/types.ts";
 import type { DashboardStats, Task, TaskTypeSummary, WorkerInfo } from "../components/types.ts";
 
 /** What the dashboard reads from the engine; a `ThreadFlow` satisfies it. */
-export interface DashboardEngine {
+export interface DashboardEngine extends TaskTypeSource {
   readonly nodeId: string;
   stats(): Promise<DashboardStats>;
   list(query: TaskQuery): Promise<TaskPage>;
   get(id: string): Promise<Task | undefined>;
+  dependents(id: string, options?: { limit?: number }): Promise<Task[]>;
   workers(): WorkerInfo[];
-  taskTypes(): TaskTypeSummary[];
   /** The schedules, for the schedules page. */
   readonly schedules: { list(): Promise<Schedule[]> };
 }

@@ -17,6 +17,7 @@ import type {
   TaskPage,
   TaskQuery,
   TaskStore,
+  TaskTypeStats,
   TypeControl,
   TypeLimits,
   WorkerInfo,
@@ -63,6 +64,8 @@ export interface ServiceEngine {
   nodes(): Promise<NodeWorkers[]>;
   taskTypes(): TaskTypeInfo[];
   hasTaskType(name: string): boolean;
+  /** Each type's tasks by status and its last hour's figures on this node. */
+  typeStats(): Promise<TaskTypeStats[]>;
   typeControls(): TypeControl[];
   typeControl(type: string): TypeControl;
   setTypeLimits(type: string, limits: TypeLimits | null): Promise<TypeControl>;

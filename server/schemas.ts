@@ -6,7 +6,15 @@
  */
 
 import { z } from "@hono/zod-openapi";
-import { MAX_DEPENDENCIES, MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES } from "../engine/mod.ts";
+import {
+  MAX_ATTEMPT_HISTORY,
+  MAX_DEPENDENCIES,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  TASK_SORTS,
+  TASK_STATUSES,
+  type TaskSort,
+} from "../engine/mod.ts";
 
 /** Most tasks in one batch submit. */
 export const MAX_BATCH = 10_000;
@@ -77,6 +85,10 @@ export const SubmitInputSchema = z.strictObject({
   }).optional().openapi({
     description: "When a task it depends on fails or is cancelled: `cancel` (default) cancels " +
       "this one too; `run` runs it once all have ended.",
+  }),
+  retryOf: z.string({ error: expected("retryOf must be a task id") }).optional().openapi({
+    description: "The id of the task this one retries with changes (its payload or options " +
+      "edited): recorded as the new task's `retryOf`.",
   }),
 }).openapi("SubmitInput");
 
@@ -168,6 +180,21 @@ export const ListQuerySchema = z.object({
   limit: z.string().regex(/^([1-9]\d{0,2}|1000)$/, {
     error: expected("limit must be an integer from 1 to 1000"),
   }).optional().openapi({ description: "Page size, 1 to 1000; default 50." }),
+  id: z.string().max(36).optional().openapi({
+    description: "An id or the start of one (hex digits and dashes): the tasks whose id starts " +
+      "so.",
+    example: "0192c0de-5",
+  }),
+  sort: z.enum(TASK_SORTS as [TaskSort, ...TaskSort[]], {
+    error: expected(`sort must be one of ${TASK_SORTS.join(", ")}`),
+  }).optional().openapi({
+    description: "`created` (default, newest first), `priority` (most urgent first) or " +
+      "`runTime` (longest last run first; tasks without a finished run last). Ties newest first.",
+  }),
+  total: z.enum(["true", "false"], { error: expected("total must be true or false") })
+    .optional().openapi({
+      description: "`true` to count every matching task (`total` in the answer).",
+    }),
   cursor: z.string().optional().openapi({ description: "nextCursor of the previous page." }),
 });
 
@@ -189,6 +216,20 @@ export const WaitQuerySchema = z.object({
     error: expected("timeoutMs must be an integer from 0 to 300000"),
   }).optional().openapi({ description: "Longest wait in ms, at most 300000; default 30000." }),
 });
+
+/** One past attempt of a task. */
+const TaskAttemptSchema = z.object({
+  attempt: z.number().int().openapi({ description: "Its number, from 1 (again after a retry)." }),
+  workerId: z.number().int().nullable(),
+  nodeId: z.string().nullable(),
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  outcome: z.enum(["running", "succeeded", "failed", "cancelled", "interrupted"]).openapi({
+    description: "`interrupted`: given back without counting (another task's timeout or " +
+      "cancel replaced the worker, or the node stopped).",
+  }),
+  error: z.object({ name: z.string(), message: z.string() }).nullable(),
+}).openapi("TaskAttempt");
 
 /** A task as the API returns it. Bytes appear as `{ "$bytes": "<base64>" }`. */
 export const TaskSchema = z.object({
@@ -219,6 +260,14 @@ export const TaskSchema = z.object({
     name: z.string(),
     tick: z.number().openapi({ description: "The tick it fired for, ms since epoch." }),
   }).optional().openapi({ description: "The schedule that submitted it, when one did." }),
+  history: z.array(TaskAttemptSchema).optional().openapi({
+    description: "The attempts before the current (or last) one, oldest first, at most " +
+      `${MAX_ATTEMPT_HISTORY}; absent until a run ends and the task runs again. The current ` +
+      "attempt is the task's own startedAt, finishedAt, workerId, nodeId and error.",
+  }),
+  retryOf: z.string().optional().openapi({
+    description: "The task this one retries with changes, when it does.",
+  }),
 }).openapi("Task");
 
 /** `{ task }` answers. */
@@ -231,6 +280,9 @@ export const TasksAnswerSchema = z.object({ tasks: z.array(TaskSchema) }).openap
 export const TaskPageSchema = z.object({
   tasks: z.array(TaskSchema),
   nextCursor: z.string().nullable(),
+  total: z.number().int().optional().openapi({
+    description: "How many tasks match in all (with `total=true`).",
+  }),
 }).openapi("TaskPage");
 
 /** Every error answer. */
@@ -366,6 +418,32 @@ export const TaskTypeSchema = z.object({
   limitsSet: z.boolean().openapi({
     description: "Whether `limits` were set through the API, replacing the module's.",
   }),
+  permissions: z.record(z.string(), z.union([z.boolean(), z.array(z.string())])).openapi({
+    description: "What its workers may do (net, read, write, env, run, ffi, sys): false, true, " +
+      "or the hosts, paths or names allowed. Types with the same permissions share workers.",
+  }),
+  counts: z.object(
+    Object.fromEntries(TASK_STATUSES.map((status) => [status, z.number().int()])),
+  ).openapi({ description: "Its tasks in the store, by status (the cluster's on PostgreSQL)." }),
+  runMs: z.object({ count: z.number().int(), p50: z.number(), p95: z.number() }).openapi({
+    description: "Run time of its attempts that ended in the last hour on this node, ms.",
+  }),
+  lastHour: z.object({
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    failureRate: z.number().nullable().openapi({
+      description: "failed / (succeeded + failed); null without attempts.",
+    }),
+  }).openapi({
+    description: "Its attempts that ended in the last hour on this node (a failure is an " +
+      "error, a timeout or a crashed worker, retried or not).",
+  }),
+  lastError: z.object({
+    at: z.number(),
+    taskId: z.string(),
+    name: z.string(),
+    message: z.string(),
+  }).nullable().openapi({ description: "Its latest failed attempt on this node, or null." }),
 }).openapi("TaskType");
 
 /** `{ taskTypes }` of `GET /api/task-types`. */

@@ -70,6 +70,22 @@ export class Histogram {
     if (ms > this.#max) this.#max = ms;
   }
 
+  /** Adds every observation of `other` to this one. */
+  add(other: Histogram): void {
+    for (let i = 0; i <= BUCKETS; i++) this.#counts[i] += other.#counts[i];
+    this.#count += other.#count;
+    this.#sum += other.#sum;
+    if (other.#max > this.#max) this.#max = other.#max;
+  }
+
+  /** Forgets every observation. */
+  clear(): void {
+    this.#counts.fill(0);
+    this.#count = 0;
+    this.#sum = 0;
+    this.#max = 0;
+  }
+
   /** The value below which `q` (0–1) of observations fall; 0 when empty. */
   percentile(q: number): number {
     if (this.#count === 0) return 0;

@@ -21,7 +21,14 @@ import {
   type WorkerInfo,
 } from "../model/events.ts";
 import type { Lifecycle } from "../model/lifecycle.ts";
-import { isTerminal, type ProgressValue, type Task, type TaskError } from "../model/task.ts";
+import {
+  currentAttempt,
+  isTerminal,
+  type ProgressValue,
+  recordAttempt,
+  type Task,
+  type TaskError,
+} from "../model/task.ts";
 import type { TaskStore } from "../store/store.ts";
 import type { InterruptCause, PoolHooks, PoolJob } from "../pool/hooks.ts";
 import { toFraction } from "../pool/protocol.ts";
@@ -232,6 +239,7 @@ export class Runner {
     const { lifecycle } = this.#parts;
     const recorded: TaskError = { name: error.name, message: error.message, stack: error.stack };
     if (task.attempts < task.maxAttempts) {
+      recordAttempt(task, { outcome: "failed", finishedAt, error: recorded });
       // Backoff counts from this thread's clock: the retry is decided now.
       const now = Date.now();
       const delay = backoff(task.attempts, this.#options.backoffMs, this.#options.maxBackoffMs);
@@ -294,6 +302,16 @@ export class Runner {
     await room(1);
     retryable(); // a concurrent retry may have won while the queue was measured
     const now = Date.now();
+    const last = task.history?.[task.history.length - 1];
+    if (task.startedAt !== null && last?.startedAt !== task.startedAt) {
+      // The run that ended stays in the timeline; the new runs count from 1 again.
+      const ended = currentAttempt(task);
+      recordAttempt(task, {
+        outcome: ended.outcome,
+        finishedAt: task.finishedAt ?? now,
+        error: ended.error,
+      });
+    }
     this.#parts.lifecycle.move(task, "queued", {
       attempts: 0,
       error: null,
@@ -349,6 +367,14 @@ export class Runner {
     this.#parts.gate.released(task);
     this.#parts.stats.run.record(runMs);
     if (task.status === "running") {
+      this.#parts.stats.byType.record(
+        task.type,
+        ok,
+        runMs,
+        ok ? null : value as TaskError,
+        task.id,
+        finishedAt,
+      );
       if (ok) {
         this.#parts.lifecycle.move(task, "succeeded", {
           result: value,
@@ -381,12 +407,17 @@ export class Runner {
       } else if (cause.kind === "timeout" && cause.job === task) {
         // The slowest runs belong in the run-time histogram too.
         this.#parts.stats.run.record(cause.runMs);
-        this.fail(task, new TimeoutError(cause.timeoutMs), now);
+        const error = new TimeoutError(cause.timeoutMs);
+        this.#parts.stats.byType.record(task.type, false, cause.runMs, error, task.id, now);
+        this.fail(task, error, now);
       } else if (cause.kind === "crashed") {
-        this.fail(task, new WorkerExitedError(cause.reason), now);
+        const error = new WorkerExitedError(cause.reason);
+        this.#parts.stats.byType.record(task.type, false, null, error, task.id, now);
+        this.fail(task, error, now);
       } else {
         // Not this task's fault (a neighbour timed out or was cancelled, or we are
         // shutting down): give the attempt back and queue it again.
+        recordAttempt(task, { outcome: "interrupted", finishedAt: now, error: null });
         lifecycle.move(task, "queued", { attempts: task.attempts - 1, runAt: now });
         if (this.#accepting) this.place(task, now);
       }

@@ -6,6 +6,7 @@
  */
 
 import { Histogram, type HistogramSnapshot, type LatencySummary } from "./histogram.ts";
+import { TypeStatsRecorder } from "./type_stats.ts";
 import type { WorkerInfo } from "../model/events.ts";
 import type { StatusCounts } from "../model/task.ts";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../model/task.ts";
@@ -37,6 +38,8 @@ export class StatsRecorder {
   readonly wait = new Histogram();
   readonly run = new Histogram();
   readonly waitByPriority: Histogram[] = [];
+  /** Run times, outcomes and the last error of each task type over the last hour. */
+  readonly byType = new TypeStatsRecorder();
   #perSecond = new Array<number>(60).fill(0);
   #second = Math.floor(Date.now() / 1000);
 

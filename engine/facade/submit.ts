@@ -5,7 +5,7 @@
  * @module
  */
 
-import { uuidv7 } from "../model/id.ts";
+import { TASK_ID, uuidv7 } from "../model/id.ts";
 import { PayloadTooLargeError, UnknownTaskTypeError, ValidationError } from "../model/errors.ts";
 import {
   DEFAULT_PRIORITY,
@@ -31,6 +31,7 @@ const KNOWN_FIELDS = new Set([
   "idempotencyKey",
   "dependsOn",
   "onParentFailure",
+  "retryOf",
 ]);
 
 /** What building a task needs from the engine. */
@@ -173,6 +174,17 @@ export function buildTask(
     );
   }
 
+  const retryOf = fields.retryOf;
+  if (
+    retryOf !== undefined && retryOf !== null &&
+    (typeof retryOf !== "string" || !TASK_ID.test(retryOf))
+  ) {
+    throw new ValidationError(
+      `Field retryOf must be the id of the task this one retries: received ${describe(retryOf)}.`,
+      prefix + "retryOf",
+    );
+  }
+
   const task: Task = {
     id: uuidv7(),
     type,
@@ -197,6 +209,7 @@ export function buildTask(
     task.dependsOn = dependsOn;
     task.onParentFailure = (policy ?? "cancel") as ParentFailurePolicy;
   }
+  if (typeof retryOf === "string") task.retryOf = retryOf.toLowerCase();
   return task;
 }
 

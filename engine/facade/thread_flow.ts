@@ -19,10 +19,13 @@ import type { EventListener, WorkerInfo } from "../model/events.ts";
 import { Lifecycle } from "../model/lifecycle.ts";
 import { normalizeQuery, type TaskPage, type TaskQuery } from "../model/query.ts";
 import {
+  emptyCounts,
   isTerminal,
+  type StatusCounts,
   type SubmitInput,
   type SubmitResult,
   type Task,
+  TASK_STATUSES,
   type TaskScheduleRef,
 } from "../model/task.ts";
 import { normalizeLimits, type TypeControl, type TypeLimits } from "../model/type_controls.ts";
@@ -46,6 +49,14 @@ import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./
 import { Retention } from "./retention.ts";
 import { Runner } from "./runner.ts";
 import { type EngineStats, StatsRecorder, workerTotals } from "./stats.ts";
+import type { TaskTypeFigures } from "./type_stats.ts";
+
+/** A task type's figures: {@linkcode ThreadFlow.typeStats}. */
+export interface TaskTypeStats extends TaskTypeFigures {
+  type: string;
+  /** Its tasks in the store by status (on a shared store, the cluster's). */
+  counts: StatusCounts;
+}
 import { Waiters } from "./waiters.ts";
 import type { CloseOptions, NodeWorkers, SubmitBatchOptions, WaitOptions } from "./api_types.ts";
 
@@ -179,6 +190,7 @@ export class ThreadFlow {
         const context = { options: this.options, hasTaskType: (t: string) => this.#types.has(t) };
         buildTask(task, context, Date.now(), "task.");
       },
+      assertAccepting: () => this.#assertAccepting(),
       submit: async (input, schedule) => (await this.#submit([input], false, schedule))[0],
       task: (id) => this.get(id),
       emit: (event) => this.#lifecycle.emit(event),
@@ -296,12 +308,32 @@ export class ThreadFlow {
   }
 
   /**
-   * A page of tasks, newest first. Each filter takes one value or a list;
-   * an unknown status or a bad cursor is a `ValidationError` naming it.
+   * A page of tasks, newest first (or by priority or run time), with the
+   * total matching when asked (`withTotal`). Each filter takes one value or a
+   * list; an unknown status or sort, a bad id prefix or cursor is a
+   * `ValidationError` naming it.
    */
   async list(query: TaskQuery = {}): Promise<TaskPage> {
-    const page = await this.store.list(normalizeQuery(query));
-    return { tasks: page.tasks.map((task) => ({ ...task })), nextCursor: page.nextCursor };
+    const normalized = normalizeQuery(query);
+    // Filtered by status alone (or not at all), the counts of stats() answer the total (this
+    // node's on a local store, the counter tables on PostgreSQL): nothing counts the tasks.
+    const byCounts = normalized.withTotal === true && normalized.type === undefined &&
+      normalized.priority === undefined && normalized.idRange === undefined;
+    const [page, counts] = await Promise.all([
+      this.store.list(byCounts ? { ...normalized, withTotal: false } : normalized),
+      byCounts ? this.#source.counts(this.#lifecycle.counts) : undefined,
+    ]);
+    const answer: TaskPage = {
+      tasks: page.tasks.map((task) => ({ ...task })),
+      nextCursor: page.nextCursor,
+    };
+    if (counts !== undefined) {
+      const statuses = new Set(normalized.status ?? TASK_STATUSES);
+      answer.total = [...statuses].reduce((sum, status) => sum + counts[status], 0);
+    } else if (page.total !== undefined) {
+      answer.total = page.total;
+    }
+    return answer;
   }
 
   /** Resolves with the task once it has ended. Rejects with `TaskNotFoundError` for an unknown id. */
@@ -388,6 +420,27 @@ export class ThreadFlow {
   /** Whether this engine runs tasks of type `name`. */
   hasTaskType(name: string): boolean {
     return this.#types.has(name);
+  }
+
+  /**
+   * Each task type's figures: tasks per status in the store, and on this node
+   * over the last hour run time p50/p95, attempts succeeded and failed (the
+   * failure rate), and the last error. Counting by type reads every task's
+   * type and status: for pages, not for hot paths.
+   *
+   * @example
+   * ```ts ignore
+   * for (const t of await tf.typeStats()) console.log(t.type, t.counts.failed, t.runMs.p95);
+   * ```
+   */
+  async typeStats(): Promise<TaskTypeStats[]> {
+    const counts = await this.store.countsByType();
+    const now = Date.now();
+    return [...this.#types.keys()].sort().map((type) => ({
+      type,
+      counts: counts[type] ?? emptyCounts(),
+      ...this.#stats.byType.read(type, now),
+    }));
   }
 
   /** Every task type's control: paused or not, its limits in force and its module's. */

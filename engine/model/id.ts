@@ -48,3 +48,35 @@ function timePrefix(ms: number): string {
   const hex = ms.toString(16).padStart(12, "0");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-`;
 }
+
+/** A task id's form: a UUID (any version; ids from elsewhere may not be v7). */
+export const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The lowest and highest ids that start with `prefix` (hex digits; dashes
+ * may be left out or put where an id has them), or `undefined` when no id
+ * can start so.
+ *
+ * @example
+ * ```ts
+ * import { idPrefixRange } from "./engine/model/id.ts";
+ * idPrefixRange("0192c0de00"); // ["0192c0de-0000-0000-…", "0192c0de-00ff-ffff-…"]
+ * ```
+ */
+export function idPrefixRange(prefix: string): [string, string] | undefined {
+  const hex = prefix.toLowerCase().replaceAll("-", "");
+  if (hex.length > 32 || !/^[0-9a-f]*$/.test(hex)) return undefined;
+  // A dash may only stand where an id has one.
+  let at = 0;
+  for (const char of prefix) {
+    if (char === "-" && ![8, 13, 18, 23].includes(at)) return undefined;
+    at++;
+  }
+  const bound = (fill: string) => {
+    const digits = hex + fill.repeat(32 - hex.length);
+    return `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${
+      digits.slice(16, 20)
+    }-${digits.slice(20)}`;
+  };
+  return [bound("0"), bound("f")];
+}

@@ -6,6 +6,7 @@
  */
 
 import { ValidationError } from "./errors.ts";
+import { idPrefixRange } from "./id.ts";
 import { MAX_PRIORITY, MIN_PRIORITY, pageSize } from "./limits.ts";
 import { type Task, TASK_STATUSES, type TaskStatus } from "./task.ts";
 
@@ -23,16 +24,34 @@ export interface TaskQuery {
   status?: TaskStatus | readonly TaskStatus[];
   type?: string | readonly string[];
   priority?: number | readonly number[];
+  /** Tasks whose id starts with this (a whole id finds that task); hex digits and dashes. */
+  idPrefix?: string;
+  /**
+   * Order of the page: `created` (default, newest first), `priority` (most
+   * urgent first, then newest) or `runTime` (longest last run first, then
+   * newest; tasks that have not finished a run come last).
+   */
+  sort?: TaskSort;
+  /** Also count every matching task (`total` in the answer); default `false`. */
+  withTotal?: boolean;
   /** Page size; default 50, at most 1000. */
   limit?: number;
-  /** Opaque cursor from a previous page's `nextCursor`. */
+  /** Opaque cursor from a previous page's `nextCursor` (of the same sort). */
   cursor?: string;
 }
 
-/** One page of tasks, newest first, and the cursor of the next page (`null` at the end). */
+/** Orders a list can come in: see {@linkcode TaskQuery.sort}. */
+export type TaskSort = "created" | "priority" | "runTime";
+
+/** Every {@linkcode TaskSort}. */
+export const TASK_SORTS: readonly TaskSort[] = ["created", "priority", "runTime"];
+
+/** One page of tasks in the order asked for, and the cursor of the next page (`null` at the end). */
 export interface TaskPage {
   tasks: Task[];
   nextCursor: string | null;
+  /** How many tasks match the filter in all, when asked for with `withTotal`. */
+  total?: number;
 }
 
 /** A {@linkcode TaskQuery} after {@linkcode normalizeQuery}: lists, a page size, a checked cursor. */
@@ -40,10 +59,18 @@ export interface StoreQuery {
   status?: TaskStatus[];
   type?: string[];
   priority?: number[];
+  /** Lowest and highest id of the prefix asked for (both inclusive). */
+  idRange?: [string, string];
+  /** Order of the page; default `created`. */
+  sort?: TaskSort;
+  /** Whether to count every match; default `false`. */
+  withTotal?: boolean;
   /** 1 to 1000. */
   limit: number;
-  /** The id after which (in newest-first order) the page starts. */
+  /** With sort `created`: the id after which (in newest-first order) the page starts. */
   after?: string;
+  /** With another sort: how many matching tasks earlier pages held. */
+  offset?: number;
 }
 
 const STATUSES = new Set<string>(TASK_STATUSES);
@@ -63,7 +90,30 @@ export function normalizeQuery(query: TaskQuery = {}): StoreQuery {
   if (typeof query !== "object" || query === null) {
     throw new ValidationError("A task query must be an object.", "query");
   }
-  const normalized: StoreQuery = { limit: pageSize(query.limit) };
+  const sort = query.sort ?? "created";
+  if (!TASK_SORTS.includes(sort)) {
+    throw new ValidationError(
+      `Field sort must be one of ${TASK_SORTS.join(", ")}: received ${JSON.stringify(sort)}.`,
+      "sort",
+    );
+  }
+  const normalized: StoreQuery = {
+    limit: pageSize(query.limit),
+    sort,
+    withTotal: query.withTotal === true,
+  };
+  if (query.idPrefix !== undefined && query.idPrefix !== "") {
+    const range = typeof query.idPrefix === "string" ? idPrefixRange(query.idPrefix) : undefined;
+    if (range === undefined) {
+      throw new ValidationError(
+        `Field idPrefix must be the start of a task id (hex digits, dashes where an id has them): received ${
+          JSON.stringify(query.idPrefix)
+        }.`,
+        "idPrefix",
+      );
+    }
+    normalized.idRange = range;
+  }
   const status = listOf(query.status, "status");
   if (status !== undefined) {
     for (const value of status) {
@@ -103,14 +153,18 @@ export function normalizeQuery(query: TaskQuery = {}): StoreQuery {
     normalized.priority = priority as number[];
   }
   if (query.cursor !== undefined) {
-    const after = typeof query.cursor === "string" ? decodeCursor(query.cursor) : undefined;
-    if (after === undefined) {
+    const cursor = typeof query.cursor === "string" ? query.cursor : "";
+    const after = sort === "created" ? decodeCursor(cursor) : undefined;
+    const offset = sort === "created" ? undefined : decodeOffsetCursor(cursor);
+    if (after === undefined && offset === undefined) {
+      // Not echoed: a cursor pasted from elsewhere may hold anything, a secret included.
       throw new ValidationError(
-        `Cursor must be a value returned as nextCursor: received ${JSON.stringify(query.cursor)}.`,
+        "Cursor must be the nextCursor of a previous page with the same sort.",
         "cursor",
       );
     }
-    normalized.after = after;
+    if (after !== undefined) normalized.after = after;
+    if (offset !== undefined) normalized.offset = offset;
   }
   return normalized;
 }
@@ -128,6 +182,58 @@ function listOf(value: unknown, field: string): unknown[] | undefined {
 /** Encodes a page cursor from the last task of a page (newest-first order by id). */
 export function encodeCursor(lastId: string): string {
   return btoa(lastId).replaceAll("=", "");
+}
+
+/**
+ * The cursor of the page after `tasks` for `query`: the last id when sorted
+ * by creation (stable while tasks come and go), else the count of tasks
+ * before the next page.
+ */
+export function nextCursorOf(query: StoreQuery, tasks: Task[], more: boolean): string | null {
+  if (!more || tasks.length === 0) return null;
+  if ((query.sort ?? "created") === "created") return encodeCursor(tasks[tasks.length - 1].id);
+  return btoa(`o:${(query.offset ?? 0) + tasks.length}`).replaceAll("=", "");
+}
+
+/** Decodes an offset cursor made by {@linkcode nextCursorOf}; `undefined` when malformed. */
+function decodeOffsetCursor(cursor: string): number | undefined {
+  try {
+    const match = /^o:(\d{1,9})$/.exec(atob(cursor));
+    return match === null ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Orders tasks as `sort` asks (stores without SQL use it): ties go newest first.
+ *
+ * @example
+ * ```ts ignore
+ * tasks.sort(compareBy("priority"));
+ * ```
+ */
+export function compareBy(sort: TaskSort): (a: Task, b: Task) => number {
+  const newest = (a: Task, b: Task) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+  if (sort === "priority") return (a, b) => b.priority - a.priority || newest(a, b);
+  if (sort === "runTime") {
+    return (a, b) => {
+      const x = runTimeOf(a);
+      const y = runTimeOf(b);
+      if (x === y) return newest(a, b);
+      if (x === null) return 1;
+      if (y === null) return -1;
+      return y - x;
+    };
+  }
+  return newest;
+}
+
+/** The run time of a task's last finished run, ms, or `null` (SQL: `finished_at - started_at`). */
+export function runTimeOf(task: Task): number | null {
+  return task.startedAt === null || task.finishedAt === null
+    ? null
+    : task.finishedAt - task.startedAt;
 }
 
 /** Decodes a cursor made by {@linkcode encodeCursor}; `undefined` when malformed. */

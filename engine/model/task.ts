@@ -104,6 +104,15 @@ export interface Task {
   onParentFailure?: ParentFailurePolicy;
   /** The schedule that submitted this task and the tick it fired for; absent for other tasks. */
   schedule?: TaskScheduleRef;
+  /**
+   * Attempts before the current (or last) one, oldest first; absent until a
+   * run ends and the task runs again. The current attempt is the task's own
+   * `startedAt`, `finishedAt`, `workerId`, `nodeId` and `error`
+   * (see {@linkcode attemptTimeline}). At most {@linkcode MAX_ATTEMPT_HISTORY}.
+   */
+  history?: TaskAttempt[];
+  /** The task this one retries with changes (its payload or options edited); absent otherwise. */
+  retryOf?: string;
 }
 
 /** Which schedule submitted a task, and for which tick. */
@@ -112,6 +121,103 @@ export interface TaskScheduleRef {
   name: string;
   /** The tick it fired for, ms since epoch. */
   tick: number;
+}
+
+/** How one attempt ended: `running` while it runs. */
+export type AttemptOutcome = "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+
+/**
+ * One run of a task on a worker. `interrupted` means the attempt was given
+ * back (another task's timeout or a cancel replaced the worker, or the node
+ * stopped) and did not count.
+ *
+ * @example
+ * ```ts
+ * import type { TaskAttempt } from "./mod.ts";
+ * const attempt: TaskAttempt = {
+ *   attempt: 1, workerId: 0, nodeId: null, startedAt: 0, finishedAt: 12,
+ *   outcome: "failed", error: { name: "TypeError", message: "n must be a number" },
+ * };
+ * ```
+ */
+export interface TaskAttempt {
+  /** The attempt's number, from 1 (a retry from the API starts again at 1). */
+  attempt: number;
+  workerId: number | null;
+  nodeId: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+  outcome: AttemptOutcome;
+  /** Why it failed (name and message, without the stack); `null` otherwise. */
+  error: TaskError | null;
+}
+
+/** Most past attempts a task keeps; older ones are dropped first. */
+export const MAX_ATTEMPT_HISTORY = 100;
+
+/**
+ * Every attempt of `task`, oldest first: its `history` and the current (or
+ * last) attempt from its own fields. Empty before the first start.
+ *
+ * @example
+ * ```ts ignore
+ * for (const a of attemptTimeline(task)) console.log(a.attempt, a.outcome, a.workerId);
+ * ```
+ */
+export function attemptTimeline(task: Task): TaskAttempt[] {
+  const past = task.history ?? [];
+  if (task.startedAt === null) return [...past];
+  const last = past[past.length - 1];
+  // After a retry from the API the task keeps its last run in history and has no current one.
+  if (last !== undefined && last.startedAt === task.startedAt) return [...past];
+  return [...past, currentAttempt(task)];
+}
+
+/** The current (or last) attempt, from the task's own fields. */
+export function currentAttempt(task: Task): TaskAttempt {
+  const outcome: AttemptOutcome = task.status === "running"
+    ? "running"
+    : task.status === "succeeded"
+    ? "succeeded"
+    : task.status === "cancelled"
+    ? "cancelled"
+    : task.error !== null
+    ? "failed"
+    : "interrupted";
+  return {
+    attempt: Math.max(1, task.attempts),
+    workerId: task.workerId,
+    nodeId: task.nodeId,
+    startedAt: task.startedAt ?? 0,
+    finishedAt: task.status === "running" ? null : task.finishedAt,
+    outcome,
+    error: task.error === null || outcome === "succeeded"
+      ? null
+      : { name: task.error.name, message: task.error.message },
+  };
+}
+
+/**
+ * Adds the attempt that just ended to `task.history` (the task still holds
+ * its fields), keeping at most {@linkcode MAX_ATTEMPT_HISTORY}.
+ */
+export function recordAttempt(
+  task: Task,
+  ended: { outcome: AttemptOutcome; finishedAt: number; error: TaskError | null },
+): void {
+  if (task.startedAt === null) return;
+  // A new array: snapshots already handed out (events, answers) keep theirs.
+  const history = [...(task.history ?? []), {
+    attempt: Math.max(1, task.attempts),
+    workerId: task.workerId,
+    nodeId: task.nodeId,
+    startedAt: task.startedAt,
+    finishedAt: ended.finishedAt,
+    outcome: ended.outcome,
+    error: ended.error === null ? null : { name: ended.error.name, message: ended.error.message },
+  }];
+  if (history.length > MAX_ATTEMPT_HISTORY) history.splice(0, history.length - MAX_ATTEMPT_HISTORY);
+  task.history = history;
 }
 
 /** What a dependent task does when a task it depends on fails or is cancelled. */
@@ -159,6 +265,8 @@ export interface SubmitInput {
   dependsOn?: string[];
   /** `cancel` (default) or `run`: see {@linkcode Task.onParentFailure}. */
   onParentFailure?: ParentFailurePolicy;
+  /** Id of the task this one retries with changes; recorded as the new task's `retryOf`. */
+  retryOf?: string;
 }
 
 /** The answer to a submit: the task, and whether this call created it. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { encodeCursor, type StoreQuery, type TaskPage } from "../model/query.ts";
+import { compareBy, nextCursorOf, type StoreQuery, type TaskPage } from "../model/query.ts";
 import { emptyCounts, isTerminal, type StatusCounts, type Task } from "../model/task.ts";
 import {
   changedControl,
@@ -128,34 +128,64 @@ export class MemoryStore implements TaskStore {
     const statuses = query.status?.length ? new Set(query.status) : undefined;
     const types = query.type?.length ? new Set(query.type) : undefined;
     const priorities = query.priority?.length ? new Set(query.priority) : undefined;
+    const [low, high] = query.idRange ?? ["", "~"];
+    const matches = (task: Task) =>
+      task.id >= low && task.id <= high &&
+      (!statuses || statuses.has(task.status)) &&
+      (!types || types.has(task.type)) &&
+      (!priorities || priorities.has(task.priority));
     if (!this.#sorted) {
       this.#order.sort();
       this.#sorted = true;
     }
     const ids = this.#order;
+    if (query.sort !== undefined && query.sort !== "created") {
+      const all: Task[] = [];
+      for (const id of ids) {
+        const task = this.#tasks.get(id);
+        if (task !== undefined && matches(task)) all.push(task);
+      }
+      all.sort(compareBy(query.sort));
+      const offset = query.offset ?? 0;
+      const tasks = all.slice(offset, offset + limit);
+      const more = all.length > offset + limit;
+      const page: TaskPage = { tasks, nextCursor: nextCursorOf(query, tasks, more) };
+      if (query.withTotal) page.total = all.length;
+      return Promise.resolve(page);
+    }
     const tasks: Task[] = [];
-    let nextCursor: string | null = null;
+    let more = false;
     const start = after === undefined ? ids.length - 1 : lastBelow(ids, after);
     for (let i = start; i >= 0; i--) {
       const task = this.#tasks.get(ids[i]);
       if (task === undefined) continue; // pruned
       if (after !== undefined && task.id >= after) continue;
-      if (statuses && !statuses.has(task.status)) continue;
-      if (types && !types.has(task.type)) continue;
-      if (priorities && !priorities.has(task.priority)) continue;
+      if (!matches(task)) continue;
       if (tasks.length === limit) {
-        nextCursor = encodeCursor(tasks[tasks.length - 1].id);
+        more = true;
         break;
       }
       tasks.push(task);
     }
-    return Promise.resolve({ tasks, nextCursor });
+    const page: TaskPage = { tasks, nextCursor: nextCursorOf(query, tasks, more) };
+    if (query.withTotal) {
+      let total = 0;
+      for (const task of this.#tasks.values()) if (matches(task)) total++;
+      page.total = total;
+    }
+    return Promise.resolve(page);
   }
 
   counts(): Promise<StatusCounts> {
     const counts = emptyCounts();
     for (const task of this.#tasks.values()) counts[task.status]++;
     return Promise.resolve(counts);
+  }
+
+  countsByType(): Promise<Record<string, StatusCounts>> {
+    const byType: Record<string, StatusCounts> = {};
+    for (const task of this.#tasks.values()) (byType[task.type] ??= emptyCounts())[task.status]++;
+    return Promise.resolve(byType);
   }
 
   typeControls(): Promise<StoredTypeControl[]> {

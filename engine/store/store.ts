@@ -61,7 +61,7 @@ export interface TaskStore {
   insert(tasks: Task[]): Promise<InsertOutcome[]>;
   /**
    * Records the current state of tasks that changed (status, attempts,
-   * progress, result, error, timestamps, worker). Called once per event-loop
+   * progress, result, error, timestamps, worker, attempt history). Called once per event-loop
    * turn with everything that changed in it; resolves once durable.
    */
   write(tasks: Task[]): Promise<void>;
@@ -73,10 +73,18 @@ export interface TaskStore {
   dependents(id: string, limit: number): Promise<Task[]>;
   /** The task with this idempotency key, or `undefined`. */
   getByIdempotencyKey(key: string): Promise<Task | undefined>;
-  /** Tasks matching the query (checked by the engine), newest first. */
+  /**
+   * Tasks matching the query (checked by the engine), in its order, with the
+   * total matching when asked.
+   */
   list(query: StoreQuery): Promise<TaskPage>;
   /** How many tasks are in each status. */
   counts(): Promise<StatusCounts>;
+  /**
+   * How many tasks of each type are in each status (types without tasks are
+   * absent). Reads every task's type and status: for pages, not hot paths.
+   */
+  countsByType(): Promise<Record<string, StatusCounts>>;
   /** Every task type's saved control (paused, limits set through the API). */
   typeControls(): Promise<StoredTypeControl[]>;
   /** Saves a change to a type's control and returns the control as saved. */

@@ -30,12 +30,14 @@ export async function collectMatching(
   onProgress: (count: number) => void = () => {},
 ): Promise<string[]> {
   const wanted = filter.status ? [filter.status].filter((s) => statuses.has(s)) : [...statuses];
+  // Newest first pages by id: stable while tasks change status under the walk.
+  const { sort: _sort, ...matching } = filter;
   const ids: string[] = [];
   for (const status of wanted) {
     let cursor: string | null = null;
     do {
       const page: { tasks: Task[]; nextCursor: string | null } = await api(
-        `/api/tasks?${taskQuery({ ...filter, status }, BULK_PAGE, cursor)}`,
+        `/api/tasks?${taskQuery({ ...matching, status }, BULK_PAGE, cursor)}`,
       );
       for (const task of page.tasks) ids.push(task.id);
       cursor = page.nextCursor;
@@ -91,6 +93,7 @@ export function describeFilter(filter: TaskFilter): string {
     filter.status && `status ${filter.status}`,
     filter.type && `type ${filter.type}`,
     filter.priority && `priority ${filter.priority}`,
+    filter.id && `id starting ${filter.id}`,
   ].filter(Boolean);
   return parts.length ? parts.join(", ") : "no filter (all tasks)";
 }

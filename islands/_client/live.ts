@@ -15,6 +15,7 @@ import type {
   ScheduleEvent,
   Task,
   TaskEvent,
+  TypeControlView,
   WorkerInfo,
 } from "../../components/types.ts";
 
@@ -52,6 +53,23 @@ let attempt = 0;
 let everLive = false;
 let workerRefreshTimer: ReturnType<typeof setInterval> | undefined;
 const statsListeners = new Set<() => void>();
+const typeListeners = new Set<(control: TypeControlView) => void>();
+
+/**
+ * Calls `listener` with a type's control each time one is paused, resumed or
+ * its limits change (`type.*` events, from any node). Returns a function that
+ * stops it.
+ *
+ * @example
+ * ```ts ignore
+ * const stop = onTypeControl((control) => console.log(control.type, control.paused));
+ * ```
+ */
+export function onTypeControl(listener: (control: TypeControlView) => void): () => void {
+  typeListeners.add(listener);
+  return () => typeListeners.delete(listener);
+}
+
 const scheduleListeners = new Set<(event: ScheduleEvent) => void>();
 
 /**
@@ -268,6 +286,12 @@ function handleMessage(data: Record<string, unknown>): void {
       return;
     case "stats":
       applyStats(data.stats as DashboardStats);
+      return;
+    case "type.paused":
+    case "type.resumed":
+    case "type.limits_changed":
+      if (typeof data.seq === "number") lastSeq = Math.max(lastSeq ?? 0, data.seq);
+      for (const listener of typeListeners) listener(data.control as TypeControlView);
       return;
     case "pong":
     case "ack":

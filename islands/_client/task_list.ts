@@ -68,6 +68,7 @@ export function matchesFilter(task: Task, filter: TaskFilter): boolean {
   if (filter.status && task.status !== filter.status) return false;
   if (filter.type && task.type !== filter.type) return false;
   if (filter.priority && String(task.priority) !== filter.priority) return false;
+  if (filter.id && !task.id.startsWith(filter.id.toLowerCase())) return false;
   return true;
 }
 
@@ -84,6 +85,8 @@ export function taskQuery(filter: TaskFilter, limit: number, cursor?: string | n
   if (filter.status) params.set("status", filter.status);
   if (filter.type) params.set("type", filter.type);
   if (filter.priority) params.set("priority", filter.priority);
+  if (filter.id) params.set("id", filter.id);
+  if (filter.sort) params.set("sort", filter.sort);
   params.set("limit", String(limit));
   if (cursor) params.set("cursor", cursor);
   return params.toString();

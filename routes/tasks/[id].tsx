@@ -3,10 +3,15 @@ import type { Task } from "../../components/types.ts";
 import type { DashboardState } from "../../server/dashboard_state.ts";
 import type { PageProps, PageResult, RouteContext } from "../../server/ui/mod.ts";
 
-/** Data of the task page: the task, or the id nobody has. */
+/** Most children the page lists. */
+const CHILD_LIMIT = 50;
+
+/** Data of the task page: the task and its relatives, or the id nobody has. */
 export interface TaskPageData {
   id: string;
   task: Task | null;
+  parents: Task[];
+  children: Task[];
 }
 
 /** Loads one task; a 404 page for an unknown id. */
@@ -14,9 +19,28 @@ export async function handler(
   ctx: RouteContext<DashboardState>,
 ): Promise<PageResult<TaskPageData>> {
   const id = ctx.params.id;
-  const task = (await ctx.state.engine.get(id)) ?? null;
-  if (!task) return { title: "Task not found", status: 404, data: { id, task: null } };
-  return { title: `Task ${id.slice(-12)}`, data: { id, task } };
+  const { engine } = ctx.state;
+  const task = (await engine.get(id)) ?? null;
+  if (!task) {
+    return {
+      title: "Task not found",
+      status: 404,
+      data: { id, task: null, parents: [], children: [] },
+    };
+  }
+  const [parents, children] = await Promise.all([
+    Promise.all((task.dependsOn ?? []).map((parent) => engine.get(parent))),
+    engine.dependents(id, { limit: CHILD_LIMIT }),
+  ]);
+  return {
+    title: `Task ${id.slice(-12)}`,
+    data: {
+      id,
+      task,
+      parents: parents.filter((parent): parent is Task => parent !== undefined),
+      children,
+    },
+  };
 }
 
 /** One task, with live progress and its actions. */
@@ -47,7 +71,12 @@ export default function TaskPage({ data }: PageProps<TaskPageData>) {
         </p>
       </div>
       <section class="panel" aria-label="Task">
-        <TaskDetail task={data.task} />
+        <TaskDetail
+          task={data.task}
+          parents={data.parents}
+          dependents={data.children}
+          childLimit={CHILD_LIMIT}
+        />
       </section>
     </>
   );

@@ -1,5 +1,5 @@
 import TaskTable from "../../islands/TaskTable.tsx";
-import { TASK_STATUSES } from "../../engine/mod.ts";
+import { idPrefixRange, TASK_SORTS, TASK_STATUSES, type TaskSort } from "../../engine/mod.ts";
 import { typeSummaries } from "../../server/dashboard_state.ts";
 import type { DashboardState } from "../../server/dashboard_state.ts";
 import type { Task, TaskFilter, TaskStatus, TaskTypeSummary } from "../../components/types.ts";
@@ -11,12 +11,21 @@ export const config: RouteConfig = { htmlOnly: true };
 /** Rows per page. */
 const PAGE_SIZE = 50;
 
+/** The orders the table offers, as the sort field lists them. */
+const SORTS: [string, string][] = [
+  ["created", "Newest first"],
+  ["priority", "Priority, highest first"],
+  ["runTime", "Run time, longest first"],
+];
+
 /** Data of the task list page. */
 export interface TasksData {
   tasks: Task[];
   filter: TaskFilter;
   cursor: string | null;
   nextCursor: string | null;
+  /** How many tasks match the filter in all. */
+  total: number | null;
   types: TaskTypeSummary[];
   /** The node this page was rendered by. */
   nodeId: string;
@@ -50,6 +59,22 @@ export function readFilter(url: URL): { filter: TaskFilter; problem: string | nu
     if (/^([1-9]|10)$/.test(priority)) filter.priority = priority;
     else problems.push(`Priority must be an integer from 1 to 10: received "${priority}".`);
   }
+  const id = (url.searchParams.get("id") ?? "").trim().toLowerCase();
+  if (id) {
+    if (idPrefixRange(id) !== undefined) filter.id = id;
+    else {
+      problems.push(
+        `Search by id takes an id or its start (hex digits, dashes where an id has them): received "${
+          id.slice(0, 40)
+        }".`,
+      );
+    }
+  }
+  const sort = url.searchParams.get("sort") ?? "";
+  if (sort && sort !== "created") {
+    if ((TASK_SORTS as readonly string[]).includes(sort)) filter.sort = sort;
+    else problems.push(`Sort must be one of ${TASK_SORTS.join(", ")}: received "${sort}".`);
+  }
   return { filter, problem: problems.length ? problems.join(" ") : null };
 }
 
@@ -62,6 +87,9 @@ export async function handler(ctx: RouteContext<DashboardState>): Promise<PageRe
     status: filter.status ? [filter.status as TaskStatus] : undefined,
     type: filter.type ? [filter.type] : undefined,
     priority: filter.priority ? [Number(filter.priority)] : undefined,
+    idPrefix: filter.id,
+    sort: filter.sort as TaskSort | undefined,
+    withTotal: true,
     limit: PAGE_SIZE,
     cursor: cursor ?? undefined,
   };
@@ -74,6 +102,7 @@ export async function handler(ctx: RouteContext<DashboardState>): Promise<PageRe
         filter,
         cursor,
         nextCursor: page.nextCursor,
+        total: page.total ?? null,
         types,
         problem,
         nodeId: ctx.state.engine.nodeId,
@@ -90,6 +119,7 @@ export async function handler(ctx: RouteContext<DashboardState>): Promise<PageRe
         filter,
         cursor: null,
         nextCursor: page.nextCursor,
+        total: page.total ?? null,
         types,
         problem: (error as Error).message,
         nodeId: ctx.state.engine.nodeId,
@@ -143,6 +173,30 @@ export default function Tasks({ data, url }: PageProps<TasksData>) {
               ))}
             </select>
           </div>
+          <div class="field">
+            <label for="f-id">Id or its start</label>
+            <input
+              id="f-id"
+              name="id"
+              type="search"
+              class="mono"
+              value={filter.id ?? ""}
+              placeholder="0192c0de-…"
+              autocomplete="off"
+              spellcheck={false}
+              maxLength={36}
+            />
+          </div>
+          <div class="field">
+            <label for="f-sort">Sort by</label>
+            <select id="f-sort" name="sort">
+              {SORTS.map(([value, label]) => (
+                <option key={value} value={value} selected={(filter.sort ?? "created") === value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
           <div class="field field-button">
             <button type="submit">Filter</button>
             <a href="/tasks" class="link-button">Clear</a>
@@ -157,6 +211,7 @@ export default function Tasks({ data, url }: PageProps<TasksData>) {
           cursor={data.cursor}
           limit={PAGE_SIZE}
           nodeId={data.nodeId}
+          total={data.total}
         />
         <nav class="pager" aria-label="Pages">
           {data.cursor && <a href={first.pathname + first.search}>← First page</a>}

@@ -10,6 +10,7 @@ import type { TypeControl } from "../../engine/mod.ts";
 import type { AppEnv } from "../app_env.ts";
 import type { ServiceEngine, TaskTypeInfo } from "../engine_port.ts";
 import { HttpError } from "../errors.ts";
+import { oneTaskTypeView, taskTypeViews } from "../task_type_json.ts";
 import { errorResponses, NOT_MODIFIED } from "../openapi.ts";
 import {
   TaskTypeAnswerSchema,
@@ -23,10 +24,11 @@ const listRoute = createRoute({
   path: "/task-types",
   operationId: "getTaskTypes",
   tags: ["task types"],
-  summary: "Task types this server runs, with their controls",
+  summary: "Task types this server runs, with their controls and figures",
   responses: {
     200: {
-      description: "Built-in and tasksDir types; each one's pause and limits.",
+      description: "Built-in and tasksDir types; each one's pause and limits, permissions, " +
+        "tasks by status, and its last hour's run time, failure rate and last error.",
       content: { "application/json": { schema: TaskTypesAnswerSchema } },
     },
     ...NOT_MODIFIED,
@@ -130,14 +132,9 @@ export function registerTaskTypeRoutes(
 ): void {
   const { engine } = deps;
   const infos = () => new Map(engine.taskTypes().map((info) => [info.name, info]));
-  const answer = (info: TaskTypeInfo, control: TypeControl) => ({
-    name: info.name,
-    builtin: info.builtin,
-    source: info.source,
-    paused: control.paused,
-    limits: control.limits,
-    moduleLimits: control.moduleLimits,
-    limitsSet: control.limitsSet,
+  /** One type's answer after `control` came into force. */
+  const answerOne = async (info: TaskTypeInfo, control: TypeControl) => ({
+    taskType: await oneTaskTypeView(engine, info, control),
   });
   /** The type named in the path, or a 404 naming it. */
   const known = (name: string): TaskTypeInfo => {
@@ -153,16 +150,10 @@ export function registerTaskTypeRoutes(
     return info;
   };
 
-  api.openapi(listRoute, (c) => {
-    const byName = infos();
-    const taskTypes = engine.typeControls().map((control) =>
-      answer(byName.get(control.type)!, control)
-    );
-    return c.json({ taskTypes }, 200);
-  });
-  api.openapi(getRoute, (c) => {
+  api.openapi(listRoute, async (c) => c.json({ taskTypes: await taskTypeViews(engine) }, 200));
+  api.openapi(getRoute, async (c) => {
     const info = known(c.req.valid("param").name);
-    return c.json({ taskType: answer(info, engine.typeControl(info.name)) }, 200);
+    return c.json(await answerOne(info, engine.typeControl(info.name)), 200);
   });
   api.openapi(putLimitsRoute, async (c) => {
     const info = known(c.req.valid("param").name);
@@ -172,18 +163,18 @@ export function registerTaskTypeRoutes(
       if (typeof value === "number") limits[key] = value;
     }
     const control = await engine.setTypeLimits(info.name, limits);
-    return c.json({ taskType: answer(info, control) }, 200);
+    return c.json(await answerOne(info, control), 200);
   });
   api.openapi(deleteLimitsRoute, async (c) => {
     const info = known(c.req.valid("param").name);
-    return c.json({ taskType: answer(info, await engine.setTypeLimits(info.name, null)) }, 200);
+    return c.json(await answerOne(info, await engine.setTypeLimits(info.name, null)), 200);
   });
   api.openapi(pauseRoute, async (c) => {
     const info = known(c.req.valid("param").name);
-    return c.json({ taskType: answer(info, await engine.pauseType(info.name)) }, 200);
+    return c.json(await answerOne(info, await engine.pauseType(info.name)), 200);
   });
   api.openapi(resumeRoute, async (c) => {
     const info = known(c.req.valid("param").name);
-    return c.json({ taskType: answer(info, await engine.resumeType(info.name)) }, 200);
+    return c.json(await answerOne(info, await engine.resumeType(info.name)), 200);
   });
 }

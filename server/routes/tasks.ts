@@ -7,7 +7,6 @@
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
-  decodeCursor,
   isTerminal,
   type SubmitInput,
   type Task,
@@ -106,7 +105,7 @@ const listRoute = createRoute({
   path: "/tasks",
   operationId: "listTasks",
   tags: ["tasks"],
-  summary: "List tasks, newest first",
+  summary: "List tasks: newest first, or by priority or run time",
   request: { query: ListQuerySchema },
   responses: {
     200: { description: "One page.", content: { "application/json": { schema: TaskPageSchema } } },
@@ -288,19 +287,17 @@ export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps
     if (query.type) taskQuery.type = query.type.split(",");
     if (query.priority) taskQuery.priority = query.priority.split(",").map(Number);
     if (query.limit) taskQuery.limit = Number(query.limit);
-    if (query.cursor !== undefined) {
-      if (decodeCursor(query.cursor) === undefined) {
-        throw new HttpError(
-          400,
-          "validation_error",
-          "cursor must be the nextCursor of a previous page.",
-          "cursor",
-        );
-      }
-      taskQuery.cursor = query.cursor;
-    }
+    if (query.id) taskQuery.idPrefix = query.id;
+    if (query.sort) taskQuery.sort = query.sort;
+    if (query.total === "true") taskQuery.withTotal = true;
+    // The engine checks the cursor against the sort (a ValidationError naming `cursor`).
+    if (query.cursor !== undefined) taskQuery.cursor = query.cursor;
     const page = await engine.list(taskQuery);
-    return c.json({ tasks: page.tasks.map(taskToJson), nextCursor: page.nextCursor }, 200);
+    return c.json({
+      tasks: page.tasks.map(taskToJson),
+      nextCursor: page.nextCursor,
+      ...(page.total === undefined ? {} : { total: page.total }),
+    }, 200);
   });
 
   // Registered before /tasks/:id, which would take "batch" for a task id.

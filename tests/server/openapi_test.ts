@@ -239,6 +239,24 @@ Deno.test("every operation's live answers match /api/openapi.json (checked with 
     await checker.call("listDependents", `${u}/api/tasks/${noop}/dependents?limit=0`, get(400));
     await checker.call("listTasks", `${u}/api/tasks?status=succeeded,failed&limit=10`, get(200));
     await checker.call("listTasks", `${u}/api/tasks?limit=many`, get(400));
+    const sorted = await checker.call(
+      "listTasks",
+      `${u}/api/tasks?sort=priority&total=true&limit=1`,
+      get(200),
+    );
+    const page = sorted.body as { total: number; nextCursor: string };
+    assert(page.total > 1 && page.nextCursor, "the total counts every task; more pages follow");
+    await checker.call(
+      "listTasks",
+      `${u}/api/tasks?sort=runTime&limit=1&cursor=${page.nextCursor}`,
+      get(200),
+    );
+    // A cursor of one sort is refused by another, naming the field.
+    await checker.call("listTasks", `${u}/api/tasks?cursor=${page.nextCursor}`, get(400));
+    const found = await checker.call("listTasks", `${u}/api/tasks?id=${noop}&total=true`, get(200));
+    assertEquals((found.body as { total: number }).total, 1);
+    await checker.call("listTasks", `${u}/api/tasks?sort=fastest`, get(400));
+    await checker.call("listTasks", `${u}/api/tasks?id=xyz`, get(400));
     await checker.call("waitForTask", `${u}/api/tasks/${noop}/wait`, get(200));
     await checker.call("waitForTask", `${u}/api/tasks/${noop}/wait?timeoutMs=soon`, get(400));
     await checker.call("waitForTask", `${u}/api/tasks/no-such-task/wait`, get(404));

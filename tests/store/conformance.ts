@@ -412,6 +412,108 @@ export function storeConformance(options: ConformanceOptions): void {
       assertEquals((await list({ status: ["cancelled"] })).tasks, []);
     }));
 
+  test("a task's attempt history and retryOf are written and read back", (harness) =>
+    withStore(harness, async (store) => {
+      const old = makeTask({ status: "failed", finishedAt: Date.now() });
+      const task = makeTask({ retryOf: old.id, maxAttempts: 3 });
+      await store.insert([{ ...old }, { ...task }]);
+      assertEquals(await store.get(task.id), task);
+      assertEquals((await store.get(old.id))?.history, undefined);
+      const history = [{
+        attempt: 1,
+        workerId: 2,
+        nodeId: "n1",
+        startedAt: 1_000,
+        finishedAt: 1_250,
+        outcome: "failed" as const,
+        error: { name: "TypeError", message: "boom ✓" },
+      }];
+      const retried = changed(task, {
+        status: "scheduled",
+        attempts: 1,
+        startedAt: 1_000,
+        workerId: 2,
+        error: { name: "TypeError", message: "boom ✓" },
+        history,
+      });
+      await store.write([retried]);
+      assertEquals(await store.get(task.id), retried);
+      const [listed] = (await store.list(normalizeQuery({ status: "scheduled" }))).tasks;
+      assertEquals(listed.history, history);
+      assertEquals(listed.retryOf, old.id);
+    }));
+
+  test("counts tasks by type and status", (harness) =>
+    withStore(harness, async (store) => {
+      const tasks = [
+        makeTask({ type: "fib", status: "queued" }),
+        makeTask({ type: "fib", status: "failed", finishedAt: 1 }),
+        makeTask({ type: "fib", status: "failed", finishedAt: 2 }),
+        makeTask({ type: "noop", status: "running" }),
+      ];
+      await store.insert(tasks.map((t) => ({ ...t })));
+      await store.write([changed(tasks[3], { status: "succeeded", finishedAt: 3 })]);
+      const byType = await store.countsByType();
+      assertEquals(Object.keys(byType).sort(), ["fib", "noop"]);
+      assertEquals(byType.fib.queued, 1);
+      assertEquals(byType.fib.failed, 2);
+      assertEquals(byType.fib.running, 0);
+      assertEquals(byType.noop.succeeded, 1);
+      assertEquals(byType.noop.running, 0);
+    }));
+
+  test("list sorts by priority and run time, finds an id prefix, and counts the total", (harness) =>
+    withStore(harness, async (store) => {
+      const run = (ms: number | null) =>
+        ms === null
+          ? {}
+          : { status: "succeeded" as const, startedAt: 1_000, finishedAt: 1_000 + ms };
+      const tasks = [
+        makeTask({ priority: 3, ...run(50) }),
+        makeTask({ priority: 9, ...run(5) }),
+        makeTask({ priority: 3, ...run(null) }),
+        makeTask({ priority: 9, type: "fib", ...run(500) }),
+        makeTask({ priority: 1, ...run(50) }),
+      ];
+      await store.insert(tasks.map((t) => ({ ...t })));
+      const ids = async (query: TaskQuery) =>
+        (await store.list(normalizeQuery(query))).tasks.map((task) =>
+          tasks.findIndex((t) => t.id === task.id)
+        );
+      assertEquals(await ids({ sort: "priority" }), [3, 1, 2, 0, 4]);
+      assertEquals(await ids({ sort: "runTime" }), [3, 4, 0, 1, 2]);
+      assertEquals(await ids({ sort: "created" }), [4, 3, 2, 1, 0]);
+      // Pages of a sort follow on without gaps.
+      const first = await store.list(
+        normalizeQuery({ sort: "priority", limit: 2, withTotal: true }),
+      );
+      assertEquals(first.total, 5);
+      assert(first.nextCursor !== null);
+      const second = await store.list(
+        normalizeQuery({ sort: "priority", limit: 2, cursor: first.nextCursor }),
+      );
+      assertEquals(second.total, undefined);
+      assertEquals(second.tasks.map((t) => t.id), [tasks[2].id, tasks[0].id]);
+      // A prefix, the whole id, and no match; filters combine with the total.
+      assertEquals(await ids({ idPrefix: tasks[2].id }), [2]);
+      assertEquals(await ids({ idPrefix: tasks[2].id.toUpperCase().slice(0, 36) }), [2]);
+      const shared = tasks[0].id.slice(0, 8);
+      assertEquals(
+        (await ids({ idPrefix: shared })).length,
+        tasks.filter((t) => t.id.startsWith(shared)).length,
+      );
+      const none = await store.list(
+        normalizeQuery({ idPrefix: "ffffffff-ff", withTotal: true }),
+      );
+      assertEquals([none.tasks.length, none.total], [0, 0]);
+      const fibs = await store.list(
+        normalizeQuery({ type: "fib", priority: 9, withTotal: true, limit: 1 }),
+      );
+      assertEquals([fibs.tasks.map((t) => t.id), fibs.total], [[tasks[3].id], 1]);
+      const nines = await store.list(normalizeQuery({ priority: 9, withTotal: true, limit: 1 }));
+      assertEquals(nines.total, 2);
+    }));
+
   test("counts tasks by status", (harness) =>
     withStore(harness, async (store) => {
       const tasks = [

@@ -26,7 +26,10 @@ Deno.test({
       await ui.engine.submitBatch(
         Array.from({ length: 30 }, (_, i) => ({ type: "noop", payload: i, priority: 1 + i % 10 })),
       );
-      await ui.engine.submit({ type: "sleep", payload: { ms: 60_000 } });
+      const sleeper = await ui.engine.submit({ type: "sleep", payload: { ms: 60_000 } });
+      const child = await ui.engine.submit({ type: "noop", dependsOn: [sleeper.id] });
+      await ui.engine.pauseType("gzip");
+      await ui.engine.setTypeLimits("sha256", { concurrency: 2, ratePerSecond: 10 });
       await ui.engine.submit({ type: "noop", payload: "later", delayMs: 600_000 });
       await ui.engine.schedules.create({
         name: "nightly",
@@ -50,6 +53,11 @@ Deno.test({
         [`/tasks/${bytes.id}`, "task-bytes"],
         ["/tasks/0192c0de-0000-7000-8000-000000000000", "task-missing"],
         ["/schedules", "schedules"],
+        ["/types", "types"],
+        [`/tasks/${failed.id}/retry`, "task-retry"],
+        ["/tasks?sort=priority&id=0", "tasks-sorted"],
+        [`/tasks/${child.id}`, "task-blocked"],
+        [`/tasks/${sleeper.id}`, "task-parent"],
       ];
       for (const width of [1280, 360]) {
         for (const scheme of ["light", "dark"] as const) {

@@ -204,8 +204,11 @@ Deno.test("a page answers 503 with HTML while the engine's store is unavailable"
     stats: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     list: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     get: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
+    dependents: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
+    typeStats: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     workers: () => [],
     taskTypes: () => [],
+    typeControls: () => [],
     schedules: {
       list: () => Promise.reject(new StoreUnavailableError("The store cannot be reached.")),
     },
@@ -215,6 +218,9 @@ Deno.test("a page answers 503 with HTML while the engine's store is unavailable"
   const res = await app.request("/", { headers: HTML });
   assertEquals(res.status, 503);
   assertStringIncludes(await res.text(), "The store cannot be reached.");
+  const types = await app.request("/types", { headers: HTML });
+  assertEquals(types.status, 503);
+  await types.body?.cancel();
   const logged: string[] = [];
   const broken = { ...failing, get: () => Promise.reject(new TypeError("bug")) };
   const app2 = new OpenAPIHono<AppEnv>();

@@ -152,6 +152,13 @@ export async function reclaimExpired(
         'message', 'The node ' || coalesce(t.node_id, '?') || ' running the task stopped '
           || 'renewing its lease (it crashed or lost the database), and the task had '
           || 'used its ' || t.max_attempts || ' attempt(s).')::text ELSE t.error END,
+      history = CASE WHEN t.attempts < t.max_attempts AND t.status = 'running'
+        THEN (coalesce(t.history::jsonb, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+          'attempt', greatest(t.attempts, 1), 'workerId', t.worker_id, 'nodeId', t.node_id,
+          'startedAt', t.started_at, 'finishedAt', ${NOW_MS}, 'outcome', 'failed',
+          'error', jsonb_build_object('name', 'LeaseExpiredError', 'message', 'The node '
+            || coalesce(t.node_id, '?') || ' running the task stopped renewing its lease.'))))::text
+        ELSE t.history END,
       worker_id = NULL, progress = NULL, lease_token = NULL, lease_expires_at = NULL
     FROM expired WHERE t.id = expired.id
     RETURNING t.*, expired.status AS from_status`,

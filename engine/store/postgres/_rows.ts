@@ -10,7 +10,13 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { ParentFailurePolicy, Task, TaskError, TaskStatus } from "../../model/task.ts";
+import type {
+  ParentFailurePolicy,
+  Task,
+  TaskAttempt,
+  TaskError,
+  TaskStatus,
+} from "../../model/task.ts";
 import type { UnsafeQueryable } from "./migrations.ts";
 import type { InsertOutcome } from "../store.ts";
 
@@ -29,17 +35,18 @@ const RECORD = `id uuid, type text, payload text, payload_bytes text, priority s
   progress double precision, result text, result_bytes text, error text, created_at bigint,
   run_at bigint, started_at bigint, finished_at bigint, worker_id integer,
   idempotency_key text, node_id text, lease_token uuid, depends_on uuid[],
-  on_parent_failure text, schedule_name text, schedule_tick bigint`;
+  on_parent_failure text, schedule_name text, schedule_tick bigint, history text,
+  retry_of uuid`;
 
 const INSERT_SQL = `
   INSERT INTO tasks (id, type, payload, payload_bytes, priority, status, attempts, max_attempts,
     timeout_ms, progress, result, result_bytes, error, created_at, run_at, started_at,
     finished_at, worker_id, idempotency_key, node_id, depends_on, on_parent_failure,
-    schedule_name, schedule_tick)
+    schedule_name, schedule_tick, retry_of)
   SELECT id, type, payload, decode(payload_bytes, 'base64'), priority, status, attempts,
     max_attempts, timeout_ms, progress, result, decode(result_bytes, 'base64'), error,
     created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
-    depends_on, on_parent_failure, schedule_name, schedule_tick
+    depends_on, on_parent_failure, schedule_name, schedule_tick, retry_of
   FROM json_to_recordset($1::text::json) AS v(${RECORD})
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id`;
@@ -57,7 +64,7 @@ export function updateSql(fenced: boolean): string {
     max_attempts = v.max_attempts, timeout_ms = v.timeout_ms, progress = v.progress,
     result = v.result, result_bytes = decode(v.result_bytes, 'base64'), error = v.error,
     run_at = v.run_at, started_at = v.started_at, finished_at = v.finished_at,
-    worker_id = v.worker_id, node_id = v.node_id,
+    worker_id = v.worker_id, node_id = v.node_id, history = v.history,
     lease_token = CASE WHEN v.status IN ('running', 'queued') THEN t.lease_token END,
     lease_expires_at = CASE WHEN v.status IN ('running', 'queued') THEN t.lease_expires_at END
   FROM json_to_recordset($1::text::json) AS v(${RECORD})
@@ -157,6 +164,8 @@ export function taskToWire(task: Task, leaseToken?: string): Row {
     on_parent_failure: task.onParentFailure ?? null,
     schedule_name: task.schedule?.name ?? null,
     schedule_tick: task.schedule?.tick ?? null,
+    history: task.history === undefined ? null : JSON.stringify(task.history),
+    retry_of: task.retryOf ?? null,
   };
 }
 
@@ -193,6 +202,10 @@ export function rowToTask(row: Row): Task {
   if (row.schedule_name !== null && row.schedule_name !== undefined) {
     task.schedule = { name: row.schedule_name as string, tick: Number(row.schedule_tick) };
   }
+  if (row.history !== null && row.history !== undefined) {
+    task.history = JSON.parse(row.history as string) as TaskAttempt[];
+  }
+  if (row.retry_of !== null && row.retry_of !== undefined) task.retryOf = row.retry_of as string;
   return task;
 }
 

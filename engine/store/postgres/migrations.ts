@@ -181,6 +181,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX schedules_due ON schedules (next_run_at) WHERE NOT paused;
     `,
   },
+  {
+    version: 5,
+    description: "attempt history; retries with changes; list sorts",
+    // history: JSON text of the attempts before the current one, NULL until a run ends and the
+    // task runs again (most tasks never write it). retry_of links a retry with changes.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN history text, ADD COLUMN retry_of uuid;
+      CREATE INDEX tasks_priority_id ON tasks (priority, id);
+    `,
+  },
 ];
 
 /** The schema version the current code expects. */

@@ -47,7 +47,7 @@ import * as control from "./_queue_control.ts";
 import * as schedules from "./_schedules.ts";
 import { guardConnectionErrors } from "./_guard.ts";
 import { ConnectionHealth } from "./_health.ts";
-import { listSql } from "./_list.ts";
+import { COUNTS_BY_TYPE_SQL, countsByTypeOf, listSql } from "./_list.ts";
 import { describe, rowToTask, UUID, withDeadline } from "./_rows.ts";
 
 /** Options for {@linkcode PostgresStore}. */
@@ -301,8 +301,17 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   list(query: StoreQuery): Promise<TaskPage> {
-    const { text, params, page } = listSql(query);
-    return this.#read(async (sql) => page(await sql.unsafe(text, params)));
+    const { text, params, countText, countParams, page } = listSql(query);
+    return this.#read(async (sql) => {
+      const rows = await sql.unsafe(text, params);
+      if (!query.withTotal) return page(rows);
+      const [counted] = await sql.unsafe(countText, countParams);
+      return page(rows, Number(counted.n));
+    });
+  }
+
+  countsByType(): Promise<Record<string, StatusCounts>> {
+    return this.#read(async (sql) => countsByTypeOf(await sql.unsafe(COUNTS_BY_TYPE_SQL)));
   }
 
   async counts(): Promise<StatusCounts> {

@@ -6,7 +6,13 @@
  */
 
 import type { SQLInputValue } from "node:sqlite";
-import type { ParentFailurePolicy, Task, TaskError, TaskStatus } from "../../model/task.ts";
+import type {
+  ParentFailurePolicy,
+  Task,
+  TaskAttempt,
+  TaskError,
+  TaskStatus,
+} from "../../model/task.ts";
 
 export function attempt(run: () => unknown): { ok: boolean; value: unknown } {
   try {
@@ -61,6 +67,7 @@ export function taskToRow(task: Task): SQLInputValue[] {
     task.onParentFailure ?? null,
     task.schedule?.name ?? null,
     task.schedule?.tick ?? null,
+    task.retryOf ?? null,
   ];
 }
 
@@ -92,5 +99,9 @@ export function rowToTask(row: Record<string, unknown>): Task {
   if (row.schedule_name !== null && row.schedule_name !== undefined) {
     task.schedule = { name: row.schedule_name as string, tick: row.schedule_tick as number };
   }
+  if (row.history !== null && row.history !== undefined) {
+    task.history = JSON.parse(row.history as string) as TaskAttempt[];
+  }
+  if (row.retry_of !== null && row.retry_of !== undefined) task.retryOf = row.retry_of as string;
   return task;
 }

@@ -122,6 +122,17 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0;
     `,
   },
+  {
+    version: 5,
+    description: "attempt history; retries with changes; list sorts",
+    // history is a JSON array of the attempts before the current one, NULL until a run ends
+    // and the task runs again (most tasks); retry_of links a retry with changes to its task.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN history TEXT;
+      ALTER TABLE tasks ADD COLUMN retry_of TEXT;
+      CREATE INDEX tasks_priority_id ON tasks (priority, id);
+    `,
+  },
 ];
 
 /** The schema version the current code expects. */
@@ -138,7 +149,7 @@ export const SQLITE_SCHEMA_VERSION: number = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS
  * import { DatabaseSync } from "node:sqlite";
  * import { migrateSqlite } from "./migrations.ts";
  * const db = new DatabaseSync(":memory:");
- * migrateSqlite(db); // [1, 2, 3, 4]
+ * migrateSqlite(db); // [1, 2, 3, 4, 5]
  * migrateSqlite(db); // []
  * db.close();
  * ```

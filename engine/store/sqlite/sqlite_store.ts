@@ -14,7 +14,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StoreUnavailableError } from "../../model/errors.ts";
-import { encodeCursor, type StoreQuery, type TaskPage } from "../../model/query.ts";
+import { nextCursorOf, type StoreQuery, type TaskPage, type TaskSort } from "../../model/query.ts";
 import { emptyCounts, type StatusCounts, type Task, type TaskStatus } from "../../model/task.ts";
 import {
   changedControl,
@@ -72,16 +72,23 @@ const INSERT_SQL = `
   INSERT INTO tasks (
     id, type, payload, priority, status, attempts, max_attempts, timeout_ms, progress, result,
     error, created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
-    depends_on, on_parent_failure, schedule_name, schedule_tick
-  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    depends_on, on_parent_failure, schedule_name, schedule_tick, retry_of
+  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (idempotency_key) DO NOTHING`;
+
+/** ORDER BY of each sort; ties newest first. Run time: the last finished run, unfinished last. */
+const ORDER_SQL: Record<TaskSort, string> = {
+  created: "id DESC",
+  priority: "priority DESC, id DESC",
+  runTime: "(finished_at - started_at) DESC NULLS LAST, id DESC",
+};
 
 // The payload, type, creation time and idempotency key never change after
 // insert, so a write leaves them alone (and does not rewrite large payloads).
 const UPDATE_SQL = `
   UPDATE tasks SET priority = ?, status = ?, attempts = ?, max_attempts = ?, timeout_ms = ?,
     progress = ?, result = ?, error = ?, run_at = ?, started_at = ?, finished_at = ?,
-    worker_id = ?, node_id = ?
+    worker_id = ?, node_id = ?, history = ?
   WHERE id = ?`;
 
 /**
@@ -318,6 +325,10 @@ export class SqliteStore implements TaskStore {
 
   counts(): Promise<StatusCounts> {
     return this.#enqueue(() => ({ ...this.#counts }), true);
+  }
+
+  countsByType(): Promise<Record<string, StatusCounts>> {
+    return this.#enqueue(() => this.#countsByTypeNow(), true);
   }
 
   prune(options: PruneOptions): Promise<number> {
@@ -560,6 +571,7 @@ export class SqliteStore implements TaskStore {
         task.finishedAt ?? null,
         task.workerId ?? null,
         task.nodeId ?? null,
+        task.history === undefined ? null : JSON.stringify(task.history),
         task.id,
       );
     }
@@ -582,19 +594,42 @@ export class SqliteStore implements TaskStore {
     addIn("status", query.status);
     addIn("type", query.type);
     addIn("priority", query.priority);
+    if (query.idRange !== undefined) {
+      where.push("id BETWEEN ? AND ?");
+      params.push(...query.idRange);
+    }
+    const filter = where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "";
+    const filterParams = [...params];
     if (query.after !== undefined) {
       where.push("id < ?");
       params.push(query.after);
     }
     const limit = query.limit;
-    params.push(limit + 1);
+    params.push(limit + 1, query.offset ?? 0);
     const sql = `SELECT * FROM tasks${
       where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""
-    } ORDER BY id DESC LIMIT ?`;
+    } ORDER BY ${ORDER_SQL[query.sort ?? "created"]} LIMIT ? OFFSET ?`;
     const rows = this.#statement(sql).all(...params);
     const tasks = rows.slice(0, limit).map(rowToTask);
-    const more = rows.length > limit;
-    return { tasks, nextCursor: more ? encodeCursor(tasks[tasks.length - 1].id) : null };
+    const page: TaskPage = {
+      tasks,
+      nextCursor: nextCursorOf(query, tasks, rows.length > limit),
+    };
+    if (query.withTotal) {
+      const counted = this.#statement(`SELECT count(*) AS n FROM tasks${filter}`)
+        .get(...filterParams) as { n: number };
+      page.total = counted.n;
+    }
+    return page;
+  }
+
+  #countsByTypeNow(): Record<string, StatusCounts> {
+    const byType: Record<string, StatusCounts> = {};
+    const rows = this.#statement(
+      "SELECT type, status, count(*) AS n FROM tasks GROUP BY type, status",
+    ).all() as { type: string; status: TaskStatus; n: number }[];
+    for (const row of rows) (byType[row.type] ??= emptyCounts())[row.status] = row.n;
+    return byType;
   }
 
   // INDEXED BY: without statistics the planner prefers (status, id) and sorts
