@@ -7,7 +7,6 @@
 
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { etag } from "hono/etag";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppEnv } from "./app_env.ts";
@@ -149,8 +148,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   app.use(requestId());
   app.use(cors(config.corsOrigins, { openPaths: OPEN_CORS_PATHS }));
   app.use(wwwAuthenticate());
-  app.use(compression());
-  app.use(etag({ weak: true }));
+  app.use(compression({ etag: true }));
   app.use(methodNotAllowed({
     app,
     onMethodNotAllowed: (c, methods) => {
