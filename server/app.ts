@@ -111,7 +111,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   const { engine, config, logger } = deps;
   const startedAt = Date.now();
   const metrics = new HttpMetrics();
-  const taskCounters = new TaskCounters(engine.taskTypes().map((type) => type.name));
+  const taskCounters = new TaskCounters(
+    engine.taskTypes().map((type) => type.name),
+    engine.nodeId,
+  );
   const completions = new CompletionLog();
   const shutdown = new AbortController();
   const hub = new WebSocketHub(engine, logger, {

@@ -136,14 +136,33 @@ export class HttpMetrics {
 export class TaskCounters {
   #submitted = new Map<string, number>();
   #finished = new Map<string, Map<TaskStatus, number>>();
+  /** Ticks this node fired or skipped, by schedule then outcome. */
+  #ticks = new Map<string, { fired: number; skipped: number }>();
+  #nodeId: string | undefined;
 
-  /** Starts every known type's series at 0, so `rate()` sees their first tasks. */
-  constructor(types: readonly string[] = []) {
+  /**
+   * Starts every known type's series at 0, so `rate()` sees their first
+   * tasks. `nodeId` is this node's: schedule ticks are counted by the node
+   * that fired them (the others see the same event relayed).
+   */
+  constructor(types: readonly string[] = [], nodeId?: string) {
     for (const type of types) this.#typeSeries(type);
+    this.#nodeId = nodeId;
   }
 
-  /** Counts a new task (`task.scheduled`, or `task.queued` of a task never scheduled) and every end. */
+  /**
+   * Counts a new task (`task.scheduled`, or `task.queued` of a task never
+   * scheduled), every end, and each schedule tick this node fired or skipped.
+   */
   observe(event: ThreadFlowEvent): void {
+    if ("schedule" in event) {
+      if (event.type !== "schedule.fired" && event.type !== "schedule.skipped") return;
+      if (event.nodeId !== this.#nodeId) return;
+      const ticks = this.#ticks.get(event.name) ?? { fired: 0, skipped: 0 };
+      ticks[event.type === "schedule.fired" ? "fired" : "skipped"]++;
+      this.#ticks.set(event.name, ticks);
+      return;
+    }
     if (!("task" in event)) return;
     const { task } = event;
     if (event.type === "task.scheduled" || event.type === "task.queued") {
@@ -187,6 +206,18 @@ export class TaskCounters {
     for (const [type, byStatus] of this.#finished) {
       for (const [status, count] of byStatus) {
         lines.push(`threadflow_tasks_finished_total${labels({ type, status })} ${count}`);
+      }
+    }
+    lines.push(
+      "# HELP threadflow_schedule_ticks_total Schedule ticks this node fired (a task submitted) " +
+        "or skipped (overlap skip), by schedule.",
+      "# TYPE threadflow_schedule_ticks_total counter",
+    );
+    for (const [schedule, ticks] of this.#ticks) {
+      for (const outcome of ["fired", "skipped"] as const) {
+        lines.push(
+          `threadflow_schedule_ticks_total${labels({ schedule, outcome })} ${ticks[outcome]}`,
+        );
       }
     }
     return lines;

@@ -118,7 +118,11 @@ export class ScheduleFirer {
   #sleep(ms: number): void {
     this.#parts.clock.clearTimeout(this.#timer);
     this.#timer = this.#parts.clock.setTimeout(() => {
-      this.#round = this.#runRound().finally(() => this.#round = undefined);
+      this.#round = this.#runRound().finally(() => {
+        this.#round = undefined;
+        // Woken while the round was ending: look again now rather than after its sleep.
+        if (this.#again && !this.#closed) this.#sleep(0);
+      });
     }, Math.max(0, ms));
   }
 
@@ -155,7 +159,7 @@ export class ScheduleFirer {
       wait = RETRY_MS;
     }
     if (this.#closed) return;
-    this.#sleep(this.#again ? 0 : wait);
+    this.#sleep(wait);
   }
 
   /** Fires the due ticks of one claimed schedule and records it. */

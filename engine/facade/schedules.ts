@@ -27,6 +27,8 @@ import { type FirerParts, type ScheduleClock, ScheduleFirer } from "./schedule_f
 export interface ScheduleParts extends Omit<FirerParts, "view"> {
   /** Validates a task template as a submit would; throws naming `task.<field>`. */
   checkTask(task: ScheduleTask): void;
+  /** Throws `ClosedError` once the engine is closing: schedules change no more. */
+  assertAccepting(): void;
 }
 
 /** How many coming ticks a schedule lists. */
@@ -67,6 +69,7 @@ export class Schedules {
    * (field `task.type`), or `ScheduleExistsError` when the name is taken.
    */
   async create(input: ScheduleInput): Promise<Schedule> {
+    this.#parts.assertAccepting();
     const checked = this.#checkInput(input);
     const now = this.#clock.now();
     const timing = scheduleTiming(checked.cron, checked.timezone, now);
@@ -102,6 +105,7 @@ export class Schedules {
    * `ValidationError` naming the field.
    */
   async update(name: string, change: ScheduleChange): Promise<Schedule> {
+    this.#parts.assertAccepting();
     const checked = this.#checkChange(change);
     const current = await this.#parts.store.getSchedule(name);
     if (current === undefined) throw new ScheduleNotFoundError(name);
@@ -147,6 +151,7 @@ export class Schedules {
 
   /** Deletes a schedule (its tasks stay); resolves with it as it was. Rejects with `ScheduleNotFoundError`. */
   async delete(name: string): Promise<Schedule> {
+    this.#parts.assertAccepting();
     const current = await this.#parts.store.getSchedule(name);
     if (current === undefined || !await this.#parts.store.deleteSchedule(name)) {
       throw new ScheduleNotFoundError(name);

@@ -190,6 +190,7 @@ export class ThreadFlow {
         const context = { options: this.options, hasTaskType: (t: string) => this.#types.has(t) };
         buildTask(task, context, Date.now(), "task.");
       },
+      assertAccepting: () => this.#assertAccepting(),
       submit: async (input, schedule) => (await this.#submit([input], false, schedule))[0],
       task: (id) => this.get(id),
       emit: (event) => this.#lifecycle.emit(event),

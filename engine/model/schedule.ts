@@ -51,6 +51,7 @@ export interface ScheduleInput {
   cron: string;
   /** IANA time zone the cron pattern is read in; default `UTC`. */
   timezone?: string;
+  /** The task submitted at each tick. */
   task: ScheduleTask;
   /** `allow` (default) or `skip`: see {@linkcode ScheduleOverlap}. */
   overlap?: ScheduleOverlap;
@@ -62,10 +63,15 @@ export interface ScheduleInput {
 
 /** A change to a schedule; a missing field stays as it is. */
 export interface ScheduleChange {
+  /** A new pattern; ticks count from now. */
   cron?: string;
+  /** A new time zone; ticks count from now. */
   timezone?: string;
+  /** A new task for the coming ticks. */
   task?: ScheduleTask;
+  /** See {@linkcode ScheduleOverlap}. */
   overlap?: ScheduleOverlap;
+  /** See {@linkcode ScheduleCatchUp}. */
   catchUp?: ScheduleCatchUp;
   /** `true` pauses, `false` resumes (from the next tick after now; paused ticks are not caught up). */
   paused?: boolean;
@@ -73,14 +79,23 @@ export interface ScheduleChange {
 
 /** A schedule as a store keeps it. Times are ms since the epoch. */
 export interface StoredSchedule {
+  /** Unique name. */
   name: string;
+  /** Cron pattern or `@every <interval>`. */
   cron: string;
+  /** IANA time zone the pattern is read in. */
   timezone: string;
+  /** The task submitted at each tick. */
   task: ScheduleTask;
+  /** See {@linkcode ScheduleOverlap}. */
   overlap: ScheduleOverlap;
+  /** See {@linkcode ScheduleCatchUp}. */
   catchUp: ScheduleCatchUp;
+  /** A paused schedule fires nothing. */
   paused: boolean;
+  /** When it was created (the anchor of `@every`). */
   createdAt: number;
+  /** When it was last changed. */
   updatedAt: number;
   /** The first tick not yet fired (due when it is past); `null` when the pattern never matches again. */
   nextRunAt: number | null;
@@ -96,24 +111,20 @@ export interface Schedule extends StoredSchedule {
   nextRuns: number[];
 }
 
-/** What a store is asked to change of a schedule; `nextRunAt` undefined keeps it. */
-export interface ScheduleUpdate {
-  cron: string;
-  timezone: string;
-  task: ScheduleTask;
-  overlap: ScheduleOverlap;
-  catchUp: ScheduleCatchUp;
-  paused: boolean;
+/**
+ * What a store is asked to change of a schedule: its definition as a whole
+ * (the fields of {@linkcode StoredSchedule}), and `nextRunAt` when given.
+ */
+export interface ScheduleUpdate
+  extends Pick<StoredSchedule, "cron" | "timezone" | "task" | "overlap" | "catchUp" | "paused"> {
+  /** When the change was made. */
   updatedAt: number;
+  /** The next tick, when the timing changed or the schedule resumed; `undefined` keeps it. */
   nextRunAt?: number | null;
 }
 
-/** What a fire records: the next tick to wait for, the last tick fired and its task. */
-export interface ScheduleAdvance {
-  nextRunAt: number | null;
-  lastTick: number | null;
-  lastTaskId: string | null;
-}
+/** What a fire records (the fields of {@linkcode StoredSchedule} of the same names). */
+export type ScheduleAdvance = Pick<StoredSchedule, "nextRunAt" | "lastTick" | "lastTaskId">;
 
 /** Most ticks one catch-up fires with `catchUp: "all"` (the latest ones). */
 export const MAX_CATCH_UP_TICKS = 1_000;
@@ -246,7 +257,7 @@ function everyTiming(text: string, anchor: number): ScheduleTiming {
   };
 }
 
-/** Checks an IANA time zone; throws `ValidationError` naming `timezone`. */
+/** Checks an IANA time zone (as croner reads it); throws `ValidationError` naming `timezone`. */
 export function checkTimezone(timezone: unknown): string {
   if (typeof timezone !== "string" || timezone === "") {
     throw new ValidationError(
@@ -257,12 +268,12 @@ export function checkTimezone(timezone: unknown): string {
     );
   }
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    new Cron("* * * * *", { timezone, paused: true }).nextRun();
   } catch (error) {
     throw new ValidationError(
       `Field timezone must be an IANA time zone such as "Europe/Paris": ${
-        (error as Error).message
-      }.`,
+        (error as Error).message.replace(/\.?$/, ".")
+      }`,
       "timezone",
     );
   }

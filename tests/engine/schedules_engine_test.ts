@@ -5,9 +5,9 @@
  * `catchUp: "all"`, none twice).
  */
 
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ThreadFlow } from "../../mod.ts";
+import { ClosedError, ThreadFlow } from "../../mod.ts";
 import type { ScheduleEvent, Task } from "../../mod.ts";
 import { waitFor } from "./_helpers.ts";
 
@@ -35,6 +35,7 @@ Deno.test("schedules: a SQLite engine fires each tick once across a restart", as
     });
     await waitFor(() => fired.length >= 2, "two fires", 20_000);
     await first.close();
+    await rejects(first.schedules.pause("beat"), ClosedError);
     const before = fired.length;
     // Down for over a second: the tick missed meanwhile is caught up at the next start.
     await new Promise((resolve) => setTimeout(resolve, 1_300));

@@ -37,6 +37,7 @@ function harness(store = new MemoryStore(), now = T0) {
         clearTimeout: (id) => clock.clearTimeout(id as FakeTimers.TimerId),
       },
       checkTask: (task) => void buildTask(task, context, clock.now, "task."),
+      assertAccepting: () => {},
       submit: async (input, schedule) => {
         const task = buildTask(input, context, clock.now);
         task.schedule = schedule;
