@@ -7,7 +7,6 @@
 
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { etag } from "hono/etag";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppEnv } from "./app_env.ts";
@@ -111,10 +110,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   const { engine, config, logger } = deps;
   const startedAt = Date.now();
   const metrics = new HttpMetrics();
-  const taskCounters = new TaskCounters(
-    engine.taskTypes().map((type) => type.name),
-    engine.nodeId,
-  );
+  const taskCounters = new TaskCounters(engine.taskTypes().map((type) => type.name), {
+    nodeId: engine.nodeId,
+    relayed: () => engine.relaying,
+  });
   const completions = new CompletionLog();
   const shutdown = new AbortController();
   const hub = new WebSocketHub(engine, logger, {
@@ -149,8 +148,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   app.use(requestId());
   app.use(cors(config.corsOrigins, { openPaths: OPEN_CORS_PATHS }));
   app.use(wwwAuthenticate());
-  app.use(compression());
-  app.use(etag({ weak: true }));
+  app.use(compression({ etag: true }));
   app.use(methodNotAllowed({
     app,
     onMethodNotAllowed: (c, methods) => {

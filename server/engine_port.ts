@@ -48,6 +48,8 @@ export interface ServiceEngine {
   readonly state: "running" | "draining" | "closed";
   /** `false` while a shared store is unreachable. */
   readonly healthy: boolean;
+  /** While a listener runs: whether its event was relayed from another node. */
+  readonly relaying: boolean;
   readonly store: TaskStore;
   readonly schedules: ServiceSchedules;
   submit(input: SubmitInput): Promise<Task>;

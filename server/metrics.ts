@@ -140,15 +140,22 @@ export class TaskCounters {
   /** Ticks this node fired or skipped, by schedule then outcome. */
   #ticks = new Map<string, { fired: number; skipped: number }>();
   #nodeId: string | undefined;
+  #relayed: () => boolean;
 
   /**
    * Starts every known type's series at 0, so `rate()` sees their first
-   * tasks. `nodeId` is this node's: schedule ticks are counted by the node
-   * that fired them (the others see the same event relayed).
+   * tasks. On a cluster every node sees every event, relayed: each counts
+   * only its own, so the counters sum over nodes. `nodeId` is this node's
+   * (schedule ticks are counted by the node that fired them); `relayed`
+   * tells, while a listener runs, whether the event came from another node.
    */
-  constructor(types: readonly string[] = [], nodeId?: string) {
+  constructor(
+    types: readonly string[] = [],
+    options: { nodeId?: string; relayed?: () => boolean } = {},
+  ) {
     for (const type of types) this.#typeSeries(type);
-    this.#nodeId = nodeId;
+    this.#nodeId = options.nodeId;
+    this.#relayed = options.relayed ?? (() => false);
   }
 
   /**
@@ -164,7 +171,7 @@ export class TaskCounters {
       this.#ticks.set(event.name, ticks);
       return;
     }
-    if (!("task" in event)) return;
+    if (!("task" in event) || this.#relayed()) return;
     const { task } = event;
     if (event.type === "task.scheduled" || event.type === "task.queued") {
       // A scheduled task coming due is queued too; only a task that never waited for its time

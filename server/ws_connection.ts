@@ -14,7 +14,7 @@ import {
 import type { ServiceEngine } from "./engine_port.ts";
 import type { Logger } from "./logger.ts";
 import { errorAnswer, type ErrorDetail } from "./errors.ts";
-import { SubmitInputSchema } from "./schemas.ts";
+import { isPlainSubmitInput, SubmitInputSchema } from "./schemas.ts";
 import { validationError } from "./validation.ts";
 import {
   type ClientMessage,
@@ -270,13 +270,18 @@ export class Connection {
 
   #submit(message: ClientMessage): void {
     const ref = message.ref;
-    const parsed = SubmitInputSchema.safeParse(message.task);
-    if (!parsed.success) {
-      const error = validationError(parsed.error, "task");
-      const field = error.field === "task" ? "task" : `task.${error.field}`;
-      throw new BadMessageError(error.message, field);
+    let input: SubmitInput;
+    if (isPlainSubmitInput(message.task)) {
+      input = { ...(message.task as SubmitInput) };
+    } else {
+      const parsed = SubmitInputSchema.safeParse(message.task);
+      if (!parsed.success) {
+        const error = validationError(parsed.error, "task");
+        const field = error.field === "task" ? "task" : `task.${error.field}`;
+        throw new BadMessageError(error.message, field);
+      }
+      input = parsed.data as SubmitInput;
     }
-    const input = parsed.data as SubmitInput;
     // Byte payloads are transferred to a worker, emptying the array the answer shares.
     const bytes = input.payload instanceof Uint8Array ? input.payload : undefined;
     if (bytes !== undefined) input.payload = bytes.slice();

@@ -304,6 +304,9 @@ export class Dependencies {
         const parents = this.#ended.splice(0, 1_000);
         await this.#resolveShared({ parents });
       }
+    } catch {
+      // The cluster's counts could not be read: the sweep looks at every blocked task.
+      this.#ended = [];
     } finally {
       this.#asking = false;
     }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { clearImmediate, setImmediate } from "node:timers";
 import {
   OutOfMemoryError,
   TaskConflictError,
@@ -88,6 +89,7 @@ export class Runner {
   #accepting = true;
   #lastProgressEmit = new Map<string, number>();
   #drained: (() => void) | undefined;
+  #fillTimer: ReturnType<typeof setImmediate> | undefined;
 
   constructor(options: RunnerOptions, parts: RunnerParts) {
     this.#options = options;
@@ -103,6 +105,8 @@ export class Runner {
   /** Stops handing out tasks (draining). */
   stopAccepting(): void {
     this.#accepting = false;
+    if (this.#fillTimer !== undefined) clearImmediate(this.#fillTimer);
+    this.#fillTimer = undefined;
   }
 
   /** The hooks the pool calls. */
@@ -149,7 +153,25 @@ export class Runner {
       if (task.status === "queued" && task.priority > top) top = task.priority;
     }
     if (top > 0) this.#pool.makeWay(top);
-    this.#pool.fill();
+    this.#fillSoon();
+  }
+
+  /**
+   * Fills the pool once the submits of this event-loop turn are all in:
+   * tasks admitted by concurrent requests then go to a worker in one message
+   * (and come back in one report) instead of one each, which is most of a
+   * lone submit's cost. A turn is microseconds on an idle loop.
+   */
+  #fillSoon(): void {
+    this.#fillTimer ??= setImmediate(() => {
+      this.#fillTimer = undefined;
+      try {
+        this.#pool.fill();
+      } catch (error) {
+        // Outside any caller now: a throw here would end the process.
+        console.error("ThreadFlow could not hand tasks to its workers:", error);
+      }
+    });
   }
 
   /** `task` (held here) just moved to `queued` or `scheduled`: put it where it waits. */

@@ -275,6 +275,15 @@ export class ThreadFlow {
     return this.#source.healthy;
   }
 
+  /**
+   * Read inside an {@linkcode on} listener: `true` while the event being
+   * delivered happened on another node sharing the store (every node hears
+   * every event), so per-node figures can count only their own.
+   */
+  get relaying(): boolean {
+    return this.#runner.relaying;
+  }
+
   /** Submits one task. Resolves with it once it is recorded in the store. */
   async submit(input: SubmitInput): Promise<Task> {
     const [outcome] = await this.#submit([input], false);

@@ -36,6 +36,10 @@ interface Slot {
 interface TypeFiguresState {
   /** By five-minute index modulo {@linkcode SLOTS}; holes until used. */
   slots: (Slot | undefined)[];
+  /** The slot last recorded into, and the times it covers: most records land there again. */
+  current: Slot | undefined;
+  currentFrom: number;
+  currentTo: number;
   lastError: TaskTypeFigures["lastError"];
 }
 
@@ -52,6 +56,9 @@ interface TypeFiguresState {
  */
 export class TypeStatsRecorder {
   #types = new Map<string, TypeFiguresState>();
+  /** The type last recorded (a run of one type's tasks skips the map). */
+  #lastType = "";
+  #last: TypeFiguresState | undefined;
 
   /**
    * Records an attempt of `type` that ended at `at`: `ok` or failed with
@@ -65,12 +72,23 @@ export class TypeStatsRecorder {
     taskId: string,
     at: number,
   ): void {
-    let state = this.#types.get(type);
+    let state = type === this.#lastType ? this.#last : this.#types.get(type);
     if (state === undefined) {
-      state = { slots: [], lastError: null };
+      state = { slots: [], current: undefined, currentFrom: 0, currentTo: 0, lastError: null };
       this.#types.set(type, state);
     }
-    const slot = slotAt(state, Math.floor(at / SLOT_MS));
+    this.#lastType = type;
+    this.#last = state;
+    let slot = state.current;
+    if (slot === undefined || at < state.currentFrom || at >= state.currentTo) {
+      const index = Math.floor(at / SLOT_MS);
+      slot = slotAt(state, index);
+      if (slot.index === index) {
+        state.current = slot;
+        state.currentFrom = index * SLOT_MS;
+        state.currentTo = state.currentFrom + SLOT_MS;
+      }
+    }
     if (runMs !== null) slot.run.record(runMs);
     if (ok) {
       slot.succeeded++;

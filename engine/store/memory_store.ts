@@ -140,17 +140,32 @@ export class MemoryStore implements TaskStore {
     }
     const ids = this.#order;
     if (query.sort !== undefined && query.sort !== "created") {
-      const all: Task[] = [];
-      for (const id of ids) {
-        const task = this.#tasks.get(id);
-        if (task !== undefined && matches(task)) all.push(task);
-      }
-      all.sort(compareBy(query.sort));
+      // The first offset + limit + 1 in order, kept sorted while every match is seen once:
+      // O(n log k), not a sort of every match.
+      const compare = compareBy(query.sort);
       const offset = query.offset ?? 0;
-      const tasks = all.slice(offset, offset + limit);
-      const more = all.length > offset + limit;
-      const page: TaskPage = { tasks, nextCursor: nextCursorOf(query, tasks, more) };
-      if (query.withTotal) page.total = all.length;
+      const keep = offset + limit + 1;
+      const top: Task[] = [];
+      let total = 0;
+      // Newest first: ties are ordered so, and they then rarely enter the kept few.
+      for (let i = ids.length - 1; i >= 0; i--) {
+        const task = this.#tasks.get(ids[i]);
+        if (task === undefined || !matches(task)) continue;
+        total++;
+        if (top.length === keep && compare(task, top[keep - 1]) >= 0) continue;
+        let low = 0;
+        let high = top.length;
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          if (compare(top[middle], task) <= 0) low = middle + 1;
+          else high = middle;
+        }
+        top.splice(low, 0, task);
+        if (top.length > keep) top.pop();
+      }
+      const tasks = top.slice(offset, offset + limit);
+      const page: TaskPage = { tasks, nextCursor: nextCursorOf(query, tasks, top.length === keep) };
+      if (query.withTotal) page.total = total;
       return Promise.resolve(page);
     }
     const tasks: Task[] = [];

@@ -27,6 +27,8 @@ export class StoreWriter {
   #fencing: Fencing | null;
   #commits: GroupCommit<Task>;
   #marked = new Set<Task>();
+  /** Writes handed to a local store and not yet durable. */
+  #pending = new Set<Promise<void>>();
 
   constructor(store: TaskStore, fencing: Fencing | null) {
     this.#store = store;
@@ -42,17 +44,28 @@ export class StoreWriter {
   }
 
   /** Resolves once every write so far has settled. */
-  settled(): Promise<void> {
-    return this.#commits.settled();
+  async settled(): Promise<void> {
+    await this.#commits.settled();
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
-  #write(tasks: Task[]): Promise<void> {
+  #write(tasks: Task[]): Promise<void> | void {
     this.#marked.clear();
     const fencing = this.#fencing;
-    const write = fencing === null ? this.#store.write(tasks) : this.#fencedWrite(tasks, fencing);
-    return write.catch((error) => {
-      console.error(`ThreadFlow could not record ${tasks.length} task changes:`, error);
-    });
+    if (fencing !== null) {
+      return this.#fencedWrite(tasks, fencing).catch((error) => this.#failed(tasks, error));
+    }
+    // A local store orders writes in call order: hand it each turn's changes at once rather
+    // than after the last write is durable, so a read of the store sees them (it queues behind
+    // them) and the store's own group commit gathers them.
+    const write: Promise<void> = this.#store.write(tasks)
+      .catch((error) => this.#failed(tasks, error))
+      .finally(() => this.#pending.delete(write));
+    this.#pending.add(write);
+  }
+
+  #failed(tasks: Task[], error: unknown): void {
+    console.error(`ThreadFlow could not record ${tasks.length} task changes:`, error);
   }
 
   async #fencedWrite(tasks: Task[], fencing: Fencing): Promise<void> {

@@ -26,6 +26,7 @@ import {
   DependentsQuerySchema,
   ErrorSchema,
   IdParamSchema,
+  isPlainSubmitInput,
   ListQuerySchema,
   SubmitInputSchema,
   TaskAnswerSchema,
@@ -237,9 +238,13 @@ export function registerTaskRoutes(api: OpenAPIHono<AppEnv>, deps: TaskRouteDeps
       } catch {
         throw new HttpError(400, "invalid_json", "The request body must be valid JSON.", "body");
       }
-      const parsed = SubmitInputSchema.safeParse(body);
-      if (!parsed.success) throw validationError(parsed.error, "json");
-      input = parsed.data as SubmitInput;
+      if (isPlainSubmitInput(body)) {
+        input = body as SubmitInput;
+      } else {
+        const parsed = SubmitInputSchema.safeParse(body);
+        if (!parsed.success) throw validationError(parsed.error, "json");
+        input = parsed.data as SubmitInput;
+      }
     } else {
       throw new HttpError(
         415,

@@ -170,6 +170,20 @@ Deno.test("every operation's live answers match /api/openapi.json (checked with 
       ...json({ type: "noop", priority: 11 }),
       expect: 400,
     });
+    // A retry with changes names the task it retries; a malformed id is refused, naming retryOf.
+    const retried = await checker.call("submitTask", `${u}/api/tasks`, {
+      ...json({ type: "noop", retryOf: "0192c0de-0000-7000-8000-000000000000" }),
+      expect: 201,
+    });
+    assertEquals(
+      (retried.body as { task: { retryOf: string } }).task.retryOf,
+      "0192c0de-0000-7000-8000-000000000000",
+    );
+    const refused = await checker.call("submitTask", `${u}/api/tasks`, {
+      ...json({ type: "noop", retryOf: "yesterday's task" }),
+      expect: 400,
+    });
+    assertEquals((refused.body as { error: { field: string } }).error.field, "retryOf");
     await checker.call("submitTask", `${u}/api/tasks`, {
       method: "POST",
       headers: { ...AUTH, "content-type": "text/plain" },

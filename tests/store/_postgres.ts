@@ -38,6 +38,11 @@ export async function pgReachable(url: string = PG_URL): Promise<boolean> {
   return (await pgMissing(url)) === undefined;
 }
 
+/** A new schema name for one test (`tf_test_` and 16 hex digits); the test drops it. */
+export function freshSchema(): string {
+  return `tf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+}
+
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }

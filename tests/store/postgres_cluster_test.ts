@@ -12,15 +12,11 @@ import { ThreadFlow } from "../../mod.ts";
 import type { Task } from "../../engine/model/task.ts";
 import { PostgresStore } from "../../engine/store/postgres/postgres_store.ts";
 import { makeTask } from "./conformance.ts";
-import { PG_URL, pgReachable as reachable } from "./_postgres.ts";
+import { freshSchema, PG_URL, pgReachable as reachable } from "./_postgres.ts";
 
 const CHILD = new URL("./_cluster_child.ts", import.meta.url);
 
 const ignore = !(await reachable());
-
-function freshSchema(): string {
-  return `tf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-}
 
 /** Runs `fn` with an admin connection and drops the schema afterwards. */
 async function withSchema(fn: (schema: string, sql: postgres.Sql) => Promise<void>) {

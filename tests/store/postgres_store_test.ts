@@ -10,16 +10,11 @@ import { StoreUnavailableError } from "../../engine/model/errors.ts";
 import { makeTask, sharedStoreConformance, storeConformance, withStore } from "./conformance.ts";
 import type { StoreHarness } from "./conformance.ts";
 import { engineConformance } from "./engine_conformance.ts";
-import { PG_URL, pgReachable as reachable } from "./_postgres.ts";
+import { freshSchema, PG_URL, pgReachable as reachable } from "./_postgres.ts";
 
 const ignore = (await reachable())
   ? undefined
   : `PostgreSQL is not reachable at ${PG_URL} (start it, or set THREADFLOW_TEST_PG)`;
-
-/** A fresh schema per harness, dropped by cleanup(). */
-export function freshSchema(): string {
-  return `tf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-}
 
 async function dropSchema(schema: string): Promise<void> {
   const sql = postgres(PG_URL, { onnotice: () => {}, max: 1 });

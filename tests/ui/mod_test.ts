@@ -147,6 +147,72 @@ Deno.test("GET /tasks/:id answers 404 with a page for an unknown id", async () =
   });
 });
 
+Deno.test("GET /types renders each type's figures and hydrates only its controls", async () => {
+  await withUi(async (app, tf) => {
+    const bad = await tf.submit({ type: "fib", payload: { n: "x" } });
+    await tf.wait(bad.id);
+    await tf.pauseType("gzip");
+    const html = await (await app.request("/types", { headers: HTML })).text();
+    assertStringIncludes(html, `<li class="type-card" data-type="fib">`);
+    assertStringIncludes(html, `href="/tasks?type=fib&amp;status=failed"`);
+    assertStringIncludes(html, "100 % (1 of 1 attempts)");
+    assertStringIncludes(html, `href="/tasks/${bad.id}"`);
+    assertStringIncludes(html, "Web Worker; no permissions");
+    assertEquals(html.match(/data-island="TypeControls"/g)?.length, tf.taskTypes().length);
+    assertEquals(html.match(/class="pill pill-paused"/g)?.length, 1);
+  });
+});
+
+Deno.test("GET /tasks searches by id, sorts, and says how many match", async () => {
+  await withUi(async (app, tf) => {
+    const tasks = await tf.submitBatch(
+      [3, 9, 5].map((priority) => ({ type: "noop", priority, delayMs: 600_000 })),
+    );
+    const rows = (html: string) =>
+      [...html.matchAll(/<tr role="row" data-task="([^"]+)"/g)].map((m) => m[1]);
+    const sorted = await (await app.request("/tasks?sort=priority", { headers: HTML })).text();
+    assertEquals(rows(sorted), [tasks[1].id, tasks[2].id, tasks[0].id]);
+    assertStringIncludes(sorted, `<option value="priority" selected`);
+    assertStringIncludes(sorted, `data-total="3"`);
+    const found =
+      await (await app.request(`/tasks?id=${tasks[2].id.slice(0, 33)}`, { headers: HTML }))
+        .text();
+    assertEquals(rows(found), [tasks[2].id]);
+    assertStringIncludes(found, `data-total="1"`);
+    const bad = await (await app.request("/tasks?id=nope&sort=fastest", { headers: HTML })).text();
+    assertStringIncludes(bad, "Search by id takes an id or its start");
+    assertStringIncludes(bad, "Sort must be one of created, priority, runTime");
+  });
+});
+
+Deno.test("GET /tasks/:id lists parents and children; /tasks/:id/retry fills the submit form", async () => {
+  await withUi(async (app, tf) => {
+    const parent = await tf.submit({ type: "fib", payload: { n: "x" }, maxAttempts: 2 });
+    const child = await tf.submit({ type: "noop", dependsOn: [parent.id] });
+    await tf.wait(parent.id);
+    const parentHtml = await (await app.request(`/tasks/${parent.id}`, { headers: HTML })).text();
+    assertStringIncludes(parentHtml, `aria-label="Dependents"`);
+    assertStringIncludes(parentHtml, `data-task="${child.id}"`);
+    assertEquals(parentHtml.match(/data-outcome="failed"/g)?.length, 2);
+    assertStringIncludes(parentHtml, `href="/tasks/${parent.id}/retry"`);
+    const childHtml = await (await app.request(`/tasks/${child.id}`, { headers: HTML })).text();
+    assertStringIncludes(childHtml, `aria-label="Depends on"`);
+    assertStringIncludes(childHtml, `data-task="${parent.id}"`);
+    const retry = await (await app.request(`/tasks/${parent.id}/retry`, { headers: HTML })).text();
+    assertStringIncludes(retry, `data-island="SubmitPanel"`);
+    assertStringIncludes(retry, "&quot;n&quot;: &quot;x&quot;");
+    const later = await tf.submit({ type: "noop", delayMs: 600_000 });
+    const waiting = await (await app.request(`/tasks/${later.id}/retry`, { headers: HTML })).text();
+    assertStringIncludes(waiting, "This task is scheduled: only a failed or cancelled task");
+    assertNotIncludes(waiting, `data-island="SubmitPanel"`);
+    const missing = await app.request("/tasks/0192c0de-0000-7000-8000-000000000000/retry", {
+      headers: HTML,
+    });
+    assertEquals(missing.status, 404);
+    await missing.body?.cancel();
+  });
+});
+
 Deno.test("with a token, pages hold no data until the browser presents it", async () => {
   await withUi(async (app, tf) => {
     const task = await tf.submit({ type: "noop", payload: "secret-payload" });

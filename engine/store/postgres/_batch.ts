@@ -130,7 +130,12 @@ async function updateGroup(
     for (const op of group) outcomes.set(op, { ok: true, value: fenced ? [] : undefined });
     return false;
   }
-  const rows = await tx.unsafe(updateSql(fenced), [JSON.stringify([...latest.values()])]);
+  // In id order: the rows are locked as they are listed (as lease renewals take them).
+  const sorted = [...latest.values()].sort((
+    a,
+    b,
+  ) => ((a.id as string) < (b.id as string) ? -1 : 1));
+  const rows = await tx.unsafe(updateSql(fenced), [JSON.stringify(sorted)]);
   const applied = new Set(rows.map((row) => row.id as string));
   for (const op of group) {
     const refused = op.tasks.filter((task) => !applied.has(task.id)).map((task) => task.id);

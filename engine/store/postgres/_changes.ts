@@ -97,9 +97,11 @@ export async function renewLeases(
   tokens: string[],
 ): Promise<Lease[]> {
   const rows = await sql.unsafe(
+    // Rows are locked in id order, as the writer's batches take them, so a
+    // renewal and a write of the same node never deadlock.
     `UPDATE tasks SET lease_expires_at = ${NOW_MS} + $2::bigint
-    WHERE status IN ('queued', 'running') AND node_id = $1::text
-      AND lease_token = ANY($3::uuid[])
+    WHERE id IN (SELECT id FROM tasks WHERE status IN ('queued', 'running')
+      AND node_id = $1::text AND lease_token = ANY($3::uuid[]) ORDER BY id FOR UPDATE)
     RETURNING id, lease_token, lease_expires_at`,
     [nodeId, Math.trunc(leaseMs), tokens],
   );

@@ -509,13 +509,23 @@ export class PostgresStore implements SharedTaskStore {
 
   async #flush(operations: Operation[]): Promise<void> {
     let result;
-    try {
-      result = await this.#query((sql) =>
-        runBatch(sql, operations, (tx) => this.#notifyWorkIn(tx))
-      );
-    } catch (error) {
-      await this.#retryOrReject(operations, error);
-      return;
+    for (let conflicts = 0;; conflicts++) {
+      try {
+        result = await this.#query((sql) =>
+          runBatch(sql, operations, (tx) => this.#notifyWorkIn(tx))
+        );
+        break;
+      } catch (error) {
+        // Two nodes updating the same rows (a sweep reclaiming expired leases
+        // while their node writes them) may deadlock: PostgreSQL rolls one
+        // transaction back, which is safe to run again.
+        if (isConflict(error) && conflicts < MAX_CONFLICT_RETRIES) {
+          await delay(Math.random() * 5 * (conflicts + 1));
+          continue;
+        }
+        await this.#retryOrReject(operations, error);
+        return;
+      }
     }
     this.#committed++;
     if (result.wakeNodes) this.notifyWork().catch(() => {});
@@ -574,4 +584,17 @@ export class PostgresStore implements SharedTaskStore {
     const sql = this.#connection();
     return this.#health.run(() => run(sql));
   }
+}
+
+/** How many times a batch rolled back by a deadlock or a serialization failure runs again. */
+const MAX_CONFLICT_RETRIES = 5;
+
+/** A deadlock (40P01) or serialization failure (40001): nothing was committed; run it again. */
+function isConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "40P01" || code === "40001";
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

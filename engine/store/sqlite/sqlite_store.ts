@@ -40,12 +40,30 @@ export interface SqliteStoreOptions {
   synchronous?: "full" | "normal";
 }
 
+type Outcome = { ok: boolean; value: unknown };
+
 interface Operation {
   run(): unknown;
   resolve(value: unknown): void;
   reject(error: unknown): void;
   /** Reads skip the savepoint that isolates a failing write. */
   readOnly: boolean;
+  /**
+   * The engine's record of task changes (`write()`): no caller waits for it,
+   * so its sync may wait for the next one a caller does wait for.
+   */
+  deferrable: boolean;
+}
+
+/** Most WAL syncs under way at once (see `#flush`). */
+const MAX_SYNCS_IN_FLIGHT = 2;
+/** Longest a committed batch of task changes alone waits for a sync (see `#flush`). */
+const DEFERRED_SYNC_MS = 5;
+
+/** A committed batch whose calls settle once the WAL is synced. */
+interface CommittedBatch {
+  settle(): void;
+  fail(error: unknown): void;
 }
 
 const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
@@ -105,6 +123,16 @@ export class SqliteStore implements TaskStore {
   #committed = 0;
   /** Held while open: a second process on the same file would run tasks twice. */
   #lock: Deno.FsFile | undefined;
+  /**
+   * The write-ahead log, synced after each commit when `synchronous` is
+   * `full` (the connection itself runs at NORMAL, which syncs at checkpoints).
+   */
+  #wal: Deno.FsFile | undefined;
+  /** WAL syncs under way, each settling the batches committed before it began. */
+  #syncing = new Set<Promise<void>>();
+  /** Committed batches of task changes alone, waiting for the next sync. */
+  #deferred: CommittedBatch[] = [];
+  #deferredTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** A store on the file at `path` (a path or `file:` URL); nothing is opened until `open()`. */
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
@@ -140,7 +168,10 @@ export class SqliteStore implements TaskStore {
         if (this.path !== ":memory:" && mode.journal_mode !== "wal") {
           throw new Error(`WAL mode could not be enabled (journal_mode is ${mode.journal_mode})`);
         }
-        db.exec(`PRAGMA synchronous = ${this.#synchronous.toUpperCase()}`);
+        // FULL would fsync the WAL inside COMMIT, blocking the event loop; at NORMAL the
+        // store syncs the WAL itself after each commit, asynchronously, before it answers.
+        const syncsItself = this.#synchronous === "full" && this.path !== ":memory:";
+        db.exec(`PRAGMA synchronous = ${syncsItself ? "NORMAL" : this.#synchronous.toUpperCase()}`);
         db.exec("PRAGMA cache_size = -32000");
         // After a burst, a checkpoint truncates the WAL back to at most 64 MiB.
         db.exec("PRAGMA journal_size_limit = 67108864");
@@ -152,8 +183,11 @@ export class SqliteStore implements TaskStore {
         };
         db.exec(`PRAGMA user_version = ${user_version}`);
         if (this.path !== ":memory:") this.#lock = this.#acquireLock();
+        if (syncsItself) this.#wal = Deno.openSync(`${this.path}-wal`, { read: true });
       } catch (error) {
         db.close();
+        this.#lock?.close();
+        this.#lock = undefined;
         throw error;
       }
       this.#db = db;
@@ -176,7 +210,7 @@ export class SqliteStore implements TaskStore {
   }
 
   write(tasks: Task[]): Promise<void> {
-    return this.#enqueue(() => this.#writeNow(tasks), false);
+    return this.#enqueue(() => this.#writeNow(tasks), false, true);
   }
 
   get(id: string): Promise<Task | undefined> {
@@ -301,12 +335,13 @@ export class SqliteStore implements TaskStore {
     return this.#enqueue(() => this.#pruneNow(options), false);
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#commits.close();
-    // Batches run synchronously here: settled() runs what waits at once.
-    void this.#commits.settled();
+    await this.#commits.settled();
+    if (this.#deferred.length > 0) this.#sync(this.#takeDeferred());
+    while (this.#syncing.size > 0) await Promise.all(this.#syncing);
     const db = this.#db;
     this.#db = undefined;
     if (db) {
@@ -314,19 +349,21 @@ export class SqliteStore implements TaskStore {
         db.exec("PRAGMA optimize");
       } finally {
         db.close();
+        this.#wal?.close();
+        this.#wal = undefined;
         this.#lock?.close();
         this.#lock = undefined;
       }
     }
-    return Promise.resolve();
   }
 
   /**
    * Queues an operation for the transaction of this event-loop turn. A read
-   * with nothing queued runs at once; otherwise it runs in order inside the
+   * with nothing queued runs at once (while the last batch's WAL sync is under
+   * way it sees that batch's writes); otherwise it runs in order inside the
    * batch, so it sees the writes called before it.
    */
-  #enqueue<T>(run: () => T, readOnly: boolean): Promise<T> {
+  #enqueue<T>(run: () => T, readOnly: boolean, deferrable = false): Promise<T> {
     if (!this.#db || this.#closed) {
       return Promise.reject(
         new StoreUnavailableError(
@@ -334,7 +371,7 @@ export class SqliteStore implements TaskStore {
         ),
       );
     }
-    if (readOnly && this.#commits.idle) {
+    if (readOnly && this.#commits.size === 0) {
       try {
         return Promise.resolve(run());
       } catch (error) {
@@ -342,30 +379,32 @@ export class SqliteStore implements TaskStore {
       }
     }
     return new Promise<T>((resolve, reject) => {
-      this.#commits.add({ run, resolve: resolve as (value: unknown) => void, reject, readOnly });
+      this.#commits.add({
+        run,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        readOnly,
+        deferrable,
+      });
     });
   }
 
-  /** Runs a batch in one transaction, then settles its promises. */
-  #flush(operations: Operation[]): void {
+  /**
+   * Runs a batch in one transaction, then settles its promises once the
+   * transaction is durable: with `synchronous: "full"` the WAL is synced by
+   * an asynchronous `fdatasync`, so the event loop serves requests (and the
+   * next batch gathers) while the disk works, instead of blocking in COMMIT.
+   */
+  #flush(operations: Operation[]): Promise<void> | void {
     const db = this.#db!;
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    const before = { ...this.#counts };
+    let outcomes: Outcome[];
     try {
-      db.exec("BEGIN IMMEDIATE");
-      for (const operation of operations) {
-        if (operation.readOnly) {
-          outcomes.push(attempt(operation.run));
-          continue;
-        }
-        // A savepoint per call keeps each insert() all-or-none without
-        // failing the other calls that share the transaction.
-        db.exec("SAVEPOINT operation");
-        const outcome = attempt(operation.run);
-        if (!outcome.ok) db.exec("ROLLBACK TO operation");
-        db.exec("RELEASE operation");
-        outcomes.push(outcome);
-      }
-      db.exec("COMMIT");
+      // Most batches fail nowhere: they run without a savepoint per call. A call that throws
+      // rolls the transaction back, and the batch runs again with a savepoint per call, so
+      // that only the failing call fails.
+      outcomes = this.#transaction(db, operations, false) ??
+        this.#retryIsolated(db, operations, before);
       this.#committed++;
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
@@ -380,11 +419,99 @@ export class SqliteStore implements TaskStore {
       for (const operation of operations) operation.reject(failure);
       return;
     }
-    operations.forEach((operation, index) => {
-      const outcome = outcomes[index];
-      if (outcome.ok) operation.resolve(outcome.value);
-      else operation.reject(outcome.value);
-    });
+    const batch: CommittedBatch = {
+      settle() {
+        operations.forEach((operation, index) => {
+          const outcome = outcomes[index];
+          if (outcome.ok) operation.resolve(outcome.value);
+          else operation.reject(outcome.value);
+        });
+      },
+      fail(error) {
+        for (const operation of operations) operation.reject(error);
+      },
+    };
+    if (this.#wal === undefined || operations.every((operation) => operation.readOnly)) {
+      return batch.settle();
+    }
+    if (operations.every((operation) => operation.readOnly || operation.deferrable)) {
+      // Only the engine's record of task changes: it rides on the next sync a caller waits
+      // for (a submit), or on its own after DEFERRED_SYNC_MS, so the disk syncs for submits.
+      this.#deferred.push(batch);
+      this.#deferredTimer ??= setTimeout(() => {
+        this.#deferredTimer = undefined;
+        this.#sync(this.#takeDeferred());
+      }, DEFERRED_SYNC_MS);
+      return;
+    }
+    const sync = this.#sync([...this.#takeDeferred(), batch]);
+    // A new batch may commit while one sync runs (a submit then waits for its own sync, not
+    // also for the one before); with more in flight, batches wait and grow instead.
+    return this.#syncing.size < MAX_SYNCS_IN_FLIGHT ? undefined : sync;
+  }
+
+  #takeDeferred(): CommittedBatch[] {
+    clearTimeout(this.#deferredTimer);
+    this.#deferredTimer = undefined;
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    return deferred;
+  }
+
+  /** Syncs the WAL, then settles `batches` (all committed before the sync began). */
+  #sync(batches: CommittedBatch[]): Promise<void> {
+    if (batches.length === 0) return Promise.resolve();
+    const sync: Promise<void> = this.#wal!.syncData().then(
+      () => {
+        for (const batch of batches) batch.settle();
+      },
+      (error) => {
+        const failure = new StoreUnavailableError(
+          `Could not sync the SQLite write-ahead log of "${this.path}" to disk: ${
+            describe(error)
+          }.`,
+        );
+        for (const batch of batches) batch.fail(failure);
+      },
+    ).finally(() => this.#syncing.delete(sync));
+    this.#syncing.add(sync);
+    return sync;
+  }
+
+  #retryIsolated(db: DatabaseSync, operations: Operation[], before: StatusCounts): Outcome[] {
+    this.#counts = before;
+    return this.#transaction(db, operations, true)!;
+  }
+
+  /**
+   * Runs `operations` in one transaction and commits it. Without `isolated`,
+   * a failing write rolls everything back and the answer is `undefined`.
+   */
+  #transaction(
+    db: DatabaseSync,
+    operations: Operation[],
+    isolated: boolean,
+  ): Outcome[] | undefined {
+    this.#statement("BEGIN IMMEDIATE").run();
+    const outcomes: Outcome[] = new Array(operations.length);
+    for (let i = 0; i < operations.length; i++) {
+      const operation = operations[i];
+      if (operation.readOnly || !isolated) {
+        outcomes[i] = attempt(operation.run);
+        if (!outcomes[i].ok && !operation.readOnly) {
+          db.exec("ROLLBACK");
+          return undefined;
+        }
+        continue;
+      }
+      this.#statement("SAVEPOINT operation").run();
+      const outcome = attempt(operation.run);
+      if (!outcome.ok) this.#statement("ROLLBACK TO operation").run();
+      this.#statement("RELEASE operation").run();
+      outcomes[i] = outcome;
+    }
+    this.#statement("COMMIT").run();
+    return outcomes;
   }
 
   /**

@@ -71,3 +71,37 @@ Deno.test("compression weakens a strong ETag when it encodes, and HEAD gets the 
   await get.body?.cancel();
   await tagged.body?.cancel();
 });
+
+Deno.test("compression with etag tags GET and HEAD answers from their bytes and answers 304", async () => {
+  const tagged = new Hono()
+    .use(compression({ threshold: 1024, codings: ["gzip"], etag: true }))
+    .get("/doc", (c) => c.json({ text: "x".repeat(5000) }, 200, { "cache-control": "no-cache" }))
+    .get("/own", (c) => c.text("mine", 200, { etag: '"own"' }))
+    .post("/doc", (c) => c.json({ ok: true }, 201));
+  const get = await tagged.request("/doc", { headers: { "accept-encoding": "gzip" } });
+  const etag = get.headers.get("etag")!;
+  assert(/^W\/"[0-9a-f]+-[0-9a-f]{16}"$/.test(etag), etag);
+  await get.body?.cancel();
+  const identity = await tagged.request("/doc");
+  assertEquals(identity.headers.get("etag"), etag, "the tag is of the identity bytes");
+  await identity.body?.cancel();
+  for (const condition of [etag, etag.slice(2), `"other", ${etag}`, "*"]) {
+    const again = await tagged.request("/doc", { headers: { "if-none-match": condition } });
+    assertEquals(again.status, 304, condition);
+    assertEquals(await again.text(), "");
+    assertEquals(again.headers.get("etag"), etag);
+    assertEquals(again.headers.get("cache-control"), "no-cache");
+    assertEquals(again.headers.get("content-type"), null);
+  }
+  const other = await tagged.request("/doc", { headers: { "if-none-match": 'W/"other"' } });
+  assertEquals(other.status, 200);
+  await other.body?.cancel();
+  const own = await tagged.request("/own", { headers: { "if-none-match": '"own"' } });
+  assertEquals([own.status, own.headers.get("etag")], [304, '"own"']);
+  const posted = await tagged.request("/doc", {
+    method: "POST",
+    headers: { "if-none-match": "*" },
+  });
+  assertEquals([posted.status, posted.headers.get("etag")], [201, null]);
+  await posted.body?.cancel();
+});
