@@ -31,7 +31,8 @@ if (mode === "timeout") {
   await tf.submit({ type: "never" });
   await tf.submit({ type: "nap", payload: { ms: 60_000 } });
   const processes = () => tf.workers().filter((worker) => worker.isolation === "process");
-  while (processes().some((worker) => worker.state !== "busy")) {
+  // Process slots start with the first task that needs one.
+  while (processes().length < 2 || processes().some((worker) => worker.state !== "busy")) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   console.log(JSON.stringify({ pids: processes().map((worker) => worker.pid) }));
