@@ -12,6 +12,7 @@ import { onTaskEvents, resyncCount, startLive } from "./_client/live.ts";
 import { NOT_LIVE, useCanAct } from "./_client/freshness.ts";
 import { useHydrated } from "./_client/hydrated.ts";
 import type { Task } from "../components/types.ts";
+import type { ComponentChildren } from "preact";
 
 /** Props of {@linkcode TaskDetail}. */
 export interface TaskDetailProps {
@@ -115,14 +116,8 @@ export default function TaskDetail(props: TaskDetailProps) {
         </p>
       </div>
       <dl class="facts">
-        <div>
-          <dt>Type</dt>
-          <dd>{task.type}</dd>
-        </div>
-        <div>
-          <dt>Priority</dt>
-          <dd>{task.priority}</dd>
-        </div>
+        <Fact term="Type">{task.type}</Fact>
+        <Fact term="Priority">{task.priority}</Fact>
         <div>
           <dt>Attempts</dt>
           <dd data-fact="attempts">
@@ -130,42 +125,15 @@ export default function TaskDetail(props: TaskDetailProps) {
             {runs > task.attempts && <span class="muted">· {runs} runs in all</span>}
           </dd>
         </div>
-        <div>
-          <dt>Timeout</dt>
-          <dd>{formatDuration(task.timeoutMs)}</dd>
-        </div>
-        <div>
-          <dt>Created (UTC)</dt>
-          <dd class="mono">{formatTime(task.createdAt)}</dd>
-        </div>
-        <div>
-          <dt>Run at (UTC)</dt>
-          <dd class="mono">{formatTime(task.runAt)}</dd>
-        </div>
-        <div>
-          <dt>Started (UTC)</dt>
-          <dd class="mono">{formatTime(task.startedAt)}</dd>
-        </div>
-        <div>
-          <dt>Finished (UTC)</dt>
-          <dd class="mono">{formatTime(task.finishedAt)}</dd>
-        </div>
-        <div>
-          <dt>Waited</dt>
-          <dd>{formatDuration(waited)}</dd>
-        </div>
-        <div>
-          <dt>Ran</dt>
-          <dd>{formatDuration(ran)}</dd>
-        </div>
-        <div>
-          <dt>Worker</dt>
-          <dd>{task.workerId ?? "–"}</dd>
-        </div>
-        <div>
-          <dt>Node</dt>
-          <dd class="mono">{task.nodeId ?? "–"}</dd>
-        </div>
+        <Fact term="Timeout">{formatDuration(task.timeoutMs)}</Fact>
+        <Fact term="Created (UTC)" mono>{formatTime(task.createdAt)}</Fact>
+        <Fact term="Run at (UTC)" mono>{formatTime(task.runAt)}</Fact>
+        <Fact term="Started (UTC)" mono>{formatTime(task.startedAt)}</Fact>
+        <Fact term="Finished (UTC)" mono>{formatTime(task.finishedAt)}</Fact>
+        <Fact term="Waited">{formatDuration(waited)}</Fact>
+        <Fact term="Ran">{formatDuration(ran)}</Fact>
+        <Fact term="Worker">{task.workerId ?? "–"}</Fact>
+        <Fact term="Node" mono>{task.nodeId ?? "–"}</Fact>
         {task.schedule && (
           <div>
             <dt>Schedule</dt>
@@ -183,12 +151,7 @@ export default function TaskDetail(props: TaskDetailProps) {
             </dd>
           </div>
         )}
-        {task.idempotencyKey && (
-          <div>
-            <dt>Idempotency key</dt>
-            <dd class="mono">{task.idempotencyKey}</dd>
-          </div>
-        )}
+        {task.idempotencyKey && <Fact term="Idempotency key" mono>{task.idempotencyKey}</Fact>}
       </dl>
       <section aria-labelledby="attempts-h">
         <h2 id="attempts-h">Attempts</h2>
@@ -198,11 +161,13 @@ export default function TaskDetail(props: TaskDetailProps) {
         <section aria-labelledby="parents-h">
           <h2 id="parents-h">Depends on</h2>
           <p class="muted">
-            {task.onParentFailure === "run"
-              ? "Runs once every one has ended, even if one failed or was cancelled."
-              : "Runs once every one has succeeded; cancelled if one fails or is cancelled."}
+            {`Runs once all ${
+              task.onParentFailure === "run"
+                ? "have ended, whatever the outcome"
+                : "succeed; cancelled if one fails or is cancelled"
+            }.`}
           </p>
-          <TaskRelatives label="Depends on" tasks={parents} empty="None of them is stored now." />
+          <TaskRelatives label="Depends on" tasks={parents} empty="None is stored now." />
         </section>
       )}
       <section aria-labelledby="children-h">
@@ -237,6 +202,16 @@ export default function TaskDetail(props: TaskDetailProps) {
           )}
         </section>
       )}
+    </div>
+  );
+}
+
+/** One fact of the task: its term, and its value (in the fixed-width face with `mono`). */
+function Fact(props: { term: string; mono?: boolean; children: ComponentChildren }) {
+  return (
+    <div>
+      <dt>{props.term}</dt>
+      <dd class={props.mono ? "mono" : undefined}>{props.children}</dd>
     </div>
   );
 }

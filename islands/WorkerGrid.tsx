@@ -149,7 +149,7 @@ export default function WorkerGrid(props: WorkerGridProps) {
 
 function isolationTitle(worker: WorkerInfo): string {
   return worker.isolation === "process"
-    ? `A worker process of its own (pid ${worker.pid ?? "?"})`
+    ? `A process of its own (pid ${worker.pid ?? "?"})`
     : "A thread of the service";
 }
 
