@@ -137,7 +137,10 @@ Deno.test({
         const parents = page.locator('ul[aria-label="Depends on"]');
         assertEquals(await parents.locator("li").count(), 1);
         assertEquals(await parents.locator("li").getAttribute("data-task"), parent.id);
-        assertStringIncludes((await page.textContent(".task-detail"))!, "have ended, whatever the outcome");
+        assertStringIncludes(
+          (await page.textContent(".task-detail"))!,
+          "have ended, whatever the outcome",
+        );
         await visit(page, ui, `/tasks/${parent.id}`);
         const children = page.locator('ul[aria-label="Dependents"]');
         await children.locator(`li[data-task="${child.id}"] [data-status="blocked"]`).waitFor();
