@@ -1,21 +1,12 @@
 import { StatusBadge } from "./StatusBadge.tsx";
 import { firstLine, formatCount, formatDuration, formatTime } from "./format.ts";
-import type { TaskStatus, TaskTypeView } from "./types.ts";
+import { TASK_STATUSES } from "../engine/model/task.ts";
+import type { TaskTypeView } from "./types.ts";
 
 /** Props of {@linkcode TypeFigures}. */
 export interface TypeFiguresProps {
   type: TaskTypeView;
 }
-
-const STATUSES: TaskStatus[] = [
-  "blocked",
-  "scheduled",
-  "queued",
-  "running",
-  "succeeded",
-  "failed",
-  "cancelled",
-];
 
 /**
  * A task type's figures as the page was rendered: its tasks by status (each
@@ -33,7 +24,7 @@ export function TypeFigures({ type }: TypeFiguresProps) {
   return (
     <>
       <ul class="type-counts" aria-label={`Tasks of ${type.name} by status`}>
-        {STATUSES.map((status) => (
+        {TASK_STATUSES.map((status) => (
           <li key={status}>
             <a href={`/tasks?type=${encodeURIComponent(type.name)}&status=${status}`}>
               <StatusBadge status={status} />{" "}

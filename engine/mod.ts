@@ -39,6 +39,7 @@ export {
   MAX_PAGE_SIZE,
   MAX_PRIORITY,
   MAX_TIMEOUT_MS,
+  MAX_TYPE_LIMIT,
   MIN_PRIORITY,
 } from "./model/limits.ts";
 export { idPrefixRange } from "./model/id.ts";

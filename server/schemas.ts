@@ -8,16 +8,21 @@
 import { z } from "@hono/zod-openapi";
 import {
   MAX_ATTEMPT_HISTORY,
+  MAX_ATTEMPTS,
+  MAX_BATCH,
+  MAX_DELAY_MS,
   MAX_DEPENDENCIES,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_PRIORITY,
+  MAX_TIMEOUT_MS,
+  MAX_TYPE_LIMIT,
   MIN_PRIORITY,
   TASK_SORTS,
   TASK_STATUSES,
   type TaskSort,
 } from "../engine/mod.ts";
 
-/** Most tasks in one batch submit. */
-export const MAX_BATCH = 10_000;
+const KEY_LENGTH = `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`;
 
 /** Describes a received value for an error message. */
 export function describeValue(value: unknown): string {
@@ -53,7 +58,7 @@ export const SubmitInputSchema = z.strictObject({
     example: { n: 30 },
   }),
   priority: priority.optional(),
-  delayMs: integer("delayMs", 0, 31_536_000_000).optional().openapi({
+  delayMs: integer("delayMs", 0, MAX_DELAY_MS).optional().openapi({
     description: "Run no earlier than this many milliseconds from now.",
   }),
   runAt: z.union([
@@ -61,13 +66,13 @@ export const SubmitInputSchema = z.strictObject({
     z.string({ error: expected("runAt must be a time in ms since the epoch or an ISO string") }),
   ], { error: expected("runAt must be a time in ms since the epoch or an ISO 8601 string") })
     .optional().openapi({ description: "Run no earlier than this time (ms since epoch or ISO)." }),
-  timeoutMs: integer("timeoutMs", 1, 86_400_000).optional().openapi({
+  timeoutMs: integer("timeoutMs", 1, MAX_TIMEOUT_MS).optional().openapi({
     description: "Run time limit; default the engine's.",
   }),
-  maxAttempts: integer("maxAttempts", 1, 100).optional(),
+  maxAttempts: integer("maxAttempts", 1, MAX_ATTEMPTS).optional(),
   idempotencyKey: z.string({ error: expected("idempotencyKey must be a string") })
-    .min(1, { error: expected("idempotencyKey must be 1 to 200 characters") })
-    .max(200, { error: expected("idempotencyKey must be 1 to 200 characters") })
+    .min(1, { error: expected(KEY_LENGTH) })
+    .max(MAX_IDEMPOTENCY_KEY_LENGTH, { error: expected(KEY_LENGTH) })
     .optional().openapi({
       description: "A second submit with the same key returns the first task.",
     }),
@@ -102,9 +107,9 @@ export const BatchInputSchema = z.strictObject({
 /** The fields {@linkcode isPlainSubmitInput} checks itself, and each one's integer range. */
 const PLAIN_SUBMIT_INTEGERS: Readonly<Record<string, readonly [number, number]>> = {
   priority: [MIN_PRIORITY, MAX_PRIORITY],
-  delayMs: [0, 31_536_000_000],
-  timeoutMs: [1, 86_400_000],
-  maxAttempts: [1, 100],
+  delayMs: [0, MAX_DELAY_MS],
+  timeoutMs: [1, MAX_TIMEOUT_MS],
+  maxAttempts: [1, MAX_ATTEMPTS],
 };
 
 /**
@@ -134,7 +139,9 @@ export function isPlainSubmitInput(body: unknown): boolean {
     } else if (key === "payload") {
       continue;
     } else if (key === "idempotencyKey") {
-      if (typeof value !== "string" || value === "" || value.length > 200) return false;
+      if (
+        typeof value !== "string" || value === "" || value.length > MAX_IDEMPOTENCY_KEY_LENGTH
+      ) return false;
     } else {
       const range = PLAIN_SUBMIT_INTEGERS[key];
       if (range === undefined || !Object.hasOwn(PLAIN_SUBMIT_INTEGERS, key)) return false;
@@ -163,7 +170,7 @@ export const BytesSubmitQuerySchema = z.object({
   maxAttempts: z.string().regex(/^\d{1,3}$/, {
     error: expected("maxAttempts must be an integer from 1 to 100"),
   }).optional(),
-  idempotencyKey: z.string().max(200).optional(),
+  idempotencyKey: z.string().max(MAX_IDEMPOTENCY_KEY_LENGTH).optional(),
 });
 
 const statusList = new RegExp(`^(${TASK_STATUSES.join("|")})(,(${TASK_STATUSES.join("|")}))*$`);
@@ -422,12 +429,12 @@ export const TypeLimitsSchema = z.object({
 
 /** Body of `PUT /api/task-types/{name}/limits`. */
 export const TypeLimitsInputSchema = z.strictObject({
-  concurrency: integer("concurrency", 1, 1_000_000).nullable().optional(),
+  concurrency: integer("concurrency", 1, MAX_TYPE_LIMIT).nullable().optional(),
   ratePerSecond: z.number({ error: expected("ratePerSecond must be a number above 0") })
     .positive({ error: expected("ratePerSecond must be a number above 0") })
-    .max(1_000_000, { error: expected("ratePerSecond must be at most 1000000") })
+    .max(MAX_TYPE_LIMIT, { error: expected(`ratePerSecond must be at most ${MAX_TYPE_LIMIT}`) })
     .nullable().optional(),
-  burst: integer("burst", 1, 1_000_000).nullable().optional(),
+  burst: integer("burst", 1, MAX_TYPE_LIMIT).nullable().optional(),
 }).openapi("TypeLimitsInput", {
   description: "The type's new limits, replacing its module's; an empty object removes them.",
   example: { concurrency: 2, ratePerSecond: 50 },

@@ -48,3 +48,6 @@ export function pageSize(limit: number | undefined): number {
 
 /** Most tasks one task may depend on. */
 export const MAX_DEPENDENCIES = 100;
+
+/** Most a task type's limit (concurrency, starts per second, burst) may be set to. */
+export const MAX_TYPE_LIMIT = 1_000_000;

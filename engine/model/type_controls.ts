@@ -7,6 +7,7 @@
  * @module
  */
 
+import { MAX_TYPE_LIMIT } from "./limits.ts";
 import { ValidationError } from "./errors.ts";
 
 /** Limits of one task type; a missing field is no limit. */
@@ -32,9 +33,6 @@ export interface TypeControl {
   /** `true` when `limits` were set through the API and replace the module's. */
   limitsSet: boolean;
 }
-
-/** Most a limit may be set to. */
-const MAX_LIMIT = 1_000_000;
 
 /**
  * Checks limits from an untrusted source; throws `ValidationError` naming the
@@ -64,10 +62,10 @@ export function normalizeLimits(input: unknown, prefix = ""): TypeLimits {
   if (concurrency !== undefined && concurrency !== null) {
     if (
       typeof concurrency !== "number" || !Number.isInteger(concurrency) || concurrency < 1 ||
-      concurrency > MAX_LIMIT
+      concurrency > MAX_TYPE_LIMIT
     ) {
       throw new ValidationError(
-        `Field concurrency must be an integer from 1 to ${MAX_LIMIT}: received ${
+        `Field concurrency must be an integer from 1 to ${MAX_TYPE_LIMIT}: received ${
           JSON.stringify(concurrency)
         }.`,
         prefix + "concurrency",
@@ -77,9 +75,9 @@ export function normalizeLimits(input: unknown, prefix = ""): TypeLimits {
   }
   const rate = fields.ratePerSecond;
   if (rate !== undefined && rate !== null) {
-    if (typeof rate !== "number" || !Number.isFinite(rate) || rate <= 0 || rate > MAX_LIMIT) {
+    if (typeof rate !== "number" || !Number.isFinite(rate) || rate <= 0 || rate > MAX_TYPE_LIMIT) {
       throw new ValidationError(
-        `Field ratePerSecond must be a number above 0 and at most ${MAX_LIMIT}: received ${
+        `Field ratePerSecond must be a number above 0 and at most ${MAX_TYPE_LIMIT}: received ${
           JSON.stringify(rate)
         }.`,
         prefix + "ratePerSecond",
@@ -90,10 +88,12 @@ export function normalizeLimits(input: unknown, prefix = ""): TypeLimits {
   const burst = fields.burst;
   if (burst !== undefined && burst !== null) {
     if (
-      typeof burst !== "number" || !Number.isInteger(burst) || burst < 1 || burst > MAX_LIMIT
+      typeof burst !== "number" || !Number.isInteger(burst) || burst < 1 || burst > MAX_TYPE_LIMIT
     ) {
       throw new ValidationError(
-        `Field burst must be an integer from 1 to ${MAX_LIMIT}: received ${JSON.stringify(burst)}.`,
+        `Field burst must be an integer from 1 to ${MAX_TYPE_LIMIT}: received ${
+          JSON.stringify(burst)
+        }.`,
         prefix + "burst",
       );
     }

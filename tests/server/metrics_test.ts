@@ -6,9 +6,8 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { serviceMissing } from "../_services.ts";
-import postgres from "postgres";
 import { PostgresStore } from "../../engine/store/postgres/postgres_store.ts";
-import { freshSchema, PG_URL, pgMissing } from "../store/_postgres.ts";
+import { PG_URL, pgMissing, withSchema } from "../store/_postgres.ts";
 import { startService, type TestService } from "./_service.ts";
 
 const FIXTURE_TASKS = new URL("../fixtures/tasks/", import.meta.url).pathname;
@@ -181,35 +180,32 @@ const pg = await pgMissing();
 Deno.test({
   name: "/metrics on a PostgreSQL cluster: each node counts only its own tasks",
   ignore: pg !== undefined,
-  fn: async () => {
-    const schema = freshSchema();
-    const nodes: TestService[] = [];
-    try {
-      for (const nodeId of ["node-a", "node-b"]) {
-        nodes.push(
-          await startService({
-            engine: { nodeId, store: new PostgresStore(PG_URL, { schema, maxConnections: 4 }) },
-          }),
-        );
+  fn: () =>
+    withSchema(async (schema) => {
+      const nodes: TestService[] = [];
+      try {
+        for (const nodeId of ["node-a", "node-b"]) {
+          nodes.push(
+            await startService({
+              engine: { nodeId, store: new PostgresStore(PG_URL, { schema, maxConnections: 4 }) },
+            }),
+          );
+        }
+        const [a, b] = nodes;
+        const submitted = [
+          ...await a.engine.submitBatch(Array.from({ length: 3 }, () => ({ type: "noop" }))),
+          ...await b.engine.submitBatch(Array.from({ length: 2 }, () => ({ type: "noop" }))),
+        ];
+        for (const task of submitted) await a.engine.wait(task.id);
+        // Both nodes heard all five ends: every relayed event has arrived once a then b waited.
+        for (const task of submitted) await b.engine.wait(task.id);
+        const [textA, textB] = [await scrape(a), await scrape(b)];
+        const submittedTotal = 'threadflow_tasks_submitted_total{type="noop"}';
+        assertEquals([sample(textA, submittedTotal), sample(textB, submittedTotal)], [3, 2]);
+        const finished = 'threadflow_tasks_finished_total{type="noop",status="succeeded"}';
+        assertEquals((sample(textA, finished) ?? 0) + (sample(textB, finished) ?? 0), 5);
+      } finally {
+        for (const node of nodes) await node.close();
       }
-      const [a, b] = nodes;
-      const submitted = [
-        ...await a.engine.submitBatch(Array.from({ length: 3 }, () => ({ type: "noop" }))),
-        ...await b.engine.submitBatch(Array.from({ length: 2 }, () => ({ type: "noop" }))),
-      ];
-      for (const task of submitted) await a.engine.wait(task.id);
-      // Both nodes heard all five ends: every relayed event has arrived once a then b waited.
-      for (const task of submitted) await b.engine.wait(task.id);
-      const [textA, textB] = [await scrape(a), await scrape(b)];
-      const submittedTotal = 'threadflow_tasks_submitted_total{type="noop"}';
-      assertEquals([sample(textA, submittedTotal), sample(textB, submittedTotal)], [3, 2]);
-      const finished = 'threadflow_tasks_finished_total{type="noop",status="succeeded"}';
-      assertEquals((sample(textA, finished) ?? 0) + (sample(textB, finished) ?? 0), 5);
-    } finally {
-      for (const node of nodes) await node.close();
-      const sql = postgres(PG_URL, { onnotice: () => {}, max: 1 });
-      await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await sql.end();
-    }
-  },
+    }),
 });

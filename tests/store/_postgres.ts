@@ -43,6 +43,20 @@ export function freshSchema(): string {
   return `tf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 }
 
+/** Runs `fn` on a fresh schema with an admin connection; drops the schema afterwards. */
+export async function withSchema(
+  fn: (schema: string, sql: postgres.Sql) => Promise<void>,
+): Promise<void> {
+  const schema = freshSchema();
+  const sql = postgres(PG_URL, { onnotice: () => {}, max: 2 });
+  try {
+    await fn(schema, sql);
+  } finally {
+    await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await sql.end({ timeout: 5 });
+  }
+}
+
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }

@@ -8,28 +8,16 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { ThreadFlow } from "../../mod.ts";
 import type { SubmitInput, Task } from "../../engine/model/task.ts";
 import { PostgresStore } from "../../engine/store/postgres/postgres_store.ts";
 import { FIXTURE_TASKS, seededRandom, waitFor } from "../engine/_helpers.ts";
-import { PG_URL, pgReachable as reachable } from "./_postgres.ts";
+import { PG_URL, pgReachable as reachable, withSchema } from "./_postgres.ts";
 
 const CHILD = new URL("./_cluster_child.ts", import.meta.url);
 
 const ignore = !(await reachable());
-
-/** Runs `fn` on a fresh schema with an admin connection; drops the schema afterwards. */
-async function withSchema(fn: (schema: string, sql: postgres.Sql) => Promise<void>) {
-  const schema = `tf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const sql = postgres(PG_URL, { onnotice: () => {}, max: 2 });
-  try {
-    await fn(schema, sql);
-  } finally {
-    await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await sql.end({ timeout: 5 });
-  }
-}
 
 async function startNodes(schema: string, count: number, first = 0): Promise<ThreadFlow[]> {
   const nodes: ThreadFlow[] = [];

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import postgres from "postgres";
 import { StoreUnavailableError, ValidationError } from "../../model/errors.ts";
 import type { StoreQuery, TaskPage } from "../../model/query.ts";
@@ -593,8 +594,4 @@ const MAX_CONFLICT_RETRIES = 5;
 function isConflict(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === "40P01" || code === "40001";
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -43,6 +43,26 @@ export function decodeValue(value: unknown): unknown {
   return JSON.parse(value as string);
 }
 
+/** Inserts a task: the parameters are {@linkcode taskToRow}'s. */
+export const INSERT_SQL = `
+  INSERT INTO tasks (
+    id, type, payload, priority, status, attempts, max_attempts, timeout_ms, progress, result,
+    error, created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
+    depends_on, on_parent_failure, schedule_name, schedule_tick, retry_of
+  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (idempotency_key) DO NOTHING`;
+
+/**
+ * Writes a task's changes: the parameters are {@linkcode taskToUpdateRow}'s.
+ * The payload, type, creation time and idempotency key never change after
+ * insert, so a write leaves them alone (and does not rewrite large payloads).
+ */
+export const UPDATE_SQL = `
+  UPDATE tasks SET priority = ?, status = ?, attempts = ?, max_attempts = ?, timeout_ms = ?,
+    progress = ?, result = ?, error = ?, run_at = ?, started_at = ?, finished_at = ?,
+    worker_id = ?, node_id = ?, history = ?
+  WHERE id = ?`;
+
 export function taskToRow(task: Task): SQLInputValue[] {
   return [
     task.id,
@@ -68,6 +88,26 @@ export function taskToRow(task: Task): SQLInputValue[] {
     task.schedule?.name ?? null,
     task.schedule?.tick ?? null,
     task.retryOf ?? null,
+  ];
+}
+
+export function taskToUpdateRow(task: Task): SQLInputValue[] {
+  return [
+    task.priority,
+    task.status,
+    task.attempts,
+    task.maxAttempts,
+    task.timeoutMs,
+    task.progress ?? null,
+    encodeValue(task.result),
+    encodeError(task.error),
+    task.runAt,
+    task.startedAt ?? null,
+    task.finishedAt ?? null,
+    task.workerId ?? null,
+    task.nodeId ?? null,
+    task.history === undefined ? null : JSON.stringify(task.history),
+    task.id,
   ];
 }
 

@@ -27,7 +27,15 @@ import { GroupCommit } from "../group_commit.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "../store.ts";
 import { migrateSqlite } from "./migrations.ts";
 import * as schedules from "./_schedules.ts";
-import { attempt, describe, encodeError, encodeValue, rowToTask, taskToRow } from "./_rows.ts";
+import {
+  attempt,
+  describe,
+  INSERT_SQL,
+  rowToTask,
+  taskToRow,
+  taskToUpdateRow,
+  UPDATE_SQL,
+} from "./_rows.ts";
 
 /** Options for {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -68,28 +76,12 @@ interface CommittedBatch {
 
 const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
 
-const INSERT_SQL = `
-  INSERT INTO tasks (
-    id, type, payload, priority, status, attempts, max_attempts, timeout_ms, progress, result,
-    error, created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
-    depends_on, on_parent_failure, schedule_name, schedule_tick, retry_of
-  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (idempotency_key) DO NOTHING`;
-
 /** ORDER BY of each sort; ties newest first. Run time: the last finished run, unfinished last. */
 const ORDER_SQL: Record<TaskSort, string> = {
   created: "id DESC",
   priority: "priority DESC, id DESC",
   runTime: "(finished_at - started_at) DESC NULLS LAST, id DESC",
 };
-
-// The payload, type, creation time and idempotency key never change after
-// insert, so a write leaves them alone (and does not rewrite large payloads).
-const UPDATE_SQL = `
-  UPDATE tasks SET priority = ?, status = ?, attempts = ?, max_attempts = ?, timeout_ms = ?,
-    progress = ?, result = ?, error = ?, run_at = ?, started_at = ?, finished_at = ?,
-    worker_id = ?, node_id = ?, history = ?
-  WHERE id = ?`;
 
 /**
  * A {@linkcode TaskStore} in a SQLite file (WAL mode). The parent folder is
@@ -557,23 +549,7 @@ export class SqliteStore implements TaskStore {
       if (before === undefined) continue; // not stored (never inserted, or pruned): ignored
       delta[before.status]--;
       delta[task.status]++;
-      update.run(
-        task.priority,
-        task.status,
-        task.attempts,
-        task.maxAttempts,
-        task.timeoutMs,
-        task.progress ?? null,
-        encodeValue(task.result),
-        encodeError(task.error),
-        task.runAt,
-        task.startedAt ?? null,
-        task.finishedAt ?? null,
-        task.workerId ?? null,
-        task.nodeId ?? null,
-        task.history === undefined ? null : JSON.stringify(task.history),
-        task.id,
-      );
+      update.run(...taskToUpdateRow(task));
     }
     this.#addCounts(delta);
   }
