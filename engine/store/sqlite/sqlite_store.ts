@@ -26,6 +26,7 @@ import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../../mode
 import { GroupCommit } from "../group_commit.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "../store.ts";
 import { migrateSqlite } from "./migrations.ts";
+import { type CommittedBatch, WalSync } from "./_wal_sync.ts";
 import * as schedules from "./_schedules.ts";
 import {
   attempt,
@@ -61,17 +62,6 @@ interface Operation {
    * so its sync may wait for the next one a caller does wait for.
    */
   deferrable: boolean;
-}
-
-/** Most WAL syncs under way at once (see `#flush`). */
-const MAX_SYNCS_IN_FLIGHT = 2;
-/** Longest a committed batch of task changes alone waits for a sync (see `#flush`). */
-const DEFERRED_SYNC_MS = 5;
-
-/** A committed batch whose calls settle once the WAL is synced. */
-interface CommittedBatch {
-  settle(): void;
-  fail(error: unknown): void;
 }
 
 const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
@@ -115,16 +105,8 @@ export class SqliteStore implements TaskStore {
   #committed = 0;
   /** Held while open: a second process on the same file would run tasks twice. */
   #lock: Deno.FsFile | undefined;
-  /**
-   * The write-ahead log, synced after each commit when `synchronous` is
-   * `full` (the connection itself runs at NORMAL, which syncs at checkpoints).
-   */
-  #wal: Deno.FsFile | undefined;
-  /** WAL syncs under way, each settling the batches committed before it began. */
-  #syncing = new Set<Promise<void>>();
-  /** Committed batches of task changes alone, waiting for the next sync. */
-  #deferred: CommittedBatch[] = [];
-  #deferredTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Syncs the write-ahead log after each commit when `synchronous` is `full`. */
+  #wal: WalSync | undefined;
 
   /** A store on the file at `path` (a path or `file:` URL); nothing is opened until `open()`. */
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
@@ -175,7 +157,7 @@ export class SqliteStore implements TaskStore {
         };
         db.exec(`PRAGMA user_version = ${user_version}`);
         if (this.path !== ":memory:") this.#lock = this.#acquireLock();
-        if (syncsItself) this.#wal = Deno.openSync(`${this.path}-wal`, { read: true });
+        if (syncsItself) this.#wal = new WalSync(this.path);
       } catch (error) {
         db.close();
         this.#lock?.close();
@@ -332,8 +314,7 @@ export class SqliteStore implements TaskStore {
     this.#closed = true;
     this.#commits.close();
     await this.#commits.settled();
-    if (this.#deferred.length > 0) this.#sync(this.#takeDeferred());
-    while (this.#syncing.size > 0) await Promise.all(this.#syncing);
+    await this.#wal?.settled();
     const db = this.#db;
     this.#db = undefined;
     if (db) {
@@ -427,47 +408,9 @@ export class SqliteStore implements TaskStore {
       return batch.settle();
     }
     if (operations.every((operation) => operation.readOnly || operation.deferrable)) {
-      // Only the engine's record of task changes: it rides on the next sync a caller waits
-      // for (a submit), or on its own after DEFERRED_SYNC_MS, so the disk syncs for submits.
-      this.#deferred.push(batch);
-      this.#deferredTimer ??= setTimeout(() => {
-        this.#deferredTimer = undefined;
-        this.#sync(this.#takeDeferred());
-      }, DEFERRED_SYNC_MS);
-      return;
+      return this.#wal.later(batch);
     }
-    const sync = this.#sync([...this.#takeDeferred(), batch]);
-    // A new batch may commit while one sync runs (a submit then waits for its own sync, not
-    // also for the one before); with more in flight, batches wait and grow instead.
-    return this.#syncing.size < MAX_SYNCS_IN_FLIGHT ? undefined : sync;
-  }
-
-  #takeDeferred(): CommittedBatch[] {
-    clearTimeout(this.#deferredTimer);
-    this.#deferredTimer = undefined;
-    const deferred = this.#deferred;
-    this.#deferred = [];
-    return deferred;
-  }
-
-  /** Syncs the WAL, then settles `batches` (all committed before the sync began). */
-  #sync(batches: CommittedBatch[]): Promise<void> {
-    if (batches.length === 0) return Promise.resolve();
-    const sync: Promise<void> = this.#wal!.syncData().then(
-      () => {
-        for (const batch of batches) batch.settle();
-      },
-      (error) => {
-        const failure = new StoreUnavailableError(
-          `Could not sync the SQLite write-ahead log of "${this.path}" to disk: ${
-            describe(error)
-          }.`,
-        );
-        for (const batch of batches) batch.fail(failure);
-      },
-    ).finally(() => this.#syncing.delete(sync));
-    this.#syncing.add(sync);
-    return sync;
+    return this.#wal.now(batch);
   }
 
   #retryIsolated(db: DatabaseSync, operations: Operation[], before: StatusCounts): Outcome[] {
