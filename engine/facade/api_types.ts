@@ -5,6 +5,8 @@
  */
 
 import type { WorkerInfo } from "../model/events.ts";
+import type { StatusCounts } from "../model/task.ts";
+import type { TaskTypeFigures } from "./type_stats.ts";
 
 /** Options for `ThreadFlow.close`. */
 export interface CloseOptions {
@@ -28,4 +30,11 @@ export interface WaitOptions {
 export interface SubmitBatchOptions {
   /** Answer `{ task, created }` per input instead of the tasks alone. */
   outcomes?: boolean;
+}
+
+/** A task type's figures: {@linkcode ThreadFlow.typeStats}. */
+export interface TaskTypeStats extends TaskTypeFigures {
+  type: string;
+  /** Its tasks in the store by status (on a shared store, the cluster's). */
+  counts: StatusCounts;
 }

@@ -21,7 +21,6 @@ import { normalizeQuery, type TaskPage, type TaskQuery } from "../model/query.ts
 import {
   emptyCounts,
   isTerminal,
-  type StatusCounts,
   type SubmitInput,
   type SubmitResult,
   type Task,
@@ -50,18 +49,22 @@ import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./
 import { Retention } from "./retention.ts";
 import { Runner } from "./runner.ts";
 import { type EngineStats, StatsRecorder, workerTotals } from "./stats.ts";
-import type { TaskTypeFigures } from "./type_stats.ts";
-
-/** A task type's figures: {@linkcode ThreadFlow.typeStats}. */
-export interface TaskTypeStats extends TaskTypeFigures {
-  type: string;
-  /** Its tasks in the store by status (on a shared store, the cluster's). */
-  counts: StatusCounts;
-}
 import { Waiters } from "./waiters.ts";
-import type { CloseOptions, NodeWorkers, SubmitBatchOptions, WaitOptions } from "./api_types.ts";
+import type {
+  CloseOptions,
+  NodeWorkers,
+  SubmitBatchOptions,
+  TaskTypeStats,
+  WaitOptions,
+} from "./api_types.ts";
 
-export type { CloseOptions, NodeWorkers, SubmitBatchOptions, WaitOptions } from "./api_types.ts";
+export type {
+  CloseOptions,
+  NodeWorkers,
+  SubmitBatchOptions,
+  TaskTypeStats,
+  WaitOptions,
+} from "./api_types.ts";
 
 /** Most tasks a node claims ahead of its workers when tasks are quick (shared stores). */
 const CLAIM_AHEAD = 256;
@@ -491,14 +494,11 @@ export class ThreadFlow {
    * Rejects with `ValidationError` naming the field, or
    * `UnknownTaskTypeError`.
    */
-  setTypeLimits(type: string, limits: TypeLimits | null): Promise<TypeControl> {
-    try {
-      this.#controls.get(type);
-      const checked = limits === null ? null : normalizeLimits(limits);
-      return this.#controls.change(type, { limits: checked });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async setTypeLimits(type: string, limits: TypeLimits | null): Promise<TypeControl> {
+    this.#controls.get(type); // an unknown type before bad limits
+    return await this.#controls.change(type, {
+      limits: limits === null ? null : normalizeLimits(limits),
+    });
   }
 
   /**
@@ -507,20 +507,12 @@ export class ThreadFlow {
    * not started go back to the queue; running ones finish.
    */
   pauseType(type: string): Promise<TypeControl> {
-    return this.#changeControl(type, { paused: true });
+    return this.#controls.change(type, { paused: true });
   }
 
   /** Resumes a paused task type. */
   resumeType(type: string): Promise<TypeControl> {
-    return this.#changeControl(type, { paused: false });
-  }
-
-  #changeControl(type: string, change: { paused: boolean }): Promise<TypeControl> {
-    try {
-      return this.#controls.change(type, change);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#controls.change(type, { paused: false });
   }
 
   /** The seq of the last event emitted. */
