@@ -111,7 +111,9 @@ export class Dispatcher {
    * so none starts before them.
    */
   makeWay(priority: number): void {
-    if (!this.#ctx.isClosed()) this.#takeBackBelow(priority);
+    // Also the jobs a worker with room was just sent: until its worker claims one, it has not
+    // started, and an urgent task arriving now must start first.
+    if (!this.#ctx.isClosed()) this.#takeBackBelow(priority, true);
   }
 
   /**
@@ -191,9 +193,10 @@ export class Dispatcher {
    * Whether `slot` holds an unstarted job more urgent than `urgency`
    * (`direction` 1) or less urgent (`direction` -1).
    */
-  #pendingBeyond(slot: Slot, urgency: number, direction: 1 | -1): boolean {
-    // Only jobs waiting behind running ones count: a worker with room starts what it holds.
-    if (slot.pending === 0 || slot.load <= this.#ctx.options.concurrency) return false;
+  #pendingBeyond(slot: Slot, urgency: number, direction: 1 | -1, any = false): boolean {
+    // Only jobs waiting behind running ones count unless `any`: a worker with room starts what
+    // it holds.
+    if (slot.pending === 0 || (!any && slot.load <= this.#ctx.options.concurrency)) return false;
     if (this.#ctx.options.agingMs <= 0) {
       return direction > 0 ? slot.topPendingPriority() > urgency : slot.hasPendingBelow(urgency);
     }
@@ -239,12 +242,14 @@ export class Dispatcher {
 
   /**
    * Takes back every unstarted job less urgent than `urgency`, to the front
-   * of the queue. Returns whether anything was taken back.
+   * of the queue: those waiting behind running jobs, or with `any` also those
+   * a worker with room is about to start. Returns whether anything was taken
+   * back.
    */
-  #takeBackBelow(urgency: number): boolean {
+  #takeBackBelow(urgency: number, any = false): boolean {
     const taken: PoolJob[] = [];
     for (const slot of this.#ctx.slots) {
-      if (!this.#pendingBeyond(slot, urgency, -1)) continue;
+      if (!this.#pendingBeyond(slot, urgency, -1, any)) continue;
       for (const held of slot.each()) {
         if (held.startedAt === null && this.#urgency(held.job) < urgency) {
           this.takeBack(held, taken);
