@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SQLInputValue } from "node:sqlite";
+import type { SQLInputValue, StatementSync } from "node:sqlite";
 import type {
   ParentFailurePolicy,
   Task,
@@ -13,6 +13,9 @@ import type {
   TaskError,
   TaskStatus,
 } from "../../model/task.ts";
+
+/** Prepares (and caches) a statement. */
+export type Prepare = (sql: string) => StatementSync;
 
 export function attempt(run: () => unknown): { ok: boolean; value: unknown } {
   try {

@@ -5,12 +5,10 @@
  * @module
  */
 
-import type { SQLInputValue, StatementSync } from "node:sqlite";
+import type { SQLInputValue } from "node:sqlite";
 import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../../model/schedule.ts";
 import { rowToSchedule } from "../schedule_rows.ts";
-
-/** Prepares (and caches) a statement. */
-export type Prepare = (sql: string) => StatementSync;
+import type { Prepare } from "./_rows.ts";
 
 export function listSchedules(prepare: Prepare): StoredSchedule[] {
   return prepare("SELECT * FROM schedules ORDER BY name").all().map(rowToSchedule);

@@ -7,29 +7,33 @@
  * resolve after its COMMIT, so an acknowledged task is on disk while one
  * fsync is shared by thousands of tasks.
  *
+ * Beside it, private to this folder: opening the file (`_open.ts`), a batch
+ * run as one transaction (`_transaction.ts`), the WAL sync after it
+ * (`_wal_sync.ts`), rows (`_rows.ts`), and the SQL of listings, counts and
+ * pruning (`_queries.ts`), schedules and type controls.
+ *
  * @module
  */
 
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { dirname } from "node:path";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { StoreUnavailableError } from "../../model/errors.ts";
-import { nextCursorOf, type StoreQuery, type TaskPage, type TaskSort } from "../../model/query.ts";
+import type { StoreQuery, TaskPage } from "../../model/query.ts";
 import { emptyCounts, type StatusCounts, type Task, type TaskStatus } from "../../model/task.ts";
-import {
-  changedControl,
-  type StoredTypeControl,
-  type TypeControlChange,
-  type TypeLimits,
-} from "../../model/type_controls.ts";
+import type { StoredTypeControl, TypeControlChange } from "../../model/type_controls.ts";
 import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../../model/schedule.ts";
 import { GroupCommit } from "../group_commit.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "../store.ts";
-import { migrateSqlite } from "./migrations.ts";
-import { type CommittedBatch, WalSync } from "./_wal_sync.ts";
-import * as schedules from "./_schedules.ts";
+import { openDatabase, openFailure } from "./_open.ts";
 import {
-  attempt,
+  countByStatus,
+  countByType,
+  dependentTasks,
+  listTasks,
+  pruneFinished,
+  unfinishedTasks,
+} from "./_queries.ts";
+import {
   describe,
   INSERT_SQL,
   rowToTask,
@@ -37,6 +41,10 @@ import {
   taskToUpdateRow,
   UPDATE_SQL,
 } from "./_rows.ts";
+import * as schedules from "./_schedules.ts";
+import { type Operation, type Outcome, runTransaction } from "./_transaction.ts";
+import * as typeControls from "./_type_controls.ts";
+import type { CommittedBatch, WalSync } from "./_wal_sync.ts";
 
 /** Options for {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -48,30 +56,6 @@ export interface SqliteStoreOptions {
    */
   synchronous?: "full" | "normal";
 }
-
-type Outcome = { ok: boolean; value: unknown };
-
-interface Operation {
-  run(): unknown;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-  /** Reads skip the savepoint that isolates a failing write. */
-  readOnly: boolean;
-  /**
-   * The engine's record of task changes (`write()`): no caller waits for it,
-   * so its sync may wait for the next one a caller does wait for.
-   */
-  deferrable: boolean;
-}
-
-const FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')";
-
-/** ORDER BY of each sort; ties newest first. Run time: the last finished run, unfinished last. */
-const ORDER_SQL: Record<TaskSort, string> = {
-  created: "id DESC",
-  priority: "priority DESC, id DESC",
-  runTime: "(finished_at - started_at) DESC NULLS LAST, id DESC",
-};
 
 /**
  * A {@linkcode TaskStore} in a SQLite file (WAL mode). The parent folder is
@@ -133,50 +117,16 @@ export class SqliteStore implements TaskStore {
       throw new StoreUnavailableError(`The SQLite store at "${this.path}" is closed.`);
     }
     if (this.#db) throw new Error(`The SQLite store at "${this.path}" is already open.`);
+    const opened = openDatabase(this.path, this.#synchronous);
+    this.#db = opened.db;
+    this.#lock = opened.lock;
+    this.#wal = opened.wal;
     try {
-      if (this.path !== ":memory:") Deno.mkdirSync(dirname(this.path), { recursive: true });
-      const db = new DatabaseSync(this.path);
-      try {
-        db.exec("PRAGMA busy_timeout = 5000");
-        const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
-        if (this.path !== ":memory:" && mode.journal_mode !== "wal") {
-          throw new Error(`WAL mode could not be enabled (journal_mode is ${mode.journal_mode})`);
-        }
-        // FULL would fsync the WAL inside COMMIT, blocking the event loop; at NORMAL the
-        // store syncs the WAL itself after each commit, asynchronously, before it answers.
-        const syncsItself = this.#synchronous === "full" && this.path !== ":memory:";
-        db.exec(`PRAGMA synchronous = ${syncsItself ? "NORMAL" : this.#synchronous.toUpperCase()}`);
-        db.exec("PRAGMA cache_size = -32000");
-        // After a burst, a checkpoint truncates the WAL back to at most 64 MiB.
-        db.exec("PRAGMA journal_size_limit = 67108864");
-        migrateSqlite(db);
-        // SQLite silently opens a file it may not write read-only; a header
-        // write (same value) fails now instead of at the first submit.
-        const { user_version } = db.prepare("PRAGMA user_version").get() as {
-          user_version: number;
-        };
-        db.exec(`PRAGMA user_version = ${user_version}`);
-        if (this.path !== ":memory:") this.#lock = this.#acquireLock();
-        if (syncsItself) this.#wal = new WalSync(this.path);
-      } catch (error) {
-        db.close();
-        this.#lock?.close();
-        this.#lock = undefined;
-        throw error;
-      }
-      this.#db = db;
       this.#recount();
     } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error;
-      throw new StoreUnavailableError(
-        `Cannot open the SQLite database at "${this.path}": ${describe(error)}. ` +
-          "Expected a writable file path (its folder is created when missing).",
-      );
+      throw openFailure(this.path, error);
     }
-    const rows = this.#statement(
-      "SELECT * FROM tasks WHERE status IN ('blocked', 'scheduled', 'queued', 'running') ORDER BY id",
-    ).all();
-    return rows.map(rowToTask);
+    return unfinishedTasks(this.#prepare);
   }
 
   insert(tasks: Task[]): Promise<InsertOutcome[]> {
@@ -211,39 +161,15 @@ export class SqliteStore implements TaskStore {
   }
 
   dependents(id: string, limit: number): Promise<Task[]> {
-    return this.#enqueue(
-      () =>
-        this.#statement(
-          `SELECT t.* FROM task_edges e JOIN tasks t ON t.id = e.child WHERE e.parent = ?
-          ORDER BY e.child DESC LIMIT ?`,
-        ).all(id, limit).map(rowToTask),
-      true,
-    );
+    return this.#enqueue(() => dependentTasks(this.#prepare, id, limit), true);
   }
 
   typeControls(): Promise<StoredTypeControl[]> {
-    return this.#enqueue(
-      () => this.#statement("SELECT * FROM type_controls ORDER BY type").all().map(rowToControl),
-      true,
-    );
+    return this.#enqueue(() => typeControls.listTypeControls(this.#prepare), true);
   }
 
   saveTypeControl(type: string, change: TypeControlChange): Promise<StoredTypeControl> {
-    return this.#enqueue(() => {
-      const row = this.#statement("SELECT * FROM type_controls WHERE type = ?").get(type);
-      const control = changedControl(type, row ? rowToControl(row) : undefined, change);
-      this.#statement(
-        `INSERT INTO type_controls (type, paused, limits, updated_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (type) DO UPDATE SET paused = excluded.paused, limits = excluded.limits,
-          updated_at = excluded.updated_at`,
-      ).run(
-        type,
-        control.paused ? 1 : 0,
-        control.limits === null ? null : JSON.stringify(control.limits),
-        Date.now(),
-      );
-      return control;
-    }, false);
+    return this.#enqueue(() => typeControls.saveTypeControl(this.#prepare, type, change), false);
   }
 
   schedules(): Promise<StoredSchedule[]> {
@@ -294,7 +220,7 @@ export class SqliteStore implements TaskStore {
   }
 
   list(query: StoreQuery): Promise<TaskPage> {
-    return this.#enqueue(() => this.#listNow(query), true);
+    return this.#enqueue(() => listTasks(this.#prepare, query), true);
   }
 
   counts(): Promise<StatusCounts> {
@@ -302,7 +228,7 @@ export class SqliteStore implements TaskStore {
   }
 
   countsByType(): Promise<Record<string, StatusCounts>> {
-    return this.#enqueue(() => this.#countsByTypeNow(), true);
+    return this.#enqueue(() => countByType(this.#prepare), true);
   }
 
   prune(options: PruneOptions): Promise<number> {
@@ -376,7 +302,7 @@ export class SqliteStore implements TaskStore {
       // Most batches fail nowhere: they run without a savepoint per call. A call that throws
       // rolls the transaction back, and the batch runs again with a savepoint per call, so
       // that only the failing call fails.
-      outcomes = this.#transaction(db, operations, false) ??
+      outcomes = runTransaction(db, this.#prepare, operations, false) ??
         this.#retryIsolated(db, operations, before);
       this.#committed++;
     } catch (error) {
@@ -415,55 +341,7 @@ export class SqliteStore implements TaskStore {
 
   #retryIsolated(db: DatabaseSync, operations: Operation[], before: StatusCounts): Outcome[] {
     this.#counts = before;
-    return this.#transaction(db, operations, true)!;
-  }
-
-  /**
-   * Runs `operations` in one transaction and commits it. Without `isolated`,
-   * a failing write rolls everything back and the answer is `undefined`.
-   */
-  #transaction(
-    db: DatabaseSync,
-    operations: Operation[],
-    isolated: boolean,
-  ): Outcome[] | undefined {
-    this.#statement("BEGIN IMMEDIATE").run();
-    const outcomes: Outcome[] = new Array(operations.length);
-    for (let i = 0; i < operations.length; i++) {
-      const operation = operations[i];
-      if (operation.readOnly || !isolated) {
-        outcomes[i] = attempt(operation.run);
-        if (!outcomes[i].ok && !operation.readOnly) {
-          db.exec("ROLLBACK");
-          return undefined;
-        }
-        continue;
-      }
-      this.#statement("SAVEPOINT operation").run();
-      const outcome = attempt(operation.run);
-      if (!outcome.ok) this.#statement("ROLLBACK TO operation").run();
-      this.#statement("RELEASE operation").run();
-      outcomes[i] = outcome;
-    }
-    this.#statement("COMMIT").run();
-    return outcomes;
-  }
-
-  /**
-   * Takes an exclusive lock on `PATH.lock` (a separate file: closing a second
-   * handle on the database file itself would drop SQLite's own locks).
-   */
-  #acquireLock(): Deno.FsFile {
-    const lockPath = `${this.path}.lock`;
-    const file = Deno.openSync(lockPath, { read: true, write: true, create: true });
-    if (!file.tryLockSync(true)) {
-      file.close();
-      throw new StoreUnavailableError(
-        `Cannot open the SQLite database at "${this.path}": another process has it open ` +
-          `("${lockPath}" is locked). Stop that process, or give this one its own file.`,
-      );
-    }
-    return file;
+    return runTransaction(db, this.#prepare, operations, true)!;
   }
 
   #insertNow(tasks: Task[]): InsertOutcome[] {
@@ -502,91 +380,20 @@ export class SqliteStore implements TaskStore {
     return row ? rowToTask(row) : undefined;
   }
 
-  #listNow(query: StoreQuery): TaskPage {
-    const where: string[] = [];
-    const params: SQLInputValue[] = [];
-    const addIn = (column: string, values: readonly (string | number)[] | undefined) => {
-      if (!values || values.length === 0) return;
-      where.push(`${column} IN (${values.map(() => "?").join(", ")})`);
-      params.push(...values);
-    };
-    addIn("status", query.status);
-    addIn("type", query.type);
-    addIn("priority", query.priority);
-    if (query.idRange !== undefined) {
-      where.push("id BETWEEN ? AND ?");
-      params.push(...query.idRange);
-    }
-    const filter = where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "";
-    const filterParams = [...params];
-    if (query.after !== undefined) {
-      where.push("id < ?");
-      params.push(query.after);
-    }
-    const limit = query.limit;
-    params.push(limit + 1, query.offset ?? 0);
-    const sql = `SELECT * FROM tasks${
-      where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""
-    } ORDER BY ${ORDER_SQL[query.sort ?? "created"]} LIMIT ? OFFSET ?`;
-    const rows = this.#statement(sql).all(...params);
-    const tasks = rows.slice(0, limit).map(rowToTask);
-    const page: TaskPage = {
-      tasks,
-      nextCursor: nextCursorOf(query, tasks, rows.length > limit),
-    };
-    if (query.withTotal) {
-      const counted = this.#statement(`SELECT count(*) AS n FROM tasks${filter}`)
-        .get(...filterParams) as { n: number };
-      page.total = counted.n;
-    }
-    return page;
-  }
-
-  #countsByTypeNow(): Record<string, StatusCounts> {
-    const byType: Record<string, StatusCounts> = {};
-    const rows = this.#statement(
-      "SELECT type, status, count(*) AS n FROM tasks GROUP BY type, status",
-    ).all() as { type: string; status: TaskStatus; n: number }[];
-    for (const row of rows) (byType[row.type] ??= emptyCounts())[row.status] = row.n;
-    return byType;
-  }
-
-  // INDEXED BY: without statistics the planner prefers (status, id) and sorts
-  // every finished row; the partial index on finished_at reads just the oldest.
   #pruneNow(options: PruneOptions): number {
-    let budget = Math.max(0, Math.trunc(options.batchSize));
-    if (budget === 0) return 0;
-    const delta = emptyCounts();
-    const expired = this.#statement(`
-      DELETE FROM tasks WHERE id IN (
-        SELECT id FROM tasks INDEXED BY tasks_finished_at
-        WHERE ${FINISHED_SQL} AND finished_at < ?
-        ORDER BY finished_at LIMIT ?) RETURNING status`).all(options.finishedBefore, budget);
-    for (const row of expired) delta[row.status as TaskStatus]--;
-    budget -= expired.length;
-    const finished = this.#counts.succeeded + this.#counts.failed + this.#counts.cancelled +
-      delta.succeeded + delta.failed + delta.cancelled;
-    const excess = Math.min(finished - Math.max(0, options.maxFinished), budget);
-    let oldest: Record<string, unknown>[] = [];
-    if (excess > 0) {
-      oldest = this.#statement(`
-        DELETE FROM tasks WHERE id IN (
-          SELECT id FROM tasks INDEXED BY tasks_finished_at
-          WHERE ${FINISHED_SQL} AND finished_at IS NOT NULL
-          ORDER BY finished_at LIMIT ?) RETURNING status`).all(excess);
-      for (const row of oldest) delta[row.status as TaskStatus]--;
-    }
+    const { succeeded, failed, cancelled } = this.#counts;
+    const { deleted, delta } = pruneFinished(
+      this.#prepare,
+      options,
+      succeeded + failed + cancelled,
+    );
     this.#addCounts(delta);
-    return expired.length + oldest.length;
+    return deleted;
   }
 
   /** Counts every status afresh (at open, and after a failed commit). */
   #recount(): void {
-    const counts = emptyCounts();
-    const rows = this.#statement("SELECT status, count(*) AS n FROM tasks GROUP BY status")
-      .all() as { status: TaskStatus; n: number }[];
-    for (const row of rows) counts[row.status] = row.n;
-    this.#counts = counts;
+    this.#counts = countByStatus(this.#prepare);
   }
 
   #addCounts(delta: StatusCounts): void {
@@ -603,12 +410,4 @@ export class SqliteStore implements TaskStore {
     }
     return statement;
   }
-}
-
-function rowToControl(row: Record<string, unknown>): StoredTypeControl {
-  return {
-    type: row.type as string,
-    paused: row.paused === 1,
-    limits: row.limits === null ? null : JSON.parse(row.limits as string) as TypeLimits,
-  };
 }

@@ -1,0 +1,91 @@
+/**
+ * Private to the SQLite store: opening its file. WAL mode, the sync level,
+ * the schema migrations, a check that the file is writable, and a lock file
+ * that keeps a second process off the same database.
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { dirname } from "node:path";
+import { StoreUnavailableError } from "../../model/errors.ts";
+import { migrateSqlite } from "./migrations.ts";
+import { describe } from "./_rows.ts";
+import { WalSync } from "./_wal_sync.ts";
+
+/** An open database and what the store holds beside it. */
+export interface OpenDatabase {
+  db: DatabaseSync;
+  /** Held while open (none for `:memory:`). */
+  lock: Deno.FsFile | undefined;
+  /** Syncs the write-ahead log after each commit, when `synchronous` is `full` on a file. */
+  wal: WalSync | undefined;
+}
+
+/**
+ * Opens (or creates, with its folder) the database at `path`. Throws
+ * `StoreUnavailableError` saying why it cannot.
+ */
+export function openDatabase(path: string, synchronous: "full" | "normal"): OpenDatabase {
+  try {
+    if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    let lock: Deno.FsFile | undefined;
+    try {
+      db.exec("PRAGMA busy_timeout = 5000");
+      const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
+      if (path !== ":memory:" && mode.journal_mode !== "wal") {
+        throw new Error(`WAL mode could not be enabled (journal_mode is ${mode.journal_mode})`);
+      }
+      // FULL would fsync the WAL inside COMMIT, blocking the event loop; at NORMAL the
+      // store syncs the WAL itself after each commit, asynchronously, before it answers.
+      const syncsItself = synchronous === "full" && path !== ":memory:";
+      db.exec(`PRAGMA synchronous = ${syncsItself ? "NORMAL" : synchronous.toUpperCase()}`);
+      db.exec("PRAGMA cache_size = -32000");
+      // After a burst, a checkpoint truncates the WAL back to at most 64 MiB.
+      db.exec("PRAGMA journal_size_limit = 67108864");
+      migrateSqlite(db);
+      // SQLite silently opens a file it may not write read-only; a header
+      // write (same value) fails now instead of at the first submit.
+      const { user_version } = db.prepare("PRAGMA user_version").get() as {
+        user_version: number;
+      };
+      db.exec(`PRAGMA user_version = ${user_version}`);
+      if (path !== ":memory:") lock = acquireLock(path);
+      const wal = syncsItself ? new WalSync(path) : undefined;
+      return { db, lock, wal };
+    } catch (error) {
+      db.close();
+      lock?.close();
+      throw error;
+    }
+  } catch (error) {
+    throw openFailure(path, error);
+  }
+}
+
+/** The error a failure to open the database at `path` is reported as. */
+export function openFailure(path: string, error: unknown): StoreUnavailableError {
+  if (error instanceof StoreUnavailableError) return error;
+  return new StoreUnavailableError(
+    `Cannot open the SQLite database at "${path}": ${describe(error)}. ` +
+      "Expected a writable file path (its folder is created when missing).",
+  );
+}
+
+/**
+ * Takes an exclusive lock on `PATH.lock` (a separate file: closing a second
+ * handle on the database file itself would drop SQLite's own locks).
+ */
+function acquireLock(path: string): Deno.FsFile {
+  const lockPath = `${path}.lock`;
+  const file = Deno.openSync(lockPath, { read: true, write: true, create: true });
+  if (!file.tryLockSync(true)) {
+    file.close();
+    throw new StoreUnavailableError(
+      `Cannot open the SQLite database at "${path}": another process has it open ` +
+        `("${lockPath}" is locked). Stop that process, or give this one its own file.`,
+    );
+  }
+  return file;
+}
