@@ -1,12 +1,15 @@
 /**
- * Private to the PostgreSQL store: the queries behind `list()` and
- * `countsByType()`.
+ * Private to the PostgreSQL store: the queries that read tasks (by id, by
+ * idempotency key, a task's dependents, a page of a listing, counts by type).
+ * Each runs on the pool, or inside a pending batch so that it sees the writes
+ * called before it.
  *
  * @module
  */
 
 import { nextCursorOf, type StoreQuery, type TaskPage, type TaskSort } from "../../model/query.ts";
-import { emptyCounts, type StatusCounts, type TaskStatus } from "../../model/task.ts";
+import { emptyCounts, type StatusCounts, type Task, type TaskStatus } from "../../model/task.ts";
+import type { UnsafeQueryable } from "./migrations.ts";
 import { type Row, rowToTask } from "./_rows.ts";
 
 /** ORDER BY of each sort; ties newest first. Run time: the last finished run, unfinished last. */
@@ -16,8 +19,56 @@ const ORDER_SQL: Record<TaskSort, string> = {
   runTime: "(finished_at - started_at) DESC NULLS LAST, id DESC",
 };
 
+/** The task with this id (a valid UUID), or `undefined`. */
+export async function getTask(sql: UnsafeQueryable, id: string): Promise<Task | undefined> {
+  const [row] = await sql.unsafe("SELECT * FROM tasks WHERE id = $1::uuid", [id]);
+  return row ? rowToTask(row) : undefined;
+}
+
+/** The tasks with these ids (valid UUIDs) that exist. */
+export async function getTasks(sql: UnsafeQueryable, ids: string[]): Promise<Task[]> {
+  const rows = await sql.unsafe("SELECT * FROM tasks WHERE id = ANY($1::uuid[])", [ids]);
+  return rows.map(rowToTask);
+}
+
+/** The task submitted with this idempotency key, or `undefined`. */
+export async function taskByIdempotencyKey(
+  sql: UnsafeQueryable,
+  key: string,
+): Promise<Task | undefined> {
+  const [row] = await sql.unsafe("SELECT * FROM tasks WHERE idempotency_key = $1::text", [key]);
+  return row ? rowToTask(row) : undefined;
+}
+
+/** The tasks that depend on task `id` (a valid UUID), newest first, at most `limit`. */
+export async function dependentTasks(
+  sql: UnsafeQueryable,
+  id: string,
+  limit: number,
+): Promise<Task[]> {
+  const rows = await sql.unsafe(
+    `SELECT * FROM tasks WHERE depends_on @> ARRAY[$1::uuid] ORDER BY id DESC LIMIT $2::int`,
+    [id, limit],
+  );
+  return rows.map(rowToTask);
+}
+
+/** One page of tasks matching `query`, with the total when asked. */
+export async function listTasks(sql: UnsafeQueryable, query: StoreQuery): Promise<TaskPage> {
+  const { text, params, countText, countParams, page } = listSql(query);
+  const rows = await sql.unsafe(text, params);
+  if (!query.withTotal) return page(rows);
+  const [counted] = await sql.unsafe(countText, countParams);
+  return page(rows, Number(counted.n));
+}
+
+/** Tasks per status of each type (a scan of the tasks table: for pages, not hot paths). */
+export async function countsByType(sql: UnsafeQueryable): Promise<Record<string, StatusCounts>> {
+  return countsByTypeOf(await sql.unsafe(COUNTS_BY_TYPE_SQL));
+}
+
 /** The SQL of a page, the SQL that counts every match, their parameters, and the page. */
-export function listSql(query: StoreQuery): {
+function listSql(query: StoreQuery): {
   text: string;
   params: unknown[];
   countText: string;
@@ -60,12 +111,12 @@ export function listSql(query: StoreQuery): {
   return { text, params, countText, countParams, page };
 }
 
-/** Counts by type and status (a scan of the tasks table: for pages, not hot paths). */
-export const COUNTS_BY_TYPE_SQL =
+/** Counts by type and status. */
+const COUNTS_BY_TYPE_SQL =
   "SELECT type, status, count(*)::int AS n FROM tasks GROUP BY type, status";
 
 /** The rows of {@linkcode COUNTS_BY_TYPE_SQL} as counts per type. */
-export function countsByTypeOf(rows: Row[]): Record<string, StatusCounts> {
+function countsByTypeOf(rows: Row[]): Record<string, StatusCounts> {
   const byType: Record<string, StatusCounts> = {};
   for (const row of rows) {
     (byType[row.type as string] ??= emptyCounts())[row.status as TaskStatus] = Number(row.n);
