@@ -4,10 +4,27 @@
  * Every setting has a flag (`--max-body`) and an environment variable made
  * from the same name (`THREADFLOW_MAX_BODY`); a flag wins over the variable,
  * and the variable over the default. Settings are validated at start with an
- * error that names the bad one.
+ * error that names the bad one. This module holds the settings table, the
+ * help text and the command line; `config_values.ts` reads each value.
  *
  * @module
  */
+
+import {
+  ConfigError,
+  envName,
+  nonEmpty,
+  oneOf,
+  optionalInteger,
+  parseBytes,
+  parseDuration,
+  parseOrigins,
+  parseStore,
+  parseSwitch,
+  type RawSetting,
+} from "./config_values.ts";
+
+export { ConfigError, envName, parseBytes, parseDuration } from "./config_values.ts";
 
 /** How much the service logs. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -54,29 +71,6 @@ export interface ServiceConfig {
   logLevel: LogLevel;
   /** Default `pretty`. */
   logFormat: LogFormat;
-}
-
-/**
- * A setting was invalid; `setting` names its flag.
- *
- * @example
- * ```ts
- * import { ConfigError, parseConfig } from "./config.ts";
- * try {
- *   parseConfig(["--port", "x"], {});
- * } catch (error) {
- *   if (error instanceof ConfigError) console.error(error.setting, error.message);
- * }
- * ```
- */
-export class ConfigError extends Error {
-  /** The flag at fault, e.g. `--port`. */
-  readonly setting: string;
-  constructor(setting: string, message: string) {
-    super(message);
-    this.name = "ConfigError";
-    this.setting = setting;
-  }
 }
 
 /** What {@linkcode parseConfig} found: a configuration, or a request for help. */
@@ -166,19 +160,6 @@ const SETTINGS: readonly SettingSpec[] = [
   { name: "log-level", arg: "LEVEL", help: "debug | info | warn | error", shown: "info" },
   { name: "log-format", arg: "FORMAT", help: "pretty | json", shown: "pretty" },
 ];
-
-/**
- * The environment variable read for a flag.
- *
- * @example
- * ```ts
- * import { envName } from "./config.ts";
- * envName("max-body"); // "THREADFLOW_MAX_BODY"
- * ```
- */
-export function envName(flag: string): string {
-  return "THREADFLOW_" + flag.toUpperCase().replaceAll("-", "_");
-}
 
 /**
  * The `--help` text listing every flag, its environment variable and default.
@@ -316,7 +297,7 @@ function assertProtected(config: ServiceConfig): void {
   );
 }
 
-function resolveSettings(raw: (name: string) => string | undefined): ServiceConfig {
+function resolveSettings(raw: RawSetting): ServiceConfig {
   const workers = optionalInteger(raw, "workers", 1, 1024);
   const maxQueued = optionalInteger(raw, "max-queued", 1, 100_000_000);
   return {
@@ -338,167 +319,4 @@ function resolveSettings(raw: (name: string) => string | undefined): ServiceConf
     logLevel: oneOf(raw, "log-level", ["debug", "info", "warn", "error"] as const) ?? "info",
     logFormat: oneOf(raw, "log-format", ["pretty", "json"] as const) ?? "pretty",
   };
-}
-
-function describeSource(name: string): string {
-  if (name === "port") return `--port (or ${envName(name)}, or PORT)`;
-  return `--${name} (or ${envName(name)})`;
-}
-
-function parseSwitch(raw: (name: string) => string | undefined, name: string): boolean {
-  const value = raw(name);
-  if (value === undefined) return false;
-  const normal = value.trim().toLowerCase();
-  if (["1", "true", "yes", "on"].includes(normal)) return true;
-  if (["0", "false", "no", "off", ""].includes(normal)) return false;
-  throw new ConfigError(
-    `--${name}`,
-    `${describeSource(name)} must be 1, true, yes or on (or 0, false, no, off): received ${
-      JSON.stringify(value)
-    }.`,
-  );
-}
-
-function nonEmpty(raw: (name: string) => string | undefined, name: string): string | undefined {
-  const value = raw(name);
-  if (value === undefined) return undefined;
-  if (value.trim() === "") {
-    throw new ConfigError(`--${name}`, `${describeSource(name)} must not be empty.`);
-  }
-  return value;
-}
-
-function optionalInteger(
-  raw: (name: string) => string | undefined,
-  name: string,
-  min: number,
-  max: number,
-): number | undefined {
-  const value = raw(name);
-  if (value === undefined) return undefined;
-  const number = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(number) || number < min || number > max) {
-    throw new ConfigError(
-      `--${name}`,
-      `${describeSource(name)} must be an integer from ${min} to ${max}: received ${
-        JSON.stringify(value)
-      }.`,
-    );
-  }
-  return number;
-}
-
-function oneOf<T extends string>(
-  raw: (name: string) => string | undefined,
-  name: string,
-  choices: readonly T[],
-): T | undefined {
-  const value = raw(name);
-  if (value === undefined) return undefined;
-  const found = choices.find((choice) => choice === value);
-  if (found === undefined) {
-    throw new ConfigError(
-      `--${name}`,
-      `${describeSource(name)} must be one of ${choices.join(", ")}: received ${
-        JSON.stringify(value)
-      }.`,
-    );
-  }
-  return found;
-}
-
-function parseStore(value: string | undefined): string {
-  if (value === undefined) return "sqlite";
-  // Only the shape is checked here; store_from_config.ts knows which kinds exist.
-  if (value.trim() === "") {
-    throw new ConfigError("--store", `${describeSource("store")} must not be empty.`);
-  }
-  return value;
-}
-
-const DURATION_UNITS: Record<string, number> = {
-  "": 1,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-};
-
-/**
- * Reads a duration such as `7d`, `12h`, `30m`, `90s` or `5000` (ms) into
- * milliseconds; `undefined` stays `undefined`. Throws {@linkcode ConfigError}
- * naming `--<name>`.
- *
- * @example
- * ```ts
- * import { parseDuration } from "./config.ts";
- * parseDuration("12h", "retention"); // 43200000
- * ```
- */
-export function parseDuration(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const match = /^\s*(\d+)\s*([a-z]*)\s*$/.exec(value);
-  const unit = match ? DURATION_UNITS[match[2]] : undefined;
-  const ms = match && unit !== undefined ? Number(match[1]) * unit : NaN;
-  if (!Number.isSafeInteger(ms) || ms > 3650 * 86_400_000) {
-    throw new ConfigError(
-      `--${name}`,
-      `${
-        describeSource(name)
-      } must be a duration such as 7d, 12h, 30m, 90s or a number of ms (at most 10 years): received ${
-        JSON.stringify(value)
-      }.`,
-    );
-  }
-  return ms;
-}
-
-function parseOrigins(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  const origins = value.split(",").map((origin) => origin.trim()).filter((origin) => origin);
-  for (const origin of origins) {
-    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw new ConfigError(
-        "--cors-origin",
-        `${describeSource("cors-origin")} must list origins like http://localhost:3000 or *: ` +
-          `received ${JSON.stringify(origin)}.`,
-      );
-    }
-  }
-  return origins;
-}
-
-const BYTE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  kb: 1000,
-  kib: 1024,
-  mb: 1000 * 1000,
-  mib: 1024 * 1024,
-};
-
-/**
- * Reads a size such as `1048576`, `512KiB`, `4MiB` or `2MB`; `undefined`
- * stays `undefined`. Throws {@linkcode ConfigError} naming `--<name>`.
- *
- * @example
- * ```ts
- * import { parseBytes } from "./config.ts";
- * parseBytes("4MiB"); // 4194304
- * ```
- */
-export function parseBytes(value: string | undefined, name = "max-body"): number | undefined {
-  if (value === undefined) return undefined;
-  const match = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(value);
-  const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
-  const bytes = match && unit !== undefined ? Number(match[1]) * unit : NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 1024 * 1024 * 1024) {
-    throw new ConfigError(
-      `--${name}`,
-      `${describeSource(name)} must be a size from 1 byte to 1GiB such as 1048576, 512KiB ` +
-        `or 4MiB: received ${JSON.stringify(value)}.`,
-    );
-  }
-  return bytes;
 }
