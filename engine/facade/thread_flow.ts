@@ -10,14 +10,13 @@
 
 import { ClosedError, InvalidOptionError, TaskNotFoundError } from "../model/errors.ts";
 import type { EventListener, WorkerInfo } from "../model/events.ts";
-import { normalizeQuery, type TaskPage, type TaskQuery } from "../model/query.ts";
+import type { TaskPage, TaskQuery } from "../model/query.ts";
 import {
   emptyCounts,
   isTerminal,
   type SubmitInput,
   type SubmitResult,
   type Task,
-  TASK_STATUSES,
 } from "../model/task.ts";
 import { normalizeLimits, type TypeControl, type TypeLimits } from "../model/type_controls.ts";
 import { loadTaskTypes, type TaskTypeInfo } from "../pool/task_types.ts";
@@ -37,7 +36,8 @@ import {
 } from "./engine_parts.ts";
 import { type ResolvedOptions, resolveOptions, type ThreadFlowOptions } from "./options.ts";
 import type { Schedules } from "./schedules.ts";
-import { type EngineStats, workerTotals } from "./stats.ts";
+import { engineStats, listTasks } from "./reads.ts";
+import type { EngineStats } from "./stats.ts";
 import type {
   CloseOptions,
   NodeWorkers,
@@ -202,27 +202,8 @@ export class ThreadFlow {
    * list; an unknown status or sort, a bad id prefix or cursor is a
    * `ValidationError` naming it.
    */
-  async list(query: TaskQuery = {}): Promise<TaskPage> {
-    const normalized = normalizeQuery(query);
-    // Filtered by status alone (or not at all), the counts of stats() answer the total (this
-    // node's on a local store, the counter tables on PostgreSQL): nothing counts the tasks.
-    const byCounts = normalized.withTotal === true && normalized.type === undefined &&
-      normalized.priority === undefined && normalized.idRange === undefined;
-    const [page, counts] = await Promise.all([
-      this.store.list(byCounts ? { ...normalized, withTotal: false } : normalized),
-      byCounts ? this.#parts.source.counts(this.#parts.lifecycle.counts) : undefined,
-    ]);
-    const answer: TaskPage = {
-      tasks: page.tasks.map((task) => ({ ...task })),
-      nextCursor: page.nextCursor,
-    };
-    if (counts !== undefined) {
-      const statuses = new Set(normalized.status ?? TASK_STATUSES);
-      answer.total = [...statuses].reduce((sum, status) => sum + counts[status], 0);
-    } else if (page.total !== undefined) {
-      answer.total = page.total;
-    }
-    return answer;
+  list(query: TaskQuery = {}): Promise<TaskPage> {
+    return listTasks(this.#parts, this.store, query);
   }
 
   /** Resolves with the task once it has ended. Rejects with `TaskNotFoundError` for an unknown id. */
@@ -262,32 +243,13 @@ export class ThreadFlow {
   }
 
   /** Counts, queue depth, latencies, throughput and worker totals. */
-  async stats(): Promise<EngineStats> {
-    const counts = await this.#parts.source.counts(this.#parts.lifecycle.counts);
-    const depth = await this.#parts.source.depth(this.#parts.pool.pendingDepth());
-    const now = Date.now();
-    const oldestQueuedAgeMs: Record<string, number | null> = {};
-    for (const [level, at] of Object.entries(depth.oldestQueuedAt)) {
-      oldestQueuedAgeMs[level] = at === null ? null : Math.max(0, now - at);
-    }
-    return {
+  stats(): Promise<EngineStats> {
+    return engineStats(this.#parts, {
       nodeId: this.nodeId,
-      store: this.store.name,
-      state: this.#state,
-      uptimeMs: now - this.#startedAt,
-      counts,
-      queuedByPriority: depth.queuedByPriority,
-      oldestQueuedAgeMs,
-      throughput: this.#parts.stats.throughput(now),
-      waitMs: this.#parts.stats.wait.summary(),
-      runMs: this.#parts.stats.run.summary(),
-      waitMsByPriority: this.#parts.stats.waitSummaries(),
-      histograms: {
-        waitMs: this.#parts.stats.wait.snapshot(),
-        runMs: this.#parts.stats.run.snapshot(),
-      },
-      workers: workerTotals(this.#parts.pool.info()),
-    };
+      store: this.store,
+      state: () => this.#state,
+      startedAt: this.#startedAt,
+    });
   }
 
   /** Every node and its workers: this one alone, or all live nodes sharing the store. */
