@@ -7,10 +7,8 @@
  * resolve after its COMMIT, so an acknowledged task is on disk while one
  * fsync is shared by thousands of tasks.
  *
- * Beside it, private to this folder: opening the file (`_open.ts`), a batch
- * run as one transaction (`_transaction.ts`), the WAL sync after it
- * (`_wal_sync.ts`), rows (`_rows.ts`), and the SQL of listings, counts and
- * pruning (`_queries.ts`), schedules and type controls.
+ * Its private modules (`_*.ts`) open the file, run a batch as one
+ * transaction, sync the WAL, and hold the SQL of rows, queries and schedules.
  *
  * @module
  */
@@ -42,9 +40,9 @@ import {
   UPDATE_SQL,
 } from "./_rows.ts";
 import * as schedules from "./_schedules.ts";
-import { type Operation, type Outcome, runTransaction } from "./_transaction.ts";
+import { type Operation, type Outcome, runTransaction, settleWhenDurable } from "./_transaction.ts";
 import * as typeControls from "./_type_controls.ts";
-import type { CommittedBatch, WalSync } from "./_wal_sync.ts";
+import type { WalSync } from "./_wal_sync.ts";
 
 /** Options for {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -318,25 +316,7 @@ export class SqliteStore implements TaskStore {
       for (const operation of operations) operation.reject(failure);
       return;
     }
-    const batch: CommittedBatch = {
-      settle() {
-        operations.forEach((operation, index) => {
-          const outcome = outcomes[index];
-          if (outcome.ok) operation.resolve(outcome.value);
-          else operation.reject(outcome.value);
-        });
-      },
-      fail(error) {
-        for (const operation of operations) operation.reject(error);
-      },
-    };
-    if (this.#wal === undefined || operations.every((operation) => operation.readOnly)) {
-      return batch.settle();
-    }
-    if (operations.every((operation) => operation.readOnly || operation.deferrable)) {
-      return this.#wal.later(batch);
-    }
-    return this.#wal.now(batch);
+    return settleWhenDurable(operations, outcomes, this.#wal);
   }
 
   #retryIsolated(db: DatabaseSync, operations: Operation[], before: StatusCounts): Outcome[] {
