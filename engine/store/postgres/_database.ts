@@ -12,7 +12,7 @@
 
 import { setTimeout as delay } from "node:timers/promises";
 import postgres from "postgres";
-import { StoreUnavailableError } from "../../model/errors.ts";
+import { StoreUnavailableError, ValidationError } from "../../model/errors.ts";
 import { GroupCommit } from "../group_commit.ts";
 import { migratePostgres, type UnsafeQueryable } from "./migrations.ts";
 import { type Operation, runBatch } from "./_batch.ts";
@@ -39,6 +39,40 @@ export interface DatabaseOptions {
   connectTimeoutSeconds: number;
   /** How long updates are retried while the database is unreachable (default 60,000 ms). */
   retryWritesMs?: number;
+}
+
+/**
+ * The connection settings of a store on the database at `url`
+ * (`postgres://user:password@host:port/db`, optionally `?schema=NAME`), each
+ * default filled in. Throws `ValidationError` for a schema name that is not
+ * a plain identifier.
+ */
+export function databaseOptions(
+  url: string,
+  options: Partial<Omit<DatabaseOptions, "url" | "storeName">>,
+): DatabaseOptions {
+  const parsed = new URL(url);
+  const schema = options.schema ?? parsed.searchParams.get("schema") ?? "threadflow";
+  if (!/^[a-z_][a-z0-9_]{0,47}$/.test(schema)) {
+    throw new ValidationError(
+      `Schema must be lower-case letters, digits and "_" (at most 48): received ${
+        JSON.stringify(schema)
+      }.`,
+      "schema",
+    );
+  }
+  parsed.searchParams.delete("schema");
+  const connectUrl = parsed.href;
+  parsed.password = "";
+  return {
+    url: connectUrl,
+    storeName: `postgres://${parsed.host}${parsed.pathname}?schema=${schema}`,
+    schema,
+    applicationName: options.applicationName ?? `threadflow ${schema}`,
+    maxConnections: options.maxConnections ?? 10,
+    connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
+    retryWritesMs: options.retryWritesMs,
+  };
 }
 
 /** How a batch tells the other nodes that queued tasks were written. */

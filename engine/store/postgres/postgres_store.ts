@@ -13,7 +13,6 @@
  * @module
  */
 
-import { ValidationError } from "../../model/errors.ts";
 import type { StoreQuery, TaskPage } from "../../model/query.ts";
 import type { StatusCounts, Task, TaskError } from "../../model/task.ts";
 import type {
@@ -40,7 +39,7 @@ import type {
 } from "../shared_store.ts";
 import type { UnsafeQueryable } from "./migrations.ts";
 import { MessageChannel } from "./_messages.ts";
-import { Database } from "./_database.ts";
+import { Database, databaseOptions } from "./_database.ts";
 import * as changes from "./_changes.ts";
 import * as nodes from "./_nodes.ts";
 import * as control from "./_queue_control.ts";
@@ -102,41 +101,19 @@ export class PostgresStore implements SharedTaskStore {
    * `ValidationError` for a schema name that is not a plain identifier.
    */
   constructor(url: string, options: PostgresStoreOptions = {}) {
-    const parsed = new URL(url);
-    const schema = options.schema ?? parsed.searchParams.get("schema") ?? "threadflow";
-    if (!/^[a-z_][a-z0-9_]{0,47}$/.test(schema)) {
-      throw new ValidationError(
-        `Schema must be lower-case letters, digits and "_" (at most 48): received ${
-          JSON.stringify(schema)
-        }.`,
-        "schema",
-      );
-    }
-    parsed.searchParams.delete("schema");
-    const applicationName = options.applicationName ?? `threadflow ${schema}`;
-    const connectTimeoutSeconds = options.connectTimeoutSeconds ?? 5;
-    this.schema = schema;
-    const connectUrl = parsed.href;
-    parsed.password = "";
-    this.name = `postgres://${parsed.host}${parsed.pathname}?schema=${schema}`;
-    this.#db = new Database({
-      url: connectUrl,
-      storeName: this.name,
-      schema,
-      applicationName,
-      maxConnections: options.maxConnections ?? 10,
-      connectTimeoutSeconds,
-      retryWritesMs: options.retryWritesMs,
-    }, {
+    const database = databaseOptions(url, options);
+    this.schema = database.schema;
+    this.name = database.storeName;
+    this.#db = new Database(database, {
       notifyWorkIn: (tx) => this.#notifyWorkIn(tx),
       notifyWork: () => this.notifyWork(),
     });
     this.#messages = new MessageChannel({
-      url: connectUrl,
-      channel: `${schema}_messages`,
+      url: database.url,
+      channel: `${database.schema}_messages`,
       instanceId: this.instanceId,
-      applicationName,
-      connectTimeoutSeconds,
+      applicationName: database.applicationName,
+      connectTimeoutSeconds: database.connectTimeoutSeconds,
       storeName: this.name,
       query: (run) => this.#db.query(run),
       fetchTask: (id) => this.get(id),
@@ -366,21 +343,11 @@ export class PostgresStore implements SharedTaskStore {
   }
 
   publish(message: SharedMessage): Promise<void> {
-    try {
-      this.#db.assertOpen();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#messages.publish(message);
+    return this.#whenOpen(() => this.#messages.publish(message));
   }
 
   subscribe(listener: SharedMessageListener): Promise<() => Promise<void>> {
-    try {
-      this.#db.assertOpen();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#messages.subscribe(listener);
+    return this.#whenOpen(() => this.#messages.subscribe(listener));
   }
 
   heartbeat(node: NodeHeartbeat): Promise<void> {
@@ -400,6 +367,16 @@ export class PostgresStore implements SharedTaskStore {
     await this.#db.drain();
     await this.#messages.close();
     await this.#db.end();
+  }
+
+  /** Runs `call` on an open store; rejects with `StoreUnavailableError` otherwise. */
+  #whenOpen<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      this.#db.assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return call();
   }
 
   #notifyWorkIn(tx: UnsafeQueryable): Promise<void> {
