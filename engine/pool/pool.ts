@@ -50,6 +50,12 @@ export interface WorkerPoolOptions {
   agingMs: number;
   /** Heap limit of worker processes started for types found stuck in threads, MB. */
   memoryLimitMb: number;
+  /**
+   * Keep a warm spare process per permission group that has process slots,
+   * so a killed process slot is ready again at once (see
+   * `process_spares.ts`). Default `true`.
+   */
+  spareProcesses?: boolean;
   hooks: PoolHooks;
 }
 
@@ -101,6 +107,7 @@ export class WorkerPool {
       groups: options.groups,
       sandbox: options.sandbox,
       memoryLimitMb: options.memoryLimitMb,
+      spareProcesses: options.spareProcesses ?? true,
       events: this.#events,
       exited: (slot, reason) =>
         this.#hooks.workerEvent("worker.exited", slot.info(options.nodeId), reason),
@@ -296,7 +303,7 @@ export class WorkerPool {
       reportSplit(this.#hooks, slot.id, split, { kind: "shutdown" });
       this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), "shutdown");
     }
-    // Worker processes are gone (killed and reaped) before close resolves.
+    // Worker processes, spares too, are gone (killed and reaped) before close resolves.
     await this.#workers.close();
   }
 
@@ -342,6 +349,7 @@ export class WorkerPool {
         const onReady = slot.onReady;
         slot.onReady = undefined;
         onReady?.(message.invalid);
+        this.#workers.ready(slot);
         this.#hooks.workerEvent("worker.started", slot.info(this.#options.nodeId));
         this.fill();
         break;

@@ -1,8 +1,9 @@
 /**
  * Starting and stopping slots' workers: which kind and permission group each
  * runs, the process slots added when the first job in processes waits, a
- * respawn with backoff for a slot whose workers keep dying, and the watch
- * on terminated threads that keep running. The pool decides
+ * respawn with backoff for a slot whose workers keep dying, warm spare
+ * processes (`process_spares.ts`) so a killed process slot is back at once,
+ * and the watch on terminated threads that keep running. The pool decides
  * when; this module knows how.
  *
  * @module
@@ -10,6 +11,7 @@
 
 import { entryModule } from "./entry.ts";
 import type { WorkerGroup } from "./hooks.ts";
+import { ProcessSpares } from "./process_spares.ts";
 import { canSpawnWorkerProcesses, type ProcessSpec, ProcessWorker } from "./process_worker.ts";
 import { Slot, type SlotEvents, type StartWorker } from "./slot.ts";
 import { type StuckThread, StuckThreadWatch } from "./stuck_threads.ts";
@@ -33,6 +35,8 @@ export interface SlotWorkersOptions {
   sandbox: boolean;
   /** Heap limit of worker processes started for types found stuck in threads, MB. */
   memoryLimitMb: number;
+  /** Keep a warm spare process per group that has process slots. */
+  spareProcesses: boolean;
   /** Where workers' messages and deaths go. */
   events: SlotEvents;
   /** A slot's worker was stopped for `reason` (not a death: the pool's own choice). */
@@ -47,7 +51,7 @@ export interface SlotWorkersOptions {
  * @example
  * ```ts ignore
  * const workers = new SlotWorkers(slots, { size: 2, concurrency: 1, capacity: 8, groups,
- *   sandbox: true, memoryLimitMb: 512, events, exited, onStuck });
+ *   sandbox: true, memoryLimitMb: 512, spareProcesses: true, events, exited, onStuck });
  * await Promise.all(workers.addThreadSlots());
  * await workers.close();
  * ```
@@ -62,6 +66,7 @@ export class SlotWorkers {
   /** Workers stopped but maybe not gone yet (processes being reaped). */
   readonly #stopping = new Set<WorkerHandle>();
   readonly #respawnTimers = new Map<Slot, ReturnType<typeof setTimeout>>();
+  readonly #spares = new ProcessSpares();
   readonly #stuck: StuckThreadWatch;
   #closed = false;
 
@@ -163,7 +168,16 @@ export class SlotWorkers {
     }
   }
 
-  /** Stops `slot`'s worker and starts one of `group` in its place . */
+  /**
+   * `slot`'s worker is ready. For a process slot, a spare of its group is
+   * started now if it has none: after the slot's own start, not competing
+   * with it for the CPU.
+   */
+  ready(slot: Slot): void {
+    if (slot.isolation === "process") this.#keepSpares();
+  }
+
+  /** Stops `slot`'s worker and starts one of `group` in its place (a spare process when ready). */
   switchGroup(slot: Slot, group: number): void {
     this.stop(slot);
     slot.stopped();
@@ -223,19 +237,23 @@ export class SlotWorkers {
     return true;
   }
 
-  /** Stops respawns and the stuck-thread watch; resolves once every process is reaped. */
+  /** Stops respawns, spares and the stuck-thread watch; resolves once every process is reaped. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const timer of this.#respawnTimers.values()) clearTimeout(timer);
     this.#respawnTimers.clear();
     this.#stuck.close();
-    await Promise.all([...this.#stopping].map((worker) => worker.closed()));
+    await Promise.all([
+      this.#spares.close(),
+      ...[...this.#stopping].map((worker) => worker.closed()),
+    ]);
   }
 
-  /** How workers of `group` start: threads or processes. */
+  /** How workers of `group` start: threads, or processes (a spare one when there is). */
   #starter(group: number): StartWorker {
     if (this.#groups[group].isolation === "process") {
-      return (_capacity, events) => new ProcessWorker(this.#spec(group), events);
+      return (_capacity, events) =>
+        this.#spares.take(group, events) ?? new ProcessWorker(this.#spec(group), events);
     }
     const permissions = this.#groups[group].permissions;
     const entry = this.#entries[group];
@@ -250,6 +268,22 @@ export class SlotWorkers {
     const { permissions, memoryLimitMb, types } = this.#groups[group];
     const { capacity, concurrency } = this.#options;
     return { types, permissions, memoryLimitMb, capacity, concurrency };
+  }
+
+  /** One spare per group that has process slots, none for the others. */
+  #keepSpares(): void {
+    if (!this.#options.spareProcesses || this.#closed) return;
+    const groups = new Set<number>();
+    for (const slot of this.#slots) if (slot.isolation === "process") groups.add(slot.group);
+    this.#spares.retain(groups);
+    for (const group of groups) {
+      try {
+        this.#spares.keep(group, this.#spec(group));
+      } catch (error) {
+        // The slots' own processes report the same trouble when they start; a spare can wait.
+        console.error(`ThreadFlow could not start a spare worker process:`, error);
+      }
+    }
   }
 
   #respawnLater(slot: Slot): void {
