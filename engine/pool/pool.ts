@@ -21,17 +21,16 @@
  */
 
 import type { WorkerInfo } from "../model/events.ts";
-import { DeadlineQueue } from "../source/deadline_queue.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { entryModule } from "./entry.ts";
 import type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
 import { type FromWorker, type JobOutcome, toFraction, toTaskError } from "./protocol.ts";
 import { exitReason, reportSplit, splitHeld } from "./interrupt.ts";
-import { canSpawnWorkerProcesses, ProcessWorker } from "./process_worker.ts";
-import { processesUsage, type ProcUsage, threadsUsage } from "./proc_stat.ts";
-import { type Held, pendingDepth, Slot, type StartWorker } from "./slot.ts";
-import { type StuckThread, StuckThreadWatch } from "./stuck_threads.ts";
-import { resolveWorkerThreads, ThreadWorker, type WorkerHandle } from "./worker_handle.ts";
+import { RunDeadlines } from "./run_deadlines.ts";
+import { type Held, pendingDepth, type Slot } from "./slot.ts";
+import { SlotWorkers } from "./slot_workers.ts";
+import type { StuckThread } from "./stuck_threads.ts";
+import type { WorkerHandle } from "./worker_handle.ts";
+import { WorkerUsage } from "./worker_usage.ts";
 
 export type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
 
@@ -51,19 +50,13 @@ export interface WorkerPoolOptions {
   agingMs: number;
   /** Heap limit of worker processes started for types found stuck in threads, MB. */
   memoryLimitMb: number;
+  /**
+   * Keep a warm spare process per permission group that has process slots,
+   * so a killed process slot is ready again at once (see
+   * `process_spares.ts`). Default `true`.
+   */
+  spareProcesses?: boolean;
   hooks: PoolHooks;
-}
-
-/** Workers' CPU and memory are read again when a listing finds the last reading older than this. */
-const USAGE_REFRESH_MS = 1_000;
-/** First respawn delay of a slot whose worker keeps crashing; doubles per crash. */
-const RESPAWN_BACKOFF_MS = 100;
-/** Longest respawn delay. */
-const MAX_RESPAWN_BACKOFF_MS = 10_000;
-
-interface PoolDeadline {
-  held: Held;
-  kind: "timeout" | "cancel";
 }
 
 /** A type whose handler runs faster than this (ms, moving average) is quick. */
@@ -85,26 +78,13 @@ export class WorkerPool {
   #options: WorkerPoolOptions;
   #hooks: PoolHooks;
   #slots: Slot[] = [];
-  #deadlines: DeadlineQueue<PoolDeadline>;
+  #deadlines: RunDeadlines;
   /** Moving average of handler run time per task type, ms. */
   #typeRunMs = new Map<string, number>();
   #closed = false;
   #dispatcher: Dispatcher;
-  /** Worker entry module (a data: URL) per group. */
-  #entries: string[];
-  #groupOfType = new Map<string, number>();
-  #groups: WorkerGroup[];
-  /** Workers stopped but maybe not gone yet (processes being reaped). */
-  #stopping = new Set<WorkerHandle>();
-  #respawnTimers = new Map<Slot, ReturnType<typeof setTimeout>>();
-  #stuck: StuckThreadWatch;
-  /** The workers' last CPU and memory reading. */
-  #usage = {
-    at: -Infinity,
-    processes: new Map<number, ProcUsage>(),
-    threads: new Map<number, ProcUsage>(),
-  };
-  #usageReading = false;
+  #workers: SlotWorkers;
+  #usage = new WorkerUsage(this.#slots);
   /** While starting: fails the start when a worker dies before it is ready. */
   #startFailed: ((error: Error) => void) | null = null;
   readonly #events = {
@@ -120,66 +100,42 @@ export class WorkerPool {
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     this.#hooks = options.hooks;
+    this.#workers = new SlotWorkers(this.#slots, {
+      size: options.size,
+      concurrency: options.concurrency,
+      capacity: this.#capacityPerSlot,
+      groups: options.groups,
+      sandbox: options.sandbox,
+      memoryLimitMb: options.memoryLimitMb,
+      spareProcesses: options.spareProcesses ?? true,
+      events: this.#events,
+      exited: (slot, reason) =>
+        this.#hooks.workerEvent("worker.exited", slot.info(options.nodeId), reason),
+      onStuck: (thread) => this.#onStuck(thread),
+    });
     this.#dispatcher = new Dispatcher({
       slots: this.#slots,
       options,
       hooks: options.hooks,
       isClosed: () => this.#closed,
-      groupOf: (type) => this.#groupOfType.get(type) ?? 0,
-      isolationOf: (group) => this.#groups[group].isolation,
-      addSlots: (group) => {
-        if (this.#groups[group].isolation !== "process") return;
-        if (this.#slots.some((slot) => slot.isolation === "process")) return;
-        this.#addProcessSlots(group);
-      },
+      groupOf: (type) => this.#workers.groupOf(type),
+      isolationOf: (group) => this.#workers.isolationOf(group),
+      addSlots: (group) => this.#workers.addProcessSlots(group),
       isQuick: (type) => this.isQuick(type),
       typeRunMs: (type) => this.#typeRunMs.get(type),
       send: (slot, sent) => this.#send(slot, sent),
       noteStart: (held, at, arm) => this.#noteStart(held, at, arm),
       replace: (slot, cause) => this.#replace(slot, cause),
-      switchGroup: (slot, group) => {
-        this.#stop(slot);
-        slot.stopped();
-        this.#hooks.workerEvent(
-          "worker.exited",
-          slot.info(options.nodeId),
-          "switching permissions",
-        );
-        slot.group = group;
-        this.#spawn(slot);
-      },
+      switchGroup: (slot, group) => this.#workers.switchGroup(slot, group),
     });
-    this.#deadlines = new DeadlineQueue((due) => this.#onDeadlines(due));
-    this.#groups = [...options.groups];
-    this.#entries = this.#groups.map((group) => entryModule(group.types));
-    this.#groups.forEach((group, index) => {
-      for (const type of Object.keys(group.types)) this.#groupOfType.set(type, index);
-    });
-    this.#stuck = new StuckThreadWatch((thread) => this.#onStuck(thread), resolveWorkerThreads);
+    this.#deadlines = new RunDeadlines((held, cause) => this.#replace(held.slot, cause));
   }
 
   /** Starts every worker; rejects naming the task modules that cannot be used. */
   async start(): Promise<void> {
-    const { size } = this.#options;
-    const inProcesses = this.#groups.filter((group) => group.isolation === "process");
-    if (inProcesses.length > 0 && !canSpawnWorkerProcesses()) {
-      const types = inProcesses.flatMap((group) => Object.keys(group.types)).join(", ");
-      throw new Error(
-        Deno.build.standalone === true
-          ? `Task types ${types} run in worker processes (isolation "process"), which a ` +
-            `compiled binary cannot start (they need deno run): run these types in threads.`
-          : `Task types ${types} run in worker processes (isolation "process"), which needs ` +
-            `permission to run Deno: start ThreadFlow with --allow-run=deno (or --allow-run), ` +
-            `or run these types in threads.`,
-      );
-    }
-    const readies: Promise<Array<{ type: string; url: string; reason: string }>>[] = [];
+    this.#workers.checkCanStart();
     const failed = new Promise<never>((_, reject) => this.#startFailed = reject);
-    for (let id = 0; id < size; id++) {
-      const slot = new Slot(id, this.#capacityPerSlot, "thread");
-      this.#slots.push(slot);
-      readies.push(new Promise((resolve) => this.#spawn(slot, resolve)));
-    }
+    const readies = this.#workers.addThreadSlots();
     let invalid: Array<{ type: string; url: string; reason: string }>;
     try {
       invalid = (await Promise.race([Promise.all(readies), failed]))[0];
@@ -271,23 +227,6 @@ export class WorkerPool {
     return concurrency + (dispatchBatch > 1 ? 2 * dispatchBatch : 0);
   }
 
-  /**
-   * Adds `size` slots whose workers are processes, started in `group`, when
-   * the first job of a type in processes waits. Process slots come in
-   * addition to thread slots (a slot never changes kind), so process
-   * isolation never costs the thread types a worker, and costs nothing
-   * until used.
-   */
-  #addProcessSlots(group: number): void {
-    const first = this.#slots.length;
-    for (let i = 0; i < this.#options.size; i++) {
-      const slot = new Slot(first + i, this.#capacityPerSlot, "process");
-      slot.group = group;
-      this.#slots.push(slot);
-      this.#spawn(slot);
-    }
-  }
-
   /** Whether jobs of `type` run quickly enough to be sent ahead. */
   isQuick(type: string): boolean {
     return (this.#typeRunMs.get(type) ?? Infinity) < QUICK_MS;
@@ -317,11 +256,7 @@ export class WorkerPool {
       this.#replace(slot, { kind: "crashed", reason: `a message could not be sent: ${error}` });
       return "aborting";
     }
-    held.cancelling = true;
-    this.#deadlines.set(`c${held.run}`, Date.now() + this.#options.cancelGraceMs, {
-      held,
-      kind: "cancel",
-    });
+    this.#deadlines.armCancel(held, this.#options.cancelGraceMs);
     return "aborting";
   }
 
@@ -332,41 +267,9 @@ export class WorkerPool {
 
   /** State of every slot with its CPU and memory (reads `/proc`: for listings, not events). */
   measure(): WorkerInfo[] {
-    this.#refreshUsage();
-    const { processes, threads } = this.#usage;
-    return this.#slots.map((slot) => {
-      const worker = slot.worker;
-      const usage = worker === null
-        ? null
-        : worker.pid !== null
-        ? processes.get(worker.pid) ?? null
-        : worker.tid !== null
-        ? threads.get(worker.tid) ?? null
-        : null;
-      return slot.info(this.#options.nodeId, usage);
-    });
-  }
-
-  /**
-   * Reads the workers' CPU and memory again, in the background, when the
-   * last reading is over a second old: a listing shows the previous reading
-   * (`ps`, where `/proc` is closed, takes a while and must not hold the event loop).
-   */
-  #refreshUsage(): void {
-    if (this.#usageReading || performance.now() - this.#usage.at < USAGE_REFRESH_MS) return;
-    this.#usageReading = true;
-    const read = async () => {
-      await resolveWorkerThreads();
-      const pids: number[] = [];
-      const tids: number[] = [];
-      for (const slot of this.#slots) {
-        if (slot.worker?.pid != null) pids.push(slot.worker.pid);
-        if (slot.worker?.tid != null) tids.push(slot.worker.tid);
-      }
-      const [processes, threads] = await Promise.all([processesUsage(pids), threadsUsage(tids)]);
-      this.#usage = { at: performance.now(), processes, threads };
-    };
-    read().finally(() => this.#usageReading = false);
+    // Read in the background: a listing shows the previous reading.
+    this.#usage.refresh();
+    return this.#slots.map((slot) => slot.info(this.#options.nodeId, this.#usage.of(slot.worker)));
   }
 
   /** Total worker replacements across slots. */
@@ -376,13 +279,12 @@ export class WorkerPool {
 
   /** Terminated worker threads that keep running (see `stuck_threads.ts`). */
   get stuckThreads(): StuckThread[] {
-    return this.#stuck.stuck;
+    return this.#workers.stuck;
   }
 
   /** Isolation each task type runs in now (a type found stuck in threads moves to processes). */
   isolationOf(type: string): "thread" | "process" | undefined {
-    const group = this.#groupOfType.get(type);
-    return group === undefined ? undefined : this.#groups[group].isolation;
+    return this.#workers.isolationOfType(type);
   }
 
   /**
@@ -394,69 +296,27 @@ export class WorkerPool {
     this.#closed = true;
     this.#deadlines.close();
     this.#dispatcher.close();
-    for (const timer of this.#respawnTimers.values()) clearTimeout(timer);
-    this.#respawnTimers.clear();
     for (const slot of this.#slots) {
-      this.#stop(slot);
-      const split = splitHeld(slot, (held) => this.#forgetDeadlines(held));
+      this.#workers.stop(slot);
+      const split = splitHeld(slot, (held) => this.#deadlines.forget(held));
       slot.stopped();
       reportSplit(this.#hooks, slot.id, split, { kind: "shutdown" });
       this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), "shutdown");
     }
-    this.#stuck.close();
-    // Worker processes are gone (killed and reaped) before close resolves.
-    await Promise.all([...this.#stopping].map((worker) => worker.closed()));
+    // Worker processes, spares too, are gone (killed and reaped) before close resolves.
+    await this.#workers.close();
   }
 
-  /**
-   * Sends held jobs in messages of at most `dispatchBatch`: the worker
-   * reports after each message's jobs, so the pool refills one message while
-   * the worker runs the next.
-   */
+  /** Sends held jobs to `slot`'s worker; one whose payload cannot be sent fails alone. */
   #send(slot: Slot, sent: Held[]): void {
-    const size = this.#options.dispatchBatch;
-    let quick = false;
-    for (let start = 0; start < sent.length; start += size) {
-      const part = sent.length <= size ? sent : sent.slice(start, start + size);
-      const wire = new Array(part.length);
-      let transfer: Transferable[] | undefined;
-      for (let i = 0; i < part.length; i++) {
-        const held = part[i];
-        wire[i] = Slot.wire(held);
-        if (held.quick) quick = true;
-        const payload = held.job.payload;
-        if (payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer) {
-          transfer ??= [];
-          if (!transfer.includes(payload.buffer)) transfer.push(payload.buffer);
-        }
-      }
-      try {
-        slot.post({ kind: "run", jobs: wire }, transfer);
-      } catch {
-        // Something in a payload cannot be cloned: send the jobs one by one so only
-        // the offending tasks fail, and the worker and its other tasks are unharmed.
-        this.#sendEach(slot, part);
-      }
-    }
+    const quick = slot.send(sent, this.#options.dispatchBatch, (held, error) => {
+      const failure = toTaskError(error);
+      failure.message = `The task's payload cannot be sent to a worker: ${failure.message}`;
+      const now = Date.now();
+      this.#noteStart(held, now, false);
+      this.#settle(slot, held, [held.cell, held.seq, false, failure, now, 0]);
+    });
     if (quick) this.#dispatcher.watchStarts();
-  }
-
-  #sendEach(slot: Slot, sent: Held[]): void {
-    for (const held of sent) {
-      const payload = held.job.payload;
-      const bytes = payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer
-        ? [payload.buffer]
-        : undefined;
-      try {
-        slot.post({ kind: "run", jobs: [Slot.wire(held)] }, bytes);
-      } catch (error) {
-        const failure = toTaskError(error);
-        failure.message = `The task's payload cannot be sent to a worker: ${failure.message}`;
-        const now = Date.now();
-        this.#noteStart(held, now, false);
-        this.#settle(slot, held, [held.cell, held.seq, false, failure, now, 0]);
-      }
-    }
   }
 
   /**
@@ -469,104 +329,16 @@ export class WorkerPool {
     if (held.cancelling) return; // its task has moved on: only the books count it
     this.#hooks.started(held.job, held.slot.id, Math.round(at));
     if (!arm || held.slot.held[held.cell] !== held) return;
-    held.armed = true;
-    this.#deadlines.set(`t${held.run}`, at + held.job.timeoutMs, { held, kind: "timeout" });
-  }
-
-  #spawn(
-    slot: Slot,
-    onReady?: (invalid: Array<{ type: string; url: string; reason: string }>) => void,
-  ): void {
-    slot.onReady = onReady;
-    try {
-      slot.spawn(this.#starter(slot.group), this.#options.concurrency, this.#events);
-    } catch (error) {
-      // A process that cannot start (the executable is gone, a limit is hit): try again later.
-      console.error(`ThreadFlow could not start worker ${slot.id}:`, error);
-      slot.crashStreak++;
-      this.#respawnLater(slot);
-    }
-  }
-
-  /** How workers of `group` start: threads or processes. */
-  #starter(group: number): StartWorker {
-    const { permissions, isolation, memoryLimitMb, types } = this.#groups[group];
-    const { concurrency } = this.#options;
-    if (isolation === "process") {
-      return (capacity, events) =>
-        new ProcessWorker({ types, permissions, memoryLimitMb, capacity, concurrency }, events);
-    }
-    const entry = this.#entries[group];
-    return (capacity, events) => {
-      const options: WorkerOptions = { type: "module", name: "threadflow-worker" };
-      if (this.#options.sandbox) options.deno = { permissions: { ...permissions, import: false } };
-      return new ThreadWorker(entry, options, capacity, events);
-    };
-  }
-
-  /**
-   * Stops a slot's worker at once; with `watch`, a thread terminated while
-   * running tasks (a timeout, a cancel past grace) is watched in case it keeps
-   * running. A thread that crashed ended by itself.
-   */
-  #stop(slot: Slot, watch = false): void {
-    const worker = slot.halt();
-    if (worker === null) return;
-    this.#stopping.add(worker);
-    worker.closed().then(() => this.#stopping.delete(worker));
-    if (watch && worker instanceof ThreadWorker && !this.#closed) {
-      const types = new Set<string>();
-      for (const held of slot.each()) {
-        if (held.startedAt !== null || slot.claims.started(held.cell, held.seq)) {
-          types.add(held.job.type);
-        }
-      }
-      if (types.size > 0) this.#stuck.watch(() => worker.tid, slot.id, [...types]);
-    }
+    this.#deadlines.armTimeout(held, at);
   }
 
   /** A terminated thread keeps running: its types move to worker processes until restart. */
   #onStuck(thread: StuckThread): void {
-    const switched: string[] = [];
-    if (canSpawnWorkerProcesses()) {
-      for (const type of thread.types) if (this.#toProcess(type)) switched.push(type);
-    }
+    const switched = thread.types.filter((type) => this.#workers.toProcess(type));
+    // Jobs of those types already sent to threads and not started go where they now belong.
+    for (const type of switched) this.recall(type);
+    if (switched.length > 0) this.fill();
     this.#hooks.threadStuck?.(thread, switched);
-  }
-
-  /** Runs `type` in worker processes from now on; `false` when it already does. */
-  #toProcess(type: string): boolean {
-    const from = this.#groupOfType.get(type);
-    if (from === undefined || this.#groups[from].isolation === "process") return false;
-    const source = this.#groups[from].types[type];
-    this.#groups.push({
-      permissions: this.#groups[from].permissions,
-      isolation: "process",
-      memoryLimitMb: this.#options.memoryLimitMb,
-      types: { [type]: source },
-    });
-    this.#entries.push("");
-    this.#groupOfType.set(type, this.#groups.length - 1);
-    // Jobs of the type already sent to threads and not started go where they now belong.
-    this.recall(type);
-    this.fill();
-    return true;
-  }
-
-  #respawnLater(slot: Slot): void {
-    if (this.#closed || this.#respawnTimers.has(slot)) return;
-    const delay = Math.min(
-      MAX_RESPAWN_BACKOFF_MS,
-      RESPAWN_BACKOFF_MS * 2 ** Math.max(0, slot.crashStreak - 1),
-    );
-    this.#respawnTimers.set(
-      slot,
-      setTimeout(() => {
-        this.#respawnTimers.delete(slot);
-        if (this.#closed || slot.worker !== null) return;
-        this.#spawn(slot);
-      }, delay),
-    );
   }
 
   #onMessage(slot: Slot, worker: WorkerHandle, message: FromWorker): void {
@@ -577,6 +349,7 @@ export class WorkerPool {
         const onReady = slot.onReady;
         slot.onReady = undefined;
         onReady?.(message.invalid);
+        this.#workers.ready(slot);
         this.#hooks.workerEvent("worker.started", slot.info(this.#options.nodeId));
         this.fill();
         break;
@@ -620,7 +393,7 @@ export class WorkerPool {
     const job = held.job;
     slot.release(held);
     slot.crashStreak = 0;
-    this.#forgetDeadlines(held);
+    this.#deadlines.forget(held);
     const cancelled = held.cancelling;
     const average = this.#typeRunMs.get(job.type);
     this.#typeRunMs.set(job.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
@@ -628,28 +401,6 @@ export class WorkerPool {
     else if (!cancelled) slot.failed++;
     if (cancelled) this.#hooks.dropped(job, payload);
     else this.#hooks.settled(job, ok, value, Math.round(startedAt + runMs), runMs, payload);
-  }
-
-  #onDeadlines(due: PoolDeadline[]): void {
-    for (const { held, kind } of due) {
-      const slot = held.slot;
-      if (slot.held[held.cell] !== held) continue;
-      const cause: InterruptCause = kind === "timeout"
-        ? {
-          kind: "timeout",
-          job: held.job,
-          timeoutMs: held.job.timeoutMs,
-          runMs: Date.now() - (held.startedAt ?? Date.now()),
-        }
-        : { kind: "cancelled", job: held.job };
-      this.#replace(slot, cause);
-    }
-  }
-
-  /** Clears a run's timeout and cancel grace. */
-  #forgetDeadlines(held: Held): void {
-    if (held.armed) this.#deadlines.delete(`t${held.run}`);
-    if (held.cancelling) this.#deadlines.delete(`c${held.run}`);
   }
 
   /**
@@ -663,8 +414,8 @@ export class WorkerPool {
       return;
     }
     // Stopped first: a process's claims then tell which of its jobs may have run.
-    this.#stop(slot, cause.kind === "timeout" || cause.kind === "cancelled");
-    const split = splitHeld(slot, (held) => this.#forgetDeadlines(held));
+    this.#workers.stop(slot, cause.kind === "timeout" || cause.kind === "cancelled");
+    const split = splitHeld(slot, (held) => this.#deadlines.forget(held));
     slot.stopped();
     slot.restarts++;
     this.#hooks.workerEvent("worker.exited", slot.info(this.#options.nodeId), exitReason(cause));
@@ -672,9 +423,7 @@ export class WorkerPool {
     // A worker that dies running a task fell to that task (which fails or retries): replace it
     // at once. One that dies running none (at start, between tasks) may die again: back off.
     const running = split.started.length + split.ended.length + split.dropped.length;
-    slot.crashStreak = cause.kind === "crashed" && running === 0 ? slot.crashStreak + 1 : 0;
-    if (slot.crashStreak > 1) this.#respawnLater(slot);
-    else this.#spawn(slot);
+    this.#workers.respawn(slot, cause.kind === "crashed" && running === 0);
     this.fill();
   }
 }

@@ -2,7 +2,7 @@
  * One worker slot: the worker that runs there now, the jobs it holds (by
  * claim cell), and the figures the dashboard shows. Policy (what to send
  * where, when to take jobs back) lives in the pool; a slot only keeps its
- * books straight.
+ * books straight and sends its worker the jobs it is given, in batches.
  *
  * @module
  */
@@ -135,6 +135,53 @@ export class Slot {
   /** Posts to the worker; throws what cannot be sent. */
   post(message: ToWorker, transfer?: Transferable[]): void {
     this.worker!.post(message, transfer);
+  }
+
+  /**
+   * Sends held jobs in messages of at most `batch`: the worker reports after
+   * each message's jobs, so the pool refills one message while the worker
+   * runs the next. A job that cannot be sent (its payload cannot be cloned)
+   * goes to `unsendable`, and only it. Returns whether any job sent is quick.
+   */
+  send(sent: Held[], batch: number, unsendable: (held: Held, error: unknown) => void): boolean {
+    let quick = false;
+    for (let start = 0; start < sent.length; start += batch) {
+      const part = sent.length <= batch ? sent : sent.slice(start, start + batch);
+      const wire = new Array(part.length);
+      let transfer: Transferable[] | undefined;
+      for (let i = 0; i < part.length; i++) {
+        const held = part[i];
+        wire[i] = Slot.wire(held);
+        if (held.quick) quick = true;
+        const payload = held.job.payload;
+        if (payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer) {
+          transfer ??= [];
+          if (!transfer.includes(payload.buffer)) transfer.push(payload.buffer);
+        }
+      }
+      try {
+        this.post({ kind: "run", jobs: wire }, transfer);
+      } catch {
+        // Something in a payload cannot be cloned: send the jobs one by one so only
+        // the offending tasks fail, and the worker and its other tasks are unharmed.
+        this.#sendEach(part, unsendable);
+      }
+    }
+    return quick;
+  }
+
+  #sendEach(sent: Held[], unsendable: (held: Held, error: unknown) => void): void {
+    for (const held of sent) {
+      const payload = held.job.payload;
+      const bytes = payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer
+        ? [payload.buffer]
+        : undefined;
+      try {
+        this.post({ kind: "run", jobs: [Slot.wire(held)] }, bytes);
+      } catch (error) {
+        unsendable(held, error);
+      }
+    }
   }
 
   /** Records `job` as held in a new cell; `undefined` when every cell is taken. */

@@ -6,7 +6,7 @@
  * - `timeout`: a never-returning task in a worker process with `timeoutMs:
  *   300`; prints the task, closes, and must exit by itself.
  * - `orphan`: starts worker processes, one spinning in a task, prints their
- *   pids and waits to be SIGKILLed.
+ *   pids and the warm spare's, and waits to be SIGKILLed.
  * - `stuck`: thread mode: a spinning task times out, its thread keeps running;
  *   prints what the engine saw and how the type runs next, closes, exits.
  *
@@ -35,7 +35,14 @@ if (mode === "timeout") {
   while (processes().length < 2 || processes().some((worker) => worker.state !== "busy")) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  console.log(JSON.stringify({ pids: processes().map((worker) => worker.pid) }));
+  // The slots' processes and the spare that boots beside them: every child process.
+  const children = () =>
+    [...Deno.readDirSync(`/proc/${Deno.pid}/task`)].flatMap((thread) =>
+      Deno.readTextFileSync(`/proc/${Deno.pid}/task/${thread.name}/children`).trim().split(/\s+/)
+        .filter((pid) => pid !== "").map(Number)
+    );
+  while (children().length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+  console.log(JSON.stringify({ pids: children() }));
   await new Promise(() => setInterval(() => {}, 1_000)); // until SIGKILL
 } else if (mode === "stuck") {
   const tf = await ThreadFlow.start({ workers: 1, tasksDir: THREAD_TASKS });

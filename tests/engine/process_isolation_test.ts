@@ -21,6 +21,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Live child processes of this process (from `/proc`: a spare process is listed nowhere else). */
+function children(): number[] {
+  const pids: number[] = [];
+  for (const thread of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
+    const list = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${thread.name}/children`);
+    for (const pid of list.trim().split(/\s+/)) if (pid !== "") pids.push(Number(pid));
+  }
+  return pids.filter(alive);
+}
+
 /** Deno processes `ps` lists among `pids`. */
 async function listed(pids: number[]): Promise<number[]> {
   const { stdout } = await new Deno.Command("ps", {
@@ -109,6 +119,31 @@ Deno.test("process isolation: a task that never returns fails with TimeoutError 
   } finally {
     await tf.close();
   }
+});
+
+Deno.test("process isolation: a killed process slot comes back on the warm spare started ahead of time, and runs the next task; close() leaves no child process", async () => {
+  const tf = await ThreadFlow.start({ workers: 1, tasksDir: PROCESS_TASKS });
+  try {
+    await tf.wait((await tf.submit({ type: "echo", payload: 1 })).id);
+    const pid = processWorker(tf).pid!;
+    // Once the process slot is ready, one spare boots beside it, and only one.
+    await waitFor(() => children().length === 2, "the spare process");
+    const spare = children().find((child) => child !== pid)!;
+    const task = await tf.submit({ type: "never", timeoutMs: 300 });
+    const done = await tf.wait(task.id);
+    assertEquals(done.status, "failed");
+    assertEquals(done.error?.name, "TimeoutError");
+    // The slot's new process is the spare, and it runs the next task.
+    await waitFor(() => processWorker(tf).pid === spare, "the slot to take the spare");
+    const next = await tf.wait((await tf.submit({ type: "echo", payload: 2 })).id);
+    assertEquals(next.status, "succeeded");
+    assertEquals((next.result as { pid: number }).pid, spare);
+    // A new spare replaces the one taken; the killed process is gone.
+    await waitFor(() => children().length === 2 && !children().includes(pid), "a new spare");
+  } finally {
+    await tf.close();
+  }
+  assertEquals(children(), []);
 });
 
 Deno.test("process isolation: a library program whose task timed out exits by itself after close()", async () => {
@@ -205,15 +240,19 @@ Deno.test("process isolation: close() leaves no worker process (ps)", async () =
   const pids = tf.workers().map((worker) => worker.pid).filter((pid) => pid != null);
   assertEquals(pids.length, 2);
   assertEquals((await listed(pids as number[])).length, 2);
+  // The slots' processes and their spare.
+  await waitFor(() => children().length === 3, "the spare process");
   await tf.close({ drainMs: 0 });
   assertEquals(await listed(pids as number[]), []);
+  assertEquals(children(), []);
 });
 
 Deno.test("process isolation: worker processes exit when the service is SIGKILLed", async () => {
   const child = runChild("orphan");
   const { pids } = await firstLine(child) as { pids: number[] };
-  assertEquals(pids.length, 2);
-  assertEquals((await listed(pids)).length, 2);
+  // Two slots' processes and their spare.
+  assertEquals(pids.length, 3);
+  assertEquals((await listed(pids)).length, 3);
   child.kill("SIGKILL");
   await child.status;
   await child.stdout.cancel().catch(() => {});
