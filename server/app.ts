@@ -34,7 +34,12 @@ import { registerTaskRoutes } from "./routes/tasks.ts";
 import { registerTaskTypeRoutes } from "./routes/task_types.ts";
 import { registerScheduleRoutes } from "./routes/schedules.ts";
 import { registerApiSystemRoutes, registerRootSystemRoutes } from "./routes/system.ts";
-import { LEGACY_PATHS, OPEN_CORS_PATHS, registerLegacyRoutes } from "./routes/legacy.ts";
+import {
+  COMPLETED_MAX_LIMIT,
+  LEGACY_PATHS,
+  OPEN_CORS_PATHS,
+  registerLegacyRoutes,
+} from "./routes/legacy.ts";
 import { validationError } from "./validation.ts";
 import { WebSocketHub, type WebSocketHubOptions } from "./ws.ts";
 import { registerDashboard } from "./dashboard.ts";
@@ -114,7 +119,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
     nodeId: engine.nodeId,
     relayed: () => engine.relaying,
   });
-  const completions = new CompletionLog();
+  // An answer walks at most its limit from the newest entry: older entries are never read.
+  const completions = new CompletionLog(COMPLETED_MAX_LIMIT);
   const shutdown = new AbortController();
   const hub = new WebSocketHub(engine, logger, {
     ...options.webSocket,

@@ -11,27 +11,39 @@ import type { ThreadFlowEvent } from "../engine/mod.ts";
 export type SinceResult = { ok: true; events: ThreadFlowEvent[] } | { ok: false };
 
 /**
- * Keeps the last `capacity` events in `seq` order.
+ * Keeps the last `capacity` events in `seq` order, and none older than
+ * `maxAgeMs`: each event holds its task's snapshot, so a ring that only
+ * counted would hold tens of MiB once full and take as many minutes to fill
+ * at a quiet rate (memory creeping up for most of an hour); with the age
+ * bound it is full after `maxAgeMs` and stays that size.
  *
  * @example
  * ```ts
  * import { EventRing } from "./event_ring.ts";
- * const ring = new EventRing(100_000);
+ * const ring = new EventRing(100_000, 120_000);
  * ```
  */
 export class EventRing {
   readonly capacity: number;
+  readonly maxAgeMs: number;
   #slots: (ThreadFlowEvent | undefined)[];
+  /** When each slot's event was pushed (ms since epoch). */
+  #pushedAt: Float64Array;
   /** Index of the oldest event in `#slots`. */
   #head = 0;
   #size = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, maxAgeMs = Infinity) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`Ring capacity must be a positive integer: received ${capacity}.`);
     }
+    if (!(maxAgeMs > 0)) {
+      throw new RangeError(`Ring age must be a positive number of ms: received ${maxAgeMs}.`);
+    }
     this.capacity = capacity;
+    this.maxAgeMs = maxAgeMs;
     this.#slots = new Array(capacity);
+    this.#pushedAt = new Float64Array(capacity);
   }
 
   /** Number of events held. */
@@ -54,15 +66,24 @@ export class EventRing {
     return this.#slots[(this.#head + index) % this.capacity]!;
   }
 
-  /** Appends an event, dropping the oldest when full. */
-  push(event: ThreadFlowEvent): void {
+  /** Appends an event, dropping the oldest when full and those older than `maxAgeMs`. */
+  push(event: ThreadFlowEvent, now = Date.now()): void {
+    const oldest = now - this.maxAgeMs;
+    while (this.#size > 0 && this.#pushedAt[this.#head] < oldest) {
+      this.#slots[this.#head] = undefined;
+      this.#head = (this.#head + 1) % this.capacity;
+      this.#size--;
+    }
+    let slot: number;
     if (this.#size < this.capacity) {
-      this.#slots[(this.#head + this.#size) % this.capacity] = event;
+      slot = (this.#head + this.#size) % this.capacity;
       this.#size++;
     } else {
-      this.#slots[this.#head] = event;
+      slot = this.#head;
       this.#head = (this.#head + 1) % this.capacity;
     }
+    this.#slots[slot] = event;
+    this.#pushedAt[slot] = now;
   }
 
   /**

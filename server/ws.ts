@@ -30,6 +30,8 @@ export interface WebSocketHubOptions extends ConnectionOptions {
   allowedOrigins?: string[];
   /** Events kept for resuming. Default 100,000. */
   ringSize?: number;
+  /** How long (ms) an event is kept for resuming. Default 120,000 (two minutes). */
+  ringMaxAgeMs?: number;
   /** Sent in `hello`. */
   version?: string;
 }
@@ -65,7 +67,7 @@ export class WebSocketHub {
       ...options,
       outbox: { maxHeld: Math.max(100_000, ringSize * 2), ...options.outbox },
     };
-    this.#ring = new EventRing(ringSize);
+    this.#ring = new EventRing(ringSize, options.ringMaxAgeMs ?? 120_000);
     this.#host = {
       engine,
       logger,

@@ -31,3 +31,18 @@ Deno.test("EventRing finds the start by search when seqs have gaps", () => {
   const result = ring.since(4);
   assertEquals(result.ok && result.events.map((e) => e.seq), [6, 8]);
 });
+
+Deno.test("EventRing forgets events older than its age bound, so a resume from them resyncs", () => {
+  const ring = new EventRing(100, 1_000);
+  ring.push(event(1), 10_000);
+  ring.push(event(2), 10_500);
+  ring.push(event(3), 11_200);
+  // Event 1 (pushed at 10,000) is older than 1 s at 11,200; event 2 is not.
+  assertEquals([ring.size, ring.oldestSeq, ring.latestSeq], [2, 2, 3]);
+  const kept = ring.since(1);
+  assertEquals(kept.ok && kept.events.map((e) => e.seq), [2, 3]);
+  assertEquals(ring.since(0), { ok: false });
+  ring.push(event(4), 20_000);
+  assertEquals([ring.size, ring.oldestSeq], [1, 4]);
+  assertEquals(ring.since(2), { ok: false });
+});
