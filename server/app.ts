@@ -22,8 +22,9 @@ import {
 import type { Logger } from "./logger.ts";
 import { HttpMetrics, TaskCounters } from "./metrics.ts";
 import { CompletionLog } from "./completion_log.ts";
+import { fastReads } from "./fast_reads.ts";
 import { bodyLimit } from "./middleware/body_limit.ts";
-import { compression } from "./middleware/compression.ts";
+import { compression, DEFAULT_THRESHOLD } from "./middleware/compression.ts";
 import { cors } from "./middleware/cors.ts";
 import { requestId } from "./middleware/request_id.ts";
 import { requestMetrics } from "./middleware/request_metrics.ts";
@@ -33,7 +34,7 @@ import { registerOpenApiDocument } from "./openapi.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
 import { registerTaskTypeRoutes } from "./routes/task_types.ts";
 import { registerScheduleRoutes } from "./routes/schedules.ts";
-import { registerApiSystemRoutes, registerRootSystemRoutes } from "./routes/system.ts";
+import { healthBody, registerApiSystemRoutes, registerRootSystemRoutes } from "./routes/system.ts";
 import {
   COMPLETED_MAX_LIMIT,
   LEGACY_PATHS,
@@ -64,9 +65,9 @@ export interface AppOptions {
 
 /** The built service: the Hono app and the handles `main.ts` needs to stop it. */
 export interface ThreadFlowApp {
-  /** The Hono app; `app.fetch` serves requests. */
+  /** The Hono app: every route, behind the whole middleware chain. */
   app: OpenAPIHono<AppEnv>;
-  /** Serves one request (for `Deno.serve`). */
+  /** Serves one request (for `Deno.serve`): the polled reads directly, the rest through `app`. */
   fetch(request: Request): Response | Promise<Response>;
   /** The WebSocket endpoint's hub. */
   hub: WebSocketHub;
@@ -215,9 +216,19 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
     return answerError(c, answer);
   });
 
+  const fast = fastReads({
+    metrics,
+    logger,
+    token: config.token,
+    compressThreshold: DEFAULT_THRESHOLD,
+    health: () => healthBody(systemDeps),
+    getTask: (id) => engine.get(id),
+    chain: (request) => app.fetch(request),
+  });
+
   return {
     app,
-    fetch: (request) => app.fetch(request),
+    fetch: (request) => fast(request) ?? app.fetch(request),
     hub,
     metrics,
     taskCounters,

@@ -22,7 +22,7 @@ export type ContentCoding = "br" | "gzip";
 
 /** Options of {@linkcode compression}. */
 export interface CompressionOptions {
-  /** Smallest body, in bytes, worth compressing. Default 1024. */
+  /** Smallest body, in bytes, worth compressing. Default {@linkcode DEFAULT_THRESHOLD}. */
   threshold?: number;
   /**
    * Codings offered, in the server's order of preference when the client
@@ -37,6 +37,9 @@ export interface CompressionOptions {
    */
   etag?: boolean;
 }
+
+/** Smallest body, in bytes, compressed unless the options say otherwise. */
+export const DEFAULT_THRESHOLD = 1024;
 
 /** Headers a 304 keeps (RFC 9110 15.4.5: those a 200 would have sent that matter to caches). */
 const RETAINED_304_HEADERS = [
@@ -128,7 +131,7 @@ export function negotiateCoding(
  * ```
  */
 export function compression(options: CompressionOptions = {}): MiddlewareHandler {
-  const threshold = options.threshold ?? 1024;
+  const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   const codings = options.codings ?? availableCodings();
   const tagged = options.etag ?? false;
   return async function compressionMiddleware(c, next) {
@@ -207,8 +210,16 @@ export function weakTag(bytes: Uint8Array): string {
   return `W/"${bytes.length.toString(16)}-${hex(a)}${hex(b)}"`;
 }
 
-/** Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2) or is `*`. */
-function noneMatch(header: string | undefined, etag: string): boolean {
+/**
+ * Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2) or is `*`.
+ *
+ * @example
+ * ```ts
+ * import { noneMatch } from "./compression.ts";
+ * noneMatch('W/"2-a", W/"3-b"', 'W/"3-b"'); // true
+ * ```
+ */
+export function noneMatch(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
   if (header.trim() === "*") return true;
   const wanted = etag.startsWith("W/") ? etag.slice(2) : etag;

@@ -24,6 +24,20 @@ function nextId(): string {
 }
 
 /**
+ * The id of a request that offered `offered` as its `X-Request-Id`: that one
+ * when it is sane, otherwise a new one.
+ *
+ * @example
+ * ```ts
+ * import { requestIdFor } from "./request_id.ts";
+ * requestIdFor("job-42"); // "job-42"
+ * ```
+ */
+export function requestIdFor(offered: string | undefined): string {
+  return offered !== undefined && SANE_ID.test(offered) ? offered : nextId();
+}
+
+/**
  * Creates the request id middleware.
  *
  * @example
@@ -35,8 +49,7 @@ function nextId(): string {
  */
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestIdMiddleware(c, next) {
-    const offered = c.req.header("x-request-id");
-    const id = offered !== undefined && SANE_ID.test(offered) ? offered : nextId();
+    const id = requestIdFor(c.req.header("x-request-id"));
     c.set("requestId", id);
     await next();
     // A WebSocket upgrade answer (101) has immutable headers.

@@ -146,6 +146,23 @@ const metricsRoute = createRoute({
 });
 
 /**
+ * `/health`'s answer.
+ *
+ * @example
+ * ```ts ignore
+ * healthBody(systemDeps); // { status: "ok", http_port: 8081, version: "0.1.0", uptime: 12 }
+ * ```
+ */
+export function healthBody(deps: Pick<SystemRouteDeps, "httpPort" | "version" | "startedAt">) {
+  return {
+    status: "ok" as const,
+    http_port: deps.httpPort(),
+    version: deps.version,
+    uptime: Math.floor((Date.now() - deps.startedAt) / 1000),
+  };
+}
+
+/**
  * Registers `/health`, `/ready` and `/metrics` at the root.
  *
  * @example
@@ -154,13 +171,7 @@ const metricsRoute = createRoute({
  * ```
  */
 export function registerRootSystemRoutes(app: OpenAPIHono<AppEnv>, deps: SystemRouteDeps): void {
-  app.openapi(healthRoute, (c) =>
-    c.json({
-      status: "ok" as const,
-      http_port: deps.httpPort(),
-      version: deps.version,
-      uptime: Math.floor((Date.now() - deps.startedAt) / 1000),
-    }, 200));
+  app.openapi(healthRoute, (c) => c.json(healthBody(deps), 200));
   app.openapi(readyRoute, (c) => {
     const { engine } = deps;
     if (deps.isReady() && engine.state === "running" && engine.healthy) {

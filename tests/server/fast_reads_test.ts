@@ -1,0 +1,108 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { startService } from "./_service.ts";
+
+/** Status, headers (but the date and a fresh request id) and body of an answer. */
+async function shape(response: Response): Promise<unknown> {
+  const headers = [...response.headers].filter(([name, value]) =>
+    name !== "date" && !(name === "x-request-id" && value !== "client-id-7")
+  );
+  return { status: response.status, headers, body: await response.text() };
+}
+
+/** The same request answered by the service (fast reads first) and by the whole chain alone. */
+async function bothWays(
+  service: {
+    fetch(r: Request): Response | Promise<Response>;
+    app: { fetch(r: Request): Response | Promise<Response> };
+  },
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<[unknown, unknown]> {
+  const fast = await shape(await service.fetch(new Request(url, { headers })));
+  const chain = await shape(await service.app.fetch(new Request(url, { headers })));
+  return [fast, chain];
+}
+
+Deno.test("fast reads: /health and /api/tasks/:id answer exactly as the middleware chain does", async () => {
+  const svc = await startService();
+  try {
+    const task = await svc.engine.submit({ type: "noop", payload: { n: 1 } });
+    await svc.engine.wait(task.id);
+    const base = "http://127.0.0.1:8081";
+    for (const path of ["/health", `/api/tasks/${task.id}`]) {
+      const [fast, chain] = await bothWays(svc.service, base + path);
+      assertEquals(fast, chain, path);
+      const [offered, offeredChain] = await bothWays(svc.service, base + path, {
+        "x-request-id": "client-id-7",
+      });
+      assertEquals(offered, offeredChain, `${path} with the client's request id`);
+    }
+    // A poll with the ETag it got: 304 both ways.
+    const first = await svc.service.fetch(new Request(`${base}/api/tasks/${task.id}`));
+    await first.body?.cancel();
+    const etag = first.headers.get("etag")!;
+    const [fast, chain] = await bothWays(svc.service, `${base}/api/tasks/${task.id}`, {
+      "if-none-match": etag,
+    });
+    assertEquals(fast, chain);
+    assertEquals((fast as { status: number }).status, 304);
+    // What the fast reads leave to the chain is still answered by it.
+    const missing = await svc.service.fetch(new Request(`${base}/api/tasks/no-such-task`));
+    assertEquals(missing.status, 404);
+    assertEquals((await missing.json()).error.field, "id");
+    const cors = await svc.service.fetch(
+      new Request(`${base}/health`, { headers: { origin: "http://elsewhere.example" } }),
+    );
+    await cors.body?.cancel();
+    assertEquals(cors.headers.get("access-control-allow-origin"), "*");
+    // Both ways were counted under the route's pattern: two pairs and the first poll.
+    const metrics = await (await svc.service.fetch(new Request(`${base}/metrics`))).text();
+    assert(
+      metrics.includes(
+        'threadflow_http_requests_total{method="GET",route="/api/tasks/:id",status="200"} 5',
+      ),
+      metrics.split("\n").filter((line) => line.includes("/api/tasks/:id")).join("\n"),
+    );
+    assert(metrics.includes('route="/api/tasks/:id",status="304"} 2'));
+  } finally {
+    await svc.close();
+  }
+});
+
+Deno.test("fast reads: with a token, a task is read only with it; without it the chain answers 401", async () => {
+  const svc = await startService({ args: ["--token", "s3cret"] });
+  try {
+    const task = await svc.engine.submit({ type: "noop" });
+    await svc.engine.wait(task.id);
+    const url = `http://127.0.0.1:8081/api/tasks/${task.id}`;
+    const [fast, chain] = await bothWays(svc.service, url, { authorization: "Bearer s3cret" });
+    assertEquals(fast, chain);
+    assertEquals((fast as { status: number }).status, 200);
+    const refused = await svc.service.fetch(
+      new Request(url, { headers: { authorization: "Bearer wrong" } }),
+    );
+    await refused.body?.cancel();
+    assertEquals(refused.status, 401);
+    assert(refused.headers.get("www-authenticate")?.startsWith('Bearer realm="threadflow"'));
+  } finally {
+    await svc.close();
+  }
+});
+
+Deno.test("fast reads: a task whose answer is large enough to compress goes through the chain", async () => {
+  const svc = await startService();
+  try {
+    const task = await svc.engine.submit({ type: "noop", payload: { text: "x".repeat(4_000) } });
+    await svc.engine.wait(task.id);
+    const response = await svc.service.fetch(
+      new Request(`http://127.0.0.1:8081/api/tasks/${task.id}`, {
+        headers: { "accept-encoding": "gzip" },
+      }),
+    );
+    await response.body?.cancel();
+    assertEquals(response.headers.get("content-encoding"), "gzip");
+    assertEquals(response.headers.get("vary"), "Accept-Encoding");
+  } finally {
+    await svc.close();
+  }
+});
