@@ -23,8 +23,9 @@ import type { Logger } from "./logger.ts";
 import { HttpMetrics, TaskCounters } from "./metrics.ts";
 import { CompletionLog } from "./completion_log.ts";
 import { fastReads } from "./fast_reads.ts";
+import { fastSubmit } from "./fast_submit.ts";
 import { bodyLimit } from "./middleware/body_limit.ts";
-import { compression, DEFAULT_THRESHOLD } from "./middleware/compression.ts";
+import { availableCodings, compression, DEFAULT_THRESHOLD } from "./middleware/compression.ts";
 import { cors } from "./middleware/cors.ts";
 import { requestId } from "./middleware/request_id.ts";
 import { requestMetrics } from "./middleware/request_metrics.ts";
@@ -225,10 +226,20 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
     getTask: (id) => engine.get(id),
     chain: (request) => app.fetch(request),
   });
+  const quickSubmit = fastSubmit({
+    metrics,
+    logger,
+    token: config.token,
+    maxBody: config.maxBody,
+    compressThreshold: DEFAULT_THRESHOLD,
+    codings: availableCodings(),
+    submit: (input) => engine.submit(input),
+    chain: (request) => app.fetch(request),
+  });
 
   return {
     app,
-    fetch: (request) => fast(request) ?? app.fetch(request),
+    fetch: (request) => fast(request) ?? quickSubmit(request) ?? app.fetch(request),
     hub,
     metrics,
     taskCounters,

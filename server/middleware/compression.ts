@@ -239,7 +239,16 @@ function notModified(headers: Headers): Response {
   return new Response(null, { status: 304, headers: kept });
 }
 
-async function encode(bytes: Uint8Array, coding: ContentCoding): Promise<Uint8Array> {
+/**
+ * `bytes` encoded with `coding`.
+ *
+ * @example
+ * ```ts
+ * import { encode } from "./compression.ts";
+ * const gzipped = await encode(new TextEncoder().encode("{}"), "gzip");
+ * ```
+ */
+export async function encode(bytes: Uint8Array, coding: ContentCoding): Promise<Uint8Array> {
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
     .pipeThrough(new CompressionStream(STREAM_FORMAT[coding] as CompressionFormat));
   return new Uint8Array(await new Response(stream).arrayBuffer());

@@ -45,7 +45,8 @@ export interface TaskRouteDeps {
 }
 
 const DEFAULT_WAIT_MS = 30_000;
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+/** `application/json`, or `application/<anything>+json`, with parameters or not. */
+export const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 const MAX_WAIT_MS = 300_000;
 
 const WaitEndedSchema = ErrorSchema.extend({ task: TaskSchema }).openapi("WaitEnded");

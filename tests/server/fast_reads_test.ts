@@ -106,3 +106,53 @@ Deno.test("fast reads: a task whose answer is large enough to compress goes thro
     await svc.close();
   }
 });
+
+/** A submit answer's shape without what differs per task (ids, times, the location). */
+async function submitShape(response: Response): Promise<unknown> {
+  const headers = [...response.headers].filter(([name]) =>
+    !["date", "x-request-id", "location", "content-length"].includes(name)
+  );
+  const text = await response.text();
+  const body = JSON.parse(text);
+  if (body.task !== undefined) {
+    for (const key of ["id", "createdAt", "runAt", "updatedAt", "startedAt", "finishedAt"]) {
+      delete body.task[key];
+    }
+  }
+  return { status: response.status, headers, body };
+}
+
+Deno.test("fast submit: POST /api/tasks answers as the middleware chain does, refusals included", async () => {
+  const svc = await startService({ engine: { maxQueued: 3 } });
+  try {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      new Request("http://127.0.0.1:8081/api/tasks", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      });
+    await svc.engine.pauseType("noop");
+    const plain = '{"type":"noop","payload":{"n":1},"priority":7}';
+    const fast = await svc.service.fetch(post(plain));
+    assertEquals(fast.headers.get("location"), `/api/tasks/${(await fast.clone().json()).task.id}`);
+    const chain = await svc.service.app.fetch(post(plain));
+    assertEquals(await submitShape(fast), await submitShape(chain));
+    // The engine's refusal (the queue holds 3 now) in the chain's shape, with Retry-After.
+    await (await svc.service.fetch(post(plain))).body?.cancel();
+    const full = await svc.service.fetch(post(plain));
+    const fullChain = await svc.service.app.fetch(post(plain));
+    assertEquals(full.status, 429);
+    assertEquals(await submitShape(full), await submitShape(fullChain));
+    // What the fast submit leaves to the chain: bad JSON, an out-of-range field.
+    const broken = await svc.service.fetch(post("{not json"));
+    assertEquals([broken.status, (await broken.json()).error.field], [400, "body"]);
+    const badPriority = await svc.service.fetch(post('{"type":"noop","priority":11}'));
+    assertEquals([badPriority.status, (await badPriority.json()).error.field], [400, "priority"]);
+    const metrics = await (await svc.service.fetch(new Request("http://x/metrics"))).text();
+    assert(metrics.includes('{method="POST",route="/api/tasks",status="201"} 3'));
+    assert(metrics.includes('{method="POST",route="/api/tasks",status="429"} 2'));
+    await svc.engine.resumeType("noop");
+  } finally {
+    await svc.close();
+  }
+});

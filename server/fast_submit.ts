@@ -1,0 +1,151 @@
+/**
+ * `POST /api/tasks` of a plain JSON task, answered without the middleware
+ * chain: the chain and Hono's routing cost more than the engine's submit, and
+ * this is the request a producer sends most.
+ *
+ * The answer is the chain's: 201 with the task, `Location`, `X-Request-Id`,
+ * compression of a large answer, the engine's refusals (429 with
+ * `Retry-After`, 503 while draining, 400 naming the field) in the same JSON
+ * error shape, the same request counter and duration in `/metrics`. A
+ * request it cannot answer the same way goes to the chain untouched (an
+ * `Origin`, no `Content-Length`, a body over the limit, a missing or wrong
+ * token, debug request logging) or with its body as read (not JSON, not the
+ * plain shape the quick check accepts, an idempotency key).
+ *
+ * @module
+ */
+
+import type { SubmitInput, Task } from "../engine/mod.ts";
+import { errorAnswer } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { HttpMetrics } from "./metrics.ts";
+import { bearerToken, timingSafeEqual } from "./middleware/auth.ts";
+import { type ContentCoding, encode, negotiateCoding } from "./middleware/compression.ts";
+import { requestIdFor } from "./middleware/request_id.ts";
+import { JSON_MEDIA_TYPE } from "./routes/tasks.ts";
+import { taskToJson } from "./task_json.ts";
+import { isPlainSubmitInput } from "./task_schemas.ts";
+
+/** What the fast submit needs from the service. */
+export interface FastSubmitDeps {
+  metrics: HttpMetrics;
+  logger: Logger;
+  /** Bearer token `/api` requires, or `undefined`. */
+  token: string | undefined;
+  /** Largest request body, bytes (`--max-body`). */
+  maxBody: number;
+  /** Smallest answer the chain compresses, and the codings it offers. */
+  compressThreshold: number;
+  codings: readonly ContentCoding[];
+  submit(input: SubmitInput): Promise<Task>;
+  /** The whole chain, for every request this does not answer. */
+  chain(request: Request): Response | Promise<Response>;
+}
+
+const ROUTE = "/api/tasks";
+const encoder = new TextEncoder();
+
+/**
+ * Makes the fast submit: a function that answers `request`, or returns
+ * `undefined` at once when it is not a `POST /api/tasks` it can take (the
+ * caller then hands it to the chain).
+ *
+ * @example
+ * ```ts ignore
+ * const submit = fastSubmit(deps);
+ * Deno.serve((request) => submit(request) ?? app.fetch(request));
+ * ```
+ */
+export function fastSubmit(
+  deps: FastSubmitDeps,
+): (request: Request) => Promise<Response> | undefined {
+  return (request) => {
+    if (request.method !== "POST" || !request.url.endsWith(ROUTE)) return undefined;
+    const url = request.url;
+    if (url.indexOf("/", url.indexOf("//") + 2) !== url.length - ROUTE.length) return undefined;
+    const headers = request.headers;
+    const length = Number(headers.get("content-length") ?? NaN);
+    if (
+      !(length >= 0 && length <= deps.maxBody) || headers.has("transfer-encoding") ||
+      headers.has("origin") || !JSON_MEDIA_TYPE.test(headers.get("content-type") ?? "") ||
+      deps.logger.enabled("debug")
+    ) {
+      return undefined;
+    }
+    if (deps.token !== undefined) {
+      const offered = bearerToken(headers.get("authorization") ?? undefined);
+      if (offered === undefined || !timingSafeEqual(offered, deps.token)) return undefined;
+    }
+    return submit(deps, request);
+  };
+}
+
+async function submit(deps: FastSubmitDeps, request: Request): Promise<Response> {
+  const started = performance.now();
+  const text = await request.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return deps.chain(again(request, text));
+  }
+  if (!isPlainSubmitInput(body) || (body as SubmitInput).idempotencyKey !== undefined) {
+    return deps.chain(again(request, text));
+  }
+  const requestId = requestIdFor(request.headers.get("x-request-id") ?? undefined);
+  let response: Response;
+  try {
+    const task = await deps.submit(body as SubmitInput);
+    response = await json(deps, request, 201, { task: taskToJson(task) }, {
+      location: `/api/tasks/${task.id}`,
+      "x-request-id": requestId,
+    });
+  } catch (error) {
+    const answer = errorAnswer(error);
+    if (answer.status >= 500 && answer.body.error.code === "internal_error") {
+      deps.logger.error("Request failed", {
+        requestId,
+        method: "POST",
+        path: ROUTE,
+        error,
+        stack: error instanceof Error ? error.stack : undefined,
+      });
+    }
+    response = await json(deps, request, answer.status, answer.body, {
+      ...answer.headers,
+      "x-request-id": requestId,
+    });
+  }
+  deps.metrics.record("POST", ROUTE, response.status, performance.now() - started);
+  return response;
+}
+
+/** The request again, its body the text already read. */
+function again(request: Request, text: string): Request {
+  return new Request(request.url, { method: "POST", headers: request.headers, body: text });
+}
+
+/** A JSON answer as the chain's compression middleware would finish it. */
+async function json(
+  deps: FastSubmitDeps,
+  request: Request,
+  status: number,
+  value: unknown,
+  extra: Record<string, string>,
+): Promise<Response> {
+  let bytes: Uint8Array = encoder.encode(JSON.stringify(value));
+  const headers: Record<string, string> = { "content-type": "application/json", ...extra };
+  if (bytes.byteLength >= deps.compressThreshold) {
+    headers.vary = "Accept-Encoding";
+    const coding = negotiateCoding(
+      request.headers.get("accept-encoding") ?? undefined,
+      deps.codings,
+    );
+    if (coding !== undefined) {
+      bytes = await encode(bytes, coding);
+      headers["content-encoding"] = coding;
+    }
+  }
+  headers["content-length"] = String(bytes.byteLength);
+  return new Response(bytes as Uint8Array<ArrayBuffer>, { status, headers });
+}
