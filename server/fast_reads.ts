@@ -56,6 +56,8 @@ const encoder = new TextEncoder();
 export function fastReads(
   deps: FastReadDeps,
 ): (request: Request) => Response | Promise<Response> | undefined {
+  // `/health` changes once a second (its uptime): its bytes and tag are kept until it does.
+  let health = { json: "", bytes: new Uint8Array(), etag: "" };
   return (request) => {
     if (request.method !== "GET") return undefined;
     const path = pathOf(request.url);
@@ -69,7 +71,12 @@ export function fastReads(
     }
     if (path === "/health") {
       const started = performance.now();
-      return answer(deps, request, "/health", JSON.stringify(deps.health()), started) ??
+      const json = JSON.stringify(deps.health());
+      if (json !== health.json) {
+        const bytes = encoder.encode(json);
+        health = { json, bytes, etag: weakTag(bytes) };
+      }
+      return answer(deps, request, "/health", health.bytes, health.etag, started) ??
         deps.chain(request);
     }
     if (!path.startsWith(TASK_PATH)) return undefined;
@@ -91,21 +98,25 @@ async function readTask(
   const started = performance.now();
   const task = id === null ? undefined : await deps.getTask(id);
   if (task === undefined) return deps.chain(request);
-  const body = JSON.stringify({ task: taskToJson(task) });
-  return answer(deps, request, "/api/tasks/:id", body, started) ?? deps.chain(request);
+  const bytes = encoder.encode(JSON.stringify({ task: taskToJson(task) }));
+  return answer(deps, request, "/api/tasks/:id", bytes, undefined, started) ??
+    deps.chain(request);
 }
 
-/** The chain's answer of `json` (200, or 304), or `undefined` when it would compress it. */
+/**
+ * The chain's answer of the JSON `bytes` (200, or 304) with their tag
+ * (computed when not given), or `undefined` when the chain would compress it.
+ */
 function answer(
   deps: FastReadDeps,
   request: Request,
   route: string,
-  json: string,
+  bytes: Uint8Array<ArrayBuffer>,
+  tag: string | undefined,
   started: number,
 ): Response | undefined {
-  const bytes = encoder.encode(json);
   if (bytes.byteLength >= deps.compressThreshold) return undefined;
-  const etag = weakTag(bytes);
+  const etag = tag ?? weakTag(bytes);
   const requestId = requestIdFor(request.headers.get("x-request-id") ?? undefined);
   let response: Response;
   if (noneMatch(request.headers.get("if-none-match") ?? undefined, etag)) {
