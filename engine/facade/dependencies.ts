@@ -19,11 +19,11 @@
 
 import { ValidationError } from "../model/errors.ts";
 import type { Lifecycle } from "../model/lifecycle.ts";
-import { MAX_DEPENDENCIES } from "../model/limits.ts";
 import { isTerminal, type ParentOutcome, type Task } from "../model/task.ts";
 import type { SharedTaskStore, StoreChange } from "../store/shared_store.ts";
 import type { TaskStore } from "../store/store.ts";
 import type { StoreWriter } from "../store/store_writer.ts";
+import { attachParents, dependencyFailed, outcomeOf } from "./parent_outcomes.ts";
 
 /** How often a shared store's blocked tasks are looked over, and how many at a time. */
 const SWEEP_MS = 1_000;
@@ -337,92 +337,4 @@ export class Dependencies {
     const lastSeen = await this.#resolveShared({ after: this.#cursor, limit: SWEEP_PAGE });
     this.#cursor = lastSeen ?? FIRST_ID;
   }
-}
-
-/** Checks a `dependsOn` field from an untrusted source (ids, or `"#n"` for an earlier task of the batch). */
-export function dependsOnField(
-  value: unknown,
-  index: number,
-  field: string,
-): string[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.length > MAX_DEPENDENCIES) {
-    throw new ValidationError(
-      `Field ${field} must be an array of at most ${MAX_DEPENDENCIES} task ids.`,
-      field,
-    );
-  }
-  const seen = new Set<string>();
-  return value.map((ref, k) => {
-    const at = `${field}[${k}]`;
-    if (typeof ref !== "string" || ref === "") {
-      throw new ValidationError(
-        `Field ${at} must be a task id, or "#n" for the batch's task at index n.`,
-        at,
-      );
-    }
-    if (ref.startsWith("#")) {
-      const n = Number(ref.slice(1));
-      if (index === 0) {
-        throw new ValidationError(
-          `Field ${at} refers to a task of the batch ("#n"), which only a later task of a batch can.`,
-          at,
-        );
-      }
-      if (!/^#\d{1,6}$/.test(ref) || n >= index) {
-        throw new ValidationError(
-          `Field ${at} must refer to an earlier task of the batch ("#0" to "#${
-            index - 1
-          }"): received ${JSON.stringify(ref)}.`,
-          at,
-        );
-      }
-    } else if (!UUID.test(ref)) {
-      throw new ValidationError(
-        `Field ${at} must be a task id: received ${JSON.stringify(ref)}.`,
-        at,
-      );
-    }
-    if (seen.has(ref)) {
-      throw new ValidationError(`Field ${at} names ${JSON.stringify(ref)} twice.`, at);
-    }
-    seen.add(ref);
-    return ref;
-  });
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A finished parent as its dependent's handler sees it. */
-function outcomeOf(task: Task): ParentOutcome {
-  return {
-    id: task.id,
-    type: task.type,
-    status: task.status,
-    result: task.status === "succeeded" ? task.result ?? null : null,
-    error: task.error ?? null,
-  };
-}
-
-/** The error of a task cancelled because a parent failed or was cancelled. */
-function dependencyFailed(parent: ParentOutcome): Task["error"] {
-  return {
-    name: "DependencyFailedError",
-    message: `Task ${parent.id} (${parent.type}), which this task depends on, ${
-      parent.status === "failed" ? "failed" : "was cancelled"
-    }.`,
-  };
-}
-
-/**
- * Gives a task its parents' outcomes for its worker (`ctx.parents`): kept
- * out of snapshots, events and the store (not enumerable).
- */
-export function attachParents(task: Task, outcomes: ParentOutcome[]): void {
-  Object.defineProperty(task, "parents", {
-    value: outcomes,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
 }

@@ -17,7 +17,7 @@ import {
   MIN_PRIORITY,
 } from "../model/limits.ts";
 import type { ParentFailurePolicy, Task } from "../model/task.ts";
-import { dependsOnField } from "./dependencies.ts";
+import { dependsOnField } from "./depends_on_field.ts";
 import { describe, type ResolvedOptions } from "./options.ts";
 
 const KNOWN_FIELDS = new Set([
