@@ -1,250 +1,22 @@
 /**
- * Prometheus metrics: HTTP request counters kept by the service, and engine
- * and WebSocket figures read when `/metrics` is scraped.
+ * Prometheus metrics: the `/metrics` document, with engine and WebSocket
+ * figures read when it is scraped. The counters the service keeps between
+ * scrapes live beside it: HTTP requests in `http_metrics.ts`, tasks and
+ * schedule ticks in `task_counters.ts`.
  *
  * @module
  */
 
-import {
-  TASK_STATUSES,
-  type TaskStatus,
-  TERMINAL_STATUSES,
-  type ThreadFlowEvent,
-} from "../engine/mod.ts";
 import type { WorkerInfo } from "../engine/mod.ts";
 import type { EngineStats, HistogramSnapshot } from "./engine_port.ts";
+import type { HttpMetrics } from "./http_metrics.ts";
 import { type ProcessFigures, processMetricLines } from "./process_metrics.ts";
+import { histogramLines, labels } from "./prometheus_text.ts";
+import type { TaskCounters } from "./task_counters.ts";
 
-/** Upper bounds of the HTTP duration histogram, in seconds. */
-const HTTP_BOUNDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-/** Methods counted under their own name; any other is counted as `OTHER`. */
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "PATCH",
-  "OPTIONS",
-  "CONNECT",
-  "TRACE",
-]);
-
-/**
- * The `method` label of a request: the method itself when it is one of
- * RFC 9110's (and PATCH), else `OTHER`, so made-up methods cannot create
- * series without end.
- *
- * @example
- * ```ts
- * import { methodLabel } from "./metrics.ts";
- * methodLabel("GET"); // "GET"
- * methodLabel("FOO"); // "OTHER"
- * ```
- */
-export function methodLabel(method: string): string {
-  return KNOWN_METHODS.has(method) ? method : "OTHER";
-}
-
-interface RouteCounter {
-  method: string;
-  route: string;
-  status: number;
-  count: number;
-}
-
-/**
- * Counts HTTP requests by method, route pattern and status, and their
- * durations in one histogram.
- *
- * @example
- * ```ts
- * import { HttpMetrics } from "./metrics.ts";
- * const metrics = new HttpMetrics();
- * metrics.record("GET", "/api/tasks/:id", 200, 1.5);
- * ```
- */
-export class HttpMetrics {
-  #counters = new Map<string, RouteCounter>();
-  #buckets = new Array<number>(HTTP_BOUNDS.length + 1).fill(0);
-  #sum = 0;
-  #count = 0;
-
-  /** Records one finished request; `durationMs` in milliseconds. */
-  record(rawMethod: string, route: string, status: number, durationMs: number): void {
-    const method = methodLabel(rawMethod);
-    const key = `${method} ${status} ${route}`;
-    const counter = this.#counters.get(key);
-    if (counter) counter.count++;
-    else this.#counters.set(key, { method, route, status, count: 1 });
-    const seconds = durationMs / 1000;
-    let bucket = 0;
-    while (bucket < HTTP_BOUNDS.length && seconds > HTTP_BOUNDS[bucket]) bucket++;
-    this.#buckets[bucket]++;
-    this.#sum += seconds;
-    this.#count++;
-  }
-
-  /** Requests counted so far for a route and status (for tests). */
-  count(method: string, route: string, status: number): number {
-    return this.#counters.get(`${methodLabel(method)} ${status} ${route}`)?.count ?? 0;
-  }
-
-  /** The metrics in Prometheus text format. */
-  render(): string {
-    const lines = [
-      "# HELP threadflow_http_requests_total HTTP requests answered, by method, route and status.",
-      "# TYPE threadflow_http_requests_total counter",
-    ];
-    for (const counter of this.#counters.values()) {
-      lines.push(
-        `threadflow_http_requests_total${
-          labels({
-            method: counter.method,
-            route: counter.route,
-            status: String(counter.status),
-          })
-        } ${counter.count}`,
-      );
-    }
-    lines.push(
-      "# HELP threadflow_http_request_duration_seconds Time to answer HTTP requests.",
-      "# TYPE threadflow_http_request_duration_seconds histogram",
-      ...histogramLines(
-        "threadflow_http_request_duration_seconds",
-        HTTP_BOUNDS,
-        this.#buckets,
-        this.#sum,
-        this.#count,
-      ),
-    );
-    return lines.join("\n") + "\n";
-  }
-}
-
-/**
- * Counts tasks submitted (by type) and finished (by type and status) from
- * the engine's events, as counters for `rate()`. With a shared store every
- * node sees every node's events, so each node counts the whole cluster's tasks.
- *
- * @example
- * ```ts ignore
- * const counters = new TaskCounters(engine.taskTypes().map((t) => t.name));
- * engine.on((event) => counters.observe(event));
- * ```
- */
-export class TaskCounters {
-  #submitted = new Map<string, number>();
-  #finished = new Map<string, Map<TaskStatus, number>>();
-  /** Ticks this node fired or skipped, by schedule then outcome. */
-  #ticks = new Map<string, { fired: number; skipped: number }>();
-  #nodeId: string | undefined;
-  #relayed: () => boolean;
-
-  /**
-   * Starts every known type's series at 0, so `rate()` sees their first
-   * tasks. On a cluster every node sees every event, relayed: each counts
-   * only its own, so the counters sum over nodes. `nodeId` is this node's
-   * (schedule ticks are counted by the node that fired them); `relayed`
-   * tells, while a listener runs, whether the event came from another node.
-   */
-  constructor(
-    types: readonly string[] = [],
-    options: { nodeId?: string; relayed?: () => boolean } = {},
-  ) {
-    for (const type of types) this.#typeSeries(type);
-    this.#nodeId = options.nodeId;
-    this.#relayed = options.relayed ?? (() => false);
-  }
-
-  /**
-   * Counts a new task (`task.scheduled`, or `task.queued` of a task never
-   * scheduled), every end, and each schedule tick this node fired or skipped.
-   */
-  observe(event: ThreadFlowEvent): void {
-    if ("schedule" in event) {
-      if (event.type !== "schedule.fired" && event.type !== "schedule.skipped") return;
-      if (event.nodeId !== this.#nodeId) return;
-      const ticks = this.#ticks.get(event.name) ?? { fired: 0, skipped: 0 };
-      ticks[event.type === "schedule.fired" ? "fired" : "skipped"]++;
-      this.#ticks.set(event.name, ticks);
-      return;
-    }
-    if (!("task" in event) || this.#relayed()) return;
-    const { task } = event;
-    if (event.type === "task.scheduled" || event.type === "task.queued") {
-      // A scheduled task coming due is queued too; only a task that never waited for its time
-      // (runAt is its creation) enters the queue new. Retries are `task.retrying`.
-      if (event.type === "task.scheduled" || task.runAt <= task.createdAt) {
-        this.#typeSeries(task.type);
-        this.#submitted.set(task.type, (this.#submitted.get(task.type) ?? 0) + 1);
-      }
-      return;
-    }
-    if (TERMINAL_STATUSES.has(task.status) && event.type === `task.${task.status}`) {
-      const byStatus = this.#typeSeries(task.type);
-      byStatus.set(task.status, (byStatus.get(task.status) ?? 0) + 1);
-    }
-  }
-
-  /** Tasks of `type` submitted so far (for tests). */
-  submitted(type: string): number {
-    return this.#submitted.get(type) ?? 0;
-  }
-
-  /** Tasks of `type` that ended in `status` so far (for tests). */
-  finished(type: string, status: TaskStatus): number {
-    return this.#finished.get(type)?.get(status) ?? 0;
-  }
-
-  /** The counters in Prometheus text format. */
-  lines(): string[] {
-    const lines = [
-      "# HELP threadflow_tasks_submitted_total Tasks submitted, by type.",
-      "# TYPE threadflow_tasks_submitted_total counter",
-    ];
-    for (const [type, count] of this.#submitted) {
-      lines.push(`threadflow_tasks_submitted_total${labels({ type })} ${count}`);
-    }
-    lines.push(
-      "# HELP threadflow_tasks_finished_total Tasks that ended, by type and final status.",
-      "# TYPE threadflow_tasks_finished_total counter",
-    );
-    for (const [type, byStatus] of this.#finished) {
-      for (const [status, count] of byStatus) {
-        lines.push(`threadflow_tasks_finished_total${labels({ type, status })} ${count}`);
-      }
-    }
-    lines.push(
-      "# HELP threadflow_schedule_ticks_total Schedule ticks this node fired (a task submitted) " +
-        "or skipped (overlap skip), by schedule.",
-      "# TYPE threadflow_schedule_ticks_total counter",
-    );
-    for (const [schedule, ticks] of this.#ticks) {
-      for (const outcome of ["fired", "skipped"] as const) {
-        lines.push(
-          `threadflow_schedule_ticks_total${labels({ schedule, outcome })} ${ticks[outcome]}`,
-        );
-      }
-    }
-    return lines;
-  }
-
-  #typeSeries(type: string): Map<TaskStatus, number> {
-    let byStatus = this.#finished.get(type);
-    if (byStatus === undefined) {
-      byStatus = new Map(
-        TASK_STATUSES.filter((status) => TERMINAL_STATUSES.has(status)).map((
-          status,
-        ) => [status, 0]),
-      );
-      this.#finished.set(type, byStatus);
-      if (!this.#submitted.has(type)) this.#submitted.set(type, 0);
-    }
-    return byStatus;
-  }
-}
+// The service and its routes import the counters from here, beside the document they feed.
+export { HttpMetrics, methodLabel } from "./http_metrics.ts";
+export { TaskCounters } from "./task_counters.ts";
 
 /** Figures about WebSocket clients for `/metrics`. */
 export interface WebSocketFigures {
@@ -371,6 +143,7 @@ function workerUsageLines(workers: WorkerInfo[]): string[] {
   return lines;
 }
 
+/** An engine histogram, kept in milliseconds, as Prometheus lines in seconds. */
 function engineHistogram(name: string, histogram: HistogramSnapshot): string[] {
   return histogramLines(
     name,
@@ -379,30 +152,4 @@ function engineHistogram(name: string, histogram: HistogramSnapshot): string[] {
     histogram.sum / 1000,
     histogram.count,
   );
-}
-
-/** Prometheus histogram lines from per-bucket (not cumulative) counts; the last is +Inf. */
-function histogramLines(
-  name: string,
-  bounds: readonly number[],
-  counts: readonly number[],
-  sum: number,
-  count: number,
-): string[] {
-  const lines: string[] = [];
-  let cumulative = 0;
-  for (let i = 0; i < bounds.length; i++) {
-    cumulative += counts[i] ?? 0;
-    lines.push(`${name}_bucket${labels({ le: String(bounds[i]) })} ${cumulative}`);
-  }
-  lines.push(`${name}_bucket${labels({ le: "+Inf" })} ${count}`);
-  lines.push(`${name}_sum ${sum}`, `${name}_count ${count}`);
-  return lines;
-}
-
-function labels(values: Record<string, string>): string {
-  const parts = Object.entries(values).map(([key, value]) =>
-    `${key}="${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`
-  );
-  return `{${parts.join(",")}}`;
 }
