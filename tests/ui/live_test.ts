@@ -1,4 +1,5 @@
-import { applyWorkerUpdates, backoffDelay, isStale } from "../../islands/_client/live.ts";
+import { backoffDelay, isStale } from "../../islands/_client/live.ts";
+import { applyWorkerUpdates } from "../../islands/_client/worker_updates.ts";
 import type { Task, TaskEvent, WorkerInfo } from "../../components/types.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
