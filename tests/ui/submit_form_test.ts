@@ -1,4 +1,4 @@
-import { formField, initialForm, readForm } from "../../islands/SubmitPanel.tsx";
+import { formField, initialForm, readForm } from "../../islands/_client/submit_form.ts";
 import { assertEquals } from "./_assert.ts";
 
 const FORM = { ...initialForm("sleep"), payload: '{ "ms": 10 }' };
