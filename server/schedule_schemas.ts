@@ -8,7 +8,7 @@
 
 import { z } from "@hono/zod-openapi";
 import { MAX_ATTEMPTS, MAX_TIMEOUT_MS } from "../engine/mod.ts";
-import { expected, integer, priority } from "./schemas.ts";
+import { expected, integer, priority } from "./schema_fields.ts";
 
 const cron = z.string({ error: expected('cron must be a cron pattern or "@every <interval>"') })
   .min(1, { error: expected('cron must be a cron pattern or "@every <interval>"') })
