@@ -1,7 +1,8 @@
 /**
  * Shared helpers for the engine tests: small assertions (no `jsr:` imports
  * here), an engine factory wired to the fixture task modules, an event
- * recorder, polling and a seeded random generator.
+ * recorder, a worker occupied by a `hold` task, polling and a seeded random
+ * generator.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
 import type { ThreadFlowOptions } from "../../engine/facade/options.ts";
 import type { TaskEvent, ThreadFlowEvent } from "../../engine/model/events.ts";
 import { TERMINAL_EVENT_TYPES } from "../../engine/model/events.ts";
+import type { Task } from "../../engine/model/task.ts";
 
 /** The folder of fixture task modules (spin, throws, hold, probe, …). */
 export const FIXTURE_TASKS = new URL("../fixtures/tasks/", import.meta.url);
@@ -158,6 +160,13 @@ export class EventLog {
   startOrder(): string[] {
     return this.tasks("task.started").map((e) => e.task.id);
   }
+}
+
+/** Occupies the only worker with a `hold` task; returns it once it runs. */
+export async function occupy(tf: ThreadFlow, log: EventLog): Promise<Task> {
+  const blocker = await tf.submit({ type: "hold", priority: 10 });
+  await waitFor(() => log.tasks("task.started", blocker.id).length === 1, "the blocker to start");
+  return blocker;
 }
 
 // Captured before any test installs fake timers, so polling keeps real time.
