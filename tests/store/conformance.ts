@@ -2,125 +2,42 @@
  * The store conformance suite, written once and run against every
  * {@linkcode TaskStore}: memory, SQLite and PostgreSQL must behave the same.
  * Each test gets a fresh store from the harness (a new file, a new schema).
+ * Listing and counting are in `list_conformance.ts`, the shared-store part in
+ * `shared_conformance.ts`, what they share in `_store_fixtures.ts`; the store
+ * tests import all of it from here.
  *
  * @module
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { v7 as uuidv7 } from "uuid";
-import type { Task, TaskStatus } from "../../engine/model/task.ts";
-import { normalizeQuery, type TaskQuery } from "../../engine/model/query.ts";
-import type { TaskStore } from "../../engine/store/store.ts";
-import type { StoredSchedule } from "../../engine/model/schedule.ts";
-import type { SharedTaskStore } from "../../engine/store/shared_store.ts";
+import type { TaskStatus } from "../../engine/model/task.ts";
+import { normalizeQuery } from "../../engine/model/query.ts";
+import {
+  changed,
+  type ConformanceOptions,
+  conformanceTest,
+  makeSchedule,
+  makeTask,
+  withStore,
+} from "./_store_fixtures.ts";
+import { listConformance } from "./list_conformance.ts";
 
-/** Makes stores for one test and cleans up after it. */
-export interface StoreHarness {
-  /** A new store object, not opened. Over the same data as earlier ones from this harness. */
-  create(): TaskStore;
-  /** Deletes what the test left (files, schema). Stores are closed first. */
-  cleanup(): Promise<void>;
-}
-
-/** How to run the suite against one kind of store. */
-export interface ConformanceOptions {
-  /** Test name prefix, e.g. `sqlite`. */
-  name: string;
-  /** A fresh harness per test. */
-  harness(): Promise<StoreHarness>;
-  /** Data survives close + reopen (durable stores). */
-  durable: boolean;
-  /** A shared store: `open()` returns `[]` (the queue stays in the database). */
-  shared?: boolean;
-  /** Skip everything, with this reason, when a prerequisite is missing. */
-  ignore?: string;
-}
+export {
+  changed,
+  type ConformanceOptions,
+  makeSchedule,
+  makeTask,
+  type StoreHarness,
+  withStore,
+} from "./_store_fixtures.ts";
+export { sharedStoreConformance } from "./shared_conformance.ts";
 
 const FINISHED: TaskStatus[] = ["succeeded", "failed", "cancelled"];
 
-/** A task as the engine would insert it; `overrides` win. */
-export function makeTask(overrides: Partial<Task> = {}): Task {
-  const now = Date.now();
-  return {
-    id: uuidv7(),
-    type: "noop",
-    payload: { n: 1 },
-    priority: 5,
-    status: "queued",
-    attempts: 0,
-    maxAttempts: 1,
-    timeoutMs: 60_000,
-    progress: null,
-    result: null,
-    error: null,
-    createdAt: now,
-    runAt: now,
-    startedAt: null,
-    finishedAt: null,
-    workerId: null,
-    idempotencyKey: null,
-    nodeId: null,
-    ...overrides,
-  };
-}
-
-/** A schedule as the engine would save it; `overrides` win. */
-export function makeSchedule(overrides: Partial<StoredSchedule> = {}): StoredSchedule {
-  return {
-    name: "every-minute",
-    cron: "* * * * *",
-    timezone: "UTC",
-    task: { type: "noop" },
-    overlap: "allow",
-    catchUp: "latest",
-    paused: false,
-    createdAt: 1_000,
-    updatedAt: 1_000,
-    nextRunAt: 60_000,
-    lastTick: null,
-    lastTaskId: null,
-    ...overrides,
-  };
-}
-
-/** A copy of `task` with `changes`, as the engine writes after a transition. */
-export function changed(task: Task, changes: Partial<Task>): Task {
-  return { ...task, ...changes };
-}
-
-/**
- * Opens a store from `harness`, runs `fn`, and closes it (and cleans up) even
- * when `fn` throws.
- */
-export async function withStore<S extends TaskStore = TaskStore>(
-  harness: StoreHarness,
-  fn: (store: S) => Promise<void>,
-): Promise<void> {
-  const store = harness.create() as S;
-  try {
-    await store.open();
-    await fn(store);
-  } finally {
-    await store.close();
-    await harness.cleanup();
-  }
-}
-
 /** Registers the suite for one store kind with `Deno.test`. */
 export function storeConformance(options: ConformanceOptions): void {
-  const test = (
-    name: string,
-    fn: (harness: StoreHarness) => Promise<void>,
-    durable = false,
-    localOnly = false,
-  ) => {
-    Deno.test({
-      name: `${options.name}: ${name}`,
-      ignore: options.ignore !== undefined || (durable && !options.durable) ||
-        (localOnly && options.shared === true),
-      fn: async () => fn(await options.harness()),
-    });
-  };
+  const test = conformanceTest(options);
 
   test("open on an empty store returns no tasks", async (harness) => {
     const store = harness.create();
@@ -350,68 +267,6 @@ export function storeConformance(options: ConformanceOptions): void {
     true,
   );
 
-  test("list is newest first, filters combine, and the cursor pages without gaps", (harness) =>
-    withStore(harness, async (store) => {
-      const types = ["fib", "sleep", "noop"];
-      const statuses: TaskStatus[] = ["queued", "running", "succeeded", "failed"];
-      const tasks = Array.from(
-        { length: 37 },
-        (_, i) =>
-          makeTask({
-            type: types[i % 3],
-            status: statuses[i % 4],
-            priority: 1 + (i % 10),
-          }),
-      );
-      await store.insert(tasks.map((t) => ({ ...t })));
-      const newestFirst = [...tasks].reverse();
-      const list = (query: TaskQuery) => store.list(normalizeQuery(query));
-
-      const all = await list({ limit: 1000 });
-      assertEquals(all.tasks.map((t) => t.id), newestFirst.map((t) => t.id));
-      assertEquals(all.nextCursor, null);
-
-      const seen: string[] = [];
-      let cursor: string | undefined;
-      let pages = 0;
-      do {
-        const page = await list({ limit: 10, cursor });
-        seen.push(...page.tasks.map((t) => t.id));
-        cursor = page.nextCursor ?? undefined;
-        pages++;
-      } while (cursor !== undefined);
-      assertEquals(pages, 4);
-      assertEquals(seen, newestFirst.map((t) => t.id));
-
-      const exact = await list({ limit: 37 });
-      assertEquals(exact.tasks.length, 37);
-      assertEquals(exact.nextCursor, null);
-
-      const match = (t: Task) =>
-        (t.type === "fib" || t.type === "noop") && ["queued", "failed"].includes(t.status) &&
-        t.priority >= 3;
-      const filtered = await list({
-        type: ["fib", "noop"],
-        status: ["queued", "failed"],
-        priority: [3, 4, 5, 6, 7, 8, 9, 10],
-        limit: 4,
-      });
-      const expected = newestFirst.filter(match).map((t) => t.id);
-      assertEquals(filtered.tasks.map((t) => t.id), expected.slice(0, 4));
-      const rest = await list({
-        type: ["fib", "noop"],
-        status: ["queued", "failed"],
-        priority: [3, 4, 5, 6, 7, 8, 9, 10],
-        limit: 1000,
-        cursor: filtered.nextCursor!,
-      });
-      assertEquals(rest.tasks.map((t) => t.id), expected.slice(4));
-
-      const defaultPage = await list({});
-      assertEquals(defaultPage.tasks.length, 37);
-      assertEquals((await list({ status: ["cancelled"] })).tasks, []);
-    }));
-
   test("a task's attempt history and retryOf are written and read back", (harness) =>
     withStore(harness, async (store) => {
       const old = makeTask({ status: "failed", finishedAt: Date.now() });
@@ -441,115 +296,6 @@ export function storeConformance(options: ConformanceOptions): void {
       const [listed] = (await store.list(normalizeQuery({ status: "scheduled" }))).tasks;
       assertEquals(listed.history, history);
       assertEquals(listed.retryOf, old.id);
-    }));
-
-  test("counts tasks by type and status", (harness) =>
-    withStore(harness, async (store) => {
-      const tasks = [
-        makeTask({ type: "fib", status: "queued" }),
-        makeTask({ type: "fib", status: "failed", finishedAt: 1 }),
-        makeTask({ type: "fib", status: "failed", finishedAt: 2 }),
-        makeTask({ type: "noop", status: "running" }),
-      ];
-      await store.insert(tasks.map((t) => ({ ...t })));
-      await store.write([changed(tasks[3], { status: "succeeded", finishedAt: 3 })]);
-      const byType = await store.countsByType();
-      assertEquals(Object.keys(byType).sort(), ["fib", "noop"]);
-      assertEquals(byType.fib.queued, 1);
-      assertEquals(byType.fib.failed, 2);
-      assertEquals(byType.fib.running, 0);
-      assertEquals(byType.noop.succeeded, 1);
-      assertEquals(byType.noop.running, 0);
-    }));
-
-  test("list sorts by priority and run time, finds an id prefix, and counts the total", (harness) =>
-    withStore(harness, async (store) => {
-      const run = (ms: number | null) =>
-        ms === null
-          ? {}
-          : { status: "succeeded" as const, startedAt: 1_000, finishedAt: 1_000 + ms };
-      const tasks = [
-        makeTask({ priority: 3, ...run(50) }),
-        makeTask({ priority: 9, ...run(5) }),
-        makeTask({ priority: 3, ...run(null) }),
-        makeTask({ priority: 9, type: "fib", ...run(500) }),
-        makeTask({ priority: 1, ...run(50) }),
-      ];
-      await store.insert(tasks.map((t) => ({ ...t })));
-      const ids = async (query: TaskQuery) =>
-        (await store.list(normalizeQuery(query))).tasks.map((task) =>
-          tasks.findIndex((t) => t.id === task.id)
-        );
-      assertEquals(await ids({ sort: "priority" }), [3, 1, 2, 0, 4]);
-      assertEquals(await ids({ sort: "runTime" }), [3, 4, 0, 1, 2]);
-      assertEquals(await ids({ sort: "created" }), [4, 3, 2, 1, 0]);
-      // Pages of a sort follow on without gaps.
-      const first = await store.list(
-        normalizeQuery({ sort: "priority", limit: 2, withTotal: true }),
-      );
-      assertEquals(first.total, 5);
-      assert(first.nextCursor !== null);
-      const second = await store.list(
-        normalizeQuery({ sort: "priority", limit: 2, cursor: first.nextCursor }),
-      );
-      assertEquals(second.total, undefined);
-      assertEquals(second.tasks.map((t) => t.id), [tasks[2].id, tasks[0].id]);
-      // A prefix, the whole id, and no match; filters combine with the total.
-      assertEquals(await ids({ idPrefix: tasks[2].id }), [2]);
-      assertEquals(await ids({ idPrefix: tasks[2].id.toUpperCase().slice(0, 36) }), [2]);
-      const shared = tasks[0].id.slice(0, 8);
-      assertEquals(
-        (await ids({ idPrefix: shared })).length,
-        tasks.filter((t) => t.id.startsWith(shared)).length,
-      );
-      const none = await store.list(
-        normalizeQuery({ idPrefix: "ffffffff-ff", withTotal: true }),
-      );
-      assertEquals([none.tasks.length, none.total], [0, 0]);
-      const fibs = await store.list(
-        normalizeQuery({ type: "fib", priority: 9, withTotal: true, limit: 1 }),
-      );
-      assertEquals([fibs.tasks.map((t) => t.id), fibs.total], [[tasks[3].id], 1]);
-      const nines = await store.list(normalizeQuery({ priority: 9, withTotal: true, limit: 1 }));
-      assertEquals(nines.total, 2);
-    }));
-
-  test("counts tasks by status", (harness) =>
-    withStore(harness, async (store) => {
-      const tasks = [
-        makeTask({ status: "queued" }),
-        makeTask({ status: "queued" }),
-        makeTask({ status: "scheduled", runAt: Date.now() + 60_000 }),
-        makeTask({ status: "running" }),
-      ];
-      await store.insert(tasks.map((t) => ({ ...t })));
-      await store.write([changed(tasks[1], { status: "cancelled", finishedAt: Date.now() })]);
-      // Neither a duplicate key nor a write of an unknown task changes the counts.
-      await store.insert([makeTask({ idempotencyKey: "counted" })]);
-      await store.insert([makeTask({ idempotencyKey: "counted", status: "running" })]);
-      await store.write([makeTask({ status: "failed" })]);
-      await store.write([changed(tasks[0], { status: "running" })]);
-      await store.write([changed(tasks[0], { status: "queued" })]);
-      assertEquals(await store.counts(), {
-        blocked: 0,
-        scheduled: 1,
-        queued: 2,
-        running: 1,
-        succeeded: 0,
-        failed: 0,
-        cancelled: 1,
-      });
-      await store.write([changed(tasks[3], { status: "succeeded", finishedAt: Date.now() })]);
-      await store.prune({ finishedBefore: Infinity, maxFinished: 0, batchSize: 10 });
-      assertEquals(await store.counts(), {
-        blocked: 0,
-        scheduled: 1,
-        queued: 2,
-        running: 0,
-        succeeded: 0,
-        failed: 0,
-        cancelled: 0,
-      });
     }));
 
   test("prune deletes old finished tasks, keeps at most maxFinished, in batches", (harness) =>
@@ -691,288 +437,6 @@ export function storeConformance(options: ConformanceOptions): void {
     };
     return check().finally(() => harness.cleanup());
   }, true);
-}
 
-/** Registers the shared-store part of the suite (claiming, leases, fencing, messages). */
-export function sharedStoreConformance(
-  options: Omit<ConformanceOptions, "durable"> & { harness(): Promise<StoreHarness> },
-): void {
-  const test = (name: string, fn: (harness: StoreHarness) => Promise<void>) => {
-    Deno.test({
-      name: `${options.name}: ${name}`,
-      ignore: options.ignore !== undefined,
-      fn: async () => fn(await options.harness()),
-    });
-  };
-  const shared = (harness: StoreHarness, fn: (store: SharedTaskStore) => Promise<void>) =>
-    withStore<SharedTaskStore>(harness, fn);
-
-  test("claim takes the highest priority first, then the oldest, and leases it", (harness) =>
-    shared(harness, async (store) => {
-      const tasks = [
-        makeTask({ priority: 1 }),
-        makeTask({ priority: 9 }),
-        makeTask({ priority: 5 }),
-        makeTask({ priority: 9 }),
-        makeTask({ priority: 5, status: "scheduled", runAt: Date.now() + 60_000 }),
-        makeTask({ priority: 10, runAt: Date.now() + 60_000 }),
-      ];
-      await store.insert(tasks);
-      const claimed = await store.claim(3, "node-a", 15_000);
-      assertEquals(claimed.map((c) => c.task.id), [tasks[1].id, tasks[3].id, tasks[2].id]);
-      for (const c of claimed) {
-        // Claimed is not running: a worker has not started it yet.
-        assertEquals(c.task.status, "queued");
-        assertEquals(c.task.attempts, 0);
-        assertEquals(c.task.nodeId, "node-a");
-        assertEquals(c.task.startedAt, null);
-        assert(c.leaseExpiresAt > Date.now() + 10_000);
-        assertEquals(typeof c.leaseToken, "string");
-      }
-      assertEquals(new Set(claimed.map((c) => c.leaseToken)).size, 3);
-      const next = await store.claim(10, "node-b", 15_000);
-      assertEquals(next.map((c) => c.task.id), [tasks[0].id]);
-      assertEquals(await store.claim(10, "node-b", 15_000), []);
-      assertEquals((await store.get(tasks[1].id))?.status, "queued");
-    }));
-
-  test("claim with aging orders by aged priority", (harness) =>
-    shared(harness, async (store) => {
-      const now = Date.now();
-      const old = makeTask({ priority: 2, runAt: now - 10_000 });
-      const fresh = makeTask({ priority: 9, runAt: now });
-      await store.insert([fresh, old]);
-      // 10 s at one level per second: the priority-2 task counts as 10 (capped) and is older.
-      const claimed = await store.claim(2, "node-a", 15_000, 1_000);
-      assertEquals(claimed.map((c) => c.task.id), [old.id, fresh.id]);
-    }));
-
-  test("concurrent claims from two stores never take the same task", (harness) =>
-    shared(harness, async (a) => {
-      const b = harness.create() as SharedTaskStore;
-      await b.open();
-      try {
-        const tasks = Array.from({ length: 200 }, (_, i) => makeTask({ priority: 1 + (i % 10) }));
-        await a.insert(tasks);
-        const taken: string[] = [];
-        const drain = async (store: SharedTaskStore, node: string) => {
-          while (true) {
-            const claimed = await store.claim(7, node, 15_000);
-            if (claimed.length === 0) return;
-            taken.push(...claimed.map((c) => c.task.id));
-          }
-        };
-        await Promise.all([drain(a, "a"), drain(b, "b"), drain(a, "a2"), drain(b, "b2")]);
-        assertEquals(taken.length, 200);
-        assertEquals(new Set(taken).size, 200);
-      } finally {
-        await b.close();
-      }
-    }));
-
-  test("fenced writes are refused once the lease is lost; renew keeps it", (harness) =>
-    shared(harness, async (store) => {
-      const task = makeTask({ maxAttempts: 3 });
-      await store.insert([task]);
-      const [claim] = await store.claim(1, "node-a", 15_000);
-      const leases = await store.renewLeases("node-a", 30_000);
-      assertEquals(leases.map((l) => [l.taskId, l.leaseToken]), [[task.id, claim.leaseToken]]);
-      assert(leases[0].leaseExpiresAt >= claim.leaseExpiresAt);
-      assertEquals(await store.renewLeases("node-b", 30_000), []);
-
-      const started = changed(claim.task, {
-        status: "running",
-        attempts: 1,
-        startedAt: Date.now(),
-        workerId: 2,
-      });
-      assertEquals(await store.writeFenced([{ task: started, leaseToken: claim.leaseToken }]), []);
-      const progress = changed(started, { progress: 0.25 });
-      assertEquals(await store.writeFenced([{ task: progress, leaseToken: claim.leaseToken }]), []);
-      assertEquals((await store.get(task.id))?.progress, 0.25);
-      const stale = changed(progress, { status: "succeeded", finishedAt: Date.now() });
-      assertEquals(
-        await store.writeFenced([{ task: stale, leaseToken: crypto.randomUUID() }]),
-        [task.id],
-      );
-      assertEquals((await store.get(task.id))?.status, "running");
-
-      // Requeued by its node (attempt given back), still held; release hands it to any node.
-      const requeued = changed(progress, { status: "queued", attempts: 0, startedAt: null });
-      assertEquals(await store.writeFenced([{ task: requeued, leaseToken: claim.leaseToken }]), []);
-      assertEquals((await store.claim(1, "node-b", 15_000)).length, 0, "still held by node-a");
-      assertEquals(await store.release([claim.leaseToken]), [task.id]);
-      const released = await store.get(task.id);
-      assertEquals([released?.status, released?.attempts], ["queued", 0]);
-      assertEquals(await store.writeFenced([{ task: stale, leaseToken: claim.leaseToken }]), [
-        task.id,
-      ]);
-
-      // A completion with the live token ends the lease.
-      const [again] = await store.claim(1, "node-b", 15_000);
-      const done = changed(again.task, {
-        status: "succeeded",
-        attempts: 1,
-        result: 42,
-        startedAt: Date.now(),
-        finishedAt: Date.now(),
-      });
-      assertEquals(await store.writeFenced([{ task: done, leaseToken: again.leaseToken }]), []);
-      assertEquals(await store.get(task.id), done);
-      assertEquals(await store.renewLeases("node-b", 15_000), []);
-    }));
-
-  test("expired leases are reclaimed: running ones requeued or failed, claimed ones freed", (harness) =>
-    shared(harness, async (store) => {
-      const retryable = makeTask({ maxAttempts: 2, priority: 9 });
-      const lastTry = makeTask({ maxAttempts: 1, priority: 5 });
-      const unstarted = makeTask({ maxAttempts: 1, priority: 1 });
-      await store.insert([retryable, lastTry, unstarted]);
-      const claims = await store.claim(3, "dead-node", 1);
-      assertEquals(claims.length, 3);
-      const running = claims.slice(0, 2).map((c) => ({
-        task: changed(c.task, { status: "running" as const, attempts: 1, startedAt: Date.now() }),
-        leaseToken: c.leaseToken,
-      }));
-      assertEquals(await store.writeFenced(running), []);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      const reclaimed = await store.reclaimExpired();
-      const byId = new Map(reclaimed.map((c) => [c.task.id, c]));
-      assertEquals(byId.size, 2, "a claim that never started changes no status");
-      assertEquals(byId.get(retryable.id)?.from, "running");
-      assertEquals(byId.get(retryable.id)?.task.status, "queued");
-      assertEquals(byId.get(retryable.id)?.task.attempts, 1);
-      assertEquals(byId.get(lastTry.id)?.task.status, "failed");
-      assertEquals(byId.get(lastTry.id)?.task.error?.name, "LeaseExpiredError");
-      assert(byId.get(lastTry.id)?.task.finishedAt);
-      assertEquals(await store.reclaimExpired(), []);
-      // The zombie's completion is refused; the new owner's goes through.
-      const zombie = changed(running[0].task, { status: "succeeded", finishedAt: Date.now() });
-      assertEquals(await store.writeFenced([{ task: zombie, leaseToken: claims[0].leaseToken }]), [
-        retryable.id,
-      ]);
-      const fresh = await store.claim(2, "live-node", 15_000);
-      assertEquals(fresh.map((c) => [c.task.id, c.task.attempts]), [
-        [retryable.id, 1],
-        [unstarted.id, 0],
-      ]);
-      assertEquals(await store.reclaimExpired(), []);
-    }));
-
-  test("promoteDue queues scheduled tasks whose time came; cancel fences the runner", (harness) =>
-    shared(harness, async (store) => {
-      const now = Date.now();
-      const due = makeTask({ status: "scheduled", runAt: now - 10 });
-      const later = makeTask({ status: "scheduled", runAt: now + 3_600_000 });
-      await store.insert([due, later]);
-      const promoted = await store.promoteDue(now);
-      assertEquals(promoted.map((c) => [c.task.id, c.from, c.task.status]), [
-        [due.id, "scheduled", "queued"],
-      ]);
-      assertEquals(await store.promoteDue(now), []);
-
-      const [claim] = await store.claim(1, "node-a", 15_000);
-      const cancelled = await store.cancel(claim.task.id, {
-        name: "CancelledError",
-        message: "The task was cancelled.",
-      });
-      assertEquals(
-        [cancelled?.from, cancelled?.task.status, cancelled?.heldBy],
-        ["queued", "cancelled", "node-a"],
-      );
-      assert(cancelled?.task.finishedAt);
-      assertEquals(cancelled?.task.error?.name, "CancelledError");
-      const done = changed(claim.task, { status: "succeeded", finishedAt: Date.now() });
-      assertEquals(await store.writeFenced([{ task: done, leaseToken: claim.leaseToken }]), [
-        due.id,
-      ]);
-      assertEquals(await store.cancel(due.id), undefined);
-      const laterCancel = await store.cancel(later.id);
-      assertEquals([laterCancel?.from, laterCancel?.heldBy], ["scheduled", null]);
-      assertEquals(await store.cancel(crypto.randomUUID()), undefined);
-    }));
-
-  test("cluster counts and depth follow every change without a scan", (harness) =>
-    shared(harness, async (store) => {
-      const now = Date.now();
-      await store.insert([
-        makeTask({ priority: 9, runAt: now - 500 }),
-        makeTask({ priority: 9 }),
-        makeTask({ priority: 2 }),
-        makeTask({ status: "scheduled", runAt: now + 60_000 }),
-      ]);
-      let depth = await store.clusterDepth();
-      assertEquals([depth.counts.queued, depth.counts.scheduled], [3, 1]);
-      assertEquals([depth.queuedByPriority[9], depth.queuedByPriority[2]], [2, 1]);
-      assertEquals(depth.oldestQueuedAt[9], now - 500);
-      assertEquals(depth.oldestQueuedAt[5], null);
-      const [claim] = await store.claim(1, "node-a", 15_000);
-      const done = changed(claim.task, { status: "succeeded", attempts: 1, finishedAt: now });
-      await store.writeFenced([{ task: done, leaseToken: claim.leaseToken }]);
-      await store.compactCounts();
-      depth = await store.clusterDepth();
-      assertEquals([depth.counts.queued, depth.counts.succeeded], [2, 1]);
-      assertEquals(depth.queuedByPriority[9], 1);
-      assertEquals(await store.counts(), depth.counts);
-    }));
-
-  test("messages reach every subscriber; large events go by reference", (harness) =>
-    shared(harness, async (a) => {
-      const b = harness.create() as SharedTaskStore;
-      await b.open();
-      const received: unknown[] = [];
-      let wake: () => void = () => {};
-      const unsubscribe = await b.subscribe((message) => {
-        received.push(message);
-        wake();
-      });
-      const until = async (count: number) => {
-        while (received.length < count) await new Promise<void>((resolve) => (wake = resolve));
-      };
-      try {
-        const big = makeTask({ payload: { text: "x".repeat(20_000) } });
-        await a.insert([big]); // queued: a work message
-        await until(1);
-        assertEquals(received[0], { kind: "work", origin: a.instanceId });
-        const event = { type: "task.queued" as const, seq: 7, at: Date.now(), task: big };
-        await a.publish({ kind: "event", origin: a.instanceId, event });
-        await until(2);
-        assertEquals(received[1], { kind: "event", origin: a.instanceId, event });
-        await a.publish({ kind: "cancel", origin: a.instanceId, taskId: big.id, nodeId: "n" });
-        await until(3);
-        assertEquals(received[2], {
-          kind: "cancel",
-          origin: a.instanceId,
-          taskId: big.id,
-          nodeId: "n",
-        });
-      } finally {
-        await unsubscribe();
-        await b.close();
-      }
-    }));
-
-  test("the node registry lists live nodes with their workers", (harness) =>
-    shared(harness, async (store) => {
-      const worker = {
-        id: 0,
-        nodeId: "node-a",
-        state: "idle" as const,
-        taskIds: [],
-        progress: null,
-        completed: 3,
-        failed: 0,
-        restarts: 0,
-        startedAt: 1,
-      };
-      await store.heartbeat({ nodeId: "node-a", startedAt: 1, workers: [worker] });
-      await store.heartbeat({ nodeId: "node-b", startedAt: 2, workers: [], info: { v: "1" } });
-      await store.heartbeat({ nodeId: "node-a", startedAt: 1, workers: [worker, worker] });
-      const nodes = await store.nodes();
-      assertEquals(nodes.map((n) => [n.nodeId, n.workers.length]), [["node-a", 2], ["node-b", 0]]);
-      assertEquals(nodes[1].info, { v: "1" });
-      await store.removeNode("node-b");
-      assertEquals((await store.nodes()).map((n) => n.nodeId), ["node-a"]);
-      assert(store.healthy);
-    }));
+  listConformance(test);
 }
