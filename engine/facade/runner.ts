@@ -25,6 +25,7 @@ import type { Lifecycle } from "../model/lifecycle.ts";
 import {
   currentAttempt,
   isTerminal,
+  lastRunRecorded,
   type ProgressValue,
   recordAttempt,
   type Task,
@@ -303,8 +304,7 @@ export class Runner {
     await room(1);
     retryable(); // a concurrent retry may have won while the queue was measured
     const now = Date.now();
-    const last = task.history?.[task.history.length - 1];
-    if (task.startedAt !== null && last?.startedAt !== task.startedAt) {
+    if (task.startedAt !== null && !lastRunRecorded(task)) {
       // The run that ended stays in the timeline; the new runs count from 1 again.
       const ended = currentAttempt(task);
       recordAttempt(task, {

@@ -166,11 +166,19 @@ export const MAX_ATTEMPT_HISTORY = 100;
  */
 export function attemptTimeline(task: Task): TaskAttempt[] {
   const past = task.history ?? [];
-  if (task.startedAt === null) return [...past];
-  const last = past[past.length - 1];
-  // After a retry from the API the task keeps its last run in history and has no current one.
-  if (last !== undefined && last.startedAt === task.startedAt) return [...past];
+  if (task.startedAt === null || lastRunRecorded(task)) return [...past];
   return [...past, currentAttempt(task)];
+}
+
+/**
+ * Whether the run in `task`'s own fields is already the last entry of its
+ * history (a failed attempt waiting for its retry). Two attempts may start in
+ * the same millisecond, so the attempt number tells them apart too.
+ */
+export function lastRunRecorded(task: Task): boolean {
+  const last = task.history?.[task.history.length - 1];
+  return last !== undefined && last.startedAt === task.startedAt &&
+    last.attempt === Math.max(1, task.attempts);
 }
 
 /** The current (or last) attempt, from the task's own fields. */

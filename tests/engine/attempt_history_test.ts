@@ -99,3 +99,22 @@ Deno.test("type stats: run time, attempts succeeded and failed, and the last err
     await tf.close();
   }
 });
+
+Deno.test("attempts: two attempts that started in the same millisecond are both in the timeline", async () => {
+  const tf = await startEngine({ workers: 1, backoffMs: 0 });
+  try {
+    const task = await tf.submit({ type: "fib", payload: { n: "x" }, maxAttempts: 2 });
+    const failed = await tf.wait(task.id);
+    // The second attempt as if it had started in the first one's millisecond (a quick failure
+    // retried without backoff often does): still its own entry, before and after a retry.
+    const sameMs = { ...failed, startedAt: failed.history![0].startedAt };
+    assertEquals(attemptTimeline(sameMs).map((a) => [a.attempt, a.outcome]), [
+      [1, "failed"],
+      [2, "failed"],
+    ]);
+    const waiting = { ...sameMs, status: "queued" as const, attempts: 1 };
+    assertEquals(attemptTimeline(waiting).length, 1, "a recorded attempt waiting for its retry");
+  } finally {
+    await tf.close();
+  }
+});
