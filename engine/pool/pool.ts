@@ -23,7 +23,13 @@
 import type { WorkerInfo } from "../model/events.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
-import { type FromWorker, type JobOutcome, toFraction, toTaskError } from "./protocol.ts";
+import {
+  type FromWorker,
+  OutcomeReader,
+  type Report,
+  toFraction,
+  toTaskError,
+} from "./protocol.ts";
 import { exitReason, reportSplit, splitHeld } from "./interrupt.ts";
 import { RunDeadlines } from "./run_deadlines.ts";
 import { type Held, pendingDepth, type Slot } from "./slot.ts";
@@ -314,7 +320,7 @@ export class WorkerPool {
       failure.message = `The task's payload cannot be sent to a worker: ${failure.message}`;
       const now = Date.now();
       this.#noteStart(held, now, false);
-      this.#settle(slot, held, [held.cell, held.seq, false, failure, now, 0]);
+      this.#settle(slot, held, false, failure, now, 0, undefined);
     });
     if (quick) this.#dispatcher.watchStarts();
   }
@@ -355,7 +361,7 @@ export class WorkerPool {
         break;
       }
       case "report":
-        this.#onReport(slot, message.outcomes, message.starts);
+        this.#onReport(slot, message);
         break;
       case "progress": {
         const held = slot.find(message.cell, message.seq);
@@ -371,13 +377,17 @@ export class WorkerPool {
     }
   }
 
-  #onReport(slot: Slot, outcomes: JobOutcome[], starts: number[]): void {
+  #onReport(slot: Slot, report: Report): void {
     const worker = slot.worker;
-    for (const outcome of outcomes) {
-      const held = slot.find(outcome[0], outcome[1]);
-      if (held !== undefined) this.#settle(slot, held, outcome);
+    for (const outcome = new OutcomeReader(report); outcome.next();) {
+      const held = slot.find(outcome.cell, outcome.seq);
+      if (held !== undefined) {
+        const { ok, value, startedAt, runMs, payload } = outcome;
+        this.#settle(slot, held, ok, value, startedAt, runMs, payload);
+      }
       if (slot.worker !== worker) return; // a hook replaced the worker
     }
+    const starts = report.starts;
     for (let i = 0; i < starts.length; i += 3) {
       const held = slot.find(starts[i], starts[i + 1]);
       if (held !== undefined) this.#noteStart(held, starts[i + 2], true);
@@ -386,8 +396,15 @@ export class WorkerPool {
     this.fill();
   }
 
-  #settle(slot: Slot, held: Held, outcome: JobOutcome): void {
-    const [, , ok, value, startedAt, runMs, payload] = outcome;
+  #settle(
+    slot: Slot,
+    held: Held,
+    ok: boolean,
+    value: unknown,
+    startedAt: number,
+    runMs: number,
+    payload: Uint8Array | undefined,
+  ): void {
     this.#noteStart(held, startedAt, false);
     if (slot.held[held.cell] !== held) return; // cancelled by the started hook
     const job = held.job;

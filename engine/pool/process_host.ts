@@ -23,7 +23,7 @@ import { ClaimCells } from "./claims.ts";
 import { entryModule } from "./entry.ts";
 import { FrameDecoder, FrameEncoder, FrameWriter, type MessagePack } from "./frames.ts";
 import type { NormalizedPermissions } from "./permissions.ts";
-import type { FromWorker, ToWorker } from "./protocol.ts";
+import { type FromWorker, startsReport, type ToWorker } from "./protocol.ts";
 
 /** How often the claim cells are read for starts the task worker has not reported. */
 const START_WATCH_MS = 20;
@@ -72,7 +72,7 @@ export async function hostWorker(
       announced[cell] = -value;
       starts.push(cell, -value, claims.starts[cell]);
     }
-    if (starts.length > 0) send({ kind: "report", outcomes: [], starts });
+    if (starts.length > 0) send(startsReport(starts));
   }, START_WATCH_MS);
 
   const decoder = new FrameDecoder(msgpack.module);

@@ -11,7 +11,7 @@ import type { WorkerInfo } from "../model/events.ts";
 import { MAX_PRIORITY } from "../model/limits.ts";
 import type { ParentOutcome } from "../model/task.ts";
 import type { Claims } from "./claims.ts";
-import { type Job, REPORT_START, type ToWorker } from "./protocol.ts";
+import { JobPacker, REPORT_START, type ToWorker } from "./protocol.ts";
 import type { ProcUsage } from "./proc_stat.ts";
 import type { HandleEvents, Isolation, WorkerHandle } from "./worker_handle.ts";
 
@@ -147,11 +147,11 @@ export class Slot {
     let quick = false;
     for (let start = 0; start < sent.length; start += batch) {
       const part = sent.length <= batch ? sent : sent.slice(start, start + batch);
-      const wire = new Array(part.length);
+      const packer = new JobPacker(part.length);
       let transfer: Transferable[] | undefined;
       for (let i = 0; i < part.length; i++) {
         const held = part[i];
-        wire[i] = Slot.wire(held);
+        Slot.pack(packer, held);
         if (held.quick) quick = true;
         const payload = held.job.payload;
         if (payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer) {
@@ -160,7 +160,7 @@ export class Slot {
         }
       }
       try {
-        this.post({ kind: "run", jobs: wire }, transfer);
+        this.post({ kind: "run", jobs: packer.batch() }, transfer);
       } catch {
         // Something in a payload cannot be cloned: send the jobs one by one so only
         // the offending tasks fail, and the worker and its other tasks are unharmed.
@@ -176,8 +176,10 @@ export class Slot {
       const bytes = payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer
         ? [payload.buffer]
         : undefined;
+      const packer = new JobPacker(1);
+      Slot.pack(packer, held);
       try {
-        this.post({ kind: "run", jobs: [Slot.wire(held)] }, bytes);
+        this.post({ kind: "run", jobs: packer.batch() }, bytes);
       } catch (error) {
         unsendable(held, error);
       }
@@ -206,10 +208,10 @@ export class Slot {
     return held;
   }
 
-  /** The wire form of a held job. */
-  static wire(held: Held): Job {
+  /** Adds a held job to the batch `packer` makes. */
+  static pack(packer: JobPacker, held: Held): void {
     const { job } = held;
-    const wire: Job = [
+    packer.add(
       job.id,
       job.type,
       job.payload,
@@ -217,9 +219,8 @@ export class Slot {
       held.cell,
       held.seq,
       held.quick ? 0 : REPORT_START,
-    ];
-    if (job.parents !== undefined) wire.push(job.parents);
-    return wire;
+      job.parents,
+    );
   }
 
   /** The held job in `cell` with sequence `seq`, or `undefined` (settled or taken back already). */

@@ -23,10 +23,14 @@ import type { TaskContext, TaskHandler } from "./context.ts";
 import {
   type FromWorker,
   type Job,
-  type JobOutcome,
+  OutcomePacker,
+  OutcomeReader,
+  type Report,
   REPORT_START,
+  startsReport,
   toTaskError,
   type ToWorker,
+  unpackJobs,
 } from "./protocol.ts";
 
 /** Least time between two progress messages of one task. */
@@ -48,7 +52,7 @@ let concurrency = 1;
 let running = 0;
 let cells: Int32Array | null = null;
 let starts: Float64Array | null = null;
-let outbox: JobOutcome[] = [];
+const outbox = new OutcomePacker();
 let startReports: number[] = [];
 let transfers: Transferable[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -118,14 +122,16 @@ self.onmessage = (event: MessageEvent<ToWorker | Uint8Array>) => {
       if (message.frames === true) frames = codec;
       post({ kind: "ready", invalid });
       break;
-    case "run":
+    case "run": {
+      const jobs = unpackJobs(message.jobs);
       // In a process, the cells are this worker's own: each job is claimable as it arrives.
       if (frames !== null && cells !== null) {
-        for (const job of message.jobs) Atomics.store(cells, job[4], job[5]);
+        for (const job of jobs) Atomics.store(cells, job[4], job[5]);
       }
-      for (const job of message.jobs) backlog.push(job);
+      for (const job of jobs) backlog.push(job);
       pump();
       break;
+    }
     case "abort": {
       if (runningCells.has(message.cell)) controllerOf(message.cell).abort(cancelledError());
       else abortedEarly.add(`${message.cell}:${message.seq}`);
@@ -159,7 +165,7 @@ let lastReport = 0;
 
 function pump(): void {
   // Outcomes already reached go out before the next job, once a while: the job may be long.
-  if (outbox.length > 0 && performance.now() - lastReport > REPORT_EVERY_MS) flush();
+  if (outbox.size > 0 && performance.now() - lastReport > REPORT_EVERY_MS) flush();
   while (running < concurrency && backlogHead < backlog.length) {
     const job = backlog[backlogHead];
     backlog[backlogHead++] = undefined as unknown as Job;
@@ -286,8 +292,7 @@ function settle(
   // Bytes move back without copying; the pool gives a moved payload back to its task.
   const bytes = payload instanceof Uint8Array ? payload : undefined;
   const runMs = performance.now() - began;
-  if (bytes === undefined) outbox.push([cell, seq, ok, value, startedAt, runMs]);
-  else outbox.push([cell, seq, ok, value, startedAt, runMs, bytes]);
+  outbox.add(cell, seq, ok, value, startedAt, runMs, bytes);
   if (value instanceof Uint8Array) addTransfer(value);
   if (bytes !== undefined) addTransfer(bytes);
   pump();
@@ -308,33 +313,36 @@ function flush(): void {
     clearTimeout(flushTimer);
     flushTimer = undefined;
   }
-  if (outbox.length === 0 && startReports.length === 0) return;
+  if (outbox.size === 0 && startReports.length === 0) return;
   lastReport = performance.now();
-  const outcomes = outbox;
-  const started = startReports;
+  const report = outbox.report(startReports);
   const transfer = transfers;
-  outbox = [];
   startReports = [];
   transfers = [];
   try {
-    post({ kind: "report", outcomes, starts: started }, transfer);
+    post(report, transfer);
   } catch {
     // Some result cannot be cloned (a function, a class instance with private state...).
     // Send the outcomes one by one so only the offending tasks fail.
-    for (const outcome of outcomes) {
-      try {
-        post({ kind: "report", outcomes: [outcome], starts: [] });
-      } catch (error) {
-        const [cell, seq, , , startedAt, runMs] = outcome;
-        const failure = toTaskError(error);
-        failure.message = `The task's result cannot be sent from the worker: ${failure.message}`;
-        post({
-          kind: "report",
-          outcomes: [[cell, seq, false, failure, startedAt, runMs]],
-          starts: [],
-        });
-      }
-    }
-    if (started.length > 0) post({ kind: "report", outcomes: [], starts: started });
+    postEach(report);
   }
+}
+
+/** Posts a report's outcomes one report each, failing those whose value cannot be sent. */
+function postEach(report: Report): void {
+  const reader = new OutcomeReader(report);
+  const single = new OutcomePacker();
+  while (reader.next()) {
+    const { cell, seq, startedAt, runMs } = reader;
+    single.add(cell, seq, reader.ok, reader.value, startedAt, runMs, reader.payload);
+    try {
+      post(single.report([]));
+    } catch (error) {
+      const failure = toTaskError(error);
+      failure.message = `The task's result cannot be sent from the worker: ${failure.message}`;
+      single.add(cell, seq, false, failure, startedAt, runMs);
+      post(single.report([]));
+    }
+  }
+  if (report.starts.length > 0) post(startsReport(report.starts));
 }
