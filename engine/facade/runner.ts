@@ -112,14 +112,13 @@ export class Runner {
 
   /** The hooks the pool calls. */
   readonly poolHooks: PoolHooks = {
-    peek: () => {
+    peek: (now) => {
       if (!this.#accepting) return undefined;
-      const now = Date.now();
       this.#parts.gate.at(now);
       return this.#source.peek(now, this.#parts.gate.filter);
     },
-    take: () => {
-      const task = this.#source.take(Date.now(), this.#parts.gate.filter);
+    take: (now) => {
+      const task = this.#source.take(now, this.#parts.gate.filter);
       this.#parts.gate.took(task);
       return task;
     },
@@ -346,14 +345,7 @@ export class Runner {
   #started(task: Task, slot: number, startedAt: number): void {
     if (task.status !== "queued") return;
     this.#parts.stats.recordWait(task.priority, Math.max(0, startedAt - task.runAt));
-    this.#parts.lifecycle.move(task, "running", {
-      attempts: task.attempts + 1,
-      startedAt,
-      finishedAt: null,
-      workerId: slot,
-      nodeId: this.#options.nodeId,
-      progress: null,
-    });
+    this.#parts.lifecycle.start(task, startedAt, slot, this.#options.nodeId);
   }
 
   #settled(
@@ -377,12 +369,7 @@ export class Runner {
         finishedAt,
       );
       if (ok) {
-        this.#parts.lifecycle.move(task, "succeeded", {
-          result: value,
-          error: null,
-          finishedAt,
-          progress: 1,
-        });
+        this.#parts.lifecycle.succeed(task, value, finishedAt);
       } else {
         this.fail(task, value as TaskError, finishedAt);
       }

@@ -139,9 +139,45 @@ export class Lifecycle {
    * {@linkcode IllegalTransitionError} when the move is not allowed.
    */
   move(task: Task, to: TaskStatus, patch?: Partial<Task>): void {
-    const from = task.status;
-    if (!canTransition(from, to)) throw new IllegalTransitionError(task, to);
+    this.#check(task, to);
     if (patch) Object.assign(task, patch);
+    this.#moved(task, to);
+  }
+
+  /**
+   * A worker began `task` (queued) at `startedAt`, in slot `workerId` of
+   * node `nodeId`: a new attempt runs. The engine's most frequent move,
+   * spelled out rather than patched (`Object.assign` of a patch costs more
+   * than the rest of the move).
+   */
+  start(task: Task, startedAt: number, workerId: number, nodeId: string): void {
+    this.#check(task, "running");
+    task.attempts++;
+    task.startedAt = startedAt;
+    task.finishedAt = null;
+    task.workerId = workerId;
+    task.nodeId = nodeId;
+    task.progress = null;
+    this.#moved(task, "running");
+  }
+
+  /** `task` (running) returned `result` at `finishedAt`. Like {@linkcode Lifecycle.start}. */
+  succeed(task: Task, result: unknown, finishedAt: number): void {
+    this.#check(task, "succeeded");
+    task.result = result;
+    task.error = null;
+    task.finishedAt = finishedAt;
+    task.progress = 1;
+    this.#moved(task, "succeeded");
+  }
+
+  #check(task: Task, to: TaskStatus): void {
+    if (!canTransition(task.status, to)) throw new IllegalTransitionError(task, to);
+  }
+
+  /** Counts, records and announces the move of `task` (its fields set) to `to`. */
+  #moved(task: Task, to: TaskStatus): void {
+    const from = task.status;
     task.status = to;
     this.counts[from]--;
     this.counts[to]++;
