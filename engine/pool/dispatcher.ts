@@ -62,6 +62,11 @@ export interface DispatchContext {
 export class Dispatcher {
   #ctx: DispatchContext;
   #filling = false;
+  /**
+   * The clock of the fill under way (ms since epoch): one reading serves a
+   * whole fill, which lasts well under a millisecond or two.
+   */
+  #now = 0;
   #watchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(context: DispatchContext) {
@@ -78,11 +83,12 @@ export class Dispatcher {
   fill(): void {
     if (this.#ctx.isClosed() || this.#filling) return;
     this.#filling = true;
+    this.#now = Date.now();
     try {
       // Each round serves the most urgent job's permission group. Taking jobs back makes room
       // for a more urgent one; it never undoes a dispatch, so the rounds always make progress.
       for (let round = 0; round <= this.#ctx.slots.length * 4 + MAX_PRIORITY; round++) {
-        const next = this.#ctx.hooks.peek();
+        const next = this.#ctx.hooks.peek(this.#now);
         if (next === undefined) {
           this.#balance();
           break;
@@ -144,7 +150,11 @@ export class Dispatcher {
     const prefetch = this.#prefetchRoom(slot, first, urgency);
     if (startNow === 0 && prefetch === 0) return false;
     const sent: Held[] = [];
-    for (let next: PoolJob | undefined = first; next !== undefined; next = this.#ctx.hooks.peek()) {
+    for (
+      let next: PoolJob | undefined = first;
+      next !== undefined;
+      next = this.#ctx.hooks.peek(this.#now)
+    ) {
       if (this.#ctx.groupOf(next.type) !== group) break;
       const immediate = sent.length < startNow;
       if (!immediate) {
@@ -153,7 +163,7 @@ export class Dispatcher {
       }
       const held = slot.hold(next, this.#ctx.isQuick(next.type));
       if (held === undefined) break;
-      this.#ctx.hooks.take();
+      this.#ctx.hooks.take(this.#now);
       sent.push(held);
     }
     if (sent.length === 0) return false;
@@ -186,7 +196,8 @@ export class Dispatcher {
   #urgency(job: PoolJob): number {
     const { agingMs } = this.#ctx.options;
     if (agingMs <= 0) return job.priority;
-    return Math.min(MAX_PRIORITY, job.priority + Math.floor((Date.now() - job.runAt) / agingMs));
+    const now = this.#filling ? this.#now : Date.now();
+    return Math.min(MAX_PRIORITY, job.priority + Math.floor((now - job.runAt) / agingMs));
   }
 
   /**

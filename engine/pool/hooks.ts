@@ -23,10 +23,13 @@ export type InterruptCause =
 
 /** How the pool talks back to the engine. */
 export interface PoolHooks {
-  /** The most urgent ready job, without taking it; `undefined` when none waits. */
-  peek(): PoolJob | undefined;
-  /** Takes the job {@linkcode PoolHooks.peek} returned. */
-  take(): PoolJob;
+  /**
+   * The most urgent ready job as of `now` (ms since epoch), without taking
+   * it; `undefined` when none waits.
+   */
+  peek(now: number): PoolJob | undefined;
+  /** Takes the job {@linkcode PoolHooks.peek} returned (given the same `now`). */
+  take(now: number): PoolJob;
   /** How many jobs wait for a worker. */
   backlog(): number;
   /** Jobs taken but never started come back; they go to the front of the queue. */

@@ -18,43 +18,57 @@ export interface Prioritized {
   readonly priority: number;
 }
 
-interface QueueEntry<T> {
-  item: T;
-  enqueuedAt: number;
-}
-
-/** A FIFO lane: an array with a moving head, compacted when half is dead. */
+/**
+ * A FIFO lane: items and the times they were queued in two arrays with a
+ * moving head (no object per entry), compacted when half is dead.
+ */
 class Lane<T> {
-  #entries: QueueEntry<T>[] = [];
+  #items: T[] = [];
+  #times: number[] = [];
   #head = 0;
   /** Items waiting in this lane (entries minus those removed). */
   live = 0;
 
   get entries(): number {
-    return this.#entries.length - this.#head;
+    return this.#items.length - this.#head;
   }
 
-  push(entry: QueueEntry<T>): void {
-    this.#entries.push(entry);
+  push(item: T, enqueuedAt: number): void {
+    this.#items.push(item);
+    this.#times.push(enqueuedAt);
   }
 
-  unshift(entry: QueueEntry<T>): void {
-    if (this.#head > 0) this.#entries[--this.#head] = entry;
-    else this.#entries.unshift(entry);
+  unshift(item: T, enqueuedAt: number): void {
+    if (this.#head > 0) {
+      this.#head--;
+      this.#items[this.#head] = item;
+      this.#times[this.#head] = enqueuedAt;
+    } else {
+      this.#items.unshift(item);
+      this.#times.unshift(enqueuedAt);
+    }
   }
 
-  head(): QueueEntry<T> | undefined {
-    return this.#entries[this.#head];
+  /** The item at the head (the lane is not empty). */
+  head(): T {
+    return this.#items[this.#head];
+  }
+
+  /** When the item at the head was queued. */
+  headAt(): number {
+    return this.#times[this.#head];
   }
 
   shift(): void {
-    this.#entries[this.#head] = undefined as unknown as QueueEntry<T>;
+    this.#items[this.#head] = undefined as T;
     this.#head++;
-    if (this.#head === this.#entries.length) {
-      this.#entries = [];
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#times = [];
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#head);
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#times = this.#times.slice(this.#head);
       this.#head = 0;
     }
   }
@@ -98,7 +112,7 @@ export class PriorityQueue<T extends Prioritized> {
   /** Adds an item at the back of its priority's lane; `enqueuedAt` is when it became ready. */
   push(item: T, enqueuedAt: number): void {
     const lane = this.#lanes[item.priority - MIN_PRIORITY];
-    lane.push({ item, enqueuedAt });
+    lane.push(item, enqueuedAt);
     lane.live++;
     this.#size++;
   }
@@ -106,7 +120,7 @@ export class PriorityQueue<T extends Prioritized> {
   /** Puts an item back at the head of its lane (it was taken and never used). */
   unshift(item: T, enqueuedAt: number): void {
     const lane = this.#lanes[item.priority - MIN_PRIORITY];
-    lane.unshift({ item, enqueuedAt });
+    lane.unshift(item, enqueuedAt);
     lane.live++;
     this.#size++;
   }
@@ -122,11 +136,11 @@ export class PriorityQueue<T extends Prioritized> {
   pop(now: number): T | undefined {
     const lane = this.#pickLane(now);
     if (lane === undefined) return undefined;
-    const entry = lane.head()!;
+    const item = lane.head();
     lane.shift();
     lane.live--;
     this.#size--;
-    return entry.item;
+    return item;
   }
 
   /**
@@ -136,18 +150,19 @@ export class PriorityQueue<T extends Prioritized> {
   head(now: number): { item: T; level: number; enqueuedAt: number } | undefined {
     const lane = this.#pickLane(now);
     if (lane === undefined) return undefined;
-    const entry = lane.head()!;
-    const level = this.#agingMs <= 0 ? entry.item.priority : Math.min(
+    const item = lane.head();
+    const enqueuedAt = lane.headAt();
+    const level = this.#agingMs <= 0 ? item.priority : Math.min(
       MAX_PRIORITY,
-      entry.item.priority + Math.floor((now - entry.enqueuedAt) / this.#agingMs),
+      item.priority + Math.floor((now - enqueuedAt) / this.#agingMs),
     );
-    return { item: entry.item, level, enqueuedAt: entry.enqueuedAt };
+    return { item, level, enqueuedAt };
   }
 
   /** The item `pop` would return now, without taking it. */
   peek(now: number): T | undefined {
     const lane = this.#pickLane(now);
-    return lane === undefined ? undefined : lane.head()!.item;
+    return lane === undefined ? undefined : lane.head();
   }
 
   /** Waiting items per priority level, keyed "1".."10". */
@@ -163,28 +178,25 @@ export class PriorityQueue<T extends Prioritized> {
   oldestByPriority(): Record<string, number | null> {
     const oldest: Record<string, number | null> = {};
     for (let p = MIN_PRIORITY; p <= MAX_PRIORITY; p++) {
-      oldest[p] = this.#headOf(this.#lanes[p - MIN_PRIORITY])?.enqueuedAt ?? null;
+      const lane = this.#lanes[p - MIN_PRIORITY];
+      oldest[p] = this.#live(lane) ? lane.headAt() : null;
     }
     return oldest;
   }
 
-  /** The lane's first live entry, dropping removed ones on the way. */
-  #headOf(lane: Lane<T>): QueueEntry<T> | undefined {
+  /** Whether the lane holds a live item, dropping removed ones from its head on the way. */
+  #live(lane: Lane<T>): boolean {
     if (lane.live === 0) {
       // Only removed entries can be left: drop them all.
       while (lane.entries > 0) this.#dropHead(lane);
-      return undefined;
+      return false;
     }
-    let head = lane.head()!;
-    while (this.#removed.size > 0 && this.#removed.has(head.item)) {
-      this.#dropHead(lane);
-      head = lane.head()!;
-    }
-    return head;
+    while (this.#removed.size > 0 && this.#removed.has(lane.head())) this.#dropHead(lane);
+    return true;
   }
 
   #dropHead(lane: Lane<T>): void {
-    const item = lane.head()!.item;
+    const item = lane.head();
     const count = this.#removed.get(item);
     if (count === 1) this.#removed.delete(item);
     else if (count !== undefined) this.#removed.set(item, count - 1);
@@ -196,7 +208,7 @@ export class PriorityQueue<T extends Prioritized> {
     if (this.#agingMs <= 0) {
       for (let i = this.#lanes.length - 1; i >= 0; i--) {
         const lane = this.#lanes[i];
-        if (lane.live > 0 && this.#headOf(lane) !== undefined) return lane;
+        if (lane.live > 0 && this.#live(lane)) return lane;
       }
       return undefined;
     }
@@ -205,14 +217,15 @@ export class PriorityQueue<T extends Prioritized> {
     let bestAt = Infinity;
     for (let i = this.#lanes.length - 1; i >= 0; i--) {
       const lane = this.#lanes[i];
-      if (lane.live === 0) continue;
-      const head = this.#headOf(lane)!;
-      const aged = head.item.priority + Math.floor((now - head.enqueuedAt) / this.#agingMs);
+      if (lane.live === 0 || !this.#live(lane)) continue;
+      const item = lane.head();
+      const at = lane.headAt();
+      const aged = item.priority + Math.floor((now - at) / this.#agingMs);
       const level = Math.min(MAX_PRIORITY, aged);
-      if (level > bestLevel || (level === bestLevel && head.enqueuedAt < bestAt)) {
+      if (level > bestLevel || (level === bestLevel && at < bestAt)) {
         best = lane;
         bestLevel = level;
-        bestAt = head.enqueuedAt;
+        bestAt = at;
       }
     }
     return best;

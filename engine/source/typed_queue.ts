@@ -26,6 +26,8 @@ export type TypeFilter = ((type: string) => boolean) | undefined;
  */
 export class TypedQueue {
   #queues = new Map<string, PriorityQueue<Task>>();
+  /** The same queues with their types, to walk without a Map iterator on every peek and take. */
+  #typed: Array<{ type: string; queue: PriorityQueue<Task> }> = [];
   #agingMs: number;
   #size = 0;
 
@@ -57,7 +59,7 @@ export class TypedQueue {
 
   /** The task `take` would return, without taking it. */
   peek(now: number, allowed: TypeFilter): Task | undefined {
-    return this.#best(now, allowed)?.head(now)?.item;
+    return this.#best(now, allowed)?.peek(now);
   }
 
   /** Takes the most urgent task of an allowed type. */
@@ -115,6 +117,7 @@ export class TypedQueue {
     if (queue === undefined) {
       queue = new PriorityQueue<Task>({ agingMs: this.#agingMs });
       this.#queues.set(type, queue);
+      this.#typed.push({ type, queue });
     }
     return queue;
   }
@@ -124,7 +127,7 @@ export class TypedQueue {
     if (this.#size === 0) return undefined;
     // Most of the time one type has tasks waiting: no comparison needed.
     let only: PriorityQueue<Task> | undefined;
-    for (const [type, queue] of this.#queues) {
+    for (const { type, queue } of this.#typed) {
       if (queue.size === 0 || (allowed !== undefined && !allowed(type))) continue;
       if (only !== undefined) return this.#compare(now, allowed);
       only = queue;
@@ -137,7 +140,7 @@ export class TypedQueue {
     let level = -1;
     let at = Infinity;
     let id = "";
-    for (const [type, queue] of this.#queues) {
+    for (const { type, queue } of this.#typed) {
       if (queue.size === 0 || (allowed !== undefined && !allowed(type))) continue;
       const head = queue.head(now);
       if (head === undefined) continue;
