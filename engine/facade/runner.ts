@@ -8,13 +8,7 @@
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
-import {
-  OutOfMemoryError,
-  TaskConflictError,
-  TaskNotFoundError,
-  TimeoutError,
-  WorkerExitedError,
-} from "../model/errors.ts";
+import { TaskConflictError, TaskNotFoundError } from "../model/errors.ts";
 import {
   TERMINAL_EVENT_TYPES,
   type ThreadFlowEvent,
@@ -32,11 +26,12 @@ import {
   type TaskError,
 } from "../model/task.ts";
 import type { TaskStore } from "../store/store.ts";
-import type { InterruptCause, PoolHooks, PoolJob } from "../pool/hooks.ts";
+import type { InterruptCause, PoolHooks } from "../pool/hooks.ts";
 import { toFraction } from "../pool/protocol.ts";
 import type { StoreChange, TaskSource } from "../source/source.ts";
 import type { StoreWriter } from "../store/store_writer.ts";
 import type { TypeGate } from "../source/type_gate.ts";
+import { failRun, type FailureParts, interruptRun, payloadLost } from "./run_failures.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { Waiters } from "./waiters.ts";
 
@@ -91,10 +86,19 @@ export class Runner {
   #lastProgressEmit = new Map<string, number>();
   #drained: (() => void) | undefined;
   #fillTimer: ReturnType<typeof setImmediate> | undefined;
+  #failures: FailureParts;
 
   constructor(options: RunnerOptions, parts: RunnerParts) {
     this.#options = options;
     this.#parts = parts;
+    this.#failures = {
+      lifecycle: parts.lifecycle,
+      stats: parts.stats,
+      backoffMs: options.backoffMs,
+      maxBackoffMs: options.maxBackoffMs,
+      place: (task, now) => this.place(task, now),
+      accepting: () => this.#accepting,
+    };
   }
 
   /** Connects the source and the pool (they are built with this runner's hooks). */
@@ -237,22 +241,7 @@ export class Runner {
    * finished at `finishedAt` (the worker's clock when it reported the end).
    */
   fail(task: Task, error: Error | TaskError, finishedAt: number): void {
-    const { lifecycle } = this.#parts;
-    const recorded: TaskError = { name: error.name, message: error.message, stack: error.stack };
-    if (task.attempts < task.maxAttempts) {
-      recordAttempt(task, { outcome: "failed", finishedAt, error: recorded });
-      // Backoff counts from this thread's clock: the retry is decided now.
-      const now = Date.now();
-      const delay = backoff(task.attempts, this.#options.backoffMs, this.#options.maxBackoffMs);
-      if (delay > 0) {
-        lifecycle.move(task, "scheduled", { error: recorded, runAt: now + delay });
-      } else {
-        lifecycle.move(task, "queued", { error: recorded, runAt: now });
-      }
-      this.place(task, now);
-      return;
-    }
-    lifecycle.move(task, "failed", { error: recorded, finishedAt });
+    failRun(this.#failures, task, error, finishedAt);
   }
 
   /**
@@ -380,37 +369,9 @@ export class Runner {
 
   #interrupted(tasks: Task[], cause: InterruptCause): void {
     const now = Date.now();
-    const { lifecycle } = this.#parts;
     for (const task of tasks) {
       this.#parts.gate.released(task);
-      if (task.status !== "running") continue;
-      if (payloadLost(task)) {
-        lifecycle.move(task, "failed", {
-          finishedAt: now,
-          error: {
-            name: "WorkerExitedError",
-            message: "The worker holding the task's bytes exited; the bytes went with it.",
-          },
-        });
-      } else if (cause.kind === "timeout" && cause.job === task) {
-        // The slowest runs belong in the run-time histogram too.
-        this.#parts.stats.run.record(cause.runMs);
-        const error = new TimeoutError(cause.timeoutMs);
-        this.#parts.stats.byType.record(task.type, false, cause.runMs, error, task.id, now);
-        this.fail(task, error, now);
-      } else if (cause.kind === "crashed") {
-        const error = cause.outOfMemory === true
-          ? new OutOfMemoryError(cause.reason)
-          : new WorkerExitedError(cause.reason);
-        this.#parts.stats.byType.record(task.type, false, null, error, task.id, now);
-        this.fail(task, error, now);
-      } else {
-        // Not this task's fault (a neighbour timed out or was cancelled, or we are
-        // shutting down): give the attempt back and queue it again.
-        recordAttempt(task, { outcome: "interrupted", finishedAt: now, error: null });
-        lifecycle.move(task, "queued", { attempts: task.attempts - 1, runAt: now });
-        if (this.#accepting) this.place(task, now);
-      }
+      if (task.status === "running") interruptRun(this.#failures, task, cause, now);
     }
     this.#checkDrained();
     for (const task of tasks) this.#source.refill(task.type);
@@ -445,17 +406,4 @@ function conflict(task: Task): TaskConflictError {
   return new TaskConflictError(
     `Task ${task.id} has already ${task.status}; only scheduled, queued or running tasks can be cancelled.`,
   );
-}
-
-/** Exponential backoff with ±50% jitter, capped. */
-export function backoff(attempt: number, baseMs: number, maxMs: number): number {
-  if (baseMs === 0) return 0;
-  const exponential = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.min(maxMs, Math.round(exponential * (0.5 + Math.random())));
-}
-
-function payloadLost(task: PoolJob): boolean {
-  const payload = task.payload;
-  return payload instanceof Uint8Array && payload.buffer instanceof ArrayBuffer &&
-    payload.buffer.detached;
 }

@@ -73,3 +73,28 @@ export interface WorkerGroup {
   /** Task type name → module URL. */
   types: Record<string, string>;
 }
+
+/** Options for the pool (`WorkerPool` in `pool.ts`). */
+export interface WorkerPoolOptions {
+  size: number;
+  concurrency: number;
+  /** Most jobs sent to one worker at once when they are quick; 1 turns prefetch off. */
+  dispatchBatch: number;
+  cancelGraceMs: number;
+  nodeId: string;
+  /** Permission groups; every slot starts in the first. */
+  groups: WorkerGroup[];
+  /** Run workers with their group's permissions (`true`) or inherit this process's. */
+  sandbox: boolean;
+  /** A waiting job gains a level per this many ms (as in the queue); 0 is off. */
+  agingMs: number;
+  /** Heap limit of worker processes started for types found stuck in threads, MB. */
+  memoryLimitMb: number;
+  /**
+   * Keep a warm spare process per permission group that has process slots,
+   * so a killed process slot is ready again at once (see
+   * `process_spares.ts`). Default `true`.
+   */
+  spareProcesses?: boolean;
+  hooks: PoolHooks;
+}

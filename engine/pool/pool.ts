@@ -22,51 +22,32 @@
 
 import type { WorkerInfo } from "../model/events.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
+import type { InterruptCause, PoolHooks, PoolJob, WorkerPoolOptions } from "./hooks.ts";
 import {
   type FromWorker,
   OutcomeReader,
   type Report,
+  type Settlement,
   toFraction,
   toTaskError,
 } from "./protocol.ts";
 import { exitReason, reportSplit, splitHeld } from "./interrupt.ts";
 import { RunDeadlines } from "./run_deadlines.ts";
+import { TypeRunTimes } from "./run_times.ts";
 import { type Held, pendingDepth, type Slot } from "./slot.ts";
 import { SlotWorkers } from "./slot_workers.ts";
 import type { StuckThread } from "./stuck_threads.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
 import { WorkerUsage } from "./worker_usage.ts";
 
-export type { InterruptCause, PoolHooks, PoolJob, WorkerGroup } from "./hooks.ts";
-
-/** Options for {@linkcode WorkerPool}. */
-export interface WorkerPoolOptions {
-  size: number;
-  concurrency: number;
-  /** Most jobs sent to one worker at once when they are quick; 1 turns prefetch off. */
-  dispatchBatch: number;
-  cancelGraceMs: number;
-  nodeId: string;
-  /** Permission groups; every slot starts in the first. */
-  groups: WorkerGroup[];
-  /** Run workers with their group's permissions (`true`) or inherit this process's. */
-  sandbox: boolean;
-  /** A waiting job gains a level per this many ms (as in the queue); 0 is off. */
-  agingMs: number;
-  /** Heap limit of worker processes started for types found stuck in threads, MB. */
-  memoryLimitMb: number;
-  /**
-   * Keep a warm spare process per permission group that has process slots,
-   * so a killed process slot is ready again at once (see
-   * `process_spares.ts`). Default `true`.
-   */
-  spareProcesses?: boolean;
-  hooks: PoolHooks;
-}
-
-/** A type whose handler runs faster than this (ms, moving average) is quick. */
-export const QUICK_MS = 1;
+export type {
+  InterruptCause,
+  PoolHooks,
+  PoolJob,
+  WorkerGroup,
+  WorkerPoolOptions,
+} from "./hooks.ts";
+export { QUICK_MS } from "./run_times.ts";
 
 /**
  * Runs jobs on module workers.
@@ -85,8 +66,7 @@ export class WorkerPool {
   #hooks: PoolHooks;
   #slots: Slot[] = [];
   #deadlines: RunDeadlines;
-  /** Moving average of handler run time per task type, ms. */
-  #typeRunMs = new Map<string, number>();
+  #runTimes = new TypeRunTimes();
   #closed = false;
   #dispatcher: Dispatcher;
   #workers: SlotWorkers;
@@ -128,7 +108,7 @@ export class WorkerPool {
       isolationOf: (group) => this.#workers.isolationOf(group),
       addSlots: (group) => this.#workers.addProcessSlots(group),
       isQuick: (type) => this.isQuick(type),
-      typeRunMs: (type) => this.#typeRunMs.get(type),
+      typeRunMs: (type) => this.#runTimes.of(type),
       send: (slot, sent) => this.#send(slot, sent),
       noteStart: (held, at, arm) => this.#noteStart(held, at, arm),
       replace: (slot, cause) => this.#replace(slot, cause),
@@ -160,23 +140,17 @@ export class WorkerPool {
 
   /** Jobs workers are running (known started, not settled). */
   get running(): number {
-    let count = 0;
-    for (const slot of this.#slots) count += slot.running;
-    return count;
+    return this.#slots.reduce((sum, slot) => sum + slot.running, 0);
   }
 
   /** Jobs workers hold, started or not. */
   get held(): number {
-    let count = 0;
-    for (const slot of this.#slots) count += slot.load;
-    return count;
+    return this.#slots.reduce((sum, slot) => sum + slot.load, 0);
   }
 
   /** Jobs workers hold that have not started. */
   get pending(): number {
-    let count = 0;
-    for (const slot of this.#slots) count += slot.pending;
-    return count;
+    return this.#slots.reduce((sum, slot) => sum + slot.pending, 0);
   }
 
   /** Unstarted jobs per level, keyed "1".."10", and when each level's oldest became ready. */
@@ -235,12 +209,12 @@ export class WorkerPool {
 
   /** Whether jobs of `type` run quickly enough to be sent ahead. */
   isQuick(type: string): boolean {
-    return (this.#typeRunMs.get(type) ?? Infinity) < QUICK_MS;
+    return this.#runTimes.isQuick(type);
   }
 
   /** Median-like recent run time of `type` (moving average), or `undefined` before any run. */
   typeRunMs(type: string): number | undefined {
-    return this.#typeRunMs.get(type);
+    return this.#runTimes.of(type);
   }
 
   /**
@@ -320,7 +294,7 @@ export class WorkerPool {
       failure.message = `The task's payload cannot be sent to a worker: ${failure.message}`;
       const now = Date.now();
       this.#noteStart(held, now, false);
-      this.#settle(slot, held, false, failure, now, 0, undefined);
+      this.#settle(slot, held, { ok: false, value: failure, startedAt: now, runMs: 0 });
     });
     if (quick) this.#dispatcher.watchStarts();
   }
@@ -381,10 +355,7 @@ export class WorkerPool {
     const worker = slot.worker;
     for (const outcome = new OutcomeReader(report); outcome.next();) {
       const held = slot.find(outcome.cell, outcome.seq);
-      if (held !== undefined) {
-        const { ok, value, startedAt, runMs, payload } = outcome;
-        this.#settle(slot, held, ok, value, startedAt, runMs, payload);
-      }
+      if (held !== undefined) this.#settle(slot, held, outcome);
       if (slot.worker !== worker) return; // a hook replaced the worker
     }
     const starts = report.starts;
@@ -396,15 +367,8 @@ export class WorkerPool {
     this.fill();
   }
 
-  #settle(
-    slot: Slot,
-    held: Held,
-    ok: boolean,
-    value: unknown,
-    startedAt: number,
-    runMs: number,
-    payload: Uint8Array | undefined,
-  ): void {
+  #settle(slot: Slot, held: Held, outcome: Settlement): void {
+    const { ok, value, startedAt, runMs, payload } = outcome;
     this.#noteStart(held, startedAt, false);
     if (slot.held[held.cell] !== held) return; // cancelled by the started hook
     const job = held.job;
@@ -412,8 +376,7 @@ export class WorkerPool {
     slot.crashStreak = 0;
     this.#deadlines.forget(held);
     const cancelled = held.cancelling;
-    const average = this.#typeRunMs.get(job.type);
-    this.#typeRunMs.set(job.type, average === undefined ? runMs : average * 0.8 + runMs * 0.2);
+    this.#runTimes.record(job.type, runMs);
     if (ok) slot.completed++;
     else if (!cancelled) slot.failed++;
     if (cancelled) this.#hooks.dropped(job, payload);

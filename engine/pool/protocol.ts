@@ -240,11 +240,25 @@ export class OutcomePacker {
   }
 }
 
+/** How a job ended, as the pool settles it (an {@linkcode OutcomeReader} is one). */
+export interface Settlement {
+  /** The handler returned (else it threw). */
+  ok: boolean;
+  /** The result, or a {@linkcode TaskError}. */
+  value: unknown;
+  /** When the handler was called (ms since epoch, fractional). */
+  startedAt: number;
+  /** The handler's own run time. */
+  runMs: number;
+  /** A byte payload moved to the worker, back. */
+  payload?: Uint8Array;
+}
+
 /**
  * Reads a report's outcomes in order: each {@linkcode OutcomeReader.next}
  * moves its fields to the next outcome.
  */
-export class OutcomeReader {
+export class OutcomeReader implements Settlement {
   cell = 0;
   seq = 0;
   /** The handler returned (else it threw). */
