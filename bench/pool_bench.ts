@@ -486,7 +486,6 @@ async function bareFib(workers: Worker[], count: number): Promise<number> {
 // ---------------------------------------------------------------------------
 // ThreadFlow pool
 
-/** Runs `body` on a fresh, warmed-up engine, closing it afterwards. */
 /** No-op throughput of process isolation against thread isolation, and a slot's respawn time. */
 async function measureProcessIsolation(details: Record<string, unknown>): Promise<BenchRow[]> {
   const thread = details.threadPoolPerSecond as number;
@@ -617,6 +616,7 @@ async function measureRespawns(count: number, spareProcesses: boolean): Promise<
   return samples;
 }
 
+/** Runs `body` on a fresh, warmed-up engine, closing it afterwards. */
 async function withPool<T>(
   body: (tf: ThreadFlow) => Promise<T>,
   options: { dispatchBatch?: number; tasksDir?: URL } = {},
