@@ -21,14 +21,35 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Live child processes of this process (from `/proc`: a spare process is listed nowhere else). */
+/** Live worker processes this process started (from `/proc`: a spare is listed nowhere else). */
 function children(): number[] {
   const pids: number[] = [];
   for (const thread of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
     const list = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${thread.name}/children`);
     for (const pid of list.trim().split(/\s+/)) if (pid !== "") pids.push(Number(pid));
   }
-  return pids.filter(alive);
+  // `deno test --parallel` runs other test files in this same process: their children (a
+  // `deno run` of some script) are not ThreadFlow's worker processes, which run its host module.
+  return pids.filter((pid) => alive(pid) && isWorkerProcess(pid));
+}
+
+/** Whether `pid` runs ThreadFlow's worker host (a worker process or a spare). */
+function isWorkerProcess(pid: number): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("hostWorker");
+  } catch {
+    return false;
+  }
+}
+
+/** A process's id and command line, for failure messages. */
+function describeProcess(pid: number): string {
+  try {
+    const command = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").join(" ");
+    return `${pid} ${command.slice(0, 160)}`;
+  } catch {
+    return `${pid} (gone)`;
+  }
 }
 
 /** Deno processes `ps` lists among `pids`. */
@@ -242,9 +263,15 @@ Deno.test("process isolation: close() leaves no worker process (ps)", async () =
   assertEquals((await listed(pids as number[])).length, 2);
   // The slots' processes and their spare.
   await waitFor(() => children().length === 3, "the spare process");
+  const before = children();
   await tf.close({ drainMs: 0 });
   assertEquals(await listed(pids as number[]), []);
-  assertEquals(children(), []);
+  const left = children();
+  assertEquals(
+    left.map(describeProcess),
+    [],
+    `children before close: ${before.map(describeProcess).join("; ")}`,
+  );
 });
 
 Deno.test("process isolation: worker processes exit when the service is SIGKILLed", async () => {
