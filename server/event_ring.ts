@@ -11,8 +11,9 @@ import type { ThreadFlowEvent } from "../engine/mod.ts";
 export type SinceResult = { ok: true; events: ThreadFlowEvent[] } | { ok: false };
 
 /**
- * Keeps the last `capacity` events in `seq` order, and none older than
- * `maxAgeMs`: each event holds its task's snapshot, so a ring that only
+ * Keeps the last `capacity` events in `seq` order, and none that was older
+ * than `maxAgeMs` when the latest one arrived (old ones leave as new ones come;
+ * a quiet ring keeps what it has): each event holds its task's snapshot, so a ring that only
  * counted would hold tens of MiB once full and take as many minutes to fill
  * at a quiet rate (memory creeping up for most of an hour); with the age
  * bound it is full after `maxAgeMs` and stays that size.
@@ -27,7 +28,7 @@ export class EventRing {
   readonly capacity: number;
   readonly maxAgeMs: number;
   #slots: (ThreadFlowEvent | undefined)[];
-  /** When each slot's event was pushed (ms since epoch). */
+  /** When each slot's event was pushed (`performance.now()`: a wall-clock jump empties nothing). */
   #pushedAt: Float64Array;
   /** Index of the oldest event in `#slots`. */
   #head = 0;
@@ -67,7 +68,7 @@ export class EventRing {
   }
 
   /** Appends an event, dropping the oldest when full and those older than `maxAgeMs`. */
-  push(event: ThreadFlowEvent, now = Date.now()): void {
+  push(event: ThreadFlowEvent, now = performance.now()): void {
     const oldest = now - this.maxAgeMs;
     while (this.#size > 0 && this.#pushedAt[this.#head] < oldest) {
       this.#slots[this.#head] = undefined;

@@ -10,7 +10,8 @@
  * counter and duration in `/metrics`. Anything this module would have to
  * answer differently goes to the chain instead: a query string, an `Origin`
  * (CORS), a request body (the body limit), an answer large enough to
- * compress, a missing or wrong token, an unknown task, debug request logging.
+ * compress, a missing or wrong token, an unknown task, a failed read, debug
+ * request logging.
  *
  * @module
  */
@@ -96,9 +97,16 @@ async function readTask(
   id: string | null,
 ): Promise<Response> {
   const started = performance.now();
-  const task = id === null ? undefined : await deps.getTask(id);
-  if (task === undefined) return deps.chain(request);
-  const bytes = encoder.encode(JSON.stringify({ task: taskToJson(task) }));
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    const task = id === null ? undefined : await deps.getTask(id);
+    if (task === undefined) return deps.chain(request);
+    bytes = encoder.encode(JSON.stringify({ task: taskToJson(task) }));
+  } catch {
+    // The store failed (503) or the task cannot be written as JSON (500): the chain answers
+    // those in its error shape, logs and counts them.
+    return deps.chain(request);
+  }
   return answer(deps, request, "/api/tasks/:id", bytes, undefined, started) ??
     deps.chain(request);
 }

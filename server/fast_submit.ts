@@ -8,9 +8,10 @@
  * `Retry-After`, 503 while draining, 400 naming the field) in the same JSON
  * error shape, the same request counter and duration in `/metrics`. A
  * request it cannot answer the same way goes to the chain untouched (an
- * `Origin`, no `Content-Length`, a body over the limit, a missing or wrong
- * token, debug request logging) or with its body as read (not JSON, not the
- * plain shape the quick check accepts, an idempotency key).
+ * `Origin`, no `Content-Length`, a body over the limit, a byte payload, a
+ * missing or wrong token, debug request logging) or with its body as read
+ * (not JSON, a body that broke off, not the plain shape the quick check
+ * accepts, an idempotency key).
  *
  * @module
  */
@@ -65,10 +66,12 @@ export function fastSubmit(
     if (url.indexOf("/", url.indexOf("//") + 2) !== url.length - ROUTE.length) return undefined;
     const headers = request.headers;
     const length = Number(headers.get("content-length") ?? NaN);
+    const type = headers.get("content-type") ?? "";
     if (
       !(length >= 0 && length <= deps.maxBody) || headers.has("transfer-encoding") ||
-      headers.has("origin") || !JSON_MEDIA_TYPE.test(headers.get("content-type") ?? "") ||
-      deps.logger.enabled("debug")
+      headers.has("origin") || !JSON_MEDIA_TYPE.test(type) ||
+      // The route reads these as bytes whatever follows (`application/octet-stream+json`).
+      type.startsWith("application/octet-stream") || deps.logger.enabled("debug")
     ) {
       return undefined;
     }
@@ -82,7 +85,13 @@ export function fastSubmit(
 
 async function submit(deps: FastSubmitDeps, request: Request): Promise<Response> {
   const started = performance.now();
-  const text = await request.text();
+  let text: string;
+  try {
+    text = await request.text();
+  } catch {
+    // The body broke off (the client went away): what the chain's JSON read answers.
+    text = "";
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -101,6 +110,7 @@ async function submit(deps: FastSubmitDeps, request: Request): Promise<Response>
       "x-request-id": requestId,
     });
   } catch (error) {
+    // The engine's refusals, and anything unexpected, as the chain's onError answers them.
     const answer = errorAnswer(error);
     if (answer.status >= 500 && answer.body.error.code === "internal_error") {
       deps.logger.error("Request failed", {

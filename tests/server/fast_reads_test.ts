@@ -156,3 +156,22 @@ Deno.test("fast submit: POST /api/tasks answers as the middleware chain does, re
     await svc.close();
   }
 });
+
+Deno.test("fast submit: a byte payload type is the chain's, whatever follows its name", async () => {
+  const svc = await startService();
+  try {
+    // The route reads `application/octet-stream…` as bytes, whatever follows.
+    const post = () =>
+      new Request("http://127.0.0.1:8081/api/tasks", {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream+json" },
+        body: '{"type":"noop"}',
+      });
+    const bytesFast = await svc.service.fetch(post());
+    const bytesChain = await svc.service.app.fetch(post());
+    assertEquals(await submitShape(bytesFast), await submitShape(bytesChain));
+    assertEquals(bytesFast.status, 400);
+  } finally {
+    await svc.close();
+  }
+});
