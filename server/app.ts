@@ -22,8 +22,7 @@ import {
 import type { Logger } from "./logger.ts";
 import { HttpMetrics, TaskCounters } from "./metrics.ts";
 import { CompletionLog } from "./completion_log.ts";
-import { fastReads } from "./fast_reads.ts";
-import { fastSubmit } from "./fast_submit.ts";
+import { fastPaths } from "./fast_paths.ts";
 import { bodyLimit } from "./middleware/body_limit.ts";
 import { availableCodings, compression, DEFAULT_THRESHOLD } from "./middleware/compression.ts";
 import { cors } from "./middleware/cors.ts";
@@ -217,29 +216,22 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
     return answerError(c, answer);
   });
 
-  const fast = fastReads({
-    metrics,
-    logger,
-    token: config.token,
-    compressThreshold: DEFAULT_THRESHOLD,
-    health: () => healthBody(systemDeps),
-    getTask: (id) => engine.get(id),
-    chain: (request) => app.fetch(request),
-  });
-  const quickSubmit = fastSubmit({
+  const fast = fastPaths({
     metrics,
     logger,
     token: config.token,
     maxBody: config.maxBody,
     compressThreshold: DEFAULT_THRESHOLD,
     codings: availableCodings(),
+    health: () => healthBody(systemDeps),
+    getTask: (id) => engine.get(id),
     submit: (input) => engine.submit(input),
     chain: (request) => app.fetch(request),
   });
 
   return {
     app,
-    fetch: (request) => fast(request) ?? quickSubmit(request) ?? app.fetch(request),
+    fetch: (request) => fast(request) ?? app.fetch(request),
     hub,
     metrics,
     taskCounters,

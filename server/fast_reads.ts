@@ -1,98 +1,65 @@
 /**
- * The two reads clients poll (`GET /health` and `GET /api/tasks/:id`),
- * answered without the middleware chain when the answer is plain: the chain
- * (metrics, request id, CORS, compression and ETag, 405, body limit, auth)
- * costs several times the handler, and these are most of a polling client's
- * requests.
- *
- * The answer is the chain's, byte for byte: the same body, `ETag`,
- * `X-Request-Id` and 304 on a matching `If-None-Match`, the same request
- * counter and duration in `/metrics`. Anything this module would have to
- * answer differently goes to the chain instead: a query string, an `Origin`
- * (CORS), a request body (the body limit), an answer large enough to
- * compress, a missing or wrong token, an unknown task, a failed read, debug
- * request logging.
+ * The two reads clients poll, `GET /health` and `GET /api/tasks/:id`, as the
+ * fast paths (`fast_paths.ts`) answer them: the chain's answer byte for byte
+ * (the same body, `ETag`, `X-Request-Id` and 304 on a matching
+ * `If-None-Match`, the same request counter and duration in `/metrics`). A
+ * request body (the body limit), an answer large enough to compress, an
+ * unknown task or a failed read go to the chain.
  *
  * @module
  */
 
-import type { Task } from "../engine/mod.ts";
-import type { Logger } from "./logger.ts";
-import type { HttpMetrics } from "./metrics.ts";
-import { bearerToken, timingSafeEqual } from "./middleware/auth.ts";
+import type { FastPathDeps } from "./fast_paths.ts";
 import { noneMatch, weakTag } from "./middleware/compression.ts";
 import { requestIdFor } from "./middleware/request_id.ts";
 import { taskToJson } from "./task_json.ts";
 
-/** What the fast reads need from the service. */
-export interface FastReadDeps {
-  metrics: HttpMetrics;
-  logger: Logger;
-  /** Bearer token `/api` requires, or `undefined`. */
-  token: string | undefined;
-  /** Smallest body the chain compresses (its threshold); larger answers go there. */
-  compressThreshold: number;
-  /** `/health`'s body. */
-  health(): unknown;
-  /** The task with this id, or `undefined`. */
-  getTask(id: string): Promise<Task | undefined>;
-  /** The whole chain, for every request these reads do not answer. */
-  chain(request: Request): Response | Promise<Response>;
-}
+/** What the reads use of the fast paths' needs. */
+type ReadDeps = Pick<
+  FastPathDeps,
+  "metrics" | "compressThreshold" | "health" | "getTask" | "chain"
+>;
 
-const TASK_PATH = "/api/tasks/";
 const encoder = new TextEncoder();
 
 /**
- * Makes the fast reads: a function that answers `request`, or returns
- * `undefined` at once when it is not one of the two reads (the caller then
- * hands it to the chain).
- *
- * @example
- * ```ts ignore
- * const fast = fastReads(deps);
- * Deno.serve((request) => fast(request) ?? app.fetch(request));
- * ```
+ * Makes the `GET /health` answerer. `/health` changes once a second (its
+ * uptime): its bytes and tag are kept until it does.
  */
-export function fastReads(
-  deps: FastReadDeps,
-): (request: Request) => Response | Promise<Response> | undefined {
-  // `/health` changes once a second (its uptime): its bytes and tag are kept until it does.
+export function readHealth(deps: ReadDeps): (request: Request) => Response | Promise<Response> {
   let health = { json: "", bytes: new Uint8Array(), etag: "" };
   return (request) => {
-    if (request.method !== "GET") return undefined;
-    const path = pathOf(request.url);
-    if (path === undefined) return undefined;
-    const headers = request.headers;
-    if (
-      headers.has("origin") || headers.has("content-length") || headers.has("transfer-encoding") ||
-      deps.logger.enabled("debug")
-    ) {
-      return undefined;
+    if (hasBody(request)) return deps.chain(request);
+    const started = performance.now();
+    const json = JSON.stringify(deps.health());
+    if (json !== health.json) {
+      const bytes = encoder.encode(json);
+      health = { json, bytes, etag: weakTag(bytes) };
     }
-    if (path === "/health") {
-      const started = performance.now();
-      const json = JSON.stringify(deps.health());
-      if (json !== health.json) {
-        const bytes = encoder.encode(json);
-        health = { json, bytes, etag: weakTag(bytes) };
-      }
-      return answer(deps, request, "/health", health.bytes, health.etag, started) ??
-        deps.chain(request);
-    }
-    if (!path.startsWith(TASK_PATH)) return undefined;
-    const id = path.slice(TASK_PATH.length);
-    if (id === "" || id.length > 100 || id.includes("/")) return undefined;
-    if (deps.token !== undefined) {
-      const offered = bearerToken(headers.get("authorization") ?? undefined);
-      if (offered === undefined || !timingSafeEqual(offered, deps.token)) return undefined;
-    }
-    return readTask(deps, request, decodeURIComponentOrNull(id));
+    return answer(deps, request, "/health", health.bytes, health.etag, started) ??
+      deps.chain(request);
   };
 }
 
-async function readTask(
-  deps: FastReadDeps,
+/** Answers `GET /api/tasks/<rawId>` (the id as it stands in the path). */
+export function readTask(
+  deps: ReadDeps,
+  request: Request,
+  rawId: string,
+): Promise<Response> | undefined {
+  if (rawId === "" || rawId.length > 100 || rawId.includes("/") || hasBody(request)) {
+    return undefined;
+  }
+  return readStoredTask(deps, request, decodeURIComponentOrNull(rawId));
+}
+
+/** Whether a request says it has a body (the chain's body limit would see it). */
+function hasBody(request: Request): boolean {
+  return request.headers.has("content-length") || request.headers.has("transfer-encoding");
+}
+
+async function readStoredTask(
+  deps: ReadDeps,
   request: Request,
   id: string | null,
 ): Promise<Response> {
@@ -116,7 +83,7 @@ async function readTask(
  * (computed when not given), or `undefined` when the chain would compress it.
  */
 function answer(
-  deps: FastReadDeps,
+  deps: ReadDeps,
   request: Request,
   route: string,
   bytes: Uint8Array<ArrayBuffer>,
@@ -142,14 +109,6 @@ function answer(
   }
   deps.metrics.record("GET", route, response.status, performance.now() - started);
   return response;
-}
-
-/** The path of an absolute request URL without a query or fragment, else `undefined`. */
-function pathOf(url: string): string | undefined {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return undefined;
-  const path = url.slice(start);
-  return path.includes("?") || path.includes("#") ? undefined : path;
 }
 
 function decodeURIComponentOrNull(text: string): string | null {

@@ -1,89 +1,55 @@
 /**
- * `POST /api/tasks` of a plain JSON task, answered without the middleware
- * chain: the chain and Hono's routing cost more than the engine's submit, and
- * this is the request a producer sends most.
- *
- * The answer is the chain's: 201 with the task, `Location`, `X-Request-Id`,
+ * `POST /api/tasks` of a plain JSON task as the fast paths (`fast_paths.ts`)
+ * answer it: the chain's 201 with the task, `Location`, `X-Request-Id`,
  * compression of a large answer, the engine's refusals (429 with
  * `Retry-After`, 503 while draining, 400 naming the field) in the same JSON
  * error shape, the same request counter and duration in `/metrics`. A
- * request it cannot answer the same way goes to the chain untouched (an
- * `Origin`, no `Content-Length`, a body over the limit, a byte payload, a
- * missing or wrong token, debug request logging) or with its body as read
- * (not JSON, a body that broke off, not the plain shape the quick check
- * accepts, an idempotency key).
+ * request it cannot answer the same way goes to the chain untouched (no
+ * `Content-Length`, a body over the limit, a byte payload) or with its body
+ * as read (not JSON, a body that broke off, not the plain shape the quick
+ * check accepts, an idempotency key).
  *
  * @module
  */
 
-import type { SubmitInput, Task } from "../engine/mod.ts";
+import type { SubmitInput } from "../engine/mod.ts";
 import { errorAnswer } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-import type { HttpMetrics } from "./metrics.ts";
-import { bearerToken, timingSafeEqual } from "./middleware/auth.ts";
-import { type ContentCoding, encode, negotiateCoding } from "./middleware/compression.ts";
+import type { FastPathDeps } from "./fast_paths.ts";
+import { encode, negotiateCoding } from "./middleware/compression.ts";
 import { requestIdFor } from "./middleware/request_id.ts";
 import { JSON_MEDIA_TYPE } from "./routes/tasks.ts";
 import { taskToJson } from "./task_json.ts";
 import { isPlainSubmitInput } from "./task_schemas.ts";
 
-/** What the fast submit needs from the service. */
-export interface FastSubmitDeps {
-  metrics: HttpMetrics;
-  logger: Logger;
-  /** Bearer token `/api` requires, or `undefined`. */
-  token: string | undefined;
-  /** Largest request body, bytes (`--max-body`). */
-  maxBody: number;
-  /** Smallest answer the chain compresses, and the codings it offers. */
-  compressThreshold: number;
-  codings: readonly ContentCoding[];
-  submit(input: SubmitInput): Promise<Task>;
-  /** The whole chain, for every request this does not answer. */
-  chain(request: Request): Response | Promise<Response>;
-}
+/** What the submit uses of the fast paths' needs. */
+type SubmitDeps = Pick<
+  FastPathDeps,
+  "metrics" | "logger" | "maxBody" | "compressThreshold" | "codings" | "submit" | "chain"
+>;
 
 const ROUTE = "/api/tasks";
 const encoder = new TextEncoder();
 
 /**
- * Makes the fast submit: a function that answers `request`, or returns
- * `undefined` at once when it is not a `POST /api/tasks` it can take (the
- * caller then hands it to the chain).
- *
- * @example
- * ```ts ignore
- * const submit = fastSubmit(deps);
- * Deno.serve((request) => submit(request) ?? app.fetch(request));
- * ```
+ * Answers `POST /api/tasks`, or returns `undefined` at once when its body is
+ * not one it can take as it stands (the caller then hands it to the chain).
  */
-export function fastSubmit(
-  deps: FastSubmitDeps,
-): (request: Request) => Promise<Response> | undefined {
-  return (request) => {
-    if (request.method !== "POST" || !request.url.endsWith(ROUTE)) return undefined;
-    const url = request.url;
-    if (url.indexOf("/", url.indexOf("//") + 2) !== url.length - ROUTE.length) return undefined;
-    const headers = request.headers;
-    const length = Number(headers.get("content-length") ?? NaN);
-    const type = headers.get("content-type") ?? "";
-    if (
-      !(length >= 0 && length <= deps.maxBody) || headers.has("transfer-encoding") ||
-      headers.has("origin") || !JSON_MEDIA_TYPE.test(type) ||
-      // The route reads these as bytes whatever follows (`application/octet-stream+json`).
-      type.startsWith("application/octet-stream") || deps.logger.enabled("debug")
-    ) {
-      return undefined;
-    }
-    if (deps.token !== undefined) {
-      const offered = bearerToken(headers.get("authorization") ?? undefined);
-      if (offered === undefined || !timingSafeEqual(offered, deps.token)) return undefined;
-    }
-    return submit(deps, request);
-  };
+export function submitTask(deps: SubmitDeps, request: Request): Promise<Response> | undefined {
+  const headers = request.headers;
+  const length = Number(headers.get("content-length") ?? NaN);
+  const type = headers.get("content-type") ?? "";
+  if (
+    !(length >= 0 && length <= deps.maxBody) || headers.has("transfer-encoding") ||
+    !JSON_MEDIA_TYPE.test(type) ||
+    // The route reads these as bytes whatever follows (`application/octet-stream+json`).
+    type.startsWith("application/octet-stream")
+  ) {
+    return undefined;
+  }
+  return submit(deps, request);
 }
 
-async function submit(deps: FastSubmitDeps, request: Request): Promise<Response> {
+async function submit(deps: SubmitDeps, request: Request): Promise<Response> {
   const started = performance.now();
   let text: string;
   try {
@@ -137,7 +103,7 @@ function again(request: Request, text: string): Request {
 
 /** A JSON answer as the chain's compression middleware would finish it. */
 async function json(
-  deps: FastSubmitDeps,
+  deps: SubmitDeps,
   request: Request,
   status: number,
   value: unknown,

@@ -44,6 +44,20 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
+ * Whether an `Authorization` header carries `Bearer <token>`.
+ *
+ * @example
+ * ```ts
+ * import { hasToken } from "./auth.ts";
+ * hasToken("Bearer s3cret", "s3cret"); // true
+ * ```
+ */
+export function hasToken(header: string | undefined, token: string): boolean {
+  const offered = bearerToken(header);
+  return offered !== undefined && timingSafeEqual(offered, token);
+}
+
+/**
  * Throws a 401 {@linkcode HttpError} unless the request carries
  * `Authorization: Bearer <token>`. For handlers that decide per request
  * whether a token is needed.
