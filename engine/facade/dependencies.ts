@@ -20,6 +20,7 @@
 import { ValidationError } from "../model/errors.ts";
 import type { Lifecycle } from "../model/lifecycle.ts";
 import { isTerminal, type ParentOutcome, type Task } from "../model/task.ts";
+import type { TaskIndex } from "../model/task_index.ts";
 import type { SharedTaskStore, StoreChange } from "../store/shared_store.ts";
 import type { TaskStore } from "../store/store.ts";
 import type { StoreWriter } from "../store/store_writer.ts";
@@ -40,7 +41,7 @@ export interface DependencyParts {
   lifecycle: Lifecycle;
   writer: StoreWriter;
   /** Unfinished tasks this node holds, by id. */
-  live: Map<string, Task>;
+  live: TaskIndex<Task>;
   /** `task` (held here) just moved to `queued` or `scheduled`: queue it. */
   place(task: Task, now: number): void;
   /** Changes a shared store made: announce them. */
@@ -195,6 +196,8 @@ export class Dependencies {
       this.#endedShared(task.id);
       return;
     }
+    // Looking in empty maps would still hash the id: most engines have no dependencies.
+    if (this.#blocked.size === 0 && this.#children.size === 0) return;
     const own = this.#blocked.get(task.id);
     if (own !== undefined) this.#forget(own); // cancelled while blocked
     const children = this.#children.get(task.id);

@@ -101,7 +101,7 @@ export function assembleParts(
   // How the task source tells the engine what it holds, released, lost or heard.
   const hooks: SourceHooks = {
     ready: (held) => {
-      for (const task of held) runner.live.set(task.id, task);
+      for (const task of held) runner.live.add(task);
       pool.fill();
     },
     due: (tasks) => runner.due(tasks),
@@ -349,7 +349,7 @@ async function recoverUnfinished(
   // Released dependent tasks get their parents' outcomes again before they can run.
   await dependencies.loadParents(unfinished.filter((task) => task.status !== "blocked"));
   const now = Date.now();
-  for (const task of unfinished) runner.live.set(task.id, task);
+  for (const task of unfinished) runner.live.add(task);
   for (const task of unfinished) {
     if (task.status === "blocked") continue;
     if (task.status === "running") {

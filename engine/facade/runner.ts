@@ -25,6 +25,7 @@ import {
   type Task,
   type TaskError,
 } from "../model/task.ts";
+import { TaskIndex } from "../model/task_index.ts";
 import type { TaskStore } from "../store/store.ts";
 import type { InterruptCause, PoolHooks } from "../pool/hooks.ts";
 import { toFraction } from "../pool/protocol.ts";
@@ -77,7 +78,7 @@ export const CANCELLED: TaskError = { name: "CancelledError", message: "The task
  */
 export class Runner {
   /** Unfinished tasks this node holds (all of them with a local source), by id. */
-  readonly live = new Map<string, Task>();
+  readonly live = new TaskIndex<Task>();
   #options: RunnerOptions;
   #parts: RunnerParts;
   #source!: TaskSource;
@@ -152,7 +153,7 @@ export class Runner {
     const { lifecycle } = this.#parts;
     let top = 0;
     for (const task of tasks) {
-      if (this.#source.admit(task, now)) this.live.set(task.id, task);
+      if (this.#source.admit(task, now)) this.live.add(task);
       lifecycle.create(task);
       if (task.status === "queued" && task.priority > top) top = task.priority;
     }
@@ -181,7 +182,7 @@ export class Runner {
   /** `task` (held here) just moved to `queued` or `scheduled`: put it where it waits. */
   place(task: Task, now: number): void {
     if (!this.#source.place(task, now)) this.live.delete(task.id);
-    else this.live.set(task.id, task);
+    else this.live.add(task);
     if (task.status === "queued") this.#pool.fill();
   }
 

@@ -41,6 +41,8 @@ export class Waiters {
 
   /** Resolves every waiter of `task.id` with a copy of the task. */
   resolve(task: Task): void {
+    // Looking in an empty map would still hash the id, which costs more than the rest.
+    if (this.#byId.size === 0) return;
     const list = this.#byId.get(task.id);
     if (list === undefined) return;
     this.#byId.delete(task.id);

@@ -13,6 +13,7 @@ import {
   type TypeControlChange,
 } from "../model/type_controls.ts";
 import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../model/schedule.ts";
+import { TaskIndex } from "../model/task_index.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "./store.ts";
 
 /**
@@ -30,18 +31,11 @@ import type { InsertOutcome, PruneOptions, TaskStore } from "./store.ts";
 export class MemoryStore implements TaskStore {
   readonly kind = "local";
   readonly name = "memory";
-  #tasks = new Map<string, Task>();
-  /**
-   * Every id in insertion order, which for UUIDv7 ids is ascending: lists walk
-   * it from the end and find a cursor by binary search. Ids of pruned tasks
-   * linger until the next compaction.
-   */
-  #order: string[] = [];
-  /** Whether `#order` is ascending (ids from elsewhere may arrive out of order). */
-  #sorted = true;
+  /** Every task, ids ascending: lists walk it from the end. */
+  #tasks = new TaskIndex<Task>();
   #byKey = new Map<string, Task>();
-  /** Ids of finished tasks in the order they were written as finished. */
-  #finished: string[] = [];
+  /** Finished tasks in the order they were written as finished. */
+  #finished: Task[] = [];
   #finishedHead = 0;
   #controls = new Map<string, StoredTypeControl>();
   /** Children of each parent, by the parent's id (tasks created with `dependsOn`). */
@@ -69,10 +63,7 @@ export class MemoryStore implements TaskStore {
     for (const outcome of outcomes) {
       if (!outcome.created) continue;
       const task = outcome.task;
-      this.#tasks.set(task.id, task);
-      const last = this.#order[this.#order.length - 1];
-      if (last !== undefined && task.id < last) this.#sorted = false;
-      this.#order.push(task.id);
+      this.#tasks.add(task);
       if (task.idempotencyKey !== null) this.#byKey.set(task.idempotencyKey, task);
       if (task.dependsOn !== undefined) {
         for (const parent of task.dependsOn) {
@@ -90,7 +81,7 @@ export class MemoryStore implements TaskStore {
       const stored = this.#tasks.get(task.id);
       if (stored === undefined) continue;
       if (stored !== task) Object.assign(stored, task);
-      if (isTerminal(task.status)) this.#finished.push(task.id);
+      if (isTerminal(task.status)) this.#finished.push(stored);
     }
     return Promise.resolve();
   }
@@ -134,11 +125,6 @@ export class MemoryStore implements TaskStore {
       (!statuses || statuses.has(task.status)) &&
       (!types || types.has(task.type)) &&
       (!priorities || priorities.has(task.priority));
-    if (!this.#sorted) {
-      this.#order.sort();
-      this.#sorted = true;
-    }
-    const ids = this.#order;
     if (query.sort !== undefined && query.sort !== "created") {
       // The first offset + limit + 1 in order, kept sorted while every match is seen once:
       // O(n log k), not a sort of every match.
@@ -148,11 +134,10 @@ export class MemoryStore implements TaskStore {
       const top: Task[] = [];
       let total = 0;
       // Newest first: ties are ordered so, and they then rarely enter the kept few.
-      for (let i = ids.length - 1; i >= 0; i--) {
-        const task = this.#tasks.get(ids[i]);
-        if (task === undefined || !matches(task)) continue;
+      this.#tasks.descending((task) => {
+        if (!matches(task)) return true;
         total++;
-        if (top.length === keep && compare(task, top[keep - 1]) >= 0) continue;
+        if (top.length === keep && compare(task, top[keep - 1]) >= 0) return true;
         let low = 0;
         let high = top.length;
         while (low < high) {
@@ -162,7 +147,8 @@ export class MemoryStore implements TaskStore {
         }
         top.splice(low, 0, task);
         if (top.length > keep) top.pop();
-      }
+        return true;
+      });
       const tasks = top.slice(offset, offset + limit);
       const page: TaskPage = { tasks, nextCursor: nextCursorOf(query, tasks, top.length === keep) };
       if (query.withTotal) page.total = total;
@@ -170,18 +156,15 @@ export class MemoryStore implements TaskStore {
     }
     const tasks: Task[] = [];
     let more = false;
-    const start = after === undefined ? ids.length - 1 : lastBelow(ids, after);
-    for (let i = start; i >= 0; i--) {
-      const task = this.#tasks.get(ids[i]);
-      if (task === undefined) continue; // pruned
-      if (after !== undefined && task.id >= after) continue;
-      if (!matches(task)) continue;
+    this.#tasks.descending((task) => {
+      if (!matches(task)) return true;
       if (tasks.length === limit) {
         more = true;
-        break;
+        return false;
       }
       tasks.push(task);
-    }
+      return true;
+    }, after);
     const page: TaskPage = { tasks, nextCursor: nextCursorOf(query, tasks, more) };
     if (query.withTotal) {
       let total = 0;
@@ -292,23 +275,20 @@ export class MemoryStore implements TaskStore {
   prune(options: PruneOptions): Promise<number> {
     let deleted = 0;
     while (deleted < options.batchSize && this.#finishedHead < this.#finished.length) {
-      const id = this.#finished[this.#finishedHead];
-      const task = this.#tasks.get(id);
-      if (task === undefined || !isTerminal(task.status)) {
-        this.#finishedHead++; // deleted already, or retried since it finished
+      const task = this.#finished[this.#finishedHead];
+      if (!isTerminal(task.status)) {
+        this.#finishedHead++; // retried since it finished
         continue;
       }
       const overCount = this.#finished.length - this.#finishedHead > options.maxFinished;
       const tooOld = (task.finishedAt ?? 0) < options.finishedBefore;
       if (!overCount && !tooOld) break;
       this.#finishedHead++;
-      this.#tasks.delete(id);
+      if (!this.#tasks.delete(task.id)) continue; // finished twice, and deleted at the first
       if (task.idempotencyKey !== null) this.#byKey.delete(task.idempotencyKey);
-      this.#children.delete(id);
+      // Deleting from an empty map would still hash the id, the dearest step here.
+      if (this.#children.size > 0) this.#children.delete(task.id);
       deleted++;
-    }
-    if (this.#order.length > 4096 && this.#order.length > this.#tasks.size * 2) {
-      this.#order = this.#order.filter((id) => this.#tasks.has(id));
     }
     if (this.#finishedHead > 4096 && this.#finishedHead * 2 > this.#finished.length) {
       this.#finished = this.#finished.slice(this.#finishedHead);
@@ -320,16 +300,4 @@ export class MemoryStore implements TaskStore {
   close(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-/** Index of the last id in ascending `ids` that is below `id`, or -1. */
-function lastBelow(ids: string[], id: string): number {
-  let low = 0;
-  let high = ids.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (ids[middle] < id) low = middle + 1;
-    else high = middle;
-  }
-  return low - 1;
 }
