@@ -69,6 +69,13 @@ export interface RunnerParts {
   ended(task: Task): void;
 }
 
+/**
+ * Tasks admitted since the last fill that make waiting for the end of the
+ * turn pointless: they fill a worker's message by themselves. A large
+ * `submitBatch` then starts running while the next one is being built.
+ */
+const FILL_NOW_BACKLOG = 256;
+
 /** The error a cancelled task records. */
 export const CANCELLED: TaskError = { name: "CancelledError", message: "The task was cancelled." };
 
@@ -87,6 +94,8 @@ export class Runner {
   #lastProgressEmit = new Map<string, number>();
   #drained: (() => void) | undefined;
   #fillTimer: ReturnType<typeof setImmediate> | undefined;
+  /** Tasks admitted since the pool was last filled from here. */
+  #admittedUnfilled = 0;
   #failures: FailureParts;
 
   constructor(options: RunnerOptions, parts: RunnerParts) {
@@ -158,7 +167,10 @@ export class Runner {
       if (task.status === "queued" && task.priority > top) top = task.priority;
     }
     if (top > 0) this.#pool.makeWay(top);
-    this.#fillSoon();
+    this.#admittedUnfilled += tasks.length;
+    // Workers with nothing to do, or a backlog that fills a message anyway: no reason to wait.
+    if (this.#pool.held === 0 || this.#admittedUnfilled >= FILL_NOW_BACKLOG) this.#fillNow();
+    else this.#fillSoon();
   }
 
   /**
@@ -168,15 +180,19 @@ export class Runner {
    * lone submit's cost. A turn is microseconds on an idle loop.
    */
   #fillSoon(): void {
-    this.#fillTimer ??= setImmediate(() => {
-      this.#fillTimer = undefined;
-      try {
-        this.#pool.fill();
-      } catch (error) {
-        // Outside any caller now: a throw here would end the process.
-        console.error("ThreadFlow could not hand tasks to its workers:", error);
-      }
-    });
+    this.#fillTimer ??= setImmediate(() => this.#fillNow());
+  }
+
+  #fillNow(): void {
+    if (this.#fillTimer !== undefined) clearImmediate(this.#fillTimer);
+    this.#fillTimer = undefined;
+    this.#admittedUnfilled = 0;
+    try {
+      this.#pool.fill();
+    } catch (error) {
+      // The submit that got here has succeeded, and a timer's throw would end the process.
+      console.error("ThreadFlow could not hand tasks to its workers:", error);
+    }
   }
 
   /** `task` (held here) just moved to `queued` or `scheduled`: put it where it waits. */
