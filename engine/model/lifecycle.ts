@@ -131,7 +131,7 @@ export class Lifecycle {
     const to = task.status;
     if (!canTransition("new", to)) throw new IllegalTransitionError(task, to);
     this.counts[to]++;
-    this.#emitTask(eventFor("new", to), task);
+    this.#emitTask(eventFor("new", to), task, task.createdAt);
   }
 
   /**
@@ -141,7 +141,7 @@ export class Lifecycle {
   move(task: Task, to: TaskStatus, patch?: Partial<Task>): void {
     this.#check(task, to);
     if (patch) Object.assign(task, patch);
-    this.#moved(task, to);
+    this.#moved(task, to, Date.now());
   }
 
   /**
@@ -158,7 +158,7 @@ export class Lifecycle {
     task.workerId = workerId;
     task.nodeId = nodeId;
     task.progress = null;
-    this.#moved(task, "running");
+    this.#moved(task, "running", startedAt);
   }
 
   /** `task` (running) returned `result` at `finishedAt`. Like {@linkcode Lifecycle.start}. */
@@ -168,21 +168,21 @@ export class Lifecycle {
     task.error = null;
     task.finishedAt = finishedAt;
     task.progress = 1;
-    this.#moved(task, "succeeded");
+    this.#moved(task, "succeeded", finishedAt);
   }
 
   #check(task: Task, to: TaskStatus): void {
     if (!canTransition(task.status, to)) throw new IllegalTransitionError(task, to);
   }
 
-  /** Counts, records and announces the move of `task` (its fields set) to `to`. */
-  #moved(task: Task, to: TaskStatus): void {
+  /** Counts, records and announces the move of `task` (its fields set) to `to`, made `at`. */
+  #moved(task: Task, to: TaskStatus, at: number): void {
     const from = task.status;
     task.status = to;
     this.counts[from]--;
     this.counts[to]++;
     this.#hooks.changed(task);
-    this.#emitTask(eventFor(from, to), task);
+    this.#emitTask(eventFor(from, to), task, at);
     if (TERMINAL_STATUSES.has(to)) this.#hooks.ended(task);
   }
 
@@ -200,13 +200,13 @@ export class Lifecycle {
     }
     this.counts[from] = Math.max(0, this.counts[from] - 1);
     this.counts[to]++;
-    this.#emitTask(eventFor(from, to), task);
+    this.#emitTask(eventFor(from, to), task, Date.now());
     if (TERMINAL_STATUSES.has(to)) this.#hooks.ended(task);
   }
 
   /** Announces progress (not a status change; the caller throttles). */
   progress(task: Task): void {
-    this.#emitTask("task.progress", task);
+    this.#emitTask("task.progress", task, Date.now());
   }
 
   /** Announces anything else (worker events), numbered like the rest. */
@@ -225,10 +225,11 @@ export class Lifecycle {
     this.counts[status] = Math.max(0, this.counts[status] - count);
   }
 
-  #emitTask(type: TaskEventType, task: Task): void {
+  /** `at` is when the change happened: the task's own times where it has them, not a clock read per event. */
+  #emitTask(type: TaskEventType, task: Task, at: number): void {
     const seq = ++this.#seq;
     if (this.#listeners.length === 0) return;
-    this.#deliver({ type, seq, at: Date.now(), task: { ...task } });
+    this.#deliver({ type, seq, at, task: { ...task } });
   }
 
   #deliver(event: ThreadFlowEvent): void {
