@@ -25,6 +25,7 @@ import {
   taskForFrame,
 } from "./ws_codec.ts";
 import { Outbox, type OutboxOptions } from "./ws_outbox.ts";
+import { SubmitBatcher } from "./ws_submit_batch.ts";
 
 /** What a connection needs from the hub that owns it. */
 export interface ConnectionHost {
@@ -96,6 +97,7 @@ export class Connection {
   readonly #maxMalformed: number;
   readonly #maxMessageBytes: number;
   readonly outbox: Outbox;
+  readonly #submits: SubmitBatcher;
   encoding: FrameEncoding;
   #subscription: Subscription | undefined;
   #malformed = 0;
@@ -116,6 +118,14 @@ export class Connection {
       hub.countSlowClose();
       hub.logger.warn("Closed a WebSocket client that read too slowly (1013).");
       this.dispose();
+    });
+    this.#submits = new SubmitBatcher(hub.engine, {
+      admitted: (submit, task) =>
+        this.#ack(
+          submit.ref,
+          submit.bytes === undefined ? task : { ...task, payload: submit.bytes },
+        ),
+      refused: (submit, error) => this.#answerError(submit.ref, error),
     });
   }
 
@@ -185,6 +195,8 @@ export class Connection {
       return;
     }
     const ref = message.ref;
+    // Submits wait for the end of their burst; anything else goes after those before it.
+    if (message.type !== "submit") this.#submits.flush();
     try {
       this.#dispatch(message);
     } catch (error) {
@@ -285,10 +297,7 @@ export class Connection {
     // Byte payloads are transferred to a worker, emptying the array the answer shares.
     const bytes = input.payload instanceof Uint8Array ? input.payload : undefined;
     if (bytes !== undefined) input.payload = bytes.slice();
-    this.#hub.engine.submit(input).then(
-      (task) => this.#ack(ref, bytes === undefined ? task : { ...task, payload: bytes }),
-      (error) => this.#answerError(ref, error),
-    );
+    this.#submits.add({ ref, input, bytes });
   }
 
   #cancel(message: ClientMessage): void {

@@ -317,3 +317,74 @@ Deno.test("ws: worker events reach unfiltered subscriptions only", async () => {
     await svc.close();
   }
 });
+
+/** What a submit's answer says, without what differs run to run (ids, times). */
+function answerOf(message: ServerMessage): Json {
+  if (message.type === "error") return { ref: message.ref, error: message.error };
+  const task = taskOf(message);
+  return { ref: message.ref, type: message.type, task: task.type, payload: task.payload };
+}
+
+Deno.test("ws: pipelined submits are admitted a burst at a time, each answered as if sent alone", async () => {
+  const svc = await startService();
+  const batches: number[] = [];
+  const submitBatch = svc.engine.submitBatch.bind(svc.engine);
+  svc.engine.submitBatch = ((inputs: Parameters<typeof submitBatch>[0], options) => {
+    batches.push(inputs.length);
+    return submitBatch(inputs, options);
+  }) as typeof svc.engine.submitBatch;
+  const client = await TestClient.connect(svc.wsUrl);
+  const tasks = (key: string): Json[] => [
+    { type: "fib", payload: { n: 5 } },
+    { type: "nope" },
+    { type: "fib", payload: { n: 6 }, dependsOn: ["#0"] },
+    { type: "fib", payload: { n: 7 }, idempotencyKey: key },
+    { type: "fib", payload: { n: 8 }, idempotencyKey: key },
+    { type: "fib", payload: { n: 9 }, priority: 42 },
+    { type: "fib", payload: { n: 10 } },
+  ];
+  try {
+    // One at a time: each answer before the next submit.
+    const alone: Json[] = [];
+    for (const [i, task] of tasks("alone").entries()) {
+      client.send({ type: "submit", ref: `a${i}`, task });
+      alone.push(answerOf(await client.next((m) => m.ref === `a${i}`)));
+    }
+    assertEquals(batches, []);
+    // All at once: the server reads them in one go.
+    for (const [i, task] of tasks("burst").entries()) {
+      client.send({ type: "submit", ref: `b${i}`, task });
+    }
+    const burst: ServerMessage[] = [];
+    for (let i = 0; i < alone.length; i++) burst.push(await client.next((m) => m.ref === `b${i}`));
+    assert(batches.length > 0, "the burst went to the engine as a batch");
+    assertEquals(
+      burst.map(answerOf),
+      alone.map((answer) => ({ ...answer, ref: (answer.ref as string).replace("a", "b") })),
+    );
+    // The second submit with the key got the first one's task, as it would alone.
+    assertEquals(taskOf(burst[4]).id, taskOf(burst[3]).id);
+  } finally {
+    await client.close();
+    await svc.close();
+  }
+});
+
+Deno.test("ws: a burst of submits over maxQueued admits the first ones that fit", async () => {
+  const svc = await startService({ engine: { maxQueued: 3 } });
+  const client = await TestClient.connect(svc.wsUrl);
+  // Paused, so none starts (and leaves the queue) while the burst is admitted.
+  await svc.engine.pauseType("sleep");
+  try {
+    for (let i = 0; i < 5; i++) {
+      client.send({ type: "submit", ref: i, task: { type: "sleep", payload: { ms: 5_000 } } });
+    }
+    const answers: ServerMessage[] = [];
+    for (let i = 0; i < 5; i++) answers.push(await client.next((m) => m.ref === i));
+    assertEquals(answers.map((m) => m.type), ["ack", "ack", "ack", "error", "error"]);
+    assertEquals((answers[4].error as Json).code, "queue_full");
+  } finally {
+    await client.close();
+    await svc.close();
+  }
+});
