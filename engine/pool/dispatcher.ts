@@ -16,6 +16,12 @@ import type { Isolation } from "./worker_handle.ts";
 
 /** Most expected work (ms) that may wait, unstarted, in one worker. */
 export const PREFETCH_BUDGET_MS = 2;
+/**
+ * Expected work (ms) below which jobs are not split between workers: waking
+ * a parked worker thread costs 20-60 µs of the main thread's time on the
+ * machines measured, as much as a few hundred no-op tasks take to run.
+ */
+export const SPREAD_MIN_MS = 0.25;
 /** How often unreported starts of quick jobs are read from the claim cells. */
 const START_WATCH_MS = 20;
 
@@ -181,7 +187,11 @@ export class Dispatcher {
     }
     const average = this.#ctx.typeRunMs(first.type)!;
     const budget = Math.floor(PREFETCH_BUDGET_MS / Math.max(average, 0.001));
-    const share = Math.ceil(this.#ctx.hooks.backlog() / this.#ctx.slots.length);
+    const backlog = this.#ctx.hooks.backlog();
+    // Split among the workers only work that is worth waking another one for.
+    const share = backlog * average <= SPREAD_MIN_MS
+      ? backlog
+      : Math.ceil(backlog / this.#ctx.slots.length);
     const room = Math.min(2 * dispatchBatch, share, budget) - Math.max(0, slot.load - concurrency);
     return Math.max(0, room);
   }
@@ -287,7 +297,7 @@ export class Dispatcher {
           victim = slot;
         }
       }
-      if (victim === undefined) continue;
+      if (victim === undefined || this.#unstartedMs(victim) <= SPREAD_MIN_MS) continue;
       const wanted = Math.max(concurrency - thief.load, Math.ceil(victim.pending / 2));
       const taken: PoolJob[] = [];
       for (const held of victim.each()) {
@@ -307,6 +317,17 @@ export class Dispatcher {
       }
       if (sent.length > 0) this.#ctx.send(thief, sent);
     }
+  }
+
+  /** Expected run time (ms) of the jobs `slot` holds and has not started. */
+  #unstartedMs(slot: Slot): number {
+    let total = 0;
+    for (const held of slot.each()) {
+      if (held.startedAt === null) {
+        total += this.#ctx.typeRunMs(held.job.type) ?? PREFETCH_BUDGET_MS;
+      }
+    }
+    return total;
   }
 
   /** Takes `held` back if its worker has not started it (adding it to `taken`); else notes the start. */

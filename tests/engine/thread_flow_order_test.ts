@@ -158,3 +158,19 @@ Deno.test("thread flow: with dispatchBatch 1, running tasks never exceed workers
     await tf.close({ drainMs: 0 });
   }
 });
+
+Deno.test("thread flow: tasks worth waking a second worker for are split between both", async () => {
+  const tf = await startEngine({ workers: 2 });
+  try {
+    const spin = (ms: number) => ({ type: "probe", payload: { ms } });
+    await Promise.all((await tf.submitBatch([spin(5), spin(5)])).map((task) => tf.wait(task.id)));
+    const done = await Promise.all(
+      (await tf.submitBatch(Array.from({ length: 8 }, () => spin(5)))).map((task) =>
+        tf.wait(task.id)
+      ),
+    );
+    assertEquals(new Set(done.map((task) => task.workerId)).size, 2, "both workers ran some");
+  } finally {
+    await tf.close({ drainMs: 0 });
+  }
+});
