@@ -15,7 +15,7 @@
 import type { SubmitInput } from "../engine/mod.ts";
 import { errorAnswer } from "./errors.ts";
 import type { FastPathDeps } from "./fast_paths.ts";
-import { encode, negotiateCoding } from "./middleware/compression.ts";
+import { type ContentCoding, encode, negotiateCoding } from "./middleware/compression.ts";
 import { requestIdFor } from "./middleware/request_id.ts";
 import { JSON_MEDIA_TYPE } from "./routes/tasks.ts";
 import { taskToJson } from "./task_json.ts";
@@ -109,19 +109,20 @@ async function json(
   value: unknown,
   extra: Record<string, string>,
 ): Promise<Response> {
-  let bytes: Uint8Array = encoder.encode(JSON.stringify(value));
+  const text = JSON.stringify(value);
+  let bytes: Uint8Array = encoder.encode(text);
   const headers: Record<string, string> = { "content-type": "application/json", ...extra };
+  let coding: ContentCoding | undefined;
   if (bytes.byteLength >= deps.compressThreshold) {
     headers.vary = "Accept-Encoding";
-    const coding = negotiateCoding(
-      request.headers.get("accept-encoding") ?? undefined,
-      deps.codings,
-    );
+    coding = negotiateCoding(request.headers.get("accept-encoding") ?? undefined, deps.codings);
     if (coding !== undefined) {
       bytes = await encode(bytes, coding);
       headers["content-encoding"] = coding;
     }
   }
   headers["content-length"] = String(bytes.byteLength);
-  return new Response(bytes as Uint8Array<ArrayBuffer>, { status, headers });
+  // The same bytes, but Deno sends a string body for several microseconds less than an array.
+  const body = coding === undefined ? text : bytes as Uint8Array<ArrayBuffer>;
+  return new Response(body, { status, headers });
 }
