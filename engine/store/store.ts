@@ -62,7 +62,9 @@ export interface TaskStore {
   /**
    * Records the current state of tasks that changed (status, attempts,
    * progress, result, error, timestamps, worker, attempt history). Called once per event-loop
-   * turn with everything that changed in it; resolves once durable.
+   * turn with everything that changed in it; resolves once durable. A task's id, type,
+   * payload, priority, creation time and idempotency key never change after insert: a store
+   * need not write them again.
    */
   write(tasks: Task[]): Promise<void>;
   /** The task with this id, or `undefined`. */
