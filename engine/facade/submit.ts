@@ -59,10 +59,19 @@ export function buildTasks(
   const now = Date.now();
   const tasks = new Array<Task>(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
-    tasks[i] = buildTask(inputs[i], context, now, batch ? `tasks[${i}].` : "", i);
+    tasks[i] = buildTask(inputs[i], context, now, batch ? batchPrefix(i) : "", i);
   }
   refuseSharedBytes(tasks, batch);
   return tasks;
+}
+
+/** `tasks[i].` for the first few thousand `i`, made once: a batch's field names in errors. */
+const BATCH_PREFIXES: string[] = [];
+const CACHED_PREFIXES = 10_000;
+
+function batchPrefix(index: number): string {
+  if (index >= CACHED_PREFIXES) return `tasks[${index}].`;
+  return BATCH_PREFIXES[index] ??= `tasks[${index}].`;
 }
 
 /**
@@ -103,8 +112,9 @@ export function buildTask(
     );
   }
   const fields = input as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    if (!KNOWN_FIELDS.has(key)) {
+  // for-in rather than Object.keys: no array per task (own keys only, as Object.keys gives).
+  for (const key in fields) {
+    if (!KNOWN_FIELDS.has(key) && Object.hasOwn(fields, key)) {
       throw new ValidationError(
         `Unknown field ${JSON.stringify(key)}: a task takes ${[...KNOWN_FIELDS].join(", ")}.`,
         prefix + key,
@@ -163,9 +173,12 @@ export function buildTask(
   }
 
   const payload = fields.payload === undefined ? null : fields.payload;
-  checkPayload(payload, options.maxPayloadBytes, prefix + "payload");
+  // Field names are joined only when there is something to check (a batch would pay per task).
+  if (payload !== null) checkPayload(payload, options.maxPayloadBytes, prefix + "payload");
 
-  const dependsOn = dependsOnField(fields.dependsOn, index, prefix + "dependsOn");
+  const dependsOn = fields.dependsOn === undefined
+    ? undefined
+    : dependsOnField(fields.dependsOn, index, prefix + "dependsOn");
   const policy = fields.onParentFailure;
   if (policy !== undefined && policy !== null && policy !== "cancel" && policy !== "run") {
     throw new ValidationError(
