@@ -17,9 +17,10 @@ import { TaskIndex } from "../model/task_index.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "./store.ts";
 
 /**
- * Keeps tasks in a `Map`. The engine hands it the same task objects it
- * mutates, so `write()` only has to maintain the finished-task order used by
- * retention.
+ * Keeps tasks in a {@linkcode TaskIndex} (ids ascending). The engine hands it
+ * the same task objects it mutates (`keepsTaskObjects`), so it writes only
+ * tasks that ended, and `write()` only has to keep the finished-task order
+ * retention uses.
  *
  * @example
  * ```ts
@@ -31,6 +32,7 @@ import type { InsertOutcome, PruneOptions, TaskStore } from "./store.ts";
 export class MemoryStore implements TaskStore {
   readonly kind = "local";
   readonly name = "memory";
+  readonly keepsTaskObjects = true;
   /** Every task, ids ascending: lists walk it from the end. */
   #tasks = new TaskIndex<Task>();
   #byKey = new Map<string, Task>();

@@ -48,6 +48,12 @@ export interface TaskStore {
   /** Short name for logs and `/api/stats`, e.g. `memory`, `sqlite:./data/threadflow.db`. */
   readonly name: string;
   /**
+   * `true` when the store keeps the very task objects it is given (the memory
+   * store): the engine's changes are in it at once, so `write` is called only
+   * for tasks that reached a terminal status. Default `false`.
+   */
+  readonly keepsTaskObjects?: boolean;
+  /**
    * Opens the store (creating and migrating its schema) and returns the tasks
    * that are not finished (scheduled, queued, or running when the last process
    * stopped), oldest first, so a local engine can rebuild its queue.

@@ -27,17 +27,22 @@ export class StoreWriter {
   #fencing: Fencing | null;
   #commits: GroupCommit<Task>;
   #marked = new Set<Task>();
+  /** The store keeps the engine's task objects: see {@linkcode TaskStore.keepsTaskObjects}. */
+  #inPlace: boolean;
   /** Writes handed to a local store and not yet durable. */
   #pending = new Set<Promise<void>>();
 
   constructor(store: TaskStore, fencing: Fencing | null) {
     this.#store = store;
+    this.#inPlace = store.keepsTaskObjects === true && fencing === null;
     this.#fencing = fencing;
     this.#commits = new GroupCommit((tasks) => this.#write(tasks), "microtask");
   }
 
   /** Records that `task` changed; it is written at the end of this turn. */
   mark(task: Task): void {
+    // A store holding this very object has the change already; only an end is news to it.
+    if (this.#inPlace && !isTerminal(task.status)) return;
     if (this.#marked.has(task)) return;
     this.#marked.add(task);
     this.#commits.add(task);
