@@ -110,6 +110,10 @@ export class Dispatcher {
         const urgency = this.#urgency(next);
         if (this.#takeBackAbove(urgency, slot)) continue;
         if (this.#takeBackBelow(urgency)) continue;
+        // A more urgent job was just sent to a worker with room: it starts first. A parked worker
+        // takes a millisecond or two to wake, in which `slot` would start this one; the worker's
+        // report (its start or its outcome) fills again.
+        if (this.#sentAbove(urgency, slot)) break;
         if (!this.#dispatch(slot, next, group)) break;
       }
     } finally {
@@ -259,6 +263,14 @@ export class Dispatcher {
     if (taken.length === 0) return false;
     this.#ctx.hooks.giveBack(taken.sort(byPriorityThenAge));
     return true;
+  }
+
+  /** Whether a worker other than `slot` holds an unstarted job more urgent than `urgency`. */
+  #sentAbove(urgency: number, slot: Slot): boolean {
+    for (const other of this.#ctx.slots) {
+      if (other !== slot && this.#pendingBeyond(other, urgency, 1, true)) return true;
+    }
+    return false;
   }
 
   /**
