@@ -161,16 +161,24 @@ export class Runner {
     const now = Date.now();
     const { lifecycle } = this.#parts;
     let top = 0;
+    let held = 0;
     for (const task of tasks) {
-      if (this.#source.admit(task, now)) this.live.add(task);
+      if (this.#source.admit(task, now)) {
+        this.live.add(task);
+        held++;
+      }
       lifecycle.create(task);
       if (task.status === "queued" && task.priority > top) top = task.priority;
     }
     if (top > 0) this.#pool.makeWay(top);
-    this.#admittedUnfilled += tasks.length;
+    this.#admittedUnfilled += held;
     // Workers with nothing to do, or a backlog that fills a message anyway: no reason to wait.
-    if (this.#pool.held === 0 || this.#admittedUnfilled >= FILL_NOW_BACKLOG) this.#fillNow();
-    else this.#fillSoon();
+    // Tasks a shared store holds are not here yet (a claim brings them): those wait as before.
+    if (held > 0 && (this.#pool.held === 0 || this.#admittedUnfilled >= FILL_NOW_BACKLOG)) {
+      this.#fillNow();
+    } else {
+      this.#fillSoon();
+    }
   }
 
   /**
