@@ -139,7 +139,11 @@ export function assembleParts(
   const source: TaskSource = claimed ?? new LocalSource({ agingMs: options.agingMs }, hooks);
   const writer = new StoreWriter(store, claimed?.fencing ?? null);
   // On a shared store the rate is one budget for the cluster, spent by claims.
-  const gate = new TypeGate({ enforceRate: claimed === null, wake: () => pool.fill() });
+  const gate: TypeGate = new TypeGate({
+    enforceRate: claimed === null,
+    wake: () => pool.fill(),
+    heldNow: (type): Iterable<Task> => pool.heldJobs(type) as Task[],
+  });
   const runner = new Runner(options, {
     store,
     lifecycle,

@@ -34,7 +34,7 @@ import {
 import { exitReason, reportSplit, splitHeld } from "./interrupt.ts";
 import { RunDeadlines } from "./run_deadlines.ts";
 import { TypeRunTimes } from "./run_times.ts";
-import { type Held, pendingDepth, type Slot } from "./slot.ts";
+import { type Held, heldJobsOf, pendingDepth, type Slot } from "./slot.ts";
 import { SlotWorkers } from "./slot_workers.ts";
 import type { StuckThread } from "./stuck_threads.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
@@ -156,6 +156,11 @@ export class WorkerPool {
   /** Unstarted jobs per level, keyed "1".."10", and when each level's oldest became ready. */
   pendingDepth(): ReturnType<typeof pendingDepth> {
     return pendingDepth(this.#slots);
+  }
+
+  /** The jobs of `type` the workers hold now, started or not. */
+  heldJobs(type: string): PoolJob[] {
+    return heldJobsOf(this.#slots, type);
   }
 
   /** Gives free worker capacity to waiting jobs. Cheap to call often. */

@@ -336,6 +336,15 @@ export class Slot {
   }
 }
 
+/** The jobs of `type` that `slots` hold, started or not (cancelled runs still stopping too). */
+export function heldJobsOf(slots: readonly Slot[], type: string): PoolJob[] {
+  const jobs: PoolJob[] = [];
+  for (const slot of slots) {
+    for (const held of slot.each()) if (held.job.type === type) jobs.push(held.job);
+  }
+  return jobs;
+}
+
 /** Unstarted jobs of `slots` per level, keyed "1".."10", and when each level's oldest became ready. */
 export function pendingDepth(slots: readonly Slot[]): {
   queuedByPriority: Record<string, number>;

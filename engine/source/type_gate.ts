@@ -34,10 +34,16 @@ interface Bucket {
  */
 export class TypeGate {
   #controls = new Map<string, TypeControl>();
-  /** Tasks handed to workers and not yet back or ended, by type. */
+  /** Tasks of controlled types handed to workers and not yet back or ended, by type. */
   #held = new Map<string, number>();
-  /** Which tasks are counted in `#held`: each is let go exactly once. */
+  /**
+   * Which tasks are counted in `#held`: each is let go exactly once. Only
+   * tasks of controlled types are counted (most engines control none, and a
+   * set and a count per task cost a no-op task more than its dispatch); a
+   * type that becomes controlled counts the tasks its workers hold then.
+   */
   #holding = new Set<{ type: string }>();
+  #heldNow: (type: string) => Iterable<{ type: string }>;
   #buckets = new Map<string, Bucket>();
   #enforceRate: boolean;
   #wake: () => void;
@@ -47,9 +53,18 @@ export class TypeGate {
   /** `undefined` while no type is controlled: the queue then skips the check. */
   filter: TypeFilter = undefined;
 
-  constructor(options: { enforceRate: boolean; wake: () => void }) {
+  /**
+   * `heldNow(type)` lists the tasks of `type` the workers hold at this
+   * moment (the pool's books); without it a type starts uncounted.
+   */
+  constructor(options: {
+    enforceRate: boolean;
+    wake: () => void;
+    heldNow?: (type: string) => Iterable<{ type: string }>;
+  }) {
     this.#enforceRate = options.enforceRate;
     this.#wake = options.wake;
+    this.#heldNow = options.heldNow ?? (() => []);
   }
 
   /** The control of `type`, if it has one in force (paused or limited). */
@@ -65,17 +80,19 @@ export class TypeGate {
   /** Puts `control` in force (an uncontrolled one, not paused and unlimited, is dropped). */
   set(control: TypeControl): void {
     const { limits, paused } = control;
+    const type = control.type;
     if (!paused && limits.concurrency === undefined && limits.ratePerSecond === undefined) {
-      this.#controls.delete(control.type);
-      this.#buckets.delete(control.type);
+      if (this.#controls.delete(type)) this.#stopCounting(type);
+      this.#buckets.delete(type);
     } else {
-      this.#controls.set(control.type, control);
+      if (!this.#controls.has(type)) this.#startCounting(type);
+      this.#controls.set(type, control);
       if (limits.ratePerSecond === undefined) this.#buckets.delete(control.type);
     }
     this.filter = this.#controls.size === 0 ? undefined : this.#allows;
   }
 
-  /** Tasks of `type` held by workers here. */
+  /** Tasks of `type` held by workers here, while `type` is controlled (0 otherwise). */
   heldOf(type: string): number {
     return this.#held.get(type) ?? 0;
   }
@@ -90,7 +107,7 @@ export class TypeGate {
 
   /** `task` was handed to a worker: it counts against its type until let go. */
   took(task: { type: string }): void {
-    if (this.#holding.has(task)) return;
+    if (!this.#controls.has(task.type) || this.#holding.has(task)) return;
     this.#holding.add(task);
     this.#held.set(task.type, (this.#held.get(task.type) ?? 0) + 1);
     if (!this.#enforceRate) return;
@@ -105,7 +122,7 @@ export class TypeGate {
    * never started, which gives its rate token back.
    */
   released(task: { type: string }, unstarted = false): void {
-    if (!this.#holding.delete(task)) return;
+    if (this.#holding.size === 0 || !this.#holding.delete(task)) return;
     const held = (this.#held.get(task.type) ?? 1) - 1;
     if (held === 0) this.#held.delete(task.type);
     else this.#held.set(task.type, held);
@@ -115,6 +132,23 @@ export class TypeGate {
       const bucket = this.#bucket(task.type, control.limits, Date.now());
       bucket.tokens = Math.min(burstOf(control.limits)!, bucket.tokens + 1);
     }
+  }
+
+  /** `type` becomes controlled: the tasks of it the workers hold now count from here on. */
+  #startCounting(type: string): void {
+    let count = 0;
+    for (const task of this.#heldNow(type)) {
+      if (this.#holding.has(task)) continue;
+      this.#holding.add(task);
+      count++;
+    }
+    if (count > 0) this.#held.set(type, count);
+  }
+
+  /** `type` is no longer controlled: its tasks stop counting. */
+  #stopCounting(type: string): void {
+    if (!this.#held.delete(type)) return;
+    for (const task of this.#holding) if (task.type === type) this.#holding.delete(task);
   }
 
   /** Stops the refill timer. */

@@ -310,6 +310,33 @@ export function engineConformance(options: EngineConformanceOptions): void {
     assertEquals([reset.limits, reset.limitsSet], [{}, false]);
   });
 
+  test("limits: a limit set while the type's tasks run counts them", async (start) => {
+    const tf = await start({ workers: 2, concurrencyPerWorker: 4 });
+    const first = await tf.submitBatch(
+      Array.from({ length: 6 }, () => ({ type: "nap", payload: { ms: 300 } })),
+    );
+    const deadline = Date.now() + 5_000;
+    while ((await tf.stats()).counts.running < 6 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assertEquals((await tf.stats()).counts.running, 6, "the first six run at once");
+    await tf.setTypeLimits("nap", { concurrency: 2 });
+    const later = await tf.submitBatch(
+      Array.from({ length: 3 }, () => ({ type: "nap", payload: { ms: 10 } })),
+    );
+    const firstDone = await Promise.all(first.map((task) => tf.wait(task.id)));
+    const laterDone = await Promise.all(later.map((task) => tf.wait(task.id)));
+    // Six already ran under a limit of two: none of the later ones starts before five ended.
+    const fifthEnd = firstDone.map((task) => task.finishedAt!).sort((a, b) => a - b)[4];
+    for (const task of laterDone) {
+      assert(
+        task.startedAt! >= fifthEnd - 2,
+        `a later nap started ${fifthEnd - task.startedAt!} ms early`,
+      );
+    }
+    await tf.setTypeLimits("nap", null);
+  });
+
   test("limits: a rate limit spaces starts out", async (start) => {
     const tf = await start();
     await tf.setTypeLimits("noop", { ratePerSecond: 40, burst: 1 });
