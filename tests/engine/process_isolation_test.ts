@@ -25,7 +25,13 @@ function alive(pid: number): boolean {
 function children(): number[] {
   const pids: number[] = [];
   for (const thread of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
-    const list = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${thread.name}/children`);
+    let list: string;
+    try {
+      list = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${thread.name}/children`);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue; // the thread ended since the listing
+      throw error;
+    }
     for (const pid of list.trim().split(/\s+/)) if (pid !== "") pids.push(Number(pid));
   }
   // `deno test --parallel` runs other test files in this same process: their children (a
