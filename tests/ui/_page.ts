@@ -15,7 +15,9 @@ export function watchConsole(page: Page): { errors: string[]; expect: (pattern: 
   const expected: RegExp[] = [];
   page.on("console", (message) => {
     if (message.type() !== "error") return;
-    const text = message.text();
+    // A failed load names no resource in its text; its location does.
+    const url = message.location().url;
+    const text = url === "" ? message.text() : `${message.text()} (${url})`;
     if (!expected.some((pattern) => pattern.test(text))) errors.push(text);
   });
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
