@@ -73,16 +73,15 @@ async function readStoredTask(
     // those in its error shape, logs and counts them.
     return deps.chain(request);
   }
-  const bytes = encoder.encode(json);
-  return answer(deps, request, "/api/tasks/:id", { json, bytes, etag: weakTag(bytes) }, started) ??
+  return answer(deps, request, "/api/tasks/:id", { json, bytes: encoder.encode(json) }, started) ??
     deps.chain(request);
 }
 
-/** A JSON answer: its text, its UTF-8 bytes and their tag. */
+/** A JSON answer: its text, its UTF-8 bytes and, when already known, their tag. */
 interface JsonAnswer {
   json: string;
   bytes: Uint8Array;
-  etag: string;
+  etag?: string;
 }
 
 /**
@@ -97,7 +96,8 @@ function answer(
   started: number,
 ): Response | undefined {
   if (body.bytes.byteLength >= deps.compressThreshold) return undefined;
-  const etag = body.etag;
+  // Hashed only now: an answer the chain compresses gets its tag there.
+  const etag = body.etag ?? weakTag(body.bytes);
   const requestId = requestIdFor(request.headers.get("x-request-id") ?? undefined);
   let response: Response;
   if (noneMatch(request.headers.get("if-none-match") ?? undefined, etag)) {

@@ -142,7 +142,7 @@ export function assembleParts(
   const gate: TypeGate = new TypeGate({
     enforceRate: claimed === null,
     wake: () => pool.fill(),
-    heldNow: (type): Iterable<Task> => pool.heldJobs(type) as Task[],
+    heldNow: (type): Iterable<{ type: string }> => pool.heldJobs(type),
   });
   const runner = new Runner(options, {
     store,

@@ -161,20 +161,20 @@ export class Runner {
     const now = Date.now();
     const { lifecycle } = this.#parts;
     let top = 0;
-    let held = 0;
+    let here = 0;
     for (const task of tasks) {
       if (this.#source.admit(task, now)) {
         this.live.add(task);
-        held++;
+        here++;
       }
       lifecycle.create(task);
       if (task.status === "queued" && task.priority > top) top = task.priority;
     }
     if (top > 0) this.#pool.makeWay(top);
-    this.#admittedUnfilled += held;
+    this.#admittedUnfilled += here;
     // Workers with nothing to do, or a backlog that fills a message anyway: no reason to wait.
     // Tasks a shared store holds are not here yet (a claim brings them): those wait as before.
-    if (held > 0 && (this.#pool.held === 0 || this.#admittedUnfilled >= FILL_NOW_BACKLOG)) {
+    if (here > 0 && (this.#pool.held === 0 || this.#admittedUnfilled >= FILL_NOW_BACKLOG)) {
       this.#fillNow();
     } else {
       this.#fillSoon();

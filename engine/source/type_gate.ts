@@ -26,7 +26,11 @@ interface Bucket {
  *
  * @example
  * ```ts ignore
- * const gate = new TypeGate({ enforceRate: true, wake: () => pool.fill() });
+ * const gate = new TypeGate({
+ *   enforceRate: true,
+ *   wake: () => pool.fill(),
+ *   heldNow: (type) => pool.heldJobs(type),
+ * });
  * gate.set(control);
  * const next = queue.take(Date.now(), gate.filter);
  * if (next) gate.took(next);
@@ -55,16 +59,16 @@ export class TypeGate {
 
   /**
    * `heldNow(type)` lists the tasks of `type` the workers hold at this
-   * moment (the pool's books); without it a type starts uncounted.
+   * moment (the pool's books): a type that becomes controlled counts them.
    */
   constructor(options: {
     enforceRate: boolean;
     wake: () => void;
-    heldNow?: (type: string) => Iterable<{ type: string }>;
+    heldNow: (type: string) => Iterable<{ type: string }>;
   }) {
     this.#enforceRate = options.enforceRate;
     this.#wake = options.wake;
-    this.#heldNow = options.heldNow ?? (() => []);
+    this.#heldNow = options.heldNow;
   }
 
   /** The control of `type`, if it has one in force (paused or limited). */
@@ -90,11 +94,6 @@ export class TypeGate {
       if (limits.ratePerSecond === undefined) this.#buckets.delete(control.type);
     }
     this.filter = this.#controls.size === 0 ? undefined : this.#allows;
-  }
-
-  /** Tasks of `type` held by workers here, while `type` is controlled (0 otherwise). */
-  heldOf(type: string): number {
-    return this.#held.get(type) ?? 0;
   }
 
   /**
