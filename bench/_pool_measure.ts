@@ -172,8 +172,12 @@ export async function sampleLatencies(
   return samples;
 }
 
+/** No-op tasks a fresh engine runs before anything on it is timed, unless told otherwise. */
+export const POOL_WARM_UP_TASKS: number = Math.min(THROUGHPUT_TASKS, 20_000);
+
 /**
- * Runs `body` on a fresh, warmed-up engine, closing it afterwards.
+ * Runs `body` on a fresh engine warmed up with `warmUpTasks` no-ops (default
+ * {@linkcode POOL_WARM_UP_TASKS}), closing it afterwards.
  *
  * @example
  * ```ts
@@ -184,12 +188,13 @@ export async function sampleLatencies(
  */
 export async function withPool<T>(
   body: (tf: ThreadFlow) => Promise<T>,
-  options: { dispatchBatch?: number; tasksDir?: URL } = {},
+  options: { dispatchBatch?: number; tasksDir?: URL; warmUpTasks?: number } = {},
   warmUpType = "noop",
 ): Promise<T> {
-  const tf = await ThreadFlow.start({ workers: WORKERS, ...options });
+  const { warmUpTasks = POOL_WARM_UP_TASKS, ...engineOptions } = options;
+  const tf = await ThreadFlow.start({ workers: WORKERS, ...engineOptions });
   try {
-    await poolThroughputByEvents(tf, Math.min(THROUGHPUT_TASKS, 20_000), warmUpType);
+    await poolThroughputByEvents(tf, warmUpTasks, warmUpType);
     return await body(tf);
   } finally {
     await tf.close({ drainMs: 1_000 });
