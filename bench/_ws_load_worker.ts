@@ -3,7 +3,8 @@
  * clients do not share the server's thread.
  *
  * Messages in: `{ mode: "pipeline", url, total, window }` — one client keeps
- * `window` submits outstanding, each answered by its `task.succeeded`; or
+ * `window` submits outstanding, each answered by its `task.succeeded` (a
+ * `url` with `?batch=1` gets batch frames, unwrapped here); or
  * `{ mode: "fanout", url, clients, expected }` — `clients` subscribers count
  * terminal events until each saw `expected` (posts `{ ready }` once all are
  * subscribed, then the result).
@@ -71,8 +72,9 @@ async function pipeline(url: string, total: number, window: number): Promise<Pip
     if (sent < total) sendOne();
     if (done === total) finished.resolve();
   };
-  socket.onmessage = (event) => {
-    const message = JSON.parse(event.data);
+  const handle = (
+    message: { type: string; ref: string; task: { id: string }; error?: unknown },
+  ) => {
     if (message.type === "ack") {
       const id = message.task.id;
       if (endedBeforeAck.delete(id)) complete(message.ref);
@@ -87,6 +89,12 @@ async function pipeline(url: string, total: number, window: number): Promise<Pip
     } else if (message.type === "error") {
       finished.reject(new Error(`Submit failed: ${JSON.stringify(message.error)}`));
     }
+  };
+  socket.onmessage = (event) => {
+    const frame = JSON.parse(event.data);
+    // With ?batch=1 a frame may carry several messages.
+    if (frame.type === "batch") { for (const message of frame.messages) handle(message); }
+    else handle(frame);
   };
   socket.send(
     JSON.stringify({

@@ -132,6 +132,21 @@ export class WebSocketHub {
         { status: 403 },
       );
     }
+    const batch = url.searchParams.get("batch");
+    if (batch !== null && batch !== "1" && batch !== "true") {
+      return Response.json(
+        {
+          error: {
+            code: "validation_error",
+            message: `batch must be 1 or true (to get one frame per event-loop turn); got "${
+              batch.slice(0, 40)
+            }".`,
+            field: "batch",
+          },
+        },
+        { status: 400 },
+      );
+    }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return Response.json(
         {
@@ -149,7 +164,10 @@ export class WebSocketHub {
     const encoding: FrameEncoding = url.searchParams.get("encoding") === "msgpack"
       ? "msgpack"
       : "json";
-    const connection = new Connection(this.#host, socket, encoding, this.#options);
+    const options = batch === null
+      ? this.#options
+      : { ...this.#options, outbox: { ...this.#options.outbox, batch: true } };
+    const connection = new Connection(this.#host, socket, encoding, options);
     socket.onopen = () => {
       if (this.#closed) {
         connection.close(1001, "ThreadFlow is shutting down.");

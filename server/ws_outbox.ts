@@ -11,8 +11,16 @@
  * the server's memory without bound. A client that reads slowly but steadily
  * is not stuck: it gets everything, later.
  *
+ * With `batch` (the client connected with `?batch=1`), the frames of one
+ * turn of the event loop go out as one batch frame, `{ type: "batch",
+ * messages: [...] }`: one write instead of one per message, which is most of
+ * what a message costs on a fast connection. A turn with one message sends
+ * it alone. A slow client's frames are held one by one, as without `batch`.
+ *
  * @module
  */
+
+import { clearImmediate, setImmediate } from "node:timers";
 
 /** The parts of a WebSocket the outbox uses (a fake in tests). */
 export interface OutboxSocket {
@@ -34,7 +42,14 @@ export interface OutboxOptions {
   maxHeld?: number;
   /** How often a slow client's buffer is checked. Default 25 ms. */
   checkMs?: number;
+  /** Send the frames of one event-loop turn as one batch frame. Default `false`. */
+  batch?: boolean;
 }
+
+/** A batch frame is sent once it holds this many messages, even within a turn. */
+const MAX_BATCH_MESSAGES = 1024;
+/** ... or this many bytes (UTF-16 units for text). */
+const MAX_BATCH_BYTES = 256 * 1024;
 
 /** What kind of frame is pushed: progress frames may be coalesced. */
 export type FrameKind = "progress" | "other";
@@ -75,6 +90,11 @@ export class Outbox {
   #lastBuffered = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  readonly #batch: boolean;
+  /** The turn's frames not sent yet (with `batch`), all text or all binary. */
+  #pending: Array<{ frame: string | Uint8Array; kind: FrameKind; taskId?: string }> = [];
+  #pendingBytes = 0;
+  #flushTimer: ReturnType<typeof setImmediate> | undefined;
   /** Progress frames replaced by a newer one (for tests and metrics). */
   coalesced = 0;
 
@@ -85,6 +105,7 @@ export class Outbox {
     this.#stuckMs = options.stuckMs ?? 15_000;
     this.#maxHeld = options.maxHeld ?? 100_000;
     this.#checkMs = options.checkMs ?? 25;
+    this.#batch = options.batch ?? false;
     this.#onStuck = onStuck;
   }
 
@@ -105,6 +126,51 @@ export class Outbox {
    */
   push(frame: string | Uint8Array, kind: FrameKind = "other", taskId?: string): void {
     if (this.#closed || this.#socket.readyState !== OPEN) return;
+    if (this.#batch && !this.#slow) {
+      this.#addToBatch(frame, kind, taskId);
+      return;
+    }
+    this.#pushNow(frame, kind, taskId);
+  }
+
+  /** Sends the frames gathered for a batch (with `batch`; at the end of the turn on its own). */
+  flush(): void {
+    if (this.#flushTimer !== undefined) {
+      clearImmediate(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#closed || this.#socket.readyState !== OPEN) return;
+    if (pending.length === 1 || this.#slow || this.#socket.bufferedAmount > this.#high) {
+      // Alone, or for a client that is slow now: frame by frame, so progress can coalesce.
+      for (const { frame, kind, taskId } of pending) this.#pushNow(frame, kind, taskId);
+      return;
+    }
+    this.#socket.send(batchFrame(pending.map((item) => item.frame)));
+  }
+
+  #addToBatch(frame: string | Uint8Array, kind: FrameKind, taskId?: string): void {
+    const pending = this.#pending;
+    // A client that switches between text and binary gets each run in its own kind.
+    if (pending.length > 0 && typeof pending[0].frame !== typeof frame) this.flush();
+    this.#pending.push({ frame, kind, taskId });
+    this.#pendingBytes += typeof frame === "string" ? frame.length : frame.byteLength;
+    if (
+      this.#pending.length >= MAX_BATCH_MESSAGES || this.#pendingBytes >= MAX_BATCH_BYTES
+    ) {
+      this.flush();
+    } else {
+      this.#flushTimer ??= setImmediate(() => {
+        this.#flushTimer = undefined;
+        this.flush();
+      });
+    }
+  }
+
+  #pushNow(frame: string | Uint8Array, kind: FrameKind, taskId?: string): void {
     if (!this.#slow) {
       if (this.#socket.bufferedAmount <= this.#high) {
         this.#socket.send(frame);
@@ -146,7 +212,12 @@ export class Outbox {
 
   /** Stops the timer and drops held frames (the socket is closing). */
   dispose(): void {
+    // What the turn said before the socket closes (an error, then a close) still goes.
+    if (!this.#closed && !this.#slow && this.#pending.length > 0) this.flush();
     this.#closed = true;
+    if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#pending = [];
     this.#leaveSlow();
     this.#held = [];
     this.#progress.clear();
@@ -197,3 +268,36 @@ export class Outbox {
     }
   }
 }
+
+/** `{"type":"batch","messages":[...]}` made of already-encoded messages, without decoding them. */
+function batchFrame(frames: Array<string | Uint8Array>): string | Uint8Array {
+  if (typeof frames[0] === "string") {
+    return `{"type":"batch","messages":[${frames.join(",")}]}`;
+  }
+  // MessagePack: a map of two entries whose "messages" is an array of the encoded messages as
+  // they are (array 32 header, then the elements back to back).
+  let length = BATCH_MSGPACK_HEAD.byteLength + 5;
+  for (const frame of frames) length += (frame as Uint8Array).byteLength;
+  const out = new Uint8Array(length);
+  out.set(BATCH_MSGPACK_HEAD);
+  let at = BATCH_MSGPACK_HEAD.byteLength;
+  out[at] = 0xdd;
+  new DataView(out.buffer).setUint32(at + 1, frames.length);
+  at += 5;
+  for (const frame of frames) {
+    out.set(frame as Uint8Array, at);
+    at += (frame as Uint8Array).byteLength;
+  }
+  return out;
+}
+
+/** MessagePack of `{ type: "batch", messages: ` up to the array: fixmap 2, then the strings. */
+const BATCH_MSGPACK_HEAD = new Uint8Array([
+  0x82,
+  0xa4,
+  ...new TextEncoder().encode("type"),
+  0xa5,
+  ...new TextEncoder().encode("batch"),
+  0xa8,
+  ...new TextEncoder().encode("messages"),
+]);

@@ -15,6 +15,10 @@ export class TestClient {
   readonly socket: WebSocket;
   readonly encoding: "json" | "msgpack";
   readonly received: ServerMessage[] = [];
+  /** Frames received; a batch frame (`?batch=1`) counts once and its messages each land in `received`. */
+  frames = 0;
+  /** Batch frames received. */
+  batches = 0;
   #waiters: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
   /** Messages already handed to a `next` caller. */
   #consumed = new Set<ServerMessage>();
@@ -28,18 +32,28 @@ export class TestClient {
     this.closed = closed.promise;
     socket.onclose = (event) => closed.resolve(event);
     socket.onmessage = (event) => {
-      const message =
+      const frame =
         (typeof event.data === "string"
           ? JSON.parse(event.data)
           : decode(new Uint8Array(event.data))) as ServerMessage;
-      this.received.push(message);
-      const waiter = this.#waiters.find((w) => w.match(message));
-      if (waiter) {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        this.#consumed.add(message);
-        waiter.resolve(message);
+      this.frames++;
+      if (frame.type === "batch") {
+        this.batches++;
+        for (const message of frame.messages as ServerMessage[]) this.#receive(message);
+      } else {
+        this.#receive(frame);
       }
     };
+  }
+
+  #receive(message: ServerMessage): void {
+    this.received.push(message);
+    const waiter = this.#waiters.find((w) => w.match(message));
+    if (waiter) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      this.#consumed.add(message);
+      waiter.resolve(message);
+    }
   }
 
   /** Connects and waits for `hello`. */

@@ -118,3 +118,46 @@ Deno.test("Outbox sends held frames only up to the high-water mark at a time", (
   assert(outbox.slow);
   outbox.dispose();
 });
+
+Deno.test("Outbox with batch: one turn's frames go as one batch frame; a frame alone goes plain", async () => {
+  const socket = new FakeSocket();
+  const outbox = new Outbox(socket, { batch: true });
+  outbox.push('{"type":"ack","ref":1}');
+  outbox.push('{"type":"ack","ref":2}');
+  assertEquals(socket.sent, [], "held until the end of the turn");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(socket.sent, [
+    '{"type":"batch","messages":[{"type":"ack","ref":1},{"type":"ack","ref":2}]}',
+  ]);
+  outbox.push('{"type":"pong"}');
+  outbox.flush();
+  assertEquals(socket.sent.at(-1), '{"type":"pong"}');
+  outbox.dispose();
+});
+
+Deno.test("Outbox with batch: a close sends what the turn said first; a slow client is held frame by frame", () => {
+  const socket = new FakeSocket();
+  const outbox = new Outbox(socket, { batch: true, highWaterBytes: 100, checkMs: 60_000 });
+  outbox.push('{"type":"error"}');
+  outbox.push('{"type":"error"}');
+  outbox.dispose();
+  assertEquals(socket.sent.length, 1, "sent as one batch before closing");
+
+  const slowSocket = new FakeSocket();
+  const slow = new Outbox(slowSocket, {
+    batch: true,
+    highWaterBytes: 100,
+    lowWaterBytes: 10,
+    checkMs: 60_000,
+  });
+  slowSocket.bufferedAmount = 500;
+  slow.push("progress t1 10%", "progress", "t1");
+  slow.push("progress t1 50%", "progress", "t1");
+  slow.flush();
+  assert(slow.slow);
+  assertEquals(slow.coalesced, 1, "progress coalesces as without batch");
+  slowSocket.bufferedAmount = 0;
+  slow.check();
+  assertEquals(slowSocket.sent, ["progress t1 50%"]);
+  slow.dispose();
+});
