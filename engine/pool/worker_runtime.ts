@@ -266,13 +266,44 @@ function start(job: Job): void {
   }
   if (result instanceof Promise) {
     result.then(
-      (value) => settle(cell, seq, true, value, payload, startedAt, began),
+      (value) => settleResult(cell, seq, value, payload, startedAt, began),
       (error) => settle(cell, seq, false, toTaskError(error), payload, startedAt, began),
     );
   } else {
     // Settle on a microtask like an async handler would, keeping one code path for ordering.
-    queueMicrotask(() => settle(cell, seq, true, result, payload, startedAt, began));
+    queueMicrotask(() => settleResult(cell, seq, result, payload, startedAt, began));
   }
+}
+
+/**
+ * Settles a returned value: a result must be a JSON value or bytes, like a
+ * payload, or no store could keep it and no answer could carry it. Checked
+ * here, off the main thread, and only for values JSON can fail on.
+ */
+function settleResult(
+  cell: number,
+  seq: number,
+  value: unknown,
+  payload: unknown,
+  startedAt: number,
+  began: number,
+): void {
+  if (
+    typeof value === "bigint" ||
+    (typeof value === "object" && value !== null && !(value instanceof Uint8Array))
+  ) {
+    try {
+      JSON.stringify(value);
+    } catch (error) {
+      const failure = toTaskError(error);
+      failure.name = "ResultNotStorableError";
+      failure.message =
+        `The task's result cannot be stored: a result must be a JSON value or bytes (${failure.message}).`;
+      settle(cell, seq, false, failure, payload, startedAt, began);
+      return;
+    }
+  }
+  settle(cell, seq, true, value, payload, startedAt, began);
 }
 
 function settle(

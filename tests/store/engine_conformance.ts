@@ -451,6 +451,30 @@ export function engineConformance(options: EngineConformanceOptions): void {
     true,
   );
 
+  test("a result JSON cannot write fails its task, stored as failed; neighbours succeed", async (start) => {
+    const tf = await start({ workers: 1, concurrencyPerWorker: 2 });
+    const submitted = await tf.submitBatch([
+      { type: "odd", payload: { mode: "bigint" } },
+      { type: "odd", payload: { mode: "plain" } },
+      { type: "odd", payload: { mode: "cycle" } },
+    ]);
+    const [big, plain, cycle] = await Promise.all(submitted.map((task) => tf.wait(task.id)));
+    assertEquals(plain.status, "succeeded");
+    for (const task of [big, cycle]) {
+      assertEquals(task.status, "failed");
+      assertEquals(task.error?.name, "ResultNotStorableError");
+      assert(task.error!.message.includes("JSON value or bytes"), task.error!.message);
+    }
+    // What the store holds (and a restart would find) says the same, a write or two later.
+    for (const id of [big.id, cycle.id]) {
+      const deadline = Date.now() + 5_000;
+      while ((await tf.store.get(id))?.status !== "failed") {
+        assert(Date.now() < deadline, `the store still has ${id} unfinished`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  });
+
   test("dependencies: an unknown parent or a forward reference is refused, naming the field", async (start) => {
     const tf = await start();
     await assertRejectsField(
