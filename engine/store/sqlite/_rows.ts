@@ -53,7 +53,7 @@ export const INSERT_SQL = `
     error, created_at, run_at, started_at, finished_at, worker_id, idempotency_key, node_id,
     depends_on, on_parent_failure, schedule_name, schedule_tick, retry_of
   ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (idempotency_key) DO NOTHING`;
+  ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`;
 
 /**
  * Writes a task's changes: the parameters are {@linkcode taskToUpdateRow}'s.
