@@ -50,7 +50,8 @@ export interface TaskStore {
   /**
    * `true` when the store keeps the very task objects it is given (the memory
    * store): the engine's changes are in it at once, so `write` is called only
-   * for tasks that reached a terminal status. Default `false`.
+   * for tasks that reached a terminal status, once per end (a task that ends,
+   * is retried and ends again within one turn comes twice). Default `false`.
    */
   readonly keepsTaskObjects?: boolean;
   /**

@@ -41,8 +41,13 @@ export class StoreWriter {
 
   /** Records that `task` changed; it is written at the end of this turn. */
   mark(task: Task): void {
-    // A store holding this very object has the change already; only an end is news to it.
-    if (this.#inPlace && !isTerminal(task.status)) return;
+    if (this.#inPlace) {
+      // A store holding this very object has the change already; only an end is news to it,
+      // and an end is marked once, as it happens: no set of marked tasks to look it up in
+      // (the first use of an object as a key costs it an identity hash).
+      if (isTerminal(task.status)) this.#commits.add(task);
+      return;
+    }
     if (this.#marked.has(task)) return;
     this.#marked.add(task);
     this.#commits.add(task);
