@@ -138,12 +138,14 @@ export class TaskIndex<T extends HasId> {
   }
 
   #compact(): void {
-    const ids: string[] = [];
-    const items: T[] = [];
+    // Sized once: pushing would grow each array several times over.
+    const ids = new Array<string>(this.#size);
+    const items = new Array<T>(this.#size);
+    let at = 0;
     for (const item of this.#items) {
       if (item === undefined) continue;
-      ids.push(item.id);
-      items.push(item);
+      ids[at] = item.id;
+      items[at++] = item;
     }
     this.#ids = ids;
     this.#items = items;
