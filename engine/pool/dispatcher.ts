@@ -11,6 +11,7 @@
 
 import { MAX_PRIORITY } from "../model/limits.ts";
 import type { InterruptCause, PoolHooks } from "./hooks.ts";
+import { StartWatch } from "./start_watch.ts";
 import type { Held, PoolJob, Slot } from "./slot.ts";
 import type { Isolation } from "./worker_handle.ts";
 
@@ -22,8 +23,6 @@ export const PREFETCH_BUDGET_MS = 2;
  * machines measured, as much as a few hundred no-op tasks take to run.
  */
 export const SPREAD_MIN_MS = 0.25;
-/** How often unreported starts of quick jobs are read from the claim cells. */
-const START_WATCH_MS = 20;
 
 /** What the dispatcher needs from its pool. */
 export interface DispatchContext {
@@ -73,16 +72,16 @@ export class Dispatcher {
    * whole fill, which lasts well under a millisecond or two.
    */
   #now = 0;
-  #watchTimer: ReturnType<typeof setTimeout> | undefined;
+  #starts: StartWatch;
 
   constructor(context: DispatchContext) {
     this.#ctx = context;
+    this.#starts = new StartWatch(context);
   }
 
   /** Clears the start watch timer (the pool closes). */
   close(): void {
-    clearTimeout(this.#watchTimer);
-    this.#watchTimer = undefined;
+    this.#starts.close();
   }
 
   /** Gives free worker capacity to waiting jobs. Cheap to call often. */
@@ -342,6 +341,16 @@ export class Dispatcher {
     return total;
   }
 
+  /** See {@linkcode StartWatch.observe}. */
+  observeStart(held: Held): boolean {
+    return this.#starts.observe(held);
+  }
+
+  /** See {@linkcode StartWatch.watch}. */
+  watchStarts(): void {
+    this.#starts.watch();
+  }
+
   /** Takes `held` back if its worker has not started it (adding it to `taken`); else notes the start. */
   takeBack(held: Held, taken: PoolJob[]): void {
     const slot = held.slot;
@@ -349,27 +358,9 @@ export class Dispatcher {
       slot.release(held);
       taken.push(held.job);
     } else if (slot.claims.started(held.cell, held.seq)) {
-      this.observeStart(held);
+      this.#starts.observe(held);
     }
     // Otherwise it already ran: its outcome is on its way in the worker's next report.
-  }
-
-  /**
-   * The claim cells show `held` running. It is noted as started unless its
-   * worker already has `concurrency` jobs noted: then one of those has ended
-   * unreported (the cells are read while the worker runs on), and `held`
-   * waits for its report, so no more jobs show as running than run.
-   */
-  observeStart(held: Held): boolean {
-    const slot = held.slot;
-    if (slot.running >= this.#ctx.options.concurrency) return false;
-    // A job sent before it and not yet reported has ended (or runs beside it): its report
-    // will note it, so noting this one now could show more running than the worker runs.
-    for (const other of slot.each()) {
-      if (other.startedAt === null && other !== held && sentBefore(other, held)) return false;
-    }
-    this.#ctx.noteStart(held, slot.claims.startedAt(held.cell), !this.#ctx.isClosed());
-    return true;
   }
 
   /**
@@ -394,44 +385,6 @@ export class Dispatcher {
     if (idle === undefined) return;
     this.#ctx.switchGroup(idle, group);
   }
-
-  /** Reads the claim cells now and then while quick jobs' starts are unreported. */
-  watchStarts(): void {
-    if (this.#watchTimer !== undefined || this.#ctx.isClosed()) return;
-    this.#watchTimer = setTimeout(() => {
-      this.#watchTimer = undefined;
-      let waiting = false;
-      const now = Date.now();
-      const overdue: Held[] = [];
-      for (const slot of this.#ctx.slots) {
-        if (slot.pending === 0) continue;
-        for (const held of slot.each()) {
-          if (held.startedAt !== null || !held.quick) continue;
-          waiting = true;
-          if (!slot.claims.started(held.cell, held.seq) || this.observeStart(held)) continue;
-          // Running, not yet noted, its worker too busy to report: its timeout still holds.
-          if (now - slot.claims.startedAt(held.cell) > held.job.timeoutMs) overdue.push(held);
-        }
-      }
-      for (const held of overdue) {
-        if (held.slot.held[held.cell] !== held) continue;
-        const runMs = now - held.slot.claims.startedAt(held.cell);
-        this.#ctx.replace(held.slot, {
-          kind: "timeout",
-          job: held.job,
-          timeoutMs: held.job.timeoutMs,
-          runMs,
-        });
-      }
-      if (waiting) this.watchStarts();
-    }, START_WATCH_MS);
-  }
-}
-
-/** Whether `a` was sent to its worker before `b` (sequence numbers grow, wrapping after 2^31). */
-function sentBefore(a: Held, b: Held): boolean {
-  const gap = b.seq - a.seq;
-  return gap > 0 ? gap < 0x4000_0000 : gap < -0x4000_0000;
 }
 
 /** Most urgent first, then oldest (task ids sort by creation). */
