@@ -16,15 +16,7 @@ import {
   type WorkerInfo,
 } from "../model/events.ts";
 import type { Lifecycle } from "../model/lifecycle.ts";
-import {
-  currentAttempt,
-  isTerminal,
-  lastRunRecorded,
-  type ProgressValue,
-  recordAttempt,
-  type Task,
-  type TaskError,
-} from "../model/task.ts";
+import { isTerminal, type ProgressValue, type Task, type TaskError } from "../model/task.ts";
 import { TaskIndex } from "../model/task_index.ts";
 import type { TaskStore } from "../store/store.ts";
 import type { InterruptCause, PoolHooks } from "../pool/hooks.ts";
@@ -32,6 +24,7 @@ import { toFraction } from "../pool/protocol.ts";
 import type { StoreChange, TaskSource } from "../source/source.ts";
 import type { StoreWriter } from "../store/store_writer.ts";
 import type { TypeGate } from "../source/type_gate.ts";
+import { retryTask } from "./retry.ts";
 import { failRun, type FailureParts, interruptRun, payloadLost } from "./run_failures.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { Waiters } from "./waiters.ts";
@@ -304,41 +297,17 @@ export class Runner {
    * Runs a failed or cancelled task again, with the same id and priority and
    * a fresh set of attempts. `room` checks the queue limit first.
    */
-  async retry(id: string, room: (count: number) => Promise<void>): Promise<Task> {
-    const task = this.live.get(id) ?? await this.#parts.store.get(id);
-    if (task === undefined) throw new TaskNotFoundError(id);
-    const retryable = () => {
-      if (task.status === "failed" || task.status === "cancelled") return;
-      throw new TaskConflictError(
-        `Task ${id} is ${task.status}; only failed or cancelled tasks can be retried.`,
-      );
-    };
-    retryable();
-    await room(1);
-    retryable(); // a concurrent retry may have won while the queue was measured
-    const now = Date.now();
-    if (task.startedAt !== null && !lastRunRecorded(task)) {
-      // The run that ended stays in the timeline; the new runs count from 1 again.
-      const ended = currentAttempt(task);
-      recordAttempt(task, {
-        outcome: ended.outcome,
-        finishedAt: task.finishedAt ?? now,
-        error: ended.error,
-      });
-    }
-    this.#parts.lifecycle.move(task, "queued", {
-      attempts: 0,
-      error: null,
-      result: null,
-      progress: null,
-      startedAt: null,
-      finishedAt: null,
-      workerId: null,
-      runAt: now,
-    });
-    const snapshot = { ...task };
-    this.place(task, now);
-    return snapshot;
+  retry(id: string, room: (count: number) => Promise<void>): Promise<Task> {
+    return retryTask(
+      {
+        live: this.live,
+        store: this.#parts.store,
+        lifecycle: this.#parts.lifecycle,
+        place: (task, now) => this.place(task, now),
+      },
+      id,
+      room,
+    );
   }
 
   /** Resolves once no worker holds a task (or at once when none does). */
