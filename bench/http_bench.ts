@@ -12,6 +12,9 @@
  * (d) fan-out: 100 subscribed clients while 10,000 tasks run; every client
  *     must receive every terminal event.
  *
+ * Parts (a) and (b) are here; (c) and (d) in `_ws_measure.ts`, the service
+ * they all start in `_http_service.ts`.
+ *
  * ```sh
  * deno run -A bench/http_bench.ts        # this section alone
  * deno task bench http
@@ -27,69 +30,22 @@ import {
   type BenchRow,
   benchScale,
   type BenchSection,
-  formatValue,
   percentile,
   printSection,
 } from "./_report.ts";
 import process from "node:process";
 import type { LoadRequest, LoadResult } from "./_http_load.ts";
-import type { FanoutResult, PipelineResult } from "./_ws_load_worker.ts";
-import { ThreadFlow } from "../mod.ts";
-import { createApp, type ThreadFlowApp } from "../server/app.ts";
-import { parseConfig } from "../server/config.ts";
-import { silentLogger } from "../server/logger.ts";
+import { ENGINE_WORKERS, startService } from "./_http_service.ts";
+import { measureFanout, measurePipeline } from "./_ws_measure.ts";
 
 const SCALE = benchScale();
 /** Which parts to run, e.g. `BENCH_HTTP_PARTS=cd`; default all four. */
 const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcd").split(""));
 const WRK = "/usr/bin/wrk";
 const CONNECTIONS = 64;
-/** Engine workers: the service's default (one per CPU) unless `BENCH_ENGINE_WORKERS` says otherwise. */
-const ENGINE_WORKERS = Number(
-  Deno.env.get("BENCH_ENGINE_WORKERS") ?? navigator.hardwareConcurrency,
-);
 const HTTP_SECONDS = Math.max(2, Math.round(5 * SCALE));
 const BATCH_SIZE = 10_000;
 const BATCH_REQUESTS = Math.max(4, Math.round(40 * SCALE));
-const PIPELINE_TASKS = Math.max(2_000, Math.round(50_000 * SCALE));
-const PIPELINE_WINDOW = 256;
-const FANOUT_CLIENTS = 100;
-const FANOUT_TASKS = 10_000;
-/** How long fan-out clients may keep reading after the last task ended. */
-const FANOUT_GRACE_MS = 120_000;
-
-/** A service on an ephemeral port for the benchmark. */
-interface BenchService {
-  url: string;
-  engine: ThreadFlow;
-  app: ThreadFlowApp;
-  close(): Promise<void>;
-}
-
-/** `store` is a store spec (`memory`, `sqlite:PATH`); default the memory store. */
-async function startService(workers: number, store = "memory"): Promise<BenchService> {
-  const parsed = parseConfig(["--port", "0", "--max-body", "16MiB"], {});
-  if (parsed.help) throw new Error("unreachable");
-  const engine = await ThreadFlow.start({ workers, maxQueued: 10_000_000, store });
-  const app = createApp({ engine, config: parsed.config, logger: silentLogger() });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: (addr) => listening.resolve(addr) },
-    app.fetch,
-  );
-  const addr = await listening.promise;
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    engine,
-    app,
-    async close() {
-      app.drain();
-      app.closeWebSockets();
-      await server.shutdown();
-      await engine.close({ drainMs: 0 });
-    },
-  };
-}
 
 /**
  * The bare ceiling: `Deno.serve` answering a JSON POST with its body (201)
@@ -384,134 +340,6 @@ async function measureBatch(rows: BenchRow[], details: Record<string, unknown>):
       goal: "≥ 50,000 tasks/s",
       ok: tasksPerSecond >= 50_000,
     });
-  } finally {
-    await service.close();
-  }
-}
-
-function runLoadWorker<T>(
-  request: Record<string, unknown>,
-  onReady?: () => void,
-  stopAfter?: Promise<unknown>,
-): Promise<T> {
-  const worker = new Worker(new URL("./_ws_load_worker.ts", import.meta.url), { type: "module" });
-  const { promise, resolve, reject } = Promise.withResolvers<T>();
-  worker.onmessage = (event) => {
-    if (event.data.ready) onReady?.();
-    else if (event.data.error) reject(new Error(event.data.error));
-    else resolve(event.data.result);
-  };
-  worker.onerror = (event) => {
-    event.preventDefault();
-    reject(new Error(event.message));
-  };
-  stopAfter?.then(() => worker.postMessage({ stop: true }));
-  worker.postMessage(request);
-  return promise.finally(() => worker.terminate());
-}
-
-async function measurePipeline(rows: BenchRow[], details: Record<string, unknown>): Promise<void> {
-  const service = await startService(ENGINE_WORKERS);
-  try {
-    const url = `${service.url.replace("http", "ws")}/ws`;
-    await runLoadWorker<PipelineResult>({ mode: "pipeline", url, total: 2_000, window: 256 });
-    const pipeline = (target: string) =>
-      runLoadWorker<PipelineResult>({
-        mode: "pipeline",
-        url: target,
-        total: PIPELINE_TASKS,
-        window: PIPELINE_WINDOW,
-      });
-    const result = await pipeline(url);
-    // The same client with ?batch=1: a turn's acks and events come as one frame each way.
-    const batched = await pipeline(`${url}?batch=1`);
-    const tasksPerSecond = result.tasks / result.seconds;
-    const batchedPerSecond = batched.tasks / batched.seconds;
-    const p50 = percentile(result.roundTrips, 50);
-    const p99 = percentile(result.roundTrips, 99);
-    details.pipeline = {
-      tasks: result.tasks,
-      window: PIPELINE_WINDOW,
-      seconds: result.seconds,
-      batchedSeconds: batched.seconds,
-    };
-    rows.push(
-      {
-        name: `(c) WS submit → task.succeeded, 1 client, ${PIPELINE_WINDOW} in flight`,
-        value: tasksPerSecond,
-        unit: "tasks/s",
-        goal: "≥ 50,000 tasks/s",
-        ok: tasksPerSecond >= 50_000,
-      },
-      { name: "(c) WS round trip p50", value: p50, unit: "ms" },
-      { name: "(c) WS round trip p99", value: p99, unit: "ms" },
-      {
-        name:
-          `(c) WS submit → task.succeeded, ?batch=1 (batch frames), ${PIPELINE_WINDOW} in flight`,
-        value: batchedPerSecond,
-        unit: "tasks/s",
-        baseline: `frame per message ${formatValue(tasksPerSecond)}/s`,
-        ratio: batchedPerSecond / tasksPerSecond,
-        goal: "≥ 50,000 tasks/s",
-        ok: batchedPerSecond >= 50_000,
-      },
-      {
-        name: "(c) WS round trip p50, ?batch=1",
-        value: percentile(batched.roundTrips, 50),
-        unit: "ms",
-      },
-    );
-  } finally {
-    await service.close();
-  }
-}
-
-async function measureFanout(rows: BenchRow[], details: Record<string, unknown>): Promise<void> {
-  const service = await startService(ENGINE_WORKERS);
-  try {
-    const url = `${service.url.replace("http", "ws")}/ws`;
-    const allEnded = Promise.withResolvers<void>();
-    let graceTimer: ReturnType<typeof setTimeout> | undefined;
-    const ready = Promise.withResolvers<void>();
-    const resultPromise = runLoadWorker<FanoutResult>(
-      { mode: "fanout", url, clients: FANOUT_CLIENTS, expected: FANOUT_TASKS },
-      () => ready.resolve(),
-      // Clients may still be reading when the last task ends; give them a generous while.
-      allEnded.promise.then(() =>
-        new Promise((resolve) => graceTimer = setTimeout(resolve, FANOUT_GRACE_MS))
-      ),
-    );
-    await ready.promise;
-    const results = await service.engine.submitBatch(
-      Array.from({ length: FANOUT_TASKS }, (_, i) => ({ type: "noop", payload: i })),
-    );
-    Promise.all(results.map((r) => service.engine.wait(r.id))).then(() => allEnded.resolve());
-    const result = await resultPromise;
-    clearTimeout(graceTimer);
-    const received = result.terminalPerClient.reduce((sum, n) => sum + n, 0);
-    const lost = FANOUT_CLIENTS * FANOUT_TASKS - received;
-    details.fanout = {
-      clients: result.clients,
-      tasks: FANOUT_TASKS,
-      eventsDelivered: result.totalEvents,
-      seconds: result.seconds,
-      slowClosed: service.app.hub.figures().closedSlow,
-    };
-    rows.push(
-      {
-        name:
-          `(d) fan-out: ${FANOUT_CLIENTS} clients x ${FANOUT_TASKS} tasks, lost terminal events`,
-        value: lost,
-        unit: "events",
-        goal: "0",
-        ok: lost === 0,
-      },
-      {
-        name: "(d) fan-out events delivered",
-        value: result.totalEvents / result.seconds,
-        unit: "events/s",
-      },
-    );
   } finally {
     await service.close();
   }

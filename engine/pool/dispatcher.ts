@@ -72,16 +72,17 @@ export class Dispatcher {
    * whole fill, which lasts well under a millisecond or two.
    */
   #now = 0;
-  #starts: StartWatch;
+  /** Notes quick jobs' starts from the claim cells (the pool calls it too). */
+  readonly starts: StartWatch;
 
   constructor(context: DispatchContext) {
     this.#ctx = context;
-    this.#starts = new StartWatch(context);
+    this.starts = new StartWatch(context);
   }
 
   /** Clears the start watch timer (the pool closes). */
   close(): void {
-    this.#starts.close();
+    this.starts.close();
   }
 
   /** Gives free worker capacity to waiting jobs. Cheap to call often. */
@@ -341,16 +342,6 @@ export class Dispatcher {
     return total;
   }
 
-  /** See {@linkcode StartWatch.observe}. */
-  observeStart(held: Held): boolean {
-    return this.#starts.observe(held);
-  }
-
-  /** See {@linkcode StartWatch.watch}. */
-  watchStarts(): void {
-    this.#starts.watch();
-  }
-
   /** Takes `held` back if its worker has not started it (adding it to `taken`); else notes the start. */
   takeBack(held: Held, taken: PoolJob[]): void {
     const slot = held.slot;
@@ -358,7 +349,7 @@ export class Dispatcher {
       slot.release(held);
       taken.push(held.job);
     } else if (slot.claims.started(held.cell, held.seq)) {
-      this.#starts.observe(held);
+      this.starts.observe(held);
     }
     // Otherwise it already ran: its outcome is on its way in the worker's next report.
   }

@@ -301,7 +301,7 @@ export class WorkerPool {
       this.#noteStart(held, now, false);
       this.#settle(slot, held, { ok: false, value: failure, startedAt: now, runMs: 0 });
     });
-    if (quick) this.#dispatcher.watchStarts();
+    if (quick) this.#dispatcher.starts.watch();
   }
 
   /**
@@ -345,7 +345,7 @@ export class WorkerPool {
       case "progress": {
         const held = slot.find(message.cell, message.seq);
         if (held === undefined || held.cancelling) break;
-        this.#dispatcher.observeStart(held);
+        this.#dispatcher.starts.observe(held);
         slot.firstProgress = toFraction(message.value);
         this.#hooks.progress(held.job, message.value);
         break;

@@ -83,15 +83,14 @@ export class TypeGate {
 
   /** Puts `control` in force (an uncontrolled one, not paused and unlimited, is dropped). */
   set(control: TypeControl): void {
-    const { limits, paused } = control;
-    const type = control.type;
+    const { type, limits, paused } = control;
     if (!paused && limits.concurrency === undefined && limits.ratePerSecond === undefined) {
       if (this.#controls.delete(type)) this.#stopCounting(type);
       this.#buckets.delete(type);
     } else {
       if (!this.#controls.has(type)) this.#startCounting(type);
       this.#controls.set(type, control);
-      if (limits.ratePerSecond === undefined) this.#buckets.delete(control.type);
+      if (limits.ratePerSecond === undefined) this.#buckets.delete(type);
     }
     this.filter = this.#controls.size === 0 ? undefined : this.#allows;
   }

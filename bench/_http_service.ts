@@ -1,0 +1,58 @@
+/**
+ * The service as the HTTP benchmark runs it: engine and app in this process,
+ * on an ephemeral port, logging nothing.
+ *
+ * @module
+ */
+
+import { ThreadFlow } from "../mod.ts";
+import { createApp, type ThreadFlowApp } from "../server/app.ts";
+import { parseConfig } from "../server/config.ts";
+import { silentLogger } from "../server/logger.ts";
+
+/** Engine workers: the service's default (one per CPU) unless `BENCH_ENGINE_WORKERS` says otherwise. */
+export const ENGINE_WORKERS: number = Number(
+  Deno.env.get("BENCH_ENGINE_WORKERS") ?? navigator.hardwareConcurrency,
+);
+
+/** A service on an ephemeral port for the benchmark. */
+export interface BenchService {
+  url: string;
+  engine: ThreadFlow;
+  app: ThreadFlowApp;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the service; `store` is a store spec (`memory`, `sqlite:PATH`),
+ * default the memory store.
+ *
+ * @example
+ * ```ts ignore
+ * const service = await startService(2);
+ * await service.close();
+ * ```
+ */
+export async function startService(workers: number, store = "memory"): Promise<BenchService> {
+  const parsed = parseConfig(["--port", "0", "--max-body", "16MiB"], {});
+  if (parsed.help) throw new Error("unreachable");
+  const engine = await ThreadFlow.start({ workers, maxQueued: 10_000_000, store });
+  const app = createApp({ engine, config: parsed.config, logger: silentLogger() });
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: (addr) => listening.resolve(addr) },
+    app.fetch,
+  );
+  const addr = await listening.promise;
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    engine,
+    app,
+    async close() {
+      app.drain();
+      app.closeWebSockets();
+      await server.shutdown();
+      await engine.close({ drainMs: 0 });
+    },
+  };
+}
