@@ -1,7 +1,8 @@
 /**
  * Compresses answers with the platform's `CompressionStream` (brotli and
- * gzip), gives every answer with a body its exact `Content-Length`, so a
- * `HEAD` answer carries the length its `GET` would have, and (optionally)
+ * gzip), frames every answer with a body (its exact `Content-Length`, or
+ * chunked where that saves Deno a write: {@linkcode framing}), gives a `HEAD`
+ * answer the length its `GET`'s body has, and (optionally)
  * gives `GET`/`HEAD` answers a weak `ETag` and answers `If-None-Match` with 304.
  *
  * Hono's own `compress` middleware is not used: it skips `HEAD` (whose headers
@@ -40,6 +41,20 @@ export interface CompressionOptions {
 
 /** Smallest body, in bytes, compressed unless the options say otherwise. */
 export const DEFAULT_THRESHOLD = 1024;
+
+/**
+ * Bodies from this many bytes up to {@linkcode CHUNKED_UP_TO} go out chunked
+ * instead of with a `Content-Length`. Deno 2.9 gathers an answer of known
+ * length in a 512-byte buffer per connection: once head and body pass it, the
+ * head and the body are two `sendto` calls, and on loopback each one runs and
+ * wakes the client (a task's answer is about 540 bytes). A chunked answer is
+ * gathered whole, up to 64 KiB, and goes out in one. Deno still frames it by
+ * length for an HTTP/1.0 client.
+ */
+export const CHUNKED_FROM_BYTES = 256;
+
+/** Largest body sent chunked; a larger one takes several writes either way, and keeps its length. */
+export const CHUNKED_UP_TO = 64 * 1024;
 
 /** Headers a 304 keeps (RFC 9110 15.4.5: those a 200 would have sent that matter to caches). */
 const RETAINED_304_HEADERS = [
@@ -121,7 +136,7 @@ export function negotiateCoding(
  * CSS, JavaScript, JSON, text such as `/metrics`) at or above the threshold
  * are encoded with the best coding the client accepts and carry
  * `Vary: Accept-Encoding`; a strong `ETag` becomes weak when the body is
- * encoded. Every answer with a body gets its exact `Content-Length`.
+ * encoded. Every answer with a body is framed by {@linkcode framing}.
  *
  * @example
  * ```ts
@@ -177,15 +192,39 @@ export function compression(options: CompressionOptions = {}): MiddlewareHandler
         if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
       }
     }
-    headers.set("content-length", String(body.byteLength));
+    // A `HEAD` answer has no body to frame: it carries the length its `GET`'s body has.
+    const head = c.req.method === "HEAD";
+    const [frameName, frameValue] = head
+      ? ["content-length", String(body.byteLength)]
+      : framing(body.byteLength);
+    headers.set(frameName, frameValue);
     // Assigning over an answer makes Hono copy the old headers onto the new one: clear it first.
     c.res = undefined;
-    c.res = new Response(c.req.method === "HEAD" ? null : body as Uint8Array<ArrayBuffer>, {
+    c.res = new Response(head ? null : body as Uint8Array<ArrayBuffer>, {
       status: res.status,
       statusText: res.statusText,
       headers,
     });
   };
+}
+
+/**
+ * How an answer whose body is `bytes` long is framed: the header to set,
+ * `Transfer-Encoding: chunked` from {@linkcode CHUNKED_FROM_BYTES} to
+ * {@linkcode CHUNKED_UP_TO} bytes (one write instead of two), else its
+ * `Content-Length`.
+ *
+ * @example
+ * ```ts
+ * import { framing } from "./compression.ts";
+ * framing(40); // ["content-length", "40"]
+ * framing(400); // ["transfer-encoding", "chunked"]
+ * ```
+ */
+export function framing(bytes: number): [name: string, value: string] {
+  return bytes >= CHUNKED_FROM_BYTES && bytes <= CHUNKED_UP_TO
+    ? ["transfer-encoding", "chunked"]
+    : ["content-length", String(bytes)];
 }
 
 /**

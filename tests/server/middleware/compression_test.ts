@@ -2,7 +2,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Hono } from "hono";
 import {
   availableCodings,
+  CHUNKED_FROM_BYTES,
+  CHUNKED_UP_TO,
   compression,
+  framing,
   negotiateCoding,
 } from "../../../server/middleware/compression.ts";
 
@@ -11,6 +14,7 @@ function app() {
     .use(compression({ threshold: 1024, codings: ["br", "gzip"] }))
     .get("/big", (c) => c.json({ text: "x".repeat(5000) }))
     .get("/small", (c) => c.json({ ok: true }))
+    .get("/medium", (c) => c.json({ text: "m".repeat(500) }))
     .get("/raw", (c) => c.body(new Uint8Array(4096), 200, { "content-type": "image/png" }))
     .get(
       "/kept",
@@ -44,13 +48,30 @@ Deno.test("compression encodes large compressible bodies, with Vary and an exact
   }
 });
 
-Deno.test("compression leaves small, binary and no-transform bodies alone but gives their length", async () => {
-  for (const path of ["/small", "/raw", "/kept"]) {
+Deno.test("framing: chunked from 256 bytes to 64 KiB, else the exact Content-Length", () => {
+  assertEquals(framing(0), ["content-length", "0"]);
+  assertEquals(framing(CHUNKED_FROM_BYTES - 1), ["content-length", "255"]);
+  assertEquals(framing(CHUNKED_FROM_BYTES), ["transfer-encoding", "chunked"]);
+  assertEquals(framing(CHUNKED_UP_TO), ["transfer-encoding", "chunked"]);
+  assertEquals(framing(CHUNKED_UP_TO + 1), ["content-length", String(64 * 1024 + 1)]);
+});
+
+Deno.test("compression leaves small, medium, binary and no-transform bodies alone, framed", async () => {
+  for (const path of ["/small", "/medium", "/raw", "/kept"]) {
     const response = await app().request(path, { headers: { "accept-encoding": "gzip" } });
     assertEquals(response.headers.get("content-encoding"), null, path);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    assertEquals(Number(response.headers.get("content-length")), bytes.length, path);
+    const [name, value] = framing(bytes.length);
+    assertEquals(response.headers.get(name), value, path);
+    const other = name === "content-length" ? "transfer-encoding" : "content-length";
+    assertEquals(response.headers.get(other), null, path);
   }
+  const medium = await app().request("/medium", { method: "HEAD" });
+  assertEquals(
+    medium.headers.get("content-length"),
+    String(`{"text":"${"m".repeat(500)}"}`.length),
+  );
+  assertEquals(medium.headers.get("transfer-encoding"), null);
   const identity = await app().request("/big");
   assertEquals(identity.headers.get("content-encoding"), null);
   assertEquals(identity.headers.get("vary"), "Accept-Encoding");
