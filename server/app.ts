@@ -22,6 +22,7 @@ import {
 import type { Logger } from "./logger.ts";
 import { HttpMetrics, TaskCounters } from "./metrics.ts";
 import { CompletionLog } from "./completion_log.ts";
+import { EndedAnswers } from "./ended_answers.ts";
 import { fastPaths } from "./fast_paths.ts";
 import { bodyLimit } from "./middleware/body_limit.ts";
 import { availableCodings, compression, DEFAULT_THRESHOLD } from "./middleware/compression.ts";
@@ -130,9 +131,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
     version: VERSION,
     maxMessageBytes: options.webSocket?.maxMessageBytes ?? config.maxBody,
   });
+  // On a shared store another node may retry a task; its event would come late.
+  const endedAnswers = engine.store.kind === "local" ? new EndedAnswers() : undefined;
   const stopCompletions = engine.on((event) => {
     completions.observe(event);
     taskCounters.observe(event);
+    endedAnswers?.observe(event);
   });
 
   const defaultHook = (
@@ -226,6 +230,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
     health: () => healthBody(systemDeps),
     getTask: (id) => engine.get(id),
     submit: (input) => engine.submit(input),
+    endedAnswers,
     chain: (request) => app.fetch(request),
   });
 

@@ -14,6 +14,7 @@
  */
 
 import type { SubmitInput, Task } from "../engine/mod.ts";
+import type { EndedAnswers } from "./ended_answers.ts";
 import type { Logger } from "./logger.ts";
 import type { HttpMetrics } from "./metrics.ts";
 import { hasToken } from "./middleware/auth.ts";
@@ -37,6 +38,8 @@ export interface FastPathDeps {
   /** The task with this id, or `undefined`. */
   getTask(id: string): Promise<Task | undefined>;
   submit(input: SubmitInput): Promise<Task>;
+  /** Ended tasks' answers, kept for reads (a local store's engine only). */
+  endedAnswers?: EndedAnswers;
   /** The whole chain, for every request the fast paths do not answer. */
   chain(request: Request): Response | Promise<Response>;
 }

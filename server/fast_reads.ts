@@ -9,16 +9,20 @@
  * @module
  */
 
+import type { EndedAnswers, JsonAnswer } from "./ended_answers.ts";
 import type { FastPathDeps } from "./fast_paths.ts";
 import { framing, noneMatch, weakTag } from "./middleware/compression.ts";
 import { requestIdFor } from "./middleware/request_id.ts";
 import { taskToJson } from "./task_json.ts";
+import type { Task } from "../engine/mod.ts";
 
 /** What the reads use of the fast paths' needs. */
 type ReadDeps = Pick<
   FastPathDeps,
-  "metrics" | "compressThreshold" | "health" | "getTask" | "chain"
+  "metrics" | "compressThreshold" | "health" | "getTask" | "chain" | "endedAnswers"
 >;
+
+const TASK_ROUTE = "/api/tasks/:id";
 
 const encoder = new TextEncoder();
 
@@ -40,16 +44,25 @@ export function readHealth(deps: ReadDeps): (request: Request) => Response | Pro
   };
 }
 
-/** Answers `GET /api/tasks/<rawId>` (the id as it stands in the path). */
+/**
+ * Answers `GET /api/tasks/<rawId>` (the id as it stands in the path): at once
+ * when the answer of an ended task is kept, else after reading the task.
+ */
 export function readTask(
   deps: ReadDeps,
   request: Request,
   rawId: string,
-): Promise<Response> | undefined {
+): Response | Promise<Response> | undefined {
   if (rawId === "" || rawId.length > 100 || rawId.includes("/") || hasBody(request)) {
     return undefined;
   }
-  return readStoredTask(deps, request, decodeURIComponentOrNull(rawId));
+  const id = decodeURIComponentOrNull(rawId);
+  if (id !== null && deps.endedAnswers !== undefined) {
+    const started = performance.now();
+    const kept = deps.endedAnswers.get(id, Date.now());
+    if (kept !== undefined) return answer(deps, request, TASK_ROUTE, kept, started);
+  }
+  return readStoredTask(deps, request, id);
 }
 
 /** Whether a request says it has a body (the chain's body limit would see it). */
@@ -63,9 +76,10 @@ async function readStoredTask(
   id: string | null,
 ): Promise<Response> {
   const started = performance.now();
+  let task: Task | undefined;
   let json: string;
   try {
-    const task = id === null ? undefined : await deps.getTask(id);
+    task = id === null ? undefined : await deps.getTask(id);
     if (task === undefined) return deps.chain(request);
     json = JSON.stringify({ task: taskToJson(task) });
   } catch {
@@ -73,15 +87,12 @@ async function readStoredTask(
     // those in its error shape, logs and counts them.
     return deps.chain(request);
   }
-  return answer(deps, request, "/api/tasks/:id", { json, bytes: encoder.encode(json) }, started) ??
-    deps.chain(request);
-}
-
-/** A JSON answer: its text, its UTF-8 bytes and, when already known, their tag. */
-interface JsonAnswer {
-  json: string;
-  bytes: Uint8Array;
-  etag?: string;
+  const body: JsonAnswer = { json, bytes: encoder.encode(json) };
+  if (body.bytes.byteLength >= deps.compressThreshold) return deps.chain(request);
+  // Tagged now, so a kept answer carries its tag.
+  body.etag = weakTag(body.bytes);
+  deps.endedAnswers?.keep(task, body, Date.now());
+  return answer(deps, request, TASK_ROUTE, body, started)!;
 }
 
 /**

@@ -69,6 +69,38 @@ Deno.test("fast reads: /health and /api/tasks/:id answer exactly as the middlewa
   }
 });
 
+Deno.test("fast reads: an ended task's kept answer goes when the task is retried", async () => {
+  for (const store of ["memory", "sqlite"]) {
+    const dir = await Deno.makeTempDir();
+    const svc = await startService({
+      engine: { store: store === "memory" ? "memory" : `sqlite:${dir}/tasks.db` },
+    });
+    try {
+      const task = await svc.engine.submit({ type: "noop", delayMs: 60_000 });
+      const read = async () => {
+        const response = await svc.service.fetch(
+          new Request(`http://127.0.0.1:8081/api/tasks/${task.id}`),
+        );
+        return { etag: response.headers.get("etag"), task: (await response.json()).task };
+      };
+      assertEquals((await read()).task.status, "scheduled", store);
+      await svc.engine.cancel(task.id);
+      const cancelled = await read();
+      assertEquals(cancelled.task.status, "cancelled", store);
+      assertEquals(await read(), cancelled, `${store}: read again, from the kept answer`);
+      await svc.engine.retry(task.id);
+      const retried = await read();
+      assert(retried.task.status !== "cancelled", `${store}: ${retried.task.status}`);
+      assert(retried.etag !== cancelled.etag, store);
+      await svc.engine.wait(task.id);
+      assertEquals((await read()).task.status, "succeeded", store);
+    } finally {
+      await svc.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("fast reads: with a token, a task is read only with it; without it the chain answers 401", async () => {
   const svc = await startService({ args: ["--token", "s3cret"] });
   try {
