@@ -11,7 +11,7 @@
 
 import type { EndedAnswers, JsonAnswer } from "./ended_answers.ts";
 import type { FastPathDeps } from "./fast_paths.ts";
-import { framing, noneMatch, weakTag } from "./middleware/compression.ts";
+import { noneMatch, sendsChunked, weakTag } from "./middleware/compression.ts";
 import { requestIdFor } from "./middleware/request_id.ts";
 import { taskToJson } from "./task_json.ts";
 import type { Task } from "../engine/mod.ts";
@@ -115,16 +115,13 @@ function answer(
     response = new Response(null, { status: 304, headers: { etag, "x-request-id": requestId } });
   } else {
     // The text, not its bytes: Deno sends a string body for several microseconds less.
-    const [frameName, frameValue] = framing(body.bytes.byteLength);
-    response = new Response(body.json, {
-      status: 200,
-      headers: {
-        "content-type": "application/json",
-        etag,
-        "x-request-id": requestId,
-        [frameName]: frameValue,
-      },
-    });
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      etag,
+      "x-request-id": requestId,
+    };
+    if (sendsChunked(body.bytes.byteLength)) headers["transfer-encoding"] = "chunked";
+    response = new Response(body.json, { status: 200, headers });
   }
   deps.metrics.record("GET", route, response.status, performance.now() - started);
   return response;

@@ -15,7 +15,12 @@
 import type { SubmitInput } from "../engine/mod.ts";
 import { errorAnswer } from "./errors.ts";
 import type { FastPathDeps } from "./fast_paths.ts";
-import { type ContentCoding, encode, framing, negotiateCoding } from "./middleware/compression.ts";
+import {
+  type ContentCoding,
+  encode,
+  negotiateCoding,
+  sendsChunked,
+} from "./middleware/compression.ts";
 import { requestIdFor } from "./middleware/request_id.ts";
 import { JSON_MEDIA_TYPE } from "./routes/tasks.ts";
 import { taskToJson } from "./task_json.ts";
@@ -121,8 +126,7 @@ async function json(
       headers["content-encoding"] = coding;
     }
   }
-  const [frameName, frameValue] = framing(bytes.byteLength);
-  headers[frameName] = frameValue;
+  if (sendsChunked(bytes.byteLength)) headers["transfer-encoding"] = "chunked";
   // The same bytes, but Deno sends a string body for several microseconds less than an array.
   const body = coding === undefined ? text : bytes as Uint8Array<ArrayBuffer>;
   return new Response(body, { status, headers });
