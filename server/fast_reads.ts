@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { EndedAnswers, JsonAnswer } from "./ended_answers.ts";
+import type { JsonAnswer } from "./ended_answers.ts";
 import type { FastPathDeps } from "./fast_paths.ts";
 import { noneMatch, sendsChunked, weakTag } from "./middleware/compression.ts";
 import { requestIdFor } from "./middleware/request_id.ts";

@@ -189,6 +189,37 @@ Deno.test("fast submit: POST /api/tasks answers as the middleware chain does, re
   }
 });
 
+Deno.test("fast submit: answers near the size bounds, ASCII or not, framed and compressed as the chain's", async () => {
+  const svc = await startService();
+  try {
+    const post = (text: string, headers: Record<string, string>) =>
+      new Request("http://127.0.0.1:8081/api/tasks", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ type: "noop", delayMs: 60_000, payload: { text } }),
+      });
+    const headersOf = (response: Response) =>
+      [...response.headers].filter(([name]) =>
+        !["date", "x-request-id", "location"].includes(name)
+      );
+    for (const text of ["", "x".repeat(200), "ü".repeat(300), "x".repeat(700), "ü".repeat(400)]) {
+      for (const headers of [{}, { "accept-encoding": "gzip" }] as Record<string, string>[]) {
+        const fast = await svc.service.fetch(post(text, headers));
+        const chain = await svc.service.app.fetch(post(text, headers));
+        const what = `${text.length} × ${text[0]} ${JSON.stringify(headers)}`;
+        assertEquals(fast.status, 201, what);
+        assertEquals(headersOf(fast), headersOf(chain), what);
+        const bytes = new Uint8Array(await fast.arrayBuffer());
+        await chain.body?.cancel();
+        const chunked = fast.headers.get("transfer-encoding") === "chunked";
+        assertEquals(chunked, bytes.length >= 256 && bytes.length <= 64 * 1024, what);
+      }
+    }
+  } finally {
+    await svc.close();
+  }
+});
+
 Deno.test("fast submit: a byte payload type is the chain's, whatever follows its name", async () => {
   const svc = await startService();
   try {
