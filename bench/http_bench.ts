@@ -4,8 +4,9 @@
  *     and the default SQLite store, against a bare `Deno.serve` JSON echo:
  *     rate and server CPU per request (this process, all threads); one
  *     connection's p50 on SQLite; `GET /health` and `GET /api/tasks/:id`
- *     against a bare JSON GET (wrk from Debian when present, else a Deno
- *     client in another process);
+ *     against a bare JSON GET, and for reference a bare GET carrying the
+ *     same headers as ThreadFlow's reads (wrk from Debian when present,
+ *     else a Deno client in another process);
  * (b) batch submit throughput;
  * (c) one WebSocket client pipelining 256 submits, each answered by its
  *     `task.succeeded`: round trip p50/p99 and tasks/s;
@@ -47,20 +48,35 @@ const HTTP_SECONDS = Math.max(2, Math.round(5 * SCALE));
 const BATCH_SIZE = 10_000;
 const BATCH_REQUESTS = Math.max(4, Math.round(40 * SCALE));
 
+/** The path on the bare server that answers with ThreadFlow's read headers. */
+const WITH_HEADERS = "/with-headers";
+
 /**
  * The bare ceiling: `Deno.serve` answering a JSON POST with its body (201)
- * and a GET with `getBody` as JSON.
+ * and a GET with `getBody` as JSON. A GET of {@linkcode WITH_HEADERS} gets
+ * the same body with the headers ThreadFlow's reads carry (an `ETag` and a
+ * fresh `X-Request-Id`; chunked, as its answers of this size are): what
+ * Deno itself spends on those headers, for reference.
  */
 async function startBare(
   getBody: () => unknown,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const listening = Promise.withResolvers<Deno.NetAddr>();
+  let requests = 0;
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen: (addr) => listening.resolve(addr) },
-    async (request) =>
-      request.method === "POST"
-        ? Response.json(await request.json(), { status: 201 })
-        : Response.json(getBody()),
+    async (request) => {
+      if (request.method === "POST") return Response.json(await request.json(), { status: 201 });
+      if (!request.url.endsWith(WITH_HEADERS)) return Response.json(getBody());
+      const json = JSON.stringify(getBody());
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        etag: `W/"${json.length.toString(16)}-0123456789abcdef"`,
+        "x-request-id": `bare-${++requests}`,
+      };
+      if (json.length >= 256) headers["transfer-encoding"] = "chunked";
+      return new Response(json, { headers });
+    },
   );
   const addr = await listening.promise;
   return { url: `http://127.0.0.1:${addr.port}`, close: () => server.shutdown() };
@@ -206,6 +222,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
       memoryPost: [] as LoadFigures[],
       sqlitePost: [] as LoadFigures[],
       bareGet: [] as LoadFigures[],
+      bareGetHeaders: [] as LoadFigures[],
       health: [] as LoadFigures[],
       getTask: [] as LoadFigures[],
     };
@@ -214,6 +231,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
       ["memoryPost", `${memory.url}/api/tasks`, true],
       ["sqlitePost", `${sqlite.url}/api/tasks`, true],
       ["bareGet", bare.url, false],
+      ["bareGetHeaders", `${bare.url}${WITH_HEADERS}`, false],
       ["health", `${memory.url}/health`, false],
       ["getTask", `${memory.url}/api/tasks/${task.id}`, false],
     ];
@@ -287,6 +305,14 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
       ok: sqliteOne.p50Ms <= 1 && sqliteOne.errors === 0,
     });
     const bareGetRps = best("bareGet");
+    const headersRps = best("bareGetHeaders");
+    rows.push({
+      name: "(a) bare Deno.serve GET with ETag and X-Request-Id (reference)",
+      value: headersRps,
+      unit: "req/s",
+      baseline: `bare GET ${Math.round(bareGetRps)} req/s`,
+      ratio: headersRps / bareGetRps,
+    });
     for (
       const [name, label] of [["health", "GET /health"], ["getTask", "GET /api/tasks/:id"]] as const
     ) {
@@ -295,7 +321,9 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
         name: `(a) ${label}, 64 connections`,
         value: best(name),
         unit: "req/s",
-        baseline: `bare GET ${Math.round(bareGetRps)} req/s`,
+        baseline: `bare GET ${Math.round(bareGetRps)} req/s; with the headers ${
+          (best(name) / headersRps).toFixed(2)
+        }`,
         ratio,
         goal: "ratio ≥ 0.8, no errors",
         ok: ratio >= 0.8 && errors(name) === 0,
