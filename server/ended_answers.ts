@@ -4,7 +4,9 @@
  * no store read, copy, JSON or hash: about 5 µs of a 20 µs read.
  *
  * Only ended tasks are kept: they change only when retried, and a retry
- * moves the task, which emits an event that drops its answer. A task can
+ * moves the task, which emits an event that drops its answer. A read that
+ * saw any task event while it waited for the store keeps nothing (the event
+ * may have come before its answer could be dropped). A task can
  * also be deleted by retention, which emits none: an answer is kept at most
  * {@linkcode ENDED_ANSWER_TTL_MS}, so a deleted task answers 404 that much
  * later at most. Only a local store's engine keeps them; on a shared store
@@ -42,13 +44,19 @@ interface Kept {
  * ```ts
  * import { EndedAnswers } from "./ended_answers.ts";
  * const answers = new EndedAnswers();
- * answers.get("0190-…", performance.now()); // undefined until one is kept
+ * answers.get("0190-…", Date.now()); // undefined until one is kept
  * ```
  */
 export class EndedAnswers {
   #kept = new Map<string, Kept>();
   /** When the newest answer was kept: once all are too old, events stop looking them up. */
   #newestAt = 0;
+  #events = 0;
+
+  /** Task events seen so far: a read notes it before it waits, and hands it to `keep`. */
+  get events(): number {
+    return this.#events;
+  }
 
   /** The answer kept for `id`, unless none is or it is too old (`now`: ms since epoch). */
   get(id: string, now: number): JsonAnswer | undefined {
@@ -59,9 +67,12 @@ export class EndedAnswers {
     return undefined;
   }
 
-  /** Keeps the answer of `task`, if it ended. */
-  keep(task: Task, answer: JsonAnswer, now: number): void {
-    if (!isTerminal(task.status)) return;
+  /**
+   * Keeps the answer of `task`, if it ended and no task event came since the
+   * read that found it began (`events`: {@linkcode EndedAnswers.events} then).
+   */
+  keep(task: Task, answer: JsonAnswer, now: number, events: number): void {
+    if (!isTerminal(task.status) || events !== this.#events) return;
     if (this.#kept.size >= ENDED_ANSWERS_MAX) {
       this.#kept.delete(this.#kept.keys().next().value!);
     }
@@ -75,7 +86,9 @@ export class EndedAnswers {
    * until the next is kept.
    */
   observe(event: ThreadFlowEvent): void {
-    if (this.#kept.size === 0 || !("task" in event)) return;
+    if (!("task" in event)) return;
+    this.#events++;
+    if (this.#kept.size === 0) return;
     if (event.at - this.#newestAt >= ENDED_ANSWER_TTL_MS) this.#kept.clear();
     else this.#kept.delete(event.task.id);
   }

@@ -9,12 +9,12 @@
  * @module
  */
 
+import type { Task } from "../engine/mod.ts";
 import type { JsonAnswer } from "./ended_answers.ts";
 import type { FastPathDeps } from "./fast_paths.ts";
 import { noneMatch, sendsChunked, weakTag } from "./middleware/compression.ts";
 import { requestIdFor } from "./middleware/request_id.ts";
 import { taskToJson } from "./task_json.ts";
-import type { Task } from "../engine/mod.ts";
 
 /** What the reads use of the fast paths' needs. */
 type ReadDeps = Pick<
@@ -76,6 +76,7 @@ async function readStoredTask(
   id: string | null,
 ): Promise<Response> {
   const started = performance.now();
+  const events = deps.endedAnswers?.events ?? 0;
   let task: Task | undefined;
   let json: string;
   try {
@@ -91,7 +92,7 @@ async function readStoredTask(
   if (body.bytes.byteLength >= deps.compressThreshold) return deps.chain(request);
   // Tagged now, so a kept answer carries its tag.
   body.etag = weakTag(body.bytes);
-  deps.endedAnswers?.keep(task, body, Date.now());
+  deps.endedAnswers?.keep(task, body, Date.now(), events);
   return answer(deps, request, TASK_ROUTE, body, started)!;
 }
 

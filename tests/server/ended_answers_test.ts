@@ -11,10 +11,10 @@ const task = (id: string, status: Task["status"]) => ({ id, status }) as Task;
 
 Deno.test("ended answers: only ended tasks are kept, each for at most the TTL", () => {
   const answers = new EndedAnswers();
-  answers.keep(task("a", "running"), answer("{}"), 0);
+  answers.keep(task("a", "running"), answer("{}"), 0, 0);
   assertEquals(answers.get("a", 0), undefined);
   const kept = answer('{"task":{}}');
-  answers.keep(task("b", "failed"), kept, 1_000);
+  answers.keep(task("b", "failed"), kept, 1_000, 0);
   assertEquals(answers.get("b", 1_000 + ENDED_ANSWER_TTL_MS - 1), kept);
   assertEquals(answers.get("b", 1_000 + ENDED_ANSWER_TTL_MS), undefined);
   assertEquals(answers.size, 0);
@@ -22,8 +22,8 @@ Deno.test("ended answers: only ended tasks are kept, each for at most the TTL", 
 
 Deno.test("ended answers: an event about the task drops its answer; others leave it", () => {
   const answers = new EndedAnswers();
-  answers.keep(task("a", "succeeded"), answer("{}"), 0);
-  answers.keep(task("b", "cancelled"), answer("{}"), 0);
+  answers.keep(task("a", "succeeded"), answer("{}"), 0, 0);
+  answers.keep(task("b", "cancelled"), answer("{}"), 0, 0);
   const event = (id: string) =>
     ({ type: "task.queued", seq: 1, at: 0, task: task(id, "queued") }) as ThreadFlowEvent;
   answers.observe({ type: "worker.started", seq: 2, at: 0 } as unknown as ThreadFlowEvent);
@@ -40,9 +40,19 @@ Deno.test("ended answers: an event about the task drops its answer; others leave
 Deno.test("ended answers: at most ENDED_ANSWERS_MAX are kept, the oldest goes first", () => {
   const answers = new EndedAnswers();
   for (let i = 0; i <= ENDED_ANSWERS_MAX; i++) {
-    answers.keep(task(`t${i}`, "succeeded"), answer("{}"), 0);
+    answers.keep(task(`t${i}`, "succeeded"), answer("{}"), 0, 0);
   }
   assertEquals(answers.size, ENDED_ANSWERS_MAX);
   assertEquals(answers.get("t0", 1), undefined);
   assertEquals(answers.get(`t${ENDED_ANSWERS_MAX}`, 1) !== undefined, true);
+});
+
+Deno.test("ended answers: a read that saw a task event while it waited keeps nothing", () => {
+  const answers = new EndedAnswers();
+  const before = answers.events;
+  answers.observe({ type: "task.queued", seq: 1, at: 0, task: task("a", "queued") });
+  answers.keep(task("a", "succeeded"), answer("{}"), 0, before);
+  assertEquals(answers.get("a", 1), undefined);
+  answers.keep(task("a", "succeeded"), answer("{}"), 0, answers.events);
+  assertEquals(answers.get("a", 1) !== undefined, true);
 });

@@ -101,6 +101,29 @@ Deno.test("fast reads: an ended task's kept answer goes when the task is retried
   }
 });
 
+Deno.test("fast reads: a read that waited on SQLite while its task was retried keeps no answer", async () => {
+  const dir = await Deno.makeTempDir();
+  const svc = await startService({ engine: { store: `sqlite:${dir}/tasks.db` } });
+  try {
+    const task = await svc.engine.submit({ type: "noop", delayMs: 60_000 });
+    await svc.engine.cancel(task.id);
+    const url = `http://127.0.0.1:8081/api/tasks/${task.id}`;
+    // A submit queued first makes the read wait for the store's next batch; the retry moves
+    // the task (its event) while the read waits.
+    const queued = svc.engine.submit({ type: "noop" });
+    const reading = svc.service.fetch(new Request(url));
+    const retried = svc.engine.retry(task.id);
+    const first = await (await reading).json();
+    await Promise.all([queued, retried]);
+    assertEquals(first.task.status, "cancelled", "the read saw the task before the retry");
+    const after = await (await svc.service.fetch(new Request(url))).json();
+    assert(after.task.status !== "cancelled", `read after the retry: ${after.task.status}`);
+  } finally {
+    await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("fast reads: with a token, a task is read only with it; without it the chain answers 401", async () => {
   const svc = await startService({ args: ["--token", "s3cret"] });
   try {
