@@ -136,8 +136,8 @@ export function negotiateCoding(
  * CSS, JavaScript, JSON, text such as `/metrics`) at or above the threshold
  * are encoded with the best coding the client accepts and carry
  * `Vary: Accept-Encoding`; a strong `ETag` becomes weak when the body is
- * encoded. An answer {@linkcode sendsChunked} says so of goes out chunked; Deno
- * gives the others their exact `Content-Length`.
+ * encoded. An answer goes out chunked when {@linkcode sendsChunked} says so;
+ * Deno gives the others their exact `Content-Length`.
  *
  * @example
  * ```ts

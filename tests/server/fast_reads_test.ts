@@ -101,7 +101,7 @@ Deno.test("fast reads: an ended task's kept answer goes when the task is retried
   }
 });
 
-Deno.test("fast reads: a read that waited on SQLite while its task was retried keeps no answer", async () => {
+Deno.test("fast reads: a read racing a retry on SQLite answers the task as it was; the next read shows the retry", async () => {
   const dir = await Deno.makeTempDir();
   const svc = await startService({ engine: { store: `sqlite:${dir}/tasks.db` } });
   try {
