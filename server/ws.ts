@@ -12,6 +12,7 @@
 import type { ThreadFlowEvent } from "../engine/mod.ts";
 import type { ServiceEngine } from "./engine_port.ts";
 import type { Logger } from "./logger.ts";
+import { errorBody } from "./errors.ts";
 import { EventRing } from "./event_ring.ts";
 import { eventToJson } from "./task_json.ts";
 import { encodeMessage, type FrameEncoding } from "./ws_codec.ts";
@@ -99,62 +100,51 @@ export class WebSocketHub {
    */
   upgrade(request: Request): Response {
     if (this.#closed) {
-      return Response.json(
-        { error: { code: "closed", message: "ThreadFlow is shutting down." } },
-        { status: 503 },
-      );
+      return Response.json(errorBody("closed", "ThreadFlow is shutting down."), { status: 503 });
     }
     const url = new URL(request.url);
     const offered = (request.headers.get("sec-websocket-protocol") ?? "")
       .split(",").map((protocol) => protocol.trim()).filter((protocol) => protocol);
     if (this.#options.token !== undefined && !this.#authorized(request, url, offered)) {
       return Response.json(
-        {
-          error: {
-            code: "unauthorized",
-            message: "This server requires an API token: pass ?token=<token> or offer the " +
-              "WebSocket protocol token.<token>.",
-            field: "token",
-          },
-        },
+        errorBody(
+          "unauthorized",
+          "This server requires an API token: pass ?token=<token> or offer the " +
+            "WebSocket protocol token.<token>.",
+          "token",
+        ),
         { status: 401 },
       );
     }
     if (!this.#originAllowed(request, url)) {
       return Response.json(
-        {
-          error: {
-            code: "forbidden",
-            message: "This origin may not open the WebSocket: it is not in --cors-origin.",
-            field: "origin",
-          },
-        },
+        errorBody(
+          "forbidden",
+          "This origin may not open the WebSocket: it is not in --cors-origin.",
+          "origin",
+        ),
         { status: 403 },
       );
     }
     const batch = url.searchParams.get("batch");
     if (batch !== null && batch !== "1" && batch !== "true") {
       return Response.json(
-        {
-          error: {
-            code: "validation_error",
-            message: `batch must be 1 or true (to get one frame per event-loop turn); got "${
-              batch.slice(0, 40)
-            }".`,
-            field: "batch",
-          },
-        },
+        errorBody(
+          "validation_error",
+          `batch must be 1 or true (to get one frame per event-loop turn); got "${
+            batch.slice(0, 40)
+          }".`,
+          "batch",
+        ),
         { status: 400 },
       );
     }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return Response.json(
-        {
-          error: {
-            code: "bad_request",
-            message: "This endpoint speaks WebSocket: send an Upgrade: websocket request.",
-          },
-        },
+        errorBody(
+          "bad_request",
+          "This endpoint speaks WebSocket: send an Upgrade: websocket request.",
+        ),
         { status: 400 },
       );
     }
