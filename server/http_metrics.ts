@@ -58,7 +58,10 @@ interface RouteCounter {
  * ```
  */
 export class HttpMetrics {
-  #counters = new Map<string, RouteCounter>();
+  /** Counters by route, then found by method and status: no key string built per request. */
+  #byRoute = new Map<string, RouteCounter[]>();
+  /** Every counter, in the order first seen (the order `/metrics` lists them). */
+  #counters: RouteCounter[] = [];
   #buckets = new Array<number>(HTTP_BOUNDS.length + 1).fill(0);
   #sum = 0;
   #count = 0;
@@ -66,10 +69,15 @@ export class HttpMetrics {
   /** Records one finished request; `durationMs` in milliseconds. */
   record(rawMethod: string, route: string, status: number, durationMs: number): void {
     const method = methodLabel(rawMethod);
-    const key = `${method} ${status} ${route}`;
-    const counter = this.#counters.get(key);
+    const counter = this.#counter(method, route, status);
     if (counter) counter.count++;
-    else this.#counters.set(key, { method, route, status, count: 1 });
+    else {
+      const added = { method, route, status, count: 1 };
+      this.#counters.push(added);
+      const same = this.#byRoute.get(route);
+      if (same) same.push(added);
+      else this.#byRoute.set(route, [added]);
+    }
     const seconds = durationMs / 1000;
     let bucket = 0;
     while (bucket < HTTP_BOUNDS.length && seconds > HTTP_BOUNDS[bucket]) bucket++;
@@ -80,7 +88,16 @@ export class HttpMetrics {
 
   /** Requests counted so far for a route and status (for tests). */
   count(method: string, route: string, status: number): number {
-    return this.#counters.get(`${methodLabel(method)} ${status} ${route}`)?.count ?? 0;
+    return this.#counter(methodLabel(method), route, status)?.count ?? 0;
+  }
+
+  #counter(method: string, route: string, status: number): RouteCounter | undefined {
+    const same = this.#byRoute.get(route);
+    if (same === undefined) return undefined;
+    for (const counter of same) {
+      if (counter.status === status && counter.method === method) return counter;
+    }
+    return undefined;
   }
 
   /** The metrics in Prometheus text format. */
@@ -89,7 +106,7 @@ export class HttpMetrics {
       "# HELP threadflow_http_requests_total HTTP requests answered, by method, route and status.",
       "# TYPE threadflow_http_requests_total counter",
     ];
-    for (const counter of this.#counters.values()) {
+    for (const counter of this.#counters) {
       lines.push(
         `threadflow_http_requests_total${
           labels({

@@ -79,7 +79,9 @@ export class Admission {
     this.#reserved += count;
     let outcomes;
     try {
-      await this.assertRoom(count, this.#reserved - count);
+      // A local source counts its waiting tasks at once: no promise to wait for then.
+      const room = this.#checkRoom(count, this.#reserved - count);
+      if (room !== undefined) await room;
       outcomes = await parts.store.insert(tasks);
     } finally {
       this.#reserved -= count;
@@ -102,9 +104,30 @@ export class Admission {
    * `maxQueued`, counting those of submits still under way (`reserved`).
    */
   async assertRoom(count: number, reserved = this.#reserved): Promise<void> {
+    await this.#checkRoom(count, reserved);
+  }
+
+  /**
+   * {@linkcode assertRoom}, answered at once (`undefined`, or a throw) when
+   * the source counts its waiting tasks synchronously.
+   */
+  #checkRoom(count: number, reserved: number): Promise<void> | undefined {
+    const { options, source, pool, dependencies } = this.#parts;
+    const waiting = source.waiting(pool.pending, reserved);
+    if (typeof waiting !== "number") return this.#checkRoomLater(waiting, count, reserved);
+    if (waiting + dependencies.blocked + count <= options.maxQueued) return undefined;
+    if (source.shared) return this.#checkRoomLater(waiting, count, reserved);
+    throw new QueueFullError(options.maxQueued);
+  }
+
+  async #checkRoomLater(
+    counted: number | Promise<number>,
+    count: number,
+    reserved: number,
+  ): Promise<void> {
     const { options, source, pool, dependencies, writer } = this.#parts;
     const max = options.maxQueued;
-    const waiting = await source.waiting(pool.pending, reserved) + dependencies.blocked;
+    const waiting = await counted + dependencies.blocked;
     if (waiting + count <= max) return;
     if (source.shared) {
       // The cluster's figure may be a moment old: with this node's changes written, ask again.

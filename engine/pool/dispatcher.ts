@@ -140,7 +140,8 @@ export class Dispatcher {
     const taken: PoolJob[] = [];
     for (const slot of this.#ctx.slots) {
       if (slot.pending === 0) continue;
-      for (const held of slot.each()) {
+      for (const held of slot.held) {
+        if (held === undefined) continue;
         if (held.startedAt === null && (type === undefined || held.job.type === type)) {
           this.takeBack(held, taken);
         }
@@ -225,7 +226,8 @@ export class Dispatcher {
     if (this.#ctx.options.agingMs <= 0) {
       return direction > 0 ? slot.topPendingPriority() > urgency : slot.hasPendingBelow(urgency);
     }
-    for (const held of slot.each()) {
+    for (const held of slot.held) {
+      if (held === undefined) continue;
       if (held.startedAt === null && (this.#urgency(held.job) - urgency) * direction > 0) {
         return true;
       }
@@ -253,7 +255,8 @@ export class Dispatcher {
     const taken: PoolJob[] = [];
     for (const other of this.#ctx.slots) {
       if (other === slot || !this.#pendingBeyond(other, urgency, 1)) continue;
-      for (const held of other.each()) {
+      for (const held of other.held) {
+        if (held === undefined) continue;
         if (other.load <= this.#ctx.options.concurrency) break; // the rest start at once
         if (held.startedAt === null && this.#urgency(held.job) > urgency) {
           this.takeBack(held, taken);
@@ -283,7 +286,8 @@ export class Dispatcher {
     const taken: PoolJob[] = [];
     for (const slot of this.#ctx.slots) {
       if (!this.#pendingBeyond(slot, urgency, -1, any)) continue;
-      for (const held of slot.each()) {
+      for (const held of slot.held) {
+        if (held === undefined) continue;
         if (held.startedAt === null && this.#urgency(held.job) < urgency) {
           this.takeBack(held, taken);
         }
@@ -309,10 +313,11 @@ export class Dispatcher {
           victim = slot;
         }
       }
-      if (victim === undefined || this.#unstartedMs(victim) <= SPREAD_MIN_MS) continue;
+      if (victim === undefined || !this.#unstartedOver(victim, SPREAD_MIN_MS)) continue;
       const wanted = Math.max(concurrency - thief.load, Math.ceil(victim.pending / 2));
       const taken: PoolJob[] = [];
-      for (const held of victim.each()) {
+      for (const held of victim.held) {
+        if (held === undefined) continue;
         if (taken.length >= wanted) break;
         if (held.startedAt === null) this.takeBack(held, taken);
       }
@@ -331,15 +336,18 @@ export class Dispatcher {
     }
   }
 
-  /** Expected run time (ms) of the jobs `slot` holds and has not started. */
-  #unstartedMs(slot: Slot): number {
+  /**
+   * Whether the jobs `slot` holds and has not started are expected to run
+   * longer than `limitMs` (it stops counting once they are).
+   */
+  #unstartedOver(slot: Slot, limitMs: number): boolean {
     let total = 0;
-    for (const held of slot.each()) {
-      if (held.startedAt === null) {
-        total += this.#ctx.typeRunMs(held.job.type) ?? PREFETCH_BUDGET_MS;
-      }
+    for (const held of slot.held) {
+      if (held === undefined || held.startedAt !== null) continue;
+      total += this.#ctx.typeRunMs(held.job.type) ?? PREFETCH_BUDGET_MS;
+      if (total > limitMs) return true;
     }
-    return total;
+    return false;
   }
 
   /** Takes `held` back if its worker has not started it (adding it to `taken`); else notes the start. */
