@@ -133,11 +133,15 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
   });
   // On a shared store another node may retry a task; its event would come late.
   const endedAnswers = engine.store.kind === "local" ? new EndedAnswers() : undefined;
-  const stopCompletions = engine.on((event) => {
+  const stopEvents = engine.on((event) => {
     completions.observe(event);
     taskCounters.observe(event);
     endedAnswers?.observe(event);
   });
+  // Retention deletes without an event: a deleted task must not answer from a kept answer.
+  const stopPruned = endedAnswers === undefined
+    ? undefined
+    : engine.onPruned(() => endedAnswers.forgetAll());
 
   const defaultHook = (
     result: { success: boolean; error?: unknown; target?: string },
@@ -247,7 +251,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): ThreadFlowAp
       shutdown.abort();
     },
     closeWebSockets(code = 1001, reason = "ThreadFlow is shutting down.") {
-      stopCompletions();
+      stopEvents();
+      stopPruned?.();
       hub.close(code, reason);
     },
   };

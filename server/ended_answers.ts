@@ -6,11 +6,12 @@
  * Only ended tasks are kept: they change only when retried, and a retry
  * moves the task, which emits an event that drops its answer. A read that
  * saw any task event while it waited for the store keeps nothing (the event
- * may have come before its answer could be dropped). A task can
- * also be deleted by retention, which emits none: an answer is kept at most
- * {@linkcode ENDED_ANSWER_TTL_MS}, so a deleted task answers 404 that much
- * later at most. Only a local store's engine keeps them; on a shared store
- * another node may retry the task, and its event arrives here later.
+ * may have come before its answer could be dropped). Retention deletes
+ * tasks without an event: the service drops every answer when it does
+ * (`forgetAll`, from the engine's `onPruned`). Each answer is kept at most
+ * {@linkcode ENDED_ANSWER_TTL_MS} besides, a bound on anything else. Only a
+ * local store's engine keeps them; on a shared store another node may retry
+ * the task, and its event arrives here later.
  *
  * @module
  */
@@ -18,7 +19,7 @@
 import type { Task, ThreadFlowEvent } from "../engine/mod.ts";
 import { isTerminal } from "../engine/mod.ts";
 
-/** How long an answer is kept (see the module's note on retention). */
+/** How long an answer is kept at most. */
 export const ENDED_ANSWER_TTL_MS = 1_000;
 
 /** Answers kept at most; the oldest goes first. */
@@ -91,6 +92,15 @@ export class EndedAnswers {
     if (this.#kept.size === 0) return;
     if (event.at - this.#newestAt >= ENDED_ANSWER_TTL_MS) this.#kept.clear();
     else this.#kept.delete(event.task.id);
+  }
+
+  /**
+   * Drops every answer (retention deleted tasks, which emits no event); a
+   * read under way keeps nothing, as after an event.
+   */
+  forgetAll(): void {
+    this.#events++;
+    this.#kept.clear();
   }
 
   /** Answers kept now. */

@@ -77,5 +77,7 @@ export interface ServiceEngine {
   pauseType(type: string): Promise<TypeControl>;
   resumeType(type: string): Promise<TypeControl>;
   on(listener: EventListener): () => void;
+  /** Told when retention deleted finished tasks (which emits no event). */
+  onPruned(listener: (deleted: number) => void): () => void;
   close(options?: { drainMs?: number }): Promise<void>;
 }

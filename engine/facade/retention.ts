@@ -20,12 +20,31 @@ export interface RetentionOptions {
   onPruned(deleted: number): Promise<void> | void;
 }
 
-/** Prunes finished tasks once a minute. */
+/** Told after each batch of finished tasks retention deletes, with how many. */
+export type PrunedListener = (deleted: number) => void;
+
+/**
+ * Prunes finished tasks once a minute, or when asked; tells its listeners
+ * after each batch it deletes.
+ *
+ * @example
+ * ```ts
+ * import { Retention } from "./engine/facade/retention.ts";
+ * import { MemoryStore } from "./engine/store/memory_store.ts";
+ * const retention = new Retention(new MemoryStore(), {
+ *   retentionMs: 86_400_000,
+ *   retentionMaxFinished: 1_000,
+ *   onPruned: () => {},
+ * });
+ * await retention.prune(); // 0: nothing has finished
+ * ```
+ */
 export class Retention {
   #store: TaskStore;
   #options: RetentionOptions;
+  #listeners = new Set<PrunedListener>();
   #timer: ReturnType<typeof setInterval> | undefined;
-  #running: Promise<void> | undefined;
+  #running: Promise<number> | undefined;
   #stopped = false;
 
   constructor(store: TaskStore, options: RetentionOptions) {
@@ -34,11 +53,27 @@ export class Retention {
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS);
+    this.#timer = setInterval(() => {
+      this.prune().catch((error) => {
+        console.error("ThreadFlow could not prune finished tasks:", error);
+      });
+    }, PRUNE_INTERVAL_MS);
   }
 
-  /** Prunes now (unless a prune runs already); resolves when done. */
-  prune(): Promise<void> {
+  /**
+   * Calls `listener` after each batch of deleted tasks (up to 1,000) with
+   * how many; returns a function that stops it.
+   */
+  listen(listener: PrunedListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Prunes now (or joins the prune under way); resolves with how many tasks
+   * were deleted, or rejects with the store's error.
+   */
+  prune(): Promise<number> {
     this.#running ??= this.#prune().finally(() => {
       this.#running = undefined;
     });
@@ -49,13 +84,13 @@ export class Retention {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    await this.#running;
+    await this.#running?.catch(() => {});
   }
 
-  async #prune(): Promise<void> {
+  async #prune(): Promise<number> {
+    const finishedBefore = Date.now() - this.#options.retentionMs;
+    let deleted = 0;
     try {
-      const finishedBefore = Date.now() - this.#options.retentionMs;
-      let deleted = 0;
       while (!this.#stopped) {
         const count = await this.#store.prune({
           finishedBefore,
@@ -63,13 +98,24 @@ export class Retention {
           batchSize: PRUNE_BATCH,
         });
         deleted += count;
+        if (count > 0) this.#tell(count);
         if (count < PRUNE_BATCH) break;
         // Let other work run between batches.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
+    } finally {
       if (deleted > 0) await this.#options.onPruned(deleted);
-    } catch (error) {
-      console.error("ThreadFlow could not prune finished tasks:", error);
+    }
+    return deleted;
+  }
+
+  #tell(deleted: number): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(deleted);
+      } catch (error) {
+        console.error("A ThreadFlow prune listener threw:", error);
+      }
     }
   }
 }

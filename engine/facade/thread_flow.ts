@@ -358,6 +358,26 @@ export class ThreadFlow {
   }
 
   /**
+   * Calls `listener` each time retention has deleted finished tasks (after
+   * each batch of up to 1,000, with how many), so a cache of ended tasks can
+   * drop what the store no longer has. Deletions emit no task event. Returns
+   * a function that stops the calls.
+   */
+  onPruned(listener: (deleted: number) => void): () => void {
+    return this.#parts.retention.listen(listener);
+  }
+
+  /**
+   * Deletes the finished tasks past retention (`retentionMs`,
+   * `retentionMaxFinished`) now, as the background prune does once a
+   * minute; joins a prune under way. Resolves with how many were deleted.
+   */
+  prune(): Promise<number> {
+    if (this.#state !== "running") return Promise.reject(new ClosedError());
+    return this.#parts.retention.prune();
+  }
+
+  /**
    * Stops: accepts no new tasks, takes back every task a worker has not
    * started, lets running tasks finish for up to `drainMs`, then interrupts
    * the rest (they return to `queued` for the next start), terminates the

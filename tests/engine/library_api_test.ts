@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { ThreadFlow } from "../../engine/facade/thread_flow.ts";
-import { InvalidOptionError, ValidationError } from "../../engine/model/errors.ts";
+import { ClosedError, InvalidOptionError, ValidationError } from "../../engine/model/errors.ts";
 import { assert, assertEquals, assertRejects } from "./_helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -90,6 +90,36 @@ Deno.test("library: submit and submitBatch answer tasks; outcomes on request", a
   } finally {
     await tf.close();
   }
+});
+
+Deno.test("library: prune deletes what retention allows now and tells onPruned; a listener that throws harms nothing", async () => {
+  const tf = await ThreadFlow.start({ workers: 1, retentionMaxFinished: 2 });
+  try {
+    assertEquals(await tf.prune(), 0);
+    const tasks = await tf.submitBatch(Array.from({ length: 5 }, () => ({ type: "noop" })));
+    for (const task of tasks) await tf.wait(task.id);
+    const told: number[] = [];
+    tf.onPruned(() => {
+      throw new Error("a listener's own bug");
+    });
+    const stop = tf.onPruned((deleted) => told.push(deleted));
+    const errors = console.error;
+    console.error = () => {};
+    try {
+      assertEquals(await tf.prune(), 3);
+    } finally {
+      console.error = errors;
+    }
+    assertEquals(told, [3]);
+    // The oldest finished go first.
+    assertEquals(await tf.get(tasks[0].id), undefined);
+    assertEquals((await tf.get(tasks[4].id))?.status, "succeeded");
+    stop();
+    assertEquals(await tf.prune(), 0);
+  } finally {
+    await tf.close();
+  }
+  await assertRejects(() => tf.prune(), ClosedError);
 });
 
 Deno.test("library: list filters take one value or a list; a bad one names the field", async () => {

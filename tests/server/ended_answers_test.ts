@@ -56,3 +56,16 @@ Deno.test("ended answers: a read that saw a task event while it waited keeps not
   answers.keep(task("a", "succeeded"), answer("{}"), 0, answers.events);
   assertEquals(answers.get("a", 1) !== undefined, true);
 });
+
+Deno.test("ended answers: forgetAll drops every answer, and a read under way keeps nothing", () => {
+  const answers = new EndedAnswers();
+  answers.keep(task("a", "succeeded"), answer("{}"), 0, 0);
+  const before = answers.events;
+  answers.forgetAll();
+  assertEquals(answers.size, 0);
+  // A read that began before the deletion found a task that may be gone now.
+  answers.keep(task("b", "succeeded"), answer("{}"), 1, before);
+  assertEquals(answers.get("b", 1), undefined);
+  answers.keep(task("b", "succeeded"), answer("{}"), 1, answers.events);
+  assertEquals(answers.get("b", 1) !== undefined, true);
+});

@@ -101,6 +101,38 @@ Deno.test("fast reads: an ended task's kept answer goes when the task is retried
   }
 });
 
+Deno.test("fast reads: a task retention deleted answers 404 at once, not from its kept answer", async () => {
+  for (const store of ["memory", "sqlite"]) {
+    const dir = await Deno.makeTempDir();
+    const svc = await startService({
+      engine: {
+        store: store === "memory" ? "memory" : `sqlite:${dir}/tasks.db`,
+        retentionMaxFinished: 1,
+      },
+    });
+    try {
+      const read = async (id: string) =>
+        (await svc.service.fetch(new Request(`http://127.0.0.1:8081/api/tasks/${id}`))).status;
+      const first = await svc.engine.submit({ type: "noop" });
+      await svc.engine.wait(first.id);
+      assertEquals(await read(first.id), 200, store);
+      assertEquals(await read(first.id), 200, `${store}: read again, from the kept answer`);
+      const second = await svc.engine.submit({ type: "noop" });
+      await svc.engine.wait(second.id);
+      const told: number[] = [];
+      const stop = svc.engine.onPruned((deleted) => told.push(deleted));
+      assertEquals(await svc.engine.prune(), 1, store);
+      stop();
+      assertEquals(told, [1], store);
+      assertEquals(await read(first.id), 404, `${store}: deleted within the kept answer's second`);
+      assertEquals(await read(second.id), 200, store);
+    } finally {
+      await svc.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("fast reads: a read racing a retry on SQLite answers the task as it was; the next read shows the retry", async () => {
   const dir = await Deno.makeTempDir();
   const svc = await startService({ engine: { store: `sqlite:${dir}/tasks.db` } });
