@@ -194,6 +194,21 @@ export default function ScheduleBoard(props: ScheduleBoardProps) {
       {fieldError(key)}
     </div>
   );
+  const choice = (key: "overlap" | "catchUp", label: string, options: string[][]) => (
+    <div class="field">
+      <label for={`schedule-${key.toLowerCase()}`}>{label}</label>
+      <select
+        id={`schedule-${key.toLowerCase()}`}
+        name={key}
+        value={form[key]}
+        onChange={(e) => set(key, (e.currentTarget as HTMLSelectElement).value as never)}
+      >
+        {options.map(([value, text]) => (
+          <option key={value} value={value}>{`${value}: ${text}`}</option>
+        ))}
+      </select>
+    </div>
+  );
   const statusText = notice?.text ?? (hydrated && !canAct ? NOT_LIVE : "");
 
   return (
@@ -327,33 +342,15 @@ export default function ScheduleBoard(props: ScheduleBoardProps) {
             {fieldError("type")}
           </div>
           {text("priority", "Priority (1–10)")}
-          <div class="field">
-            <label for="schedule-overlap">Overlap</label>
-            <select
-              id="schedule-overlap"
-              name="overlap"
-              value={form.overlap}
-              onChange={(e) =>
-                set("overlap", (e.currentTarget as HTMLSelectElement).value as "allow")}
-            >
-              <option value="allow">allow: fire even if the last task runs</option>
-              <option value="skip">skip: not while the last task runs</option>
-            </select>
-          </div>
-          <div class="field">
-            <label for="schedule-catchup">Missed ticks</label>
-            <select
-              id="schedule-catchup"
-              name="catchUp"
-              value={form.catchUp}
-              onChange={(e) =>
-                set("catchUp", (e.currentTarget as HTMLSelectElement).value as "latest")}
-            >
-              <option value="latest">latest: fire the latest once</option>
-              <option value="all">all: fire each (up to 1,000)</option>
-              <option value="none">none: skip them</option>
-            </select>
-          </div>
+          {choice("overlap", "Overlap", [
+            ["allow", "fire even if the last task runs"],
+            ["skip", "not while the last task runs"],
+          ])}
+          {choice("catchUp", "Missed ticks", [
+            ["latest", "fire the latest once"],
+            ["all", "fire each (up to 1,000)"],
+            ["none", "skip them"],
+          ])}
           <div class="field field-wide">
             <label for="schedule-payload">Payload (JSON)</label>
             <textarea

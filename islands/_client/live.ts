@@ -187,7 +187,8 @@ function connect(): void {
   const token = getToken();
   // The token goes in the protocol list (not logged like a URL) when it is a valid protocol name.
   const asProtocol = token !== null && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(token);
-  const query = token && !asProtocol ? `?token=${encodeURIComponent(token)}` : "";
+  // Batch frames: a server turn's events in one frame, one write for the server and one parse here.
+  const query = token && !asProtocol ? `?batch=1&token=${encodeURIComponent(token)}` : "?batch=1";
   const protocols = asProtocol ? ["threadflow", `token.${token}`] : ["threadflow"];
   let opened = false;
   const link: Link = openLink(`${scheme}//${location.host}/ws${query}`, protocols, {

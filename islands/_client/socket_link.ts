@@ -43,6 +43,33 @@ export type ToWorker =
   | { kind: "close"; id: number; code: number; reason: string };
 
 /**
+ * Reads one `/ws` frame (a batch frame's messages in order: the link asks
+ * `?batch=1`) into `batch`: engine events are added; any other message goes
+ * to `other` at once, after `flush` has delivered the events before it. A
+ * frame that is not JSON text is dropped. Returns whether events wait.
+ */
+export function readFrame(
+  text: unknown,
+  batch: EventBatch,
+  flush: () => void,
+  other: (data: Record<string, unknown>) => void,
+): boolean {
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(text as string);
+  } catch {
+    return batch.size > 0;
+  }
+  const messages = data.type === "batch" && Array.isArray(data.messages) ? data.messages : [data];
+  for (const message of messages) {
+    if (batch.add(message)) continue;
+    flush();
+    other(message);
+  }
+  return batch.size > 0;
+}
+
+/**
  * Collects engine events: the latest per task (in arrival order), worker
  * events in order, and the highest `seq`. Used on both sides of the worker.
  *
@@ -166,21 +193,15 @@ function openThroughWorker(
 function openDirect(url: string, protocols: string[], handlers: LinkHandlers): Link {
   const ws = new WebSocket(url, protocols);
   const batch = new EventBatch();
+  const deliver = () => {
+    if (batch.size === 0) return;
+    const { tasks, workers, seq } = batch.take();
+    handlers.events(tasks, workers, seq);
+  };
   ws.onopen = () => handlers.open();
   ws.onmessage = (message) => {
-    if (typeof message.data !== "string") return;
-    let data: Record<string, unknown>;
-    try {
-      data = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    if (batch.add(data)) {
-      const { tasks, workers, seq } = batch.take();
-      handlers.events(tasks, workers, seq);
-    } else {
-      handlers.message(data);
-    }
+    readFrame(message.data, batch, deliver, handlers.message);
+    deliver();
   };
   ws.onclose = () => handlers.close();
   return {

@@ -1,13 +1,13 @@
 /**
- * Browser side, in a dedicated worker: receives the `/ws` frames, parses
- * them, and posts engine events to the page in batches (latest snapshot per
+ * Browser side, in a dedicated worker: receives the `/ws` frames (batch
+ * frames: one per server turn), parses them, and posts engine events to the page in batches (latest snapshot per
  * task) at most every {@linkcode BATCH_MS} ms. Other messages are posted at
  * once, after the events before them, so order is kept.
  *
  * @module
  */
 
-import { EventBatch, type FromWorker, type ToWorker } from "./socket_link.ts";
+import { EventBatch, type FromWorker, readFrame, type ToWorker } from "./socket_link.ts";
 
 /** Longest time an event waits in the worker before it is posted. */
 export const BATCH_MS = 16;
@@ -40,19 +40,14 @@ function connect(id: number, url: string, protocols: string[]): void {
   socket = ws;
   ws.onopen = () => scope.postMessage({ kind: "open", id });
   ws.onmessage = (message) => {
-    if (socket !== ws || typeof message.data !== "string") return;
-    let data: Record<string, unknown>;
-    try {
-      data = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    if (batch.add(data)) {
-      timer ??= setTimeout(() => flush(id), BATCH_MS);
-    } else {
-      flush(id);
-      scope.postMessage({ kind: "message", id, data });
-    }
+    if (socket !== ws) return;
+    const waiting = readFrame(
+      message.data,
+      batch,
+      () => flush(id),
+      (data) => scope.postMessage({ kind: "message", id, data }),
+    );
+    if (waiting) timer ??= setTimeout(() => flush(id), BATCH_MS);
   };
   ws.onclose = () => {
     if (socket === ws) {

@@ -194,10 +194,21 @@ Deno.test({
         const blocked = await browser.newContext();
         await blocked.route("**/islands/socket-worker-*", (route) => route.abort());
         const direct = await blocked.newPage();
+        const sockets: string[] = [];
+        direct.on("websocket", (socket) => sockets.push(socket.url()));
         await direct.goto(`${ui.url}/`);
         await direct.waitForSelector('.conn[data-state="live"]');
-        const task = await ui.engine.submit({ type: "noop", payload: "direct" });
-        await direct.waitForSelector(`.tasks tr[data-task="${task.id}"][data-status="succeeded"]`);
+        // Batch frames: a server turn's events come in one frame.
+        assertEquals(sockets.map((url) => new URL(url).search), ["?batch=1"]);
+        // Six, so all show among the overview's eight most recent.
+        const tasks = await ui.engine.submitBatch(
+          Array.from({ length: 6 }, (_, i) => ({ type: "noop", payload: `direct ${i}` })),
+        );
+        for (const task of tasks) {
+          await direct.waitForSelector(
+            `.tasks tr[data-task="${task.id}"][data-status="succeeded"]`,
+          );
+        }
         await blocked.close();
       });
 

@@ -108,3 +108,26 @@ Deno.test("an event batch keeps the latest event per task, worker events in orde
   assertEquals(taken.seq, 4);
   assertEquals(batch.size, 0);
 });
+
+Deno.test("a frame is read into the batch: a batch frame's messages in order, others at once after the events before them", async () => {
+  const { EventBatch, readFrame } = await import("../../islands/_client/socket_link.ts");
+  const batch = new EventBatch();
+  const seen: string[] = [];
+  const flush = () => {
+    if (batch.size > 0) seen.push(`events ${batch.take().tasks.map((e) => e.task.id)}`);
+  };
+  const other = (data: Record<string, unknown>) => seen.push(String(data.type));
+  const queued = { ...event("task.queued", { id: "a" }), seq: 1 };
+  const stats = { type: "stats", stats: {} };
+  const started = { ...event("task.started", { id: "b" }), seq: 2 };
+  const frame = JSON.stringify({ type: "batch", messages: [queued, stats, started] });
+  assertEquals(readFrame(frame, batch, flush, other), true);
+  assertEquals(seen, ["events a", "stats"]);
+  assertEquals(batch.size, 1);
+  // A plain frame is one message; one that is not JSON is dropped.
+  assertEquals(readFrame('{"type":"hello"}', batch, flush, other), false);
+  assertEquals(seen, ["events a", "stats", "events b", "hello"]);
+  assertEquals(readFrame("not json", batch, flush, other), false);
+  assertEquals(readFrame('{"type":"batch"}', batch, flush, other), false);
+  assertEquals(seen.at(-1), "batch");
+});
