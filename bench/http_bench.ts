@@ -11,9 +11,12 @@
  * (c) one WebSocket client pipelining 256 submits, each answered by its
  *     `task.succeeded`: round trip p50/p99 and tasks/s;
  * (d) fan-out: 100 subscribed clients while 10,000 tasks run; every client
- *     must receive every terminal event.
+ *     must receive every terminal event;
+ * (e) what one open dashboard costs: server CPU per `POST /api/tasks` with
+ *     one subscriber of every event (another process), with a frame per
+ *     message and with batch frames, against none.
  *
- * Parts (a) and (b) are here; (c) and (d) in `_ws_measure.ts`, the service
+ * Parts (a), (b) and (e) are here; (c) and (d) in `_ws_measure.ts`, the service
  * they all start in `_http_service.ts`.
  *
  * ```sh
@@ -36,12 +39,13 @@ import {
 } from "./_report.ts";
 import process from "node:process";
 import type { LoadRequest, LoadResult } from "./_http_load.ts";
+import type { SubscriberCounts } from "./_subscriber.ts";
 import { ENGINE_WORKERS, startService } from "./_http_service.ts";
 import { measureFanout, measurePipeline } from "./_ws_measure.ts";
 
 const SCALE = benchScale();
-/** Which parts to run, e.g. `BENCH_HTTP_PARTS=cd`; default all four. */
-const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcd").split(""));
+/** Which parts to run, e.g. `BENCH_HTTP_PARTS=cd`; default all five. */
+const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcde").split(""));
 const WRK = "/usr/bin/wrk";
 const CONNECTIONS = 64;
 const HTTP_SECONDS = Math.max(2, Math.round(5 * SCALE));
@@ -373,6 +377,72 @@ async function measureBatch(rows: BenchRow[], details: Record<string, unknown>):
   }
 }
 
+/** A subscriber process (`_subscriber.ts`) and how to stop it and read its counts. */
+async function subscribe(url: string): Promise<() => Promise<SubscriberCounts>> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", new URL("./_subscriber.ts", import.meta.url).pathname, url],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("ready\n")) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`The subscriber at ${url} stopped before it subscribed.`);
+    text += value;
+  }
+  return async () => {
+    await child.stdin.close();
+    for (let read = await lines.read(); !read.done; read = await lines.read()) text += read.value;
+    await child.status;
+    return JSON.parse(text.slice(text.indexOf("ready\n") + 6)) as SubscriberCounts;
+  };
+}
+
+/**
+ * (e) What one open dashboard costs the server: `POST /api/tasks` of no-op
+ * tasks with one subscriber of every event in another process, with a frame
+ * per message and with batch frames (`?batch=1`, what the dashboard asks),
+ * against none.
+ */
+async function measureSubscriber(rows: BenchRow[], details: Record<string, unknown>) {
+  const service = await startService(ENGINE_WORKERS);
+  try {
+    const submit = `${service.url}/api/tasks`;
+    const ws = `${service.url.replace("http", "ws")}/ws`;
+    const modes = { none: undefined, plain: ws, batch: `${ws}?batch=1` };
+    const runs: Record<string, LoadFigures[]> = { none: [], plain: [], batch: [] };
+    const frames: Record<string, number> = {};
+    await load(submit, 1, CONNECTIONS, true);
+    for (let round = 0; round < HTTP_ROUNDS; round++) {
+      for (const [mode, url] of Object.entries(modes)) {
+        const stop = url === undefined ? undefined : await subscribe(url);
+        const figures = await load(submit, HTTP_SECONDS, CONNECTIONS, true);
+        runs[mode].push(figures);
+        const counts = await stop?.();
+        if (counts !== undefined) frames[mode] = counts.frames / figures.requests;
+      }
+    }
+    details.subscriber = { runs, framesPerTask: frames };
+    const cpu = (mode: string) => median(runs[mode].map((run) => run.cpuUsPerRequest));
+    for (const [mode, label] of [["plain", "a frame per message"], ["batch", "?batch=1"]]) {
+      rows.push({
+        name:
+          `(e) POST /api/tasks noop with one subscriber of all events, ${label}, CPU per request`,
+        value: cpu(mode),
+        unit: "µs",
+        baseline: `no subscriber ${cpu("none").toFixed(1)} µs; ${
+          frames[mode].toFixed(2)
+        } frames per task`,
+        ratio: cpu(mode) / cpu("none"),
+      });
+    }
+  } finally {
+    await service.close();
+  }
+}
+
 /**
  * Runs the HTTP section and returns its rows.
  *
@@ -390,6 +460,7 @@ export async function run(): Promise<BenchSection> {
   if (PARTS.has("b")) await measureBatch(rows, details);
   if (PARTS.has("c")) await measurePipeline(rows, details);
   if (PARTS.has("d")) await measureFanout(rows, details);
+  if (PARTS.has("e")) await measureSubscriber(rows, details);
   return { title: "HTTP and WebSocket", rows, details };
 }
 
