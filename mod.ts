@@ -42,6 +42,7 @@ export {
   PostgresStore,
   type PostgresStoreOptions,
   type ProgressValue,
+  type PrunedListener,
   type PruneOptions,
   QueueFullError,
   type ResolvedOptions,

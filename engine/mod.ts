@@ -74,6 +74,7 @@ export {
 } from "./model/task.ts";
 export {
   type EventListener,
+  type PrunedListener,
   type ScheduleEvent,
   type ScheduleEventType,
   type TaskEvent,

@@ -8,6 +8,7 @@
 
 import type {
   EventListener,
+  PrunedListener,
   Schedule,
   ScheduleChange,
   ScheduleInput,
@@ -78,6 +79,6 @@ export interface ServiceEngine {
   resumeType(type: string): Promise<TypeControl>;
   on(listener: EventListener): () => void;
   /** Told when retention deleted finished tasks (which emits no event). */
-  onPruned(listener: (deleted: number) => void): () => void;
+  onPruned(listener: PrunedListener): () => void;
   close(options?: { drainMs?: number }): Promise<void>;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { PrunedListener } from "../model/events.ts";
 import type { TaskStore } from "../store/store.ts";
 
 /** How often finished tasks past retention are pruned. */
@@ -19,9 +20,6 @@ export interface RetentionOptions {
   /** Called after a prune that deleted anything. */
   onPruned(deleted: number): Promise<void> | void;
 }
-
-/** Told after each batch of finished tasks retention deletes, with how many. */
-export type PrunedListener = (deleted: number) => void;
 
 /**
  * Prunes finished tasks once a minute, or when asked; tells its listeners
@@ -85,6 +83,7 @@ export class Retention {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#running?.catch(() => {});
+    this.#listeners.clear();
   }
 
   async #prune(): Promise<number> {
@@ -104,9 +103,18 @@ export class Retention {
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
     } finally {
-      if (deleted > 0) await this.#options.onPruned(deleted);
+      // A failing recount is logged: it must not hide the prune's own error or its count.
+      if (deleted > 0) await this.#recount(deleted);
     }
     return deleted;
+  }
+
+  async #recount(deleted: number): Promise<void> {
+    try {
+      await this.#options.onPruned(deleted);
+    } catch (error) {
+      console.error("ThreadFlow could not recount tasks after pruning:", error);
+    }
   }
 
   #tell(deleted: number): void {

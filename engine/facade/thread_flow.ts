@@ -9,7 +9,7 @@
  */
 
 import { ClosedError, InvalidOptionError, TaskNotFoundError } from "../model/errors.ts";
-import type { EventListener, WorkerInfo } from "../model/events.ts";
+import type { EventListener, PrunedListener, WorkerInfo } from "../model/events.ts";
 import type { TaskPage, TaskQuery } from "../model/query.ts";
 import {
   emptyCounts,
@@ -358,19 +358,23 @@ export class ThreadFlow {
   }
 
   /**
-   * Calls `listener` each time retention has deleted finished tasks (after
-   * each batch of up to 1,000, with how many), so a cache of ended tasks can
-   * drop what the store no longer has. Deletions emit no task event. Returns
-   * a function that stops the calls.
+   * Calls `listener` each time this engine's retention has deleted finished
+   * tasks (after each batch of up to 1,000, with how many, before the status
+   * counts are updated), so a cache of ended tasks can drop what the store no
+   * longer has: deletions emit no task event. On a shared store, other nodes'
+   * retention is not heard. A listener that throws is logged. Returns a
+   * function that stops the calls.
    */
-  onPruned(listener: (deleted: number) => void): () => void {
+  onPruned(listener: PrunedListener): () => void {
     return this.#parts.retention.listen(listener);
   }
 
   /**
    * Deletes the finished tasks past retention (`retentionMs`,
    * `retentionMaxFinished`) now, as the background prune does once a
-   * minute; joins a prune under way. Resolves with how many were deleted.
+   * minute; joins a prune under way. Resolves with how many were deleted;
+   * rejects with the store's error, or with `ClosedError` once `close()`
+   * has begun.
    */
   prune(): Promise<number> {
     if (this.#state !== "running") return Promise.reject(new ClosedError());

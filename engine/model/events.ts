@@ -98,6 +98,9 @@ export type ThreadFlowEvent = TaskEvent | WorkerEvent | TypeEvent | ScheduleEven
 /** A listener for {@linkcode ThreadFlowEvent}s. */
 export type EventListener = (event: ThreadFlowEvent) => void;
 
+/** Told after retention deleted finished tasks (which emits no event), with how many. */
+export type PrunedListener = (deleted: number) => void;
+
 /** State of one worker slot. */
 export interface WorkerInfo {
   /** Slot number, from 0. Stable across restarts of the slot's worker. */
