@@ -194,19 +194,27 @@ export default function ScheduleBoard(props: ScheduleBoardProps) {
       {fieldError(key)}
     </div>
   );
-  const choice = (key: "overlap" | "catchUp", label: string, options: string[][]) => (
+  /** A select field; each option shows its value, and after a colon what it means when given. */
+  const choice = <K extends "type" | "overlap" | "catchUp">(
+    key: K,
+    label: string,
+    options: Array<[ScheduleForm[K], string?]>,
+  ) => (
     <div class="field">
       <label for={`schedule-${key.toLowerCase()}`}>{label}</label>
       <select
         id={`schedule-${key.toLowerCase()}`}
         name={key}
         value={form[key]}
-        onChange={(e) => set(key, (e.currentTarget as HTMLSelectElement).value as never)}
+        onChange={(e) => set(key, (e.currentTarget as HTMLSelectElement).value as ScheduleForm[K])}
+        aria-invalid={errors[key] ? "true" : undefined}
+        aria-describedby={described(key)}
       >
         {options.map(([value, text]) => (
-          <option key={value} value={value}>{`${value}: ${text}`}</option>
+          <option key={value} value={value}>{text ? `${value}: ${text}` : value}</option>
         ))}
       </select>
+      {fieldError(key)}
     </div>
   );
   const statusText = notice?.text ?? (hydrated && !canAct ? NOT_LIVE : "");
@@ -327,20 +335,7 @@ export default function ScheduleBoard(props: ScheduleBoardProps) {
           {text("name", "Name", "nightly-report")}
           {text("cron", "Cron or @every", "*/5 * * * *  or  @every 30s")}
           {text("timezone", "Time zone", "UTC")}
-          <div class="field">
-            <label for="schedule-type">Task type</label>
-            <select
-              id="schedule-type"
-              name="type"
-              value={form.type}
-              onChange={(e) => set("type", (e.currentTarget as HTMLSelectElement).value)}
-              aria-invalid={errors.type ? "true" : undefined}
-              aria-describedby={described("type")}
-            >
-              {props.types.map((t) => <option key={t.name} value={t.name}>{t.name}</option>)}
-            </select>
-            {fieldError("type")}
-          </div>
+          {choice("type", "Task type", props.types.map((t) => [t.name]))}
           {text("priority", "Priority (1–10)")}
           {choice("overlap", "Overlap", [
             ["allow", "fire even if the last task runs"],

@@ -46,7 +46,8 @@ export type ToWorker =
  * Reads one `/ws` frame (a batch frame's messages in order: the link asks
  * `?batch=1`) into `batch`: engine events are added; any other message goes
  * to `other` at once, after `flush` has delivered the events before it. A
- * frame that is not JSON text is dropped. Returns whether events wait.
+ * frame that is not a JSON object in text, and a batch entry that is not an
+ * object, is dropped. Returns whether events wait.
  */
 export function readFrame(
   text: unknown,
@@ -54,14 +55,16 @@ export function readFrame(
   flush: () => void,
   other: (data: Record<string, unknown>) => void,
 ): boolean {
-  let data: Record<string, unknown>;
+  let data: Record<string, unknown> | null = null;
   try {
-    data = JSON.parse(text as string);
+    if (typeof text === "string") data = JSON.parse(text);
   } catch {
-    return batch.size > 0;
+    // Not JSON: dropped.
   }
+  if (typeof data !== "object" || data === null) return batch.size > 0;
   const messages = data.type === "batch" && Array.isArray(data.messages) ? data.messages : [data];
   for (const message of messages) {
+    if (typeof message !== "object" || message === null) continue;
     if (batch.add(message)) continue;
     flush();
     other(message);

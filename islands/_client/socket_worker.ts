@@ -1,8 +1,9 @@
 /**
  * Browser side, in a dedicated worker: receives the `/ws` frames (batch
- * frames: one per server turn), parses them, and posts engine events to the page in batches (latest snapshot per
- * task) at most every {@linkcode BATCH_MS} ms. Other messages are posted at
- * once, after the events before them, so order is kept.
+ * frames: one per server turn), parses them, and posts engine events to the
+ * page in batches (latest snapshot per task) at most every
+ * {@linkcode BATCH_MS} ms. Other messages are posted at once, after the
+ * events before them, so order is kept.
  *
  * @module
  */

@@ -199,7 +199,8 @@ Deno.test({
         await direct.goto(`${ui.url}/`);
         await direct.waitForSelector('.conn[data-state="live"]');
         // Batch frames: a server turn's events come in one frame.
-        assertEquals(sockets.map((url) => new URL(url).search), ["?batch=1"]);
+        assert(sockets.length > 0);
+        for (const url of sockets) assertEquals(new URL(url).searchParams.get("batch"), "1");
         // Six, so all show among the overview's eight most recent.
         const tasks = await ui.engine.submitBatch(
           Array.from({ length: 6 }, (_, i) => ({ type: "noop", payload: `direct ${i}` })),

@@ -128,6 +128,12 @@ Deno.test("a frame is read into the batch: a batch frame's messages in order, ot
   assertEquals(readFrame('{"type":"hello"}', batch, flush, other), false);
   assertEquals(seen, ["events a", "stats", "events b", "hello"]);
   assertEquals(readFrame("not json", batch, flush, other), false);
+  assertEquals(readFrame("null", batch, flush, other), false);
+  assertEquals(
+    readFrame('{"type":"batch","messages":[null,7,{"type":"pong"}]}', batch, flush, other),
+    false,
+  );
+  assertEquals(seen.at(-1), "pong");
   assertEquals(readFrame('{"type":"batch"}', batch, flush, other), false);
   assertEquals(seen.at(-1), "batch");
 });
