@@ -389,7 +389,11 @@ async function subscribe(url: string): Promise<() => Promise<SubscriberCounts>> 
   let text = "";
   while (!text.includes("ready\n")) {
     const { value, done } = await lines.read();
-    if (done) throw new Error(`The subscriber at ${url} stopped before it subscribed.`);
+    if (done) {
+      await child.stdin.close();
+      await child.status;
+      throw new Error(`The subscriber at ${url} stopped before it subscribed.`);
+    }
     text += value;
   }
   return async () => {
@@ -413,15 +417,21 @@ async function measureSubscriber(rows: BenchRow[], details: Record<string, unkno
     const ws = `${service.url.replace("http", "ws")}/ws`;
     const modes = { none: undefined, plain: ws, batch: `${ws}?batch=1` };
     const runs: Record<string, LoadFigures[]> = { none: [], plain: [], batch: [] };
-    const frames: Record<string, number> = {};
+    const frames: Record<string, number[]> = { plain: [], batch: [] };
     await load(submit, 1, CONNECTIONS, true);
     for (let round = 0; round < HTTP_ROUNDS; round++) {
       for (const [mode, url] of Object.entries(modes)) {
         const stop = url === undefined ? undefined : await subscribe(url);
-        const figures = await load(submit, HTTP_SECONDS, CONNECTIONS, true);
+        let figures: LoadFigures;
+        try {
+          figures = await load(submit, HTTP_SECONDS, CONNECTIONS, true);
+        } finally {
+          // The subscriber exits once asked, even when the load failed.
+          const counts = await stop?.();
+          if (counts !== undefined) frames[mode].push(counts.frames);
+        }
         runs[mode].push(figures);
-        const counts = await stop?.();
-        if (counts !== undefined) frames[mode] = counts.frames / figures.requests;
+        if (url !== undefined) frames[mode][round] /= figures.requests;
       }
     }
     details.subscriber = { runs, framesPerTask: frames };
@@ -433,7 +443,7 @@ async function measureSubscriber(rows: BenchRow[], details: Record<string, unkno
         value: cpu(mode),
         unit: "µs",
         baseline: `no subscriber ${cpu("none").toFixed(1)} µs; ${
-          frames[mode].toFixed(2)
+          median(frames[mode]).toFixed(2)
         } frames per task`,
         ratio: cpu(mode) / cpu("none"),
       });
