@@ -140,8 +140,7 @@ export class Dispatcher {
     const taken: PoolJob[] = [];
     for (const slot of this.#ctx.slots) {
       if (slot.pending === 0) continue;
-      for (const held of slot.held) {
-        if (held === undefined) continue;
+      for (const held of slot.each()) {
         if (held.startedAt === null && (type === undefined || held.job.type === type)) {
           this.takeBack(held, taken);
         }
@@ -226,8 +225,7 @@ export class Dispatcher {
     if (this.#ctx.options.agingMs <= 0) {
       return direction > 0 ? slot.topPendingPriority() > urgency : slot.hasPendingBelow(urgency);
     }
-    for (const held of slot.held) {
-      if (held === undefined) continue;
+    for (const held of slot.each()) {
       if (held.startedAt === null && (this.#urgency(held.job) - urgency) * direction > 0) {
         return true;
       }
@@ -255,8 +253,7 @@ export class Dispatcher {
     const taken: PoolJob[] = [];
     for (const other of this.#ctx.slots) {
       if (other === slot || !this.#pendingBeyond(other, urgency, 1)) continue;
-      for (const held of other.held) {
-        if (held === undefined) continue;
+      for (const held of other.each()) {
         if (other.load <= this.#ctx.options.concurrency) break; // the rest start at once
         if (held.startedAt === null && this.#urgency(held.job) > urgency) {
           this.takeBack(held, taken);
@@ -286,8 +283,7 @@ export class Dispatcher {
     const taken: PoolJob[] = [];
     for (const slot of this.#ctx.slots) {
       if (!this.#pendingBeyond(slot, urgency, -1, any)) continue;
-      for (const held of slot.held) {
-        if (held === undefined) continue;
+      for (const held of slot.each()) {
         if (held.startedAt === null && this.#urgency(held.job) < urgency) {
           this.takeBack(held, taken);
         }
@@ -316,8 +312,7 @@ export class Dispatcher {
       if (victim === undefined || !this.#unstartedOver(victim, SPREAD_MIN_MS)) continue;
       const wanted = Math.max(concurrency - thief.load, Math.ceil(victim.pending / 2));
       const taken: PoolJob[] = [];
-      for (const held of victim.held) {
-        if (held === undefined) continue;
+      for (const held of victim.each()) {
         if (taken.length >= wanted) break;
         if (held.startedAt === null) this.takeBack(held, taken);
       }
@@ -342,8 +337,8 @@ export class Dispatcher {
    */
   #unstartedOver(slot: Slot, limitMs: number): boolean {
     let total = 0;
-    for (const held of slot.held) {
-      if (held === undefined || held.startedAt !== null) continue;
+    for (const held of slot.each()) {
+      if (held.startedAt !== null) continue;
       total += this.#ctx.typeRunMs(held.job.type) ?? PREFETCH_BUDGET_MS;
       if (total > limitMs) return true;
     }

@@ -59,8 +59,8 @@ export class StartWatch {
     if (slot.running >= this.#ctx.options.concurrency) return false;
     // A job sent before it and not yet reported has ended (or runs beside it): its report
     // will note it, so noting this one now could show more running than the worker runs.
-    for (const other of slot.held) {
-      if (other?.startedAt === null && other !== held && sentBefore(other, held)) return false;
+    for (const other of slot.each()) {
+      if (other.startedAt === null && other !== held && sentBefore(other, held)) return false;
     }
     this.#ctx.noteStart(held, slot.claims.startedAt(held.cell), !this.#ctx.isClosed());
     return true;
@@ -76,8 +76,8 @@ export class StartWatch {
       const overdue: Held[] = [];
       for (const slot of this.#ctx.slots) {
         if (slot.pending === 0) continue;
-        for (const held of slot.held) {
-          if (held === undefined || held.startedAt !== null || !held.quick) continue;
+        for (const held of slot.each()) {
+          if (held.startedAt !== null || !held.quick) continue;
           waiting = true;
           if (!slot.claims.started(held.cell, held.seq) || this.observe(held)) continue;
           // Running, not yet noted, its worker too busy to report: its timeout still holds.
