@@ -18,6 +18,8 @@ export const ENGINE_WORKERS: number = Number(
 /** A service on an ephemeral port for the benchmark. */
 export interface BenchService {
   url: string;
+  /** The WebSocket endpoint, `ws://…/ws`. */
+  ws: string;
   engine: ThreadFlow;
   app: ThreadFlowApp;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export async function startService(workers: number, store = "memory"): Promise<B
   const addr = await listening.promise;
   return {
     url: `http://127.0.0.1:${addr.port}`,
+    ws: `ws://127.0.0.1:${addr.port}/ws`,
     engine,
     app,
     async close() {

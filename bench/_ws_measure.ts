@@ -56,7 +56,7 @@ export async function measurePipeline(
 ): Promise<void> {
   const service = await startService(ENGINE_WORKERS);
   try {
-    const url = `${service.url.replace("http", "ws")}/ws`;
+    const url = service.ws;
     await runLoadWorker<PipelineResult>({ mode: "pipeline", url, total: 2_000, window: 256 });
     const pipeline = (target: string) =>
       runLoadWorker<PipelineResult>({
@@ -124,7 +124,7 @@ export async function measureFanout(
 ): Promise<void> {
   const service = await startService(ENGINE_WORKERS);
   try {
-    const url = `${service.url.replace("http", "ws")}/ws`;
+    const url = service.ws;
     const allEnded = Promise.withResolvers<void>();
     let graceTimer: ReturnType<typeof setTimeout> | undefined;
     const ready = Promise.withResolvers<void>();

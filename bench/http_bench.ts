@@ -16,8 +16,9 @@
  *     one subscriber of every event (another process), with a frame per
  *     message and with batch frames, against none.
  *
- * Parts (a), (b) and (e) are here; (c) and (d) in `_ws_measure.ts`, the service
- * they all start in `_http_service.ts`.
+ * Parts (a) and (b) are here; (c) and (d) in `_ws_measure.ts`, (e) in
+ * `_dashboard_measure.ts`, the load runs in `_load.ts`, the service they all
+ * start in `_http_service.ts`.
  *
  * ```sh
  * deno run -A bench/http_bench.ts        # this section alone
@@ -37,18 +38,23 @@ import {
   percentile,
   printSection,
 } from "./_report.ts";
-import process from "node:process";
-import type { LoadRequest, LoadResult } from "./_http_load.ts";
-import type { SubscriberCounts } from "./_subscriber.ts";
+import { measureSubscriber } from "./_dashboard_measure.ts";
 import { ENGINE_WORKERS, startService } from "./_http_service.ts";
+import {
+  CONNECTIONS,
+  hasWrk,
+  HTTP_ROUNDS,
+  HTTP_SECONDS,
+  load,
+  type LoadFigures,
+  median,
+  NOOP_BODY,
+} from "./_load.ts";
 import { measureFanout, measurePipeline } from "./_ws_measure.ts";
 
 const SCALE = benchScale();
 /** Which parts to run, e.g. `BENCH_HTTP_PARTS=cd`; default all five. */
 const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcde").split(""));
-const WRK = "/usr/bin/wrk";
-const CONNECTIONS = 64;
-const HTTP_SECONDS = Math.max(2, Math.round(5 * SCALE));
 const BATCH_SIZE = 10_000;
 const BATCH_REQUESTS = Math.max(4, Math.round(40 * SCALE));
 
@@ -84,109 +90,6 @@ async function startBare(
   );
   const addr = await listening.promise;
   return { url: `http://127.0.0.1:${addr.port}`, close: () => server.shutdown() };
-}
-
-async function hasWrk(): Promise<boolean> {
-  try {
-    return (await Deno.stat(WRK)).isFile;
-  } catch {
-    return false;
-  }
-}
-
-/** What one load run measured. */
-interface LoadFigures {
-  rps: number;
-  requests: number;
-  errors: number;
-  /** CPU time of this process (all threads: the server, its engine and workers) per answer. */
-  cpuUsPerRequest: number;
-  p50Ms: number;
-}
-
-const NOOP_BODY = JSON.stringify({ type: "noop", payload: { n: 1 } });
-
-/**
- * Load on `url` (a no-op submit when `post`) from wrk, or from a Deno client
- * in another process, so that this process's CPU time is the server's alone.
- */
-async function load(
-  url: string,
-  seconds: number,
-  connections: number,
-  post: boolean,
-): Promise<LoadFigures> {
-  const cpuBefore = process.cpuUsage();
-  let requests: number;
-  let errors: number;
-  let elapsed: number;
-  let p50Ms: number;
-  if (await hasWrk()) {
-    const args = ["-t", "1", "-c", String(connections), "-d", `${seconds}s`, "--latency", url];
-    let script: string | undefined;
-    if (post) {
-      script = await Deno.makeTempFile({ suffix: ".lua" });
-      await Deno.writeTextFile(
-        script,
-        `wrk.method = "POST"\nwrk.body = '${NOOP_BODY}'\n` +
-          `wrk.headers["Content-Type"] = "application/json"\n`,
-      );
-      args.unshift("-s", script);
-    }
-    try {
-      const output = await new Deno.Command(WRK, { args, stdout: "piped", stderr: "piped" })
-        .output();
-      const text = new TextDecoder().decode(output.stdout);
-      const total = /(\d+) requests in ([\d.]+)(m?s)/.exec(text);
-      if (total === null) throw new Error(`wrk gave no result:\n${text}`);
-      errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
-      requests = Number(total[1]) - errors;
-      elapsed = Number(total[2]) / (total[3] === "ms" ? 1000 : 1);
-      p50Ms = wrkMs(/^\s+50%\s+([\d.]+)(us|ms|s)$/m.exec(text));
-    } finally {
-      if (script !== undefined) await Deno.remove(script);
-    }
-  } else {
-    const request: LoadRequest = { url, seconds, connections };
-    if (post) Object.assign(request, { method: "POST", body: NOOP_BODY });
-    const child = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        new URL("./_http_load.ts", import.meta.url).pathname,
-        JSON.stringify(request),
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    const result = JSON.parse(new TextDecoder().decode(child.stdout)) as LoadResult;
-    requests = result.requests;
-    errors = result.errors;
-    elapsed = result.seconds;
-    p50Ms = percentile(result.latenciesMs, 50);
-  }
-  const cpu = process.cpuUsage(cpuBefore);
-  return {
-    rps: requests / elapsed,
-    requests,
-    errors,
-    cpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, requests + errors),
-    p50Ms,
-  };
-}
-
-function wrkMs(match: RegExpExecArray | null): number {
-  if (match === null) return NaN;
-  const value = Number(match[1]);
-  return match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value;
-}
-
-/** Rounds of bare then service load, alternating; the best rate and median CPU of each count. */
-const HTTP_ROUNDS = 3;
-
-/** Median of a few samples. */
-function median(values: number[]): number {
-  return percentile(values, 50);
 }
 
 /** The disk's `fdatasync` after a small append, p50 of 50 (the floor of a durable commit). */
@@ -374,85 +277,6 @@ async function measureBatch(rows: BenchRow[], details: Record<string, unknown>):
     });
   } finally {
     await service.close();
-  }
-}
-
-/** A subscriber process (`_subscriber.ts`) and how to stop it and read its counts. */
-async function subscribe(url: string): Promise<() => Promise<SubscriberCounts>> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", new URL("./_subscriber.ts", import.meta.url).pathname, url],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("ready\n")) {
-    const { value, done } = await lines.read();
-    if (done) {
-      await child.stdin.close();
-      await child.status;
-      throw new Error(`The subscriber at ${url} stopped before it subscribed.`);
-    }
-    text += value;
-  }
-  return async () => {
-    await child.stdin.close();
-    for (let read = await lines.read(); !read.done; read = await lines.read()) text += read.value;
-    await child.status;
-    return JSON.parse(text.slice(text.indexOf("ready\n") + 6)) as SubscriberCounts;
-  };
-}
-
-/**
- * (e) What one open dashboard costs the server: `POST /api/tasks` of no-op
- * tasks with one subscriber of every event in another process, with a frame
- * per message and with batch frames (`?batch=1`, what the dashboard asks),
- * against none.
- */
-async function measureSubscriber(rows: BenchRow[], details: Record<string, unknown>) {
-  const modes = ["none", "plain", "batch"] as const;
-  const runs: Record<string, LoadFigures[]> = { none: [], plain: [], batch: [] };
-  const frames: Record<string, number[]> = { plain: [], batch: [] };
-  for (let round = 0; round < HTTP_ROUNDS; round++) {
-    // A fresh service each time: the memory store keeps every task, and a heap grown by the
-    // runs before would cost the later ones more.
-    for (const mode of modes) {
-      const service = await startService(ENGINE_WORKERS);
-      try {
-        const submit = `${service.url}/api/tasks`;
-        await load(submit, 1, CONNECTIONS, true);
-        const ws = `${service.url.replace("http", "ws")}/ws`;
-        const stop = mode === "none" ? undefined : await subscribe(
-          mode === "batch" ? `${ws}?batch=1` : ws,
-        );
-        let figures: LoadFigures;
-        try {
-          figures = await load(submit, HTTP_SECONDS, CONNECTIONS, true);
-        } finally {
-          // The subscriber exits once asked, even when the load failed.
-          const counts = await stop?.();
-          if (counts !== undefined) frames[mode].push(counts.frames);
-        }
-        runs[mode].push(figures);
-        if (mode !== "none") frames[mode][round] /= figures.requests;
-      } finally {
-        await service.close();
-      }
-    }
-  }
-  details.subscriber = { runs, framesPerTask: frames };
-  const cpu = (mode: string) => median(runs[mode].map((run) => run.cpuUsPerRequest));
-  for (const [mode, label] of [["plain", "a frame per message"], ["batch", "?batch=1"]]) {
-    rows.push({
-      name: `(e) POST /api/tasks noop with one subscriber of all events, ${label}, CPU per request`,
-      value: cpu(mode),
-      unit: "µs",
-      baseline: `no subscriber ${cpu("none").toFixed(1)} µs; ${
-        median(frames[mode]).toFixed(2)
-      } frames per task`,
-      ratio: cpu(mode) / cpu("none"),
-    });
   }
 }
 

@@ -1,0 +1,122 @@
+/**
+ * The HTTP benchmark's load runs: wrk from Debian at `/usr/bin/wrk`, or a
+ * Deno client in another process (`_http_load.ts`) when wrk is missing, and
+ * the CPU time this process (the server under test) spent per answer.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { benchScale, percentile } from "./_report.ts";
+import type { LoadRequest, LoadResult } from "./_http_load.ts";
+
+const WRK = "/usr/bin/wrk";
+/** Connections each load run keeps busy. */
+export const CONNECTIONS = 64;
+/** Seconds of each load run. */
+export const HTTP_SECONDS: number = Math.max(2, Math.round(5 * benchScale()));
+
+/** Rounds of bare then service load, alternating; the best rate and median CPU of each count. */
+export const HTTP_ROUNDS = 3;
+
+/** Median of a few samples. */
+export function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+/** Whether wrk is installed. */
+export async function hasWrk(): Promise<boolean> {
+  try {
+    return (await Deno.stat(WRK)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** What one load run measured. */
+export interface LoadFigures {
+  rps: number;
+  requests: number;
+  errors: number;
+  /** CPU time of this process (all threads: the server, its engine and workers) per answer. */
+  cpuUsPerRequest: number;
+  p50Ms: number;
+}
+
+/** The body every POST of the benchmark sends: a no-op task. */
+export const NOOP_BODY = JSON.stringify({ type: "noop", payload: { n: 1 } });
+
+/**
+ * Load on `url` (a no-op submit when `post`) from wrk, or from a Deno client
+ * in another process, so that this process's CPU time is the server's alone.
+ */
+export async function load(
+  url: string,
+  seconds: number,
+  connections: number,
+  post: boolean,
+): Promise<LoadFigures> {
+  const cpuBefore = process.cpuUsage();
+  let requests: number;
+  let errors: number;
+  let elapsed: number;
+  let p50Ms: number;
+  if (await hasWrk()) {
+    const args = ["-t", "1", "-c", String(connections), "-d", `${seconds}s`, "--latency", url];
+    let script: string | undefined;
+    if (post) {
+      script = await Deno.makeTempFile({ suffix: ".lua" });
+      await Deno.writeTextFile(
+        script,
+        `wrk.method = "POST"\nwrk.body = '${NOOP_BODY}'\n` +
+          `wrk.headers["Content-Type"] = "application/json"\n`,
+      );
+      args.unshift("-s", script);
+    }
+    try {
+      const output = await new Deno.Command(WRK, { args, stdout: "piped", stderr: "piped" })
+        .output();
+      const text = new TextDecoder().decode(output.stdout);
+      const total = /(\d+) requests in ([\d.]+)(m?s)/.exec(text);
+      if (total === null) throw new Error(`wrk gave no result:\n${text}`);
+      errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
+      requests = Number(total[1]) - errors;
+      elapsed = Number(total[2]) / (total[3] === "ms" ? 1000 : 1);
+      p50Ms = wrkMs(/^\s+50%\s+([\d.]+)(us|ms|s)$/m.exec(text));
+    } finally {
+      if (script !== undefined) await Deno.remove(script);
+    }
+  } else {
+    const request: LoadRequest = { url, seconds, connections };
+    if (post) Object.assign(request, { method: "POST", body: NOOP_BODY });
+    const child = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        new URL("./_http_load.ts", import.meta.url).pathname,
+        JSON.stringify(request),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const result = JSON.parse(new TextDecoder().decode(child.stdout)) as LoadResult;
+    requests = result.requests;
+    errors = result.errors;
+    elapsed = result.seconds;
+    p50Ms = percentile(result.latenciesMs, 50);
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    rps: requests / elapsed,
+    requests,
+    errors,
+    cpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, requests + errors),
+    p50Ms,
+  };
+}
+
+function wrkMs(match: RegExpExecArray | null): number {
+  if (match === null) return NaN;
+  const value = Number(match[1]);
+  return match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value;
+}
