@@ -21,6 +21,15 @@ async function harness() {
 }
 
 storeConformance({ name: "sqlite store", durable: true, harness });
+// The same suite with the writes in the store's own thread (as a `:memory:` database runs them).
+storeConformance({
+  name: "sqlite store, writes in the event loop",
+  durable: true,
+  harness: async () => {
+    const { create, cleanup } = await harness();
+    return { create: () => new SqliteStore(create().path, { writeThread: false }), cleanup };
+  },
+});
 engineConformance({ name: "sqlite", harness });
 
 function versions(path: string): number[] {
@@ -275,5 +284,19 @@ Deno.test("sqlite store: a second store on the same file is refused until the fi
   } finally {
     await first.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite store: a :memory: database works, its writes in the store's thread", async () => {
+  const store = new SqliteStore(":memory:");
+  try {
+    assertEquals(await store.open(), []);
+    const task = makeTask();
+    const [outcome] = await store.insert([task]);
+    assertEquals(outcome, { task, created: true });
+    assertEquals(await store.get(task.id), task);
+    assertEquals((await store.counts()).queued, 1);
+  } finally {
+    await store.close();
   }
 });

@@ -17,7 +17,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { StoreUnavailableError } from "../../model/errors.ts";
 import type { StoreQuery, TaskPage } from "../../model/query.ts";
-import { emptyCounts, type StatusCounts, type Task, type TaskStatus } from "../../model/task.ts";
+import { emptyCounts, type StatusCounts, type Task } from "../../model/task.ts";
 import type { StoredTypeControl, TypeControlChange } from "../../model/type_controls.ts";
 import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../../model/schedule.ts";
 import { GroupCommit } from "../group_commit.ts";
@@ -28,21 +28,18 @@ import {
   countByType,
   dependentTasks,
   listTasks,
-  pruneFinished,
   unfinishedTasks,
 } from "./_queries.ts";
-import {
-  describe,
-  INSERT_SQL,
-  rowToTask,
-  taskToRow,
-  taskToUpdateRow,
-  UPDATE_SQL,
-} from "./_rows.ts";
+import { rowToTask } from "./_rows.ts";
 import * as schedules from "./_schedules.ts";
-import { type Operation, type Outcome, runTransaction, settleWhenDurable } from "./_transaction.ts";
 import * as typeControls from "./_type_controls.ts";
-import type { WalSync } from "./_wal_sync.ts";
+import {
+  inlineWrites,
+  startWriteThread,
+  type WriteChannel,
+  type WriteListener,
+} from "./_write_thread.ts";
+import type { InsertAnswer, WriteOutcome, WriteReport, WriteRequest } from "./_writes.ts";
 
 /** Options for {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -53,6 +50,35 @@ export interface SqliteStoreOptions {
    * Group commit makes `full` cheap: one fsync per event-loop turn.
    */
   synchronous?: "full" | "normal";
+  /**
+   * Run the writes (statements, COMMIT, checkpoints) on a thread of their
+   * own with a second connection, so the event loop that serves requests
+   * only reads. Default `true`; a `:memory:` database always writes in the
+   * store's thread (a second connection would open another database).
+   */
+  writeThread?: boolean;
+}
+
+/** A write call waiting for its batch to be durable. */
+interface PendingWrite {
+  request: WriteRequest;
+  /** The number of this write call: reads wait for the writes called before them. */
+  seq: number;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** A batch sent to the writes, until it is durable or failed. */
+interface SentBatch {
+  writes: PendingWrite[];
+  /** Set once committed. */
+  outcomes?: WriteOutcome[];
+}
+
+/** A read waiting for the writes called before it to commit. */
+interface WaitingRead {
+  seq: number;
+  run(): void;
 }
 
 /**
@@ -74,27 +100,37 @@ export class SqliteStore implements TaskStore {
   /** The database file. */
   readonly path: string;
   readonly #synchronous: "full" | "normal";
+  readonly #writeThread: boolean;
+  /** The store's connection: every read, and the writes too when they run in this thread. */
   #db: DatabaseSync | undefined;
   #statements = new Map<string, StatementSync>();
-  #commits = new GroupCommit<Operation>((batch) => this.#flush(batch), "immediate");
+  #writes: WriteChannel | undefined;
+  /** The last `open()`, which `close()` lets finish first. */
+  #opening: Promise<unknown> | undefined;
+  #commits = new GroupCommit<PendingWrite>((batch) => this.#flush(batch), "immediate");
   #closed = false;
-  /**
-   * Tasks per status, kept in step with every write so `counts()` and the
-   * `maxFinished` check of `prune()` cost nothing (a COUNT over a million
-   * rows would block the event loop for a good part of a second).
-   */
+  /** Set when the write thread died: every write since fails with it. */
+  #lost: StoreUnavailableError | undefined;
+  #batches = 0;
+  #sent = new Map<number, SentBatch>();
+  /** Resolves when the writes may take the next batch. */
+  #ready: PromiseWithResolvers<void> | undefined;
+  /** Write calls made so far, and how many of them have committed (or failed). */
+  #called = 0;
+  #done = 0;
+  #waitingReads: WaitingRead[] = [];
+  /** Tasks per status as committed, as the writes report them with every batch. */
   #counts: StatusCounts = emptyCounts();
   #committed = 0;
   /** Held while open: a second process on the same file would run tasks twice. */
   #lock: Deno.FsFile | undefined;
-  /** Syncs the write-ahead log after each commit when `synchronous` is `full`. */
-  #wal: WalSync | undefined;
 
   /** A store on the file at `path` (a path or `file:` URL); nothing is opened until `open()`. */
   constructor(path: string | URL, options: SqliteStoreOptions = {}) {
     this.path = path instanceof URL ? fileURLToPath(path) : path;
     this.name = `sqlite:${this.path}`;
     this.#synchronous = options.synchronous ?? "full";
+    this.#writeThread = (options.writeThread ?? true) && this.path !== ":memory:";
   }
 
   /** Group-commit transactions committed so far (for metrics and tests). */
@@ -103,47 +139,61 @@ export class SqliteStore implements TaskStore {
   }
 
   open(): Promise<Task[]> {
-    try {
-      return Promise.resolve(this.#openNow());
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const opening = this.#open();
+    this.#opening = opening;
+    return opening;
   }
 
-  #openNow(): Task[] {
+  async #open(): Promise<Task[]> {
     if (this.#closed) {
       throw new StoreUnavailableError(`The SQLite store at "${this.path}" is closed.`);
     }
     if (this.#db) throw new Error(`The SQLite store at "${this.path}" is already open.`);
-    const opened = openDatabase(this.path, this.#synchronous);
-    this.#db = opened.db;
-    this.#lock = opened.lock;
-    this.#wal = opened.wal;
+    const { db, lock } = openDatabase(this.path, this.#synchronous);
+    this.#db = db;
+    this.#lock = lock;
     try {
-      this.#recount();
+      this.#counts = countByStatus(this.#prepare);
+      const listener: WriteListener = {
+        report: (report) => this.#onReport(report),
+        lost: (error) => this.#onLost(error),
+      };
+      this.#writes = this.#writeThread
+        ? await startWriteThread(this.path, this.#synchronous, listener)
+        : inlineWrites(db, this.path, this.#synchronous, listener);
+      return unfinishedTasks(this.#prepare);
     } catch (error) {
+      this.#db = undefined;
+      this.#lock = undefined;
+      db.close();
+      lock?.close();
       throw openFailure(this.path, error);
     }
-    return unfinishedTasks(this.#prepare);
   }
 
   insert(tasks: Task[]): Promise<InsertOutcome[]> {
-    return this.#enqueue(() => this.#insertNow(tasks), false);
+    return this.#write<InsertAnswer>({ kind: "insert", tasks }).then((answers) =>
+      answers.map((existing, index) =>
+        existing === null
+          ? { task: { ...tasks[index] }, created: true }
+          : { task: existing, created: false }
+      )
+    );
   }
 
   write(tasks: Task[]): Promise<void> {
-    return this.#enqueue(() => this.#writeNow(tasks), false, true);
+    return this.#write({ kind: "write", tasks });
   }
 
   get(id: string): Promise<Task | undefined> {
-    return this.#enqueue(() => {
+    return this.#read(() => {
       const row = this.#statement("SELECT * FROM tasks WHERE id = ?").get(id);
       return row ? rowToTask(row) : undefined;
-    }, true);
+    });
   }
 
   getMany(ids: string[]): Promise<Task[]> {
-    return this.#enqueue(() => {
+    return this.#read(() => {
       const get = this.#statement("SELECT * FROM tasks WHERE id = ?");
       const found: Task[] = [];
       for (const id of ids) {
@@ -151,43 +201,46 @@ export class SqliteStore implements TaskStore {
         if (row) found.push(rowToTask(row));
       }
       return found;
-    }, true);
+    });
   }
 
   getByIdempotencyKey(key: string): Promise<Task | undefined> {
-    return this.#enqueue(() => this.#getByKeyNow(key), true);
+    return this.#read(() => {
+      const row = this.#statement("SELECT * FROM tasks WHERE idempotency_key = ?").get(key);
+      return row ? rowToTask(row) : undefined;
+    });
   }
 
   dependents(id: string, limit: number): Promise<Task[]> {
-    return this.#enqueue(() => dependentTasks(this.#prepare, id, limit), true);
+    return this.#read(() => dependentTasks(this.#prepare, id, limit));
   }
 
   typeControls(): Promise<StoredTypeControl[]> {
-    return this.#enqueue(() => typeControls.listTypeControls(this.#prepare), true);
+    return this.#read(() => typeControls.listTypeControls(this.#prepare));
   }
 
   saveTypeControl(type: string, change: TypeControlChange): Promise<StoredTypeControl> {
-    return this.#enqueue(() => typeControls.saveTypeControl(this.#prepare, type, change), false);
+    return this.#write({ kind: "saveTypeControl", type, change });
   }
 
   schedules(): Promise<StoredSchedule[]> {
-    return this.#enqueue(() => schedules.listSchedules(this.#prepare), true);
+    return this.#read(() => schedules.listSchedules(this.#prepare));
   }
 
   getSchedule(name: string): Promise<StoredSchedule | undefined> {
-    return this.#enqueue(() => schedules.getSchedule(this.#prepare, name), true);
+    return this.#read(() => schedules.getSchedule(this.#prepare, name));
   }
 
   insertSchedule(schedule: StoredSchedule): Promise<boolean> {
-    return this.#enqueue(() => schedules.insertSchedule(this.#prepare, schedule), false);
+    return this.#write({ kind: "insertSchedule", schedule });
   }
 
   updateSchedule(name: string, update: ScheduleUpdate): Promise<StoredSchedule | undefined> {
-    return this.#enqueue(() => schedules.updateSchedule(this.#prepare, name, update), false);
+    return this.#write({ kind: "updateSchedule", name, update });
   }
 
   deleteSchedule(name: string): Promise<boolean> {
-    return this.#enqueue(() => schedules.deleteSchedule(this.#prepare, name), false);
+    return this.#write({ kind: "deleteSchedule", name });
   }
 
   claimDueSchedules(
@@ -196,10 +249,7 @@ export class SqliteStore implements TaskStore {
     leaseMs: number,
     limit: number,
   ): Promise<StoredSchedule[]> {
-    return this.#enqueue(
-      () => schedules.claimDueSchedules(this.#prepare, now, owner, leaseMs, limit),
-      false,
-    );
+    return this.#write({ kind: "claimDueSchedules", now, owner, leaseMs, limit });
   }
 
   advanceSchedule(
@@ -207,68 +257,76 @@ export class SqliteStore implements TaskStore {
     expectedNextRunAt: number,
     advance: ScheduleAdvance,
   ): Promise<boolean> {
-    return this.#enqueue(
-      () => schedules.advanceSchedule(this.#prepare, name, expectedNextRunAt, advance),
-      false,
-    );
+    return this.#write({ kind: "advanceSchedule", name, expectedNextRunAt, advance });
   }
 
   nextScheduleAt(): Promise<number | null> {
-    return this.#enqueue(() => schedules.nextScheduleAt(this.#prepare), true);
+    return this.#read(() => schedules.nextScheduleAt(this.#prepare));
   }
 
   list(query: StoreQuery): Promise<TaskPage> {
-    return this.#enqueue(() => listTasks(this.#prepare, query), true);
+    return this.#read(() => listTasks(this.#prepare, query));
   }
 
   counts(): Promise<StatusCounts> {
-    return this.#enqueue(() => ({ ...this.#counts }), true);
+    return this.#read(() => ({ ...this.#counts }));
   }
 
   countsByType(): Promise<Record<string, StatusCounts>> {
-    return this.#enqueue(() => countByType(this.#prepare), true);
+    return this.#read(() => countByType(this.#prepare));
   }
 
   prune(options: PruneOptions): Promise<number> {
-    return this.#enqueue(() => this.#pruneNow(options), false);
+    return this.#write({ kind: "prune", options });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#opening?.catch(() => {}); // its failure is the caller of open()'s to see
     this.#commits.close();
     await this.#commits.settled();
-    await this.#wal?.settled();
+    const writes = this.#writes;
     const db = this.#db;
+    this.#writes = undefined;
     this.#db = undefined;
-    if (db) {
-      try {
-        db.exec("PRAGMA optimize");
-      } finally {
-        db.close();
-        this.#wal?.close();
-        this.#wal = undefined;
-        this.#lock?.close();
-        this.#lock = undefined;
-      }
+    try {
+      await writes?.close();
+    } finally {
+      db?.close();
+      this.#lock?.close();
+      this.#lock = undefined;
     }
   }
 
+  #unavailable(): StoreUnavailableError {
+    return new StoreUnavailableError(
+      `The SQLite store at "${this.path}" is ${this.#closed ? "closed" : "not open yet"}.`,
+    );
+  }
+
+  /** Queues a write for the batch of this event-loop turn; it settles once durable. */
+  #write<T>(request: WriteRequest): Promise<T> {
+    if (!this.#writes || this.#closed) return Promise.reject(this.#unavailable());
+    if (this.#lost) return Promise.reject(this.#lost);
+    return new Promise<T>((resolve, reject) => {
+      this.#commits.add({
+        request,
+        seq: ++this.#called,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+    });
+  }
+
   /**
-   * Queues an operation for the transaction of this event-loop turn. A read
-   * with nothing queued runs at once (while the last batch's WAL sync is under
-   * way it sees that batch's writes); otherwise it runs in order inside the
-   * batch, so it sees the writes called before it.
+   * Runs a read on the store's connection: at once when every write called
+   * before it has committed (while a batch's WAL sync is under way it sees
+   * that batch), else as soon as they have.
    */
-  #enqueue<T>(run: () => T, readOnly: boolean, deferrable = false): Promise<T> {
-    if (!this.#db || this.#closed) {
-      return Promise.reject(
-        new StoreUnavailableError(
-          `The SQLite store at "${this.path}" is ${this.#closed ? "closed" : "not open yet"}.`,
-        ),
-      );
-    }
-    if (readOnly && this.#commits.size === 0) {
+  #read<T>(run: () => T): Promise<T> {
+    if (!this.#db || this.#closed) return Promise.reject(this.#unavailable());
+    if (this.#done >= this.#called) {
       try {
         return Promise.resolve(run());
       } catch (error) {
@@ -276,108 +334,104 @@ export class SqliteStore implements TaskStore {
       }
     }
     return new Promise<T>((resolve, reject) => {
-      this.#commits.add({
-        run,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        readOnly,
-        deferrable,
+      this.#waitingReads.push({
+        seq: this.#called,
+        run: () => {
+          if (!this.#db) return reject(this.#unavailable());
+          try {
+            resolve(run());
+          } catch (error) {
+            reject(error);
+          }
+        },
       });
     });
   }
 
-  /**
-   * Runs a batch in one transaction, then settles its promises once the
-   * transaction is durable: with `synchronous: "full"` the WAL is synced by
-   * an asynchronous `fdatasync`, so the event loop serves requests (and the
-   * next batch gathers) while the disk works, instead of blocking in COMMIT.
-   */
-  #flush(operations: Operation[]): Promise<void> | void {
-    const db = this.#db!;
-    const before = { ...this.#counts };
-    let outcomes: Outcome[];
+  /** Sends a turn's writes as one batch; the next waits until the writes are ready for it. */
+  #flush(writes: PendingWrite[]): Promise<void> | void {
+    if (this.#lost || !this.#writes) {
+      const error = this.#lost ?? this.#unavailable();
+      for (const write of writes) write.reject(error);
+      return this.#doneThrough(writes.at(-1)!.seq);
+    }
+    const batch = ++this.#batches;
+    this.#sent.set(batch, { writes });
+    const ready = Promise.withResolvers<void>();
+    this.#ready = ready;
     try {
-      // Most batches fail nowhere: they run without a savepoint per call. A call that throws
-      // rolls the transaction back, and the batch runs again with a savepoint per call, so
-      // that only the failing call fails.
-      outcomes = runTransaction(db, this.#prepare, operations, false) ??
-        this.#retryIsolated(db, operations, before);
-      this.#committed++;
-    } catch (error) {
-      if (db.isTransaction) db.exec("ROLLBACK");
-      try {
-        this.#recount(); // the counts already include the calls just rolled back
-      } catch {
-        // The database is failing; the next successful open recounts.
-      }
-      const failure = new StoreUnavailableError(
-        `Could not commit to the SQLite database at "${this.path}": ${describe(error)}.`,
+      this.#writes.send(batch, writes.map((write) => write.request));
+    } catch (cause) {
+      // Nothing was sent: a value the thread cannot be handed (the engine checks payloads, so
+      // this is a bug) fails this batch's calls, not the store.
+      this.#sent.delete(batch);
+      const error = new StoreUnavailableError(
+        `Could not hand a batch of writes to the SQLite store at "${this.path}": ${
+          cause instanceof Error ? cause.message : String(cause)
+        }`,
       );
-      for (const operation of operations) operation.reject(failure);
+      for (const write of writes) write.reject(error);
+      this.#doneThrough(writes.at(-1)!.seq);
       return;
     }
-    return settleWhenDurable(operations, outcomes, this.#wal);
+    return ready.promise;
   }
 
-  #retryIsolated(db: DatabaseSync, operations: Operation[], before: StatusCounts): Outcome[] {
-    this.#counts = before;
-    return runTransaction(db, this.#prepare, operations, true)!;
-  }
-
-  #insertNow(tasks: Task[]): InsertOutcome[] {
-    const insert = this.#statement(INSERT_SQL);
-    const delta = emptyCounts();
-    const outcomes = tasks.map((task) => {
-      const { changes } = insert.run(...taskToRow(task));
-      if (Number(changes) === 1) {
-        delta[task.status]++;
-        return { task: { ...task }, created: true };
+  #onReport(report: WriteReport): void {
+    switch (report.kind) {
+      case "committed": {
+        const sent = this.#sent.get(report.batch)!;
+        sent.outcomes = report.outcomes;
+        this.#counts = report.counts;
+        this.#committed++;
+        if (report.ready) this.#ready?.resolve();
+        return this.#doneThrough(sent.writes.at(-1)!.seq);
       }
-      // Only the idempotency key can conflict quietly (ON CONFLICT ... DO NOTHING).
-      return { task: this.#getByKeyNow(task.idempotencyKey!)!, created: false };
-    });
-    // Reached only when every statement succeeded: the call's savepoint is kept.
-    this.#addCounts(delta);
-    return outcomes;
-  }
-
-  #writeNow(tasks: Task[]): void {
-    const update = this.#statement(UPDATE_SQL);
-    const currentStatus = this.#statement("SELECT status FROM tasks WHERE id = ?");
-    const delta = emptyCounts();
-    for (const task of tasks) {
-      const before = currentStatus.get(task.id) as { status: TaskStatus } | undefined;
-      if (before === undefined) continue; // not stored (never inserted, or pruned): ignored
-      delta[before.status]--;
-      delta[task.status]++;
-      update.run(...taskToUpdateRow(task));
+      case "failed": {
+        const sent = this.#sent.get(report.batch)!;
+        this.#sent.delete(report.batch);
+        this.#counts = report.counts;
+        const error = new StoreUnavailableError(report.message);
+        for (const write of sent.writes) write.reject(error);
+        this.#ready?.resolve();
+        return this.#doneThrough(sent.writes.at(-1)!.seq);
+      }
+      case "ready":
+        return this.#ready?.resolve();
+      case "durable":
+        for (const batch of report.batches) {
+          const sent = this.#sent.get(batch)!;
+          this.#sent.delete(batch);
+          sent.writes.forEach((write, index) => settle(write, sent.outcomes![index]));
+        }
+        return;
+      case "unsynced": {
+        const error = new StoreUnavailableError(report.message);
+        for (const batch of report.batches) {
+          for (const write of this.#sent.get(batch)!.writes) write.reject(error);
+          this.#sent.delete(batch);
+        }
+      }
     }
-    this.#addCounts(delta);
   }
 
-  #getByKeyNow(key: string): Task | undefined {
-    const row = this.#statement("SELECT * FROM tasks WHERE idempotency_key = ?").get(key);
-    return row ? rowToTask(row) : undefined;
+  /** The write thread died: what it held fails, and so does every write from now on. */
+  #onLost(error: StoreUnavailableError): void {
+    this.#lost ??= error;
+    for (const sent of this.#sent.values()) {
+      for (const write of sent.writes) write.reject(error);
+    }
+    this.#sent.clear();
+    this.#ready?.resolve();
+    this.#doneThrough(this.#called);
   }
 
-  #pruneNow(options: PruneOptions): number {
-    const { succeeded, failed, cancelled } = this.#counts;
-    const { deleted, delta } = pruneFinished(
-      this.#prepare,
-      options,
-      succeeded + failed + cancelled,
-    );
-    this.#addCounts(delta);
-    return deleted;
-  }
-
-  /** Counts every status afresh (at open, and after a failed commit). */
-  #recount(): void {
-    this.#counts = countByStatus(this.#prepare);
-  }
-
-  #addCounts(delta: StatusCounts): void {
-    for (const status of Object.keys(delta) as TaskStatus[]) this.#counts[status] += delta[status];
+  /** Write calls up to `seq` have committed or failed: the reads waiting for them run. */
+  #doneThrough(seq: number): void {
+    this.#done = Math.max(this.#done, seq);
+    while (this.#waitingReads.length > 0 && this.#waitingReads[0].seq <= this.#done) {
+      this.#waitingReads.shift()!.run();
+    }
   }
 
   #prepare = (sql: string): StatementSync => this.#statement(sql);
@@ -390,4 +444,14 @@ export class SqliteStore implements TaskStore {
     }
     return statement;
   }
+}
+
+/** Settles a write with its outcome from the writes (an error comes as its name and message). */
+function settle(write: PendingWrite, outcome: WriteOutcome): void {
+  if (outcome.ok) return write.resolve(outcome.value);
+  const error = outcome.name === "StoreUnavailableError"
+    ? new StoreUnavailableError(outcome.message)
+    : new Error(outcome.message);
+  if (!(error instanceof StoreUnavailableError)) error.name = outcome.name;
+  write.reject(error);
 }
