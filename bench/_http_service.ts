@@ -6,6 +6,7 @@
  */
 
 import { ThreadFlow } from "../mod.ts";
+import type { TaskStore } from "../engine/store/store.ts";
 import { createApp, type ThreadFlowApp } from "../server/app.ts";
 import { parseConfig } from "../server/config.ts";
 import { silentLogger } from "../server/logger.ts";
@@ -26,7 +27,7 @@ export interface BenchService {
 }
 
 /**
- * Starts the service; `store` is a store spec (`memory`, `sqlite:PATH`),
+ * Starts the service; `store` is a store spec (`memory`, `sqlite:PATH`) or a store,
  * default the memory store.
  *
  * @example
@@ -35,7 +36,10 @@ export interface BenchService {
  * await service.close();
  * ```
  */
-export async function startService(workers: number, store = "memory"): Promise<BenchService> {
+export async function startService(
+  workers: number,
+  store: string | TaskStore = "memory",
+): Promise<BenchService> {
   const parsed = parseConfig(["--port", "0", "--max-body", "16MiB"], {});
   if (parsed.help) throw new Error("unreachable");
   const engine = await ThreadFlow.start({ workers, maxQueued: 10_000_000, store });

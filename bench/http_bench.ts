@@ -14,10 +14,12 @@
  *     must receive every terminal event;
  * (e) what one open dashboard costs: server CPU per `POST /api/tasks` with
  *     one subscriber of every event (another process), with a frame per
- *     message and with batch frames, against none.
+ *     message and with batch frames, against none;
+ * (f) what the SQLite store's write thread buys: POSTs alone and with reads
+ *     beside them, against the writes in the event loop.
  *
  * Parts (a) and (b) are here; (c) and (d) in `_ws_measure.ts`, (e) in
- * `_dashboard_measure.ts`, the load runs in `_load.ts`, the service they all
+ * `_dashboard_measure.ts`, (f) in `_write_thread_measure.ts`, the load runs in `_load.ts`, the service they all
  * start in `_http_service.ts`.
  *
  * ```sh
@@ -51,10 +53,11 @@ import {
   NOOP_BODY,
 } from "./_load.ts";
 import { measureFanout, measurePipeline } from "./_ws_measure.ts";
+import { measureWriteThread } from "./_write_thread_measure.ts";
 
 const SCALE = benchScale();
-/** Which parts to run, e.g. `BENCH_HTTP_PARTS=cd`; default all five. */
-const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcde").split(""));
+/** Which parts to run, e.g. `BENCH_HTTP_PARTS=cd`; default all six. */
+const PARTS = new Set((Deno.env.get("BENCH_HTTP_PARTS") ?? "abcdef").split(""));
 const BATCH_SIZE = 10_000;
 const BATCH_REQUESTS = Math.max(4, Math.round(40 * SCALE));
 
@@ -298,6 +301,7 @@ export async function run(): Promise<BenchSection> {
   if (PARTS.has("c")) await measurePipeline(rows, details);
   if (PARTS.has("d")) await measureFanout(rows, details);
   if (PARTS.has("e")) await measureSubscriber(rows, details);
+  if (PARTS.has("f")) await measureWriteThread(rows, details);
   return { title: "HTTP and WebSocket", rows, details };
 }
 
