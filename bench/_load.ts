@@ -41,6 +41,7 @@ export interface LoadFigures {
   /** CPU time of this process (all threads: the server, its engine and workers) per answer. */
   cpuUsPerRequest: number;
   p50Ms: number;
+  p99Ms: number;
 }
 
 /** The body every POST of the benchmark sends: a no-op task. */
@@ -61,6 +62,7 @@ export async function load(
   let errors: number;
   let elapsed: number;
   let p50Ms: number;
+  let p99Ms: number;
   if (await hasWrk()) {
     const args = ["-t", "1", "-c", String(connections), "-d", `${seconds}s`, "--latency", url];
     let script: string | undefined;
@@ -83,6 +85,7 @@ export async function load(
       requests = Number(total[1]) - errors;
       elapsed = Number(total[2]) / (total[3] === "ms" ? 1000 : 1);
       p50Ms = wrkMs(/^\s+50%\s+([\d.]+)(us|ms|s)$/m.exec(text));
+      p99Ms = wrkMs(/^\s+99%\s+([\d.]+)(us|ms|s)$/m.exec(text));
     } finally {
       if (script !== undefined) await Deno.remove(script);
     }
@@ -104,6 +107,7 @@ export async function load(
     errors = result.errors;
     elapsed = result.seconds;
     p50Ms = percentile(result.latenciesMs, 50);
+    p99Ms = percentile(result.latenciesMs, 99);
   }
   const cpu = process.cpuUsage(cpuBefore);
   return {
@@ -112,6 +116,7 @@ export async function load(
     errors,
     cpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, requests + errors),
     p50Ms,
+    p99Ms,
   };
 }
 

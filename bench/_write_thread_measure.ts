@@ -4,7 +4,9 @@
  * (the default) and in the event loop (`writeThread: false`, the baseline):
  * `POST /api/tasks` of no-ops at 64 connections alone (rate, and the main
  * thread's CPU per request), then with `GET /health` from 8 more
- * connections at the same time (both rates, and the GETs' p50).
+ * connections at the same time (both rates, and the GETs' p50); and
+ * `GET /health` while one client submits batches of 10,000 tasks (its
+ * rate and p99).
  *
  * @module
  */
@@ -17,6 +19,8 @@ import { mainThreadCpuMs } from "./_pool_measure.ts";
 
 /** Connections that read `GET /health` while the POSTs run. */
 const READERS = 8;
+/** Tasks per batch submit in the batch run. */
+const BATCH_SIZE = 10_000;
 
 /** One mode's figures over the rounds. */
 interface ModeRuns {
@@ -25,6 +29,9 @@ interface ModeRuns {
   mainUs: number[];
   mixedPost: LoadFigures[];
   mixedGet: LoadFigures[];
+  /** `GET /health` while batches are submitted, and how many batches went in meanwhile. */
+  batchGet: LoadFigures[];
+  batches: number[];
 }
 
 /**
@@ -38,8 +45,8 @@ export async function measureWriteThread(
   const dir = await Deno.makeTempDir({ prefix: "tf_write_thread_bench_" });
   const modes = { thread: true, eventLoop: false } as const;
   const runs: Record<keyof typeof modes, ModeRuns> = {
-    thread: { alone: [], mainUs: [], mixedPost: [], mixedGet: [] },
-    eventLoop: { alone: [], mainUs: [], mixedPost: [], mixedGet: [] },
+    thread: { alone: [], mainUs: [], mixedPost: [], mixedGet: [], batchGet: [], batches: [] },
+    eventLoop: { alone: [], mainUs: [], mixedPost: [], mixedGet: [], batchGet: [], batches: [] },
   };
   try {
     for (let round = 0; round < HTTP_ROUNDS; round++) {
@@ -61,6 +68,9 @@ export async function measureWriteThread(
           ]);
           runs[mode].mixedPost.push(mixedPost);
           runs[mode].mixedGet.push(mixedGet);
+          const { batchGet, batches } = await readsDuringBatches(service.url);
+          runs[mode].batchGet.push(batchGet);
+          runs[mode].batches.push(batches);
         } finally {
           await service.close();
         }
@@ -72,6 +82,7 @@ export async function measureWriteThread(
   details.writeThread = { readers: READERS, runs };
   const best = (figures: LoadFigures[]) => Math.max(...figures.map((run) => run.rps));
   const p50 = (figures: LoadFigures[]) => median(figures.map((run) => run.p50Ms));
+  const p99 = (figures: LoadFigures[]) => median(figures.map((run) => run.p99Ms));
   const { thread, eventLoop } = runs;
   rows.push(
     {
@@ -98,6 +109,15 @@ export async function measureWriteThread(
       ratio: best(thread.mixedGet) / best(eventLoop.mixedGet),
     },
     {
+      name: `(f) GET /health p99 while batches of ${BATCH_SIZE} are submitted, write thread`,
+      value: p99(thread.batchGet),
+      unit: "ms",
+      baseline: `writes in the event loop ${p99(eventLoop.batchGet).toFixed(1)} ms; ${
+        Math.round(best(thread.batchGet))
+      } against ${Math.round(best(eventLoop.batchGet))} req/s`,
+      ratio: p99(thread.batchGet) / p99(eventLoop.batchGet),
+    },
+    {
       name: "(f) POST noop during those GETs, write thread",
       value: best(thread.mixedPost),
       unit: "req/s",
@@ -105,4 +125,34 @@ export async function measureWriteThread(
       ratio: best(thread.mixedPost) / best(eventLoop.mixedPost),
     },
   );
+}
+
+/**
+ * `GET /health` from {@linkcode READERS} connections while one client in
+ * another process (`_batch_client.ts`) submits batches.
+ */
+async function readsDuringBatches(
+  url: string,
+): Promise<{ batchGet: LoadFigures; batches: number }> {
+  const client = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      new URL("./_batch_client.ts", import.meta.url).pathname,
+      url,
+      String(BATCH_SIZE),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let batchGet: LoadFigures | undefined;
+  try {
+    batchGet = await load(`${url}/health`, HTTP_SECONDS, READERS, false);
+  } finally {
+    await client.stdin.close();
+  }
+  const output = await client.output();
+  if (!output.success) throw new Error("The batch client failed.");
+  return { batchGet, batches: Number(new TextDecoder().decode(output.stdout).trim()) };
 }
