@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SQLInputValue, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type {
   ParentFailurePolicy,
   Task,
@@ -16,6 +16,19 @@ import type {
 
 /** Prepares (and caches) a statement. */
 export type Prepare = (sql: string) => StatementSync;
+
+/** A {@linkcode Prepare} on `db` that prepares each SQL text once. */
+export function cachedPrepare(db: DatabaseSync): Prepare {
+  const statements = new Map<string, StatementSync>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+}
 
 export function attempt(run: () => unknown): { ok: boolean; value: unknown } {
   try {

@@ -8,15 +8,17 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { emptyCounts, type StatusCounts, type Task, type TaskStatus } from "../../model/task.ts";
 import type { TypeControlChange } from "../../model/type_controls.ts";
 import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../../model/schedule.ts";
 import type { PruneOptions } from "../store.ts";
 import { countByStatus, pruneFinished } from "./_queries.ts";
 import {
+  cachedPrepare,
   describe,
   INSERT_SQL,
+  type Prepare,
   rowToTask,
   taskToRow,
   taskToUpdateRow,
@@ -75,7 +77,7 @@ export class SqliteWrites {
   readonly #path: string;
   readonly #wal: WalSync | undefined;
   readonly #report: (report: WriteReport) => void;
-  #statements = new Map<string, StatementSync>();
+  readonly #prepare: Prepare;
   /**
    * Tasks per status, kept in step with every write so counts and the
    * `maxFinished` check of a prune cost nothing (a COUNT over a million rows
@@ -94,6 +96,7 @@ export class SqliteWrites {
     this.#path = path;
     this.#wal = wal;
     this.#report = report;
+    this.#prepare = cachedPrepare(db);
     this.#counts = countByStatus(this.#prepare);
   }
 
@@ -188,7 +191,7 @@ export class SqliteWrites {
   }
 
   #insert(tasks: Task[]): InsertAnswer {
-    const insert = this.#statement(INSERT_SQL);
+    const insert = this.#prepare(INSERT_SQL);
     const delta = emptyCounts();
     const answer = tasks.map((task) => {
       const { changes } = insert.run(...taskToRow(task));
@@ -197,7 +200,7 @@ export class SqliteWrites {
         return null;
       }
       // Only the idempotency key can conflict quietly (ON CONFLICT ... DO NOTHING).
-      const row = this.#statement("SELECT * FROM tasks WHERE idempotency_key = ?")
+      const row = this.#prepare("SELECT * FROM tasks WHERE idempotency_key = ?")
         .get(task.idempotencyKey!);
       return rowToTask(row!);
     });
@@ -207,8 +210,8 @@ export class SqliteWrites {
   }
 
   #write(tasks: Task[]): void {
-    const update = this.#statement(UPDATE_SQL);
-    const currentStatus = this.#statement("SELECT status FROM tasks WHERE id = ?");
+    const update = this.#prepare(UPDATE_SQL);
+    const currentStatus = this.#prepare("SELECT status FROM tasks WHERE id = ?");
     const delta = emptyCounts();
     for (const task of tasks) {
       const before = currentStatus.get(task.id) as { status: TaskStatus } | undefined;
@@ -233,17 +236,6 @@ export class SqliteWrites {
 
   #addCounts(delta: StatusCounts): void {
     for (const status of Object.keys(delta) as TaskStatus[]) this.#counts[status] += delta[status];
-  }
-
-  #prepare = (sql: string): StatementSync => this.#statement(sql);
-
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
   }
 }
 

@@ -13,14 +13,13 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { StoreUnavailableError } from "../../model/errors.ts";
 import type { StoreQuery, TaskPage } from "../../model/query.ts";
-import { emptyCounts, type StatusCounts, type Task } from "../../model/task.ts";
+import type { StatusCounts, Task } from "../../model/task.ts";
 import type { StoredTypeControl, TypeControlChange } from "../../model/type_controls.ts";
 import type { ScheduleAdvance, ScheduleUpdate, StoredSchedule } from "../../model/schedule.ts";
-import { GroupCommit } from "../group_commit.ts";
 import type { InsertOutcome, PruneOptions, TaskStore } from "../store.ts";
 import { openDatabase, openFailure } from "./_open.ts";
 import {
@@ -30,16 +29,12 @@ import {
   listTasks,
   unfinishedTasks,
 } from "./_queries.ts";
-import { rowToTask } from "./_rows.ts";
+import { cachedPrepare, type Prepare, rowToTask } from "./_rows.ts";
 import * as schedules from "./_schedules.ts";
 import * as typeControls from "./_type_controls.ts";
-import {
-  inlineWrites,
-  startWriteThread,
-  type WriteChannel,
-  type WriteListener,
-} from "./_write_thread.ts";
-import type { InsertAnswer, WriteOutcome, WriteReport, WriteRequest } from "./_writes.ts";
+import { WriteCalls } from "./_write_calls.ts";
+import { inlineWrites, startWriteThread } from "./_write_thread.ts";
+import type { InsertAnswer, WriteRequest } from "./_writes.ts";
 
 /** Options for {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -57,28 +52,6 @@ export interface SqliteStoreOptions {
    * store's thread (a second connection would open another database).
    */
   writeThread?: boolean;
-}
-
-/** A write call waiting for its batch to be durable. */
-interface PendingWrite {
-  request: WriteRequest;
-  /** The number of this write call: reads wait for the writes called before them. */
-  seq: number;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
-/** A batch sent to the writes, until it is durable or failed. */
-interface SentBatch {
-  writes: PendingWrite[];
-  /** Set once committed. */
-  outcomes?: WriteOutcome[];
-}
-
-/** A read waiting for the writes called before it to commit. */
-interface WaitingRead {
-  seq: number;
-  run(): void;
 }
 
 /**
@@ -103,25 +76,14 @@ export class SqliteStore implements TaskStore {
   readonly #writeThread: boolean;
   /** The store's connection: every read, and the writes too when they run in this thread. */
   #db: DatabaseSync | undefined;
-  #statements = new Map<string, StatementSync>();
-  #writes: WriteChannel | undefined;
+  #prepare: Prepare = () => {
+    throw this.#unavailable();
+  };
+  /** Write calls, on their way to the write side; set while open. */
+  #calls: WriteCalls | undefined;
   /** The last `open()`, which `close()` lets finish first. */
   #opening: Promise<unknown> | undefined;
-  #commits = new GroupCommit<PendingWrite>((batch) => this.#flush(batch), "immediate");
   #closed = false;
-  /** Set when the write thread died: every write since fails with it. */
-  #lost: StoreUnavailableError | undefined;
-  #batches = 0;
-  #sent = new Map<number, SentBatch>();
-  /** Resolves when the writes may take the next batch. */
-  #ready: PromiseWithResolvers<void> | undefined;
-  /** Write calls made so far, and how many of them have committed (or failed). */
-  #called = 0;
-  #done = 0;
-  #waitingReads: WaitingRead[] = [];
-  /** Tasks per status as committed, as the writes report them with every batch. */
-  #counts: StatusCounts = emptyCounts();
-  #committed = 0;
   /** Held while open: a second process on the same file would run tasks twice. */
   #lock: Deno.FsFile | undefined;
 
@@ -135,7 +97,7 @@ export class SqliteStore implements TaskStore {
 
   /** Group-commit transactions committed so far (for metrics and tests). */
   get commits(): number {
-    return this.#committed;
+    return this.#calls?.commits ?? 0;
   }
 
   open(): Promise<Task[]> {
@@ -152,17 +114,20 @@ export class SqliteStore implements TaskStore {
     const { db, lock } = openDatabase(this.path, this.#synchronous);
     this.#db = db;
     this.#lock = lock;
+    this.#prepare = cachedPrepare(db);
+    let calls: WriteCalls | undefined;
     try {
-      this.#counts = countByStatus(this.#prepare);
-      const listener: WriteListener = {
-        report: (report) => this.#onReport(report),
-        lost: (error) => this.#onLost(error),
-      };
-      this.#writes = this.#writeThread
-        ? await startWriteThread(this.path, this.#synchronous, listener)
-        : inlineWrites(db, this.path, this.#synchronous, listener);
+      calls = new WriteCalls(this.path, countByStatus(this.#prepare));
+      calls.connect(
+        this.#writeThread
+          ? await startWriteThread(this.path, this.#synchronous, calls)
+          : inlineWrites(db, this.path, this.#synchronous, calls),
+      );
+      this.#calls = calls;
       return unfinishedTasks(this.#prepare);
     } catch (error) {
+      this.#calls = undefined;
+      await calls?.close();
       this.#db = undefined;
       this.#lock = undefined;
       db.close();
@@ -187,14 +152,14 @@ export class SqliteStore implements TaskStore {
 
   get(id: string): Promise<Task | undefined> {
     return this.#read(() => {
-      const row = this.#statement("SELECT * FROM tasks WHERE id = ?").get(id);
+      const row = this.#prepare("SELECT * FROM tasks WHERE id = ?").get(id);
       return row ? rowToTask(row) : undefined;
     });
   }
 
   getMany(ids: string[]): Promise<Task[]> {
     return this.#read(() => {
-      const get = this.#statement("SELECT * FROM tasks WHERE id = ?");
+      const get = this.#prepare("SELECT * FROM tasks WHERE id = ?");
       const found: Task[] = [];
       for (const id of ids) {
         const row = get.get(id);
@@ -206,7 +171,7 @@ export class SqliteStore implements TaskStore {
 
   getByIdempotencyKey(key: string): Promise<Task | undefined> {
     return this.#read(() => {
-      const row = this.#statement("SELECT * FROM tasks WHERE idempotency_key = ?").get(key);
+      const row = this.#prepare("SELECT * FROM tasks WHERE idempotency_key = ?").get(key);
       return row ? rowToTask(row) : undefined;
     });
   }
@@ -269,7 +234,7 @@ export class SqliteStore implements TaskStore {
   }
 
   counts(): Promise<StatusCounts> {
-    return this.#read(() => ({ ...this.#counts }));
+    return this.#read(() => this.#calls!.counts);
   }
 
   countsByType(): Promise<Record<string, StatusCounts>> {
@@ -284,15 +249,13 @@ export class SqliteStore implements TaskStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#opening?.catch(() => {}); // its failure is the caller of open()'s to see
-    this.#commits.close();
-    await this.#commits.settled();
-    const writes = this.#writes;
+    const calls = this.#calls;
     const db = this.#db;
-    this.#writes = undefined;
-    this.#db = undefined;
     try {
-      await writes?.close();
+      await calls?.close();
     } finally {
+      this.#calls = undefined;
+      this.#db = undefined;
       db?.close();
       this.#lock?.close();
       this.#lock = undefined;
@@ -305,153 +268,18 @@ export class SqliteStore implements TaskStore {
     );
   }
 
-  /** Queues a write for the batch of this event-loop turn; it settles once durable. */
+  /** A write call; it settles once its batch is durable. */
   #write<T>(request: WriteRequest): Promise<T> {
-    if (!this.#writes || this.#closed) return Promise.reject(this.#unavailable());
-    if (this.#lost) return Promise.reject(this.#lost);
-    return new Promise<T>((resolve, reject) => {
-      this.#commits.add({
-        request,
-        seq: ++this.#called,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      });
-    });
+    if (!this.#calls || this.#closed) return Promise.reject(this.#unavailable());
+    return this.#calls.call(request);
   }
 
-  /**
-   * Runs a read on the store's connection: at once when every write called
-   * before it has committed (while a batch's WAL sync is under way it sees
-   * that batch), else as soon as they have.
-   */
+  /** A read on the store's connection, after the writes called before it have committed. */
   #read<T>(run: () => T): Promise<T> {
-    if (!this.#db || this.#closed) return Promise.reject(this.#unavailable());
-    if (this.#done >= this.#called) {
-      try {
-        return Promise.resolve(run());
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.#waitingReads.push({
-        seq: this.#called,
-        run: () => {
-          if (!this.#db) return reject(this.#unavailable());
-          try {
-            resolve(run());
-          } catch (error) {
-            reject(error);
-          }
-        },
-      });
+    if (!this.#calls || this.#closed) return Promise.reject(this.#unavailable());
+    return this.#calls.afterWrites(() => {
+      if (!this.#db) throw this.#unavailable();
+      return run();
     });
   }
-
-  /** Sends a turn's writes as one batch; the next waits until the writes are ready for it. */
-  #flush(writes: PendingWrite[]): Promise<void> | void {
-    if (this.#lost || !this.#writes) {
-      const error = this.#lost ?? this.#unavailable();
-      for (const write of writes) write.reject(error);
-      return this.#doneThrough(writes.at(-1)!.seq);
-    }
-    const batch = ++this.#batches;
-    this.#sent.set(batch, { writes });
-    const ready = Promise.withResolvers<void>();
-    this.#ready = ready;
-    try {
-      this.#writes.send(batch, writes.map((write) => write.request));
-    } catch (cause) {
-      // Nothing was sent: a value the thread cannot be handed (the engine checks payloads, so
-      // this is a bug) fails this batch's calls, not the store.
-      this.#sent.delete(batch);
-      const error = new StoreUnavailableError(
-        `Could not hand a batch of writes to the SQLite store at "${this.path}": ${
-          cause instanceof Error ? cause.message : String(cause)
-        }`,
-      );
-      for (const write of writes) write.reject(error);
-      this.#doneThrough(writes.at(-1)!.seq);
-      return;
-    }
-    return ready.promise;
-  }
-
-  #onReport(report: WriteReport): void {
-    switch (report.kind) {
-      case "committed": {
-        const sent = this.#sent.get(report.batch)!;
-        sent.outcomes = report.outcomes;
-        this.#counts = report.counts;
-        this.#committed++;
-        if (report.ready) this.#ready?.resolve();
-        return this.#doneThrough(sent.writes.at(-1)!.seq);
-      }
-      case "failed": {
-        const sent = this.#sent.get(report.batch)!;
-        this.#sent.delete(report.batch);
-        this.#counts = report.counts;
-        const error = new StoreUnavailableError(report.message);
-        for (const write of sent.writes) write.reject(error);
-        this.#ready?.resolve();
-        return this.#doneThrough(sent.writes.at(-1)!.seq);
-      }
-      case "ready":
-        return this.#ready?.resolve();
-      case "durable":
-        for (const batch of report.batches) {
-          const sent = this.#sent.get(batch)!;
-          this.#sent.delete(batch);
-          sent.writes.forEach((write, index) => settle(write, sent.outcomes![index]));
-        }
-        return;
-      case "unsynced": {
-        const error = new StoreUnavailableError(report.message);
-        for (const batch of report.batches) {
-          for (const write of this.#sent.get(batch)!.writes) write.reject(error);
-          this.#sent.delete(batch);
-        }
-      }
-    }
-  }
-
-  /** The write thread died: what it held fails, and so does every write from now on. */
-  #onLost(error: StoreUnavailableError): void {
-    this.#lost ??= error;
-    for (const sent of this.#sent.values()) {
-      for (const write of sent.writes) write.reject(error);
-    }
-    this.#sent.clear();
-    this.#ready?.resolve();
-    this.#doneThrough(this.#called);
-  }
-
-  /** Write calls up to `seq` have committed or failed: the reads waiting for them run. */
-  #doneThrough(seq: number): void {
-    this.#done = Math.max(this.#done, seq);
-    while (this.#waitingReads.length > 0 && this.#waitingReads[0].seq <= this.#done) {
-      this.#waitingReads.shift()!.run();
-    }
-  }
-
-  #prepare = (sql: string): StatementSync => this.#statement(sql);
-
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db!.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
-}
-
-/** Settles a write with its outcome from the writes (an error comes as its name and message). */
-function settle(write: PendingWrite, outcome: WriteOutcome): void {
-  if (outcome.ok) return write.resolve(outcome.value);
-  const error = outcome.name === "StoreUnavailableError"
-    ? new StoreUnavailableError(outcome.message)
-    : new Error(outcome.message);
-  if (!(error instanceof StoreUnavailableError)) error.name = outcome.name;
-  write.reject(error);
 }
