@@ -9,17 +9,20 @@
 
 import type { BenchRow } from "./_report.ts";
 import { ENGINE_WORKERS, startService } from "./_http_service.ts";
-import { CONNECTIONS, HTTP_ROUNDS, HTTP_SECONDS, load, type LoadFigures, median } from "./_load.ts";
+import {
+  benchScript,
+  CONNECTIONS,
+  HTTP_ROUNDS,
+  HTTP_SECONDS,
+  load,
+  type LoadFigures,
+  median,
+} from "./_load.ts";
 import type { SubscriberCounts } from "./_subscriber.ts";
 
 /** A subscriber process (`_subscriber.ts`) and how to stop it and read its counts. */
 async function subscribe(url: string): Promise<() => Promise<SubscriberCounts>> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", new URL("./_subscriber.ts", import.meta.url).pathname, url],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = benchScript("./_subscriber.ts", [url], "piped").spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   while (!text.includes("ready\n")) {

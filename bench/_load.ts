@@ -24,6 +24,24 @@ export function median(values: number[]): number {
   return percentile(values, 50);
 }
 
+/**
+ * One of the benchmark's helper scripts (`_http_load.ts`, `_subscriber.ts`,
+ * `_batch_client.ts`) in a process of its own, with network access only:
+ * its CPU time is not the server's. Its output is piped, its errors shown.
+ */
+export function benchScript(
+  script: string,
+  args: string[],
+  stdin: "piped" | "null" = "null",
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", new URL(script, import.meta.url).pathname, ...args],
+    stdin,
+    stdout: "piped",
+    stderr: "inherit",
+  });
+}
+
 /** Whether wrk is installed. */
 export async function hasWrk(): Promise<boolean> {
   try {
@@ -92,16 +110,7 @@ export async function load(
   } else {
     const request: LoadRequest = { url, seconds, connections };
     if (post) Object.assign(request, { method: "POST", body: NOOP_BODY });
-    const child = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        new URL("./_http_load.ts", import.meta.url).pathname,
-        JSON.stringify(request),
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
+    const child = await benchScript("./_http_load.ts", [JSON.stringify(request)]).output();
     const result = JSON.parse(new TextDecoder().decode(child.stdout)) as LoadResult;
     requests = result.requests;
     errors = result.errors;

@@ -14,7 +14,15 @@
 import { SqliteStore } from "../engine/store/sqlite/sqlite_store.ts";
 import type { BenchRow } from "./_report.ts";
 import { ENGINE_WORKERS, startService } from "./_http_service.ts";
-import { CONNECTIONS, HTTP_ROUNDS, HTTP_SECONDS, load, type LoadFigures, median } from "./_load.ts";
+import {
+  benchScript,
+  CONNECTIONS,
+  HTTP_ROUNDS,
+  HTTP_SECONDS,
+  load,
+  type LoadFigures,
+  median,
+} from "./_load.ts";
 import { mainThreadCpuMs } from "./_pool_measure.ts";
 
 /** Connections that read `GET /health` while the POSTs run. */
@@ -134,18 +142,7 @@ export async function measureWriteThread(
 async function readsDuringBatches(
   url: string,
 ): Promise<{ batchGet: LoadFigures; batches: number }> {
-  const client = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      new URL("./_batch_client.ts", import.meta.url).pathname,
-      url,
-      String(BATCH_SIZE),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const client = benchScript("./_batch_client.ts", [url, String(BATCH_SIZE)], "piped").spawn();
   let batchGet: LoadFigures | undefined;
   try {
     batchGet = await load(`${url}/health`, HTTP_SECONDS, READERS, false);
