@@ -2,7 +2,8 @@
  * HTTP and WebSocket benchmark of the service, in one run:
  * (a) `POST /api/tasks` of `noop` at 64 connections with the memory store
  *     and the default SQLite store, against a bare `Deno.serve` JSON echo:
- *     rate and server CPU per request (this process, all threads); one
+ *     rate and server CPU per request (this process, all threads), and the
+ *     floor of the same submit on this platform (`_floor_service.ts`); one
  *     connection's p50 on SQLite; `GET /health` and `GET /api/tasks/:id`
  *     against a bare JSON GET, and for reference a bare GET carrying the
  *     same headers as ThreadFlow's reads (wrk from Debian when present,
@@ -41,6 +42,8 @@ import {
   printSection,
 } from "./_report.ts";
 import { measureSubscriber } from "./_dashboard_measure.ts";
+import { startFloor } from "./_floor_service.ts";
+import { measureTaskStatements, TASKS_PER_TRANSACTION } from "./_sqlite_statements.ts";
 import { ENGINE_WORKERS, startService } from "./_http_service.ts";
 import {
   CONNECTIONS,
@@ -117,6 +120,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
   const dir = await Deno.makeTempDir({ prefix: "tf_http_bench_" });
   let sampleTask: unknown = {};
   const bare = await startBare(() => ({ task: sampleTask }));
+  const floor = await startFloor(ENGINE_WORKERS);
   const memory = await startService(ENGINE_WORKERS);
   const sqlite = await startService(ENGINE_WORKERS, `sqlite:${dir}/bench.db`);
   try {
@@ -129,6 +133,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
     sampleTask = await memory.engine.wait(task.id);
     const runs = {
       barePost: [] as LoadFigures[],
+      floorPost: [] as LoadFigures[],
       memoryPost: [] as LoadFigures[],
       sqlitePost: [] as LoadFigures[],
       bareGet: [] as LoadFigures[],
@@ -138,6 +143,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
     };
     const targets: [keyof typeof runs, string, boolean][] = [
       ["barePost", bare.url, true],
+      ["floorPost", floor.url, true],
       ["memoryPost", `${memory.url}/api/tasks`, true],
       ["sqlitePost", `${sqlite.url}/api/tasks`, true],
       ["bareGet", bare.url, false],
@@ -155,6 +161,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
     const bareOne = await load(bare.url, HTTP_SECONDS, 1, true);
     const sqliteOne = await load(`${sqlite.url}/api/tasks`, HTTP_SECONDS, 1, true);
     const syncMs = await syncFloorMs(dir);
+    const statements = measureTaskStatements(dir, Math.max(2_000, Math.round(20_000 * SCALE)));
     const best = (name: keyof typeof runs) => Math.max(...runs[name].map((run) => run.rps));
     const cpu = (name: keyof typeof runs) => median(runs[name].map((run) => run.cpuUsPerRequest));
     const errors = (name: keyof typeof runs) =>
@@ -166,6 +173,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
       runs,
       oneConnection: { bare: bareOne, sqlite: sqliteOne },
       fdatasyncP50Ms: syncMs,
+      sqliteStatements: statements,
     };
     const barePostRps = best("barePost");
     const barePostCpu = cpu("barePost");
@@ -176,6 +184,37 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
         unit: "req/s",
       },
       { name: "(a) bare Deno.serve POST, CPU per request", value: barePostCpu, unit: "µs" },
+      {
+        name: "(a) floor: Deno.serve, task kept and run on a worker, same 201 (reference)",
+        value: best("floorPost"),
+        unit: "req/s",
+        baseline: `bare ${Math.round(barePostRps)} req/s`,
+        ratio: best("floorPost") / barePostRps,
+      },
+      {
+        name: "(a) floor, CPU per request (reference)",
+        value: cpu("floorPost"),
+        unit: "µs",
+        baseline: `bare ${barePostCpu.toFixed(1)} µs`,
+        ratio: cpu("floorPost") / barePostCpu,
+      },
+      {
+        name:
+          `(a) SQLite write side per task: insert and end, ${TASKS_PER_TRANSACTION} a transaction (reference)`,
+        value: statements.insertUs + statements.endUs,
+        unit: "µs",
+        baseline: `insert ${statements.insertUs.toFixed(1)} µs, end ${
+          statements.endUs.toFixed(1)
+        } µs`,
+        ratio: (statements.insertUs + statements.endUs) / barePostCpu,
+      },
+      {
+        name: "(a) SQLite floor: the floor's CPU plus the write side's (reference, a sum)",
+        value: cpu("floorPost") + statements.insertUs + statements.endUs,
+        unit: "µs",
+        baseline: `bare ${barePostCpu.toFixed(1)} µs`,
+        ratio: (cpu("floorPost") + statements.insertUs + statements.endUs) / barePostCpu,
+      },
     );
     for (
       const [name, label, rateGoal, cpuGoal] of [
@@ -190,7 +229,9 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
           name: `(a) POST /api/tasks noop, ${label}, 64 connections`,
           value: best(name),
           unit: "req/s",
-          baseline: `bare ${Math.round(barePostRps)} req/s`,
+          baseline: `bare ${Math.round(barePostRps)} req/s; ${
+            (best(name) / best("floorPost")).toFixed(2)
+          } of the floor`,
           ratio: rateRatio,
           goal: `ratio ≥ ${rateGoal}, no errors`,
           ok: rateRatio >= rateGoal && errors(name) === 0,
@@ -199,7 +240,9 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
           name: `(a) POST /api/tasks noop, ${label}, CPU per request`,
           value: cpu(name),
           unit: "µs",
-          baseline: `bare ${barePostCpu.toFixed(1)} µs`,
+          baseline: `bare ${barePostCpu.toFixed(1)} µs; ${
+            (cpu(name) / cpu("floorPost")).toFixed(2)
+          }x the floor`,
           ratio: cpuRatio,
           goal: `ratio ≤ ${cpuGoal}`,
           ok: cpuRatio <= cpuGoal,
@@ -241,6 +284,7 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
     }
   } finally {
     await bare.close();
+    await floor.close();
     await memory.close();
     await sqlite.close();
     await Deno.remove(dir, { recursive: true });
