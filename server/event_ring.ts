@@ -33,6 +33,8 @@ export class EventRing {
   /** Index of the oldest event in `#slots`. */
   #head = 0;
   #size = 0;
+  /** `seq` of the last event passed over ({@linkcode EventRing.skip}): the latest while empty. */
+  #skipped = 0;
 
   constructor(capacity: number, maxAgeMs = Infinity) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -54,7 +56,7 @@ export class EventRing {
 
   /** `seq` of the newest event held, or `0` when empty. */
   get latestSeq(): number {
-    if (this.#size === 0) return 0;
+    if (this.#size === 0) return this.#skipped;
     return this.#slots[(this.#head + this.#size - 1) % this.capacity]!.seq;
   }
 
@@ -85,6 +87,20 @@ export class EventRing {
     }
     this.#slots[slot] = event;
     this.#pushedAt[slot] = now;
+  }
+
+  /**
+   * Passes over the event numbered `seq` when no client could ask for it
+   * again: drops every event held and keeps only the latest `seq`, so a
+   * resume from before it asks for a resync.
+   */
+  skip(seq: number): void {
+    if (this.#size > 0) {
+      this.#slots.fill(undefined);
+      this.#head = 0;
+      this.#size = 0;
+    }
+    this.#skipped = seq;
   }
 
   /**

@@ -4,7 +4,9 @@
  * Every message both ways is an object with a `type`. Text frames are JSON,
  * binary frames MessagePack; the server answers in the kind the client last
  * used. Events carry a growing `seq`; a bounded ring lets a client resume
- * with `subscribe { since }`. See the README for the protocol.
+ * with `subscribe { since }`. The ring holds events only while some client
+ * may resume: while one is connected, and for the ring's age bound after the
+ * last one left. See the README for the protocol.
  *
  * @module
  */
@@ -51,6 +53,13 @@ export class WebSocketHub {
   readonly #logger: Logger;
   readonly #options: WebSocketHubOptions;
   readonly #ring: EventRing;
+  /**
+   * Until when (`performance.now()`) the ring keeps events with no client
+   * connected: its age bound after the last client left, for that client
+   * may come back and resume. Before the first client and after that, no
+   * client holds a `seq` the ring could answer, so it keeps nothing.
+   */
+  #keepUntil = 0;
   readonly #connections = new Set<Connection>();
   readonly #unsubscribe: () => void;
   #closedSlow = 0;
@@ -175,6 +184,7 @@ export class WebSocketHub {
     socket.onclose = () => {
       connection.dispose();
       this.#connections.delete(connection);
+      this.#keepUntil = performance.now() + this.#ring.maxAgeMs;
     };
     socket.onerror = () => {};
     return response;
@@ -221,8 +231,13 @@ export class WebSocketHub {
   }
 
   #publish(event: ThreadFlowEvent): void {
+    if (this.#connections.size === 0) {
+      const now = performance.now();
+      if (now < this.#keepUntil) this.#ring.push(event, now);
+      else this.#ring.skip(event.seq);
+      return;
+    }
     this.#ring.push(event);
-    if (this.#connections.size === 0) return;
     // Encode once per frame kind, not once per client.
     let json: string | undefined;
     let packed: Uint8Array | undefined;

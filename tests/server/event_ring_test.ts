@@ -46,3 +46,17 @@ Deno.test("EventRing forgets events older than its age bound, so a resume from t
   assertEquals([ring.size, ring.oldestSeq], [1, 4]);
   assertEquals(ring.since(2), { ok: false });
 });
+
+Deno.test("EventRing passes over events nobody can ask for: held ones go, the latest seq stays", () => {
+  const ring = new EventRing(10);
+  for (let seq = 1; seq <= 3; seq++) ring.push(event(seq));
+  ring.skip(4);
+  ring.skip(5);
+  assertEquals([ring.size, ring.latestSeq], [0, 5]);
+  assertEquals(ring.since(5), { ok: true, events: [] });
+  assertEquals(ring.since(3), { ok: false });
+  ring.push(event(6));
+  const resumed = ring.since(5);
+  assertEquals(resumed.ok && resumed.events.map((e) => e.seq), [6]);
+  assertEquals(ring.since(4), { ok: false });
+});

@@ -194,6 +194,35 @@ Deno.test("ws: subscribe since a seq replays missed events; too old a seq gets r
   }
 });
 
+Deno.test("ws: the ring keeps no events before the first client or past its age after the last left", async () => {
+  const svc = await startService({ app: { webSocket: { ringMaxAgeMs: 100 } } });
+  try {
+    // No client yet: nobody holds a seq to resume from, so nothing is kept.
+    const early = await svc.engine.submit({ type: "noop" });
+    await svc.engine.wait(early.id);
+    const first = await TestClient.connect(svc.wsUrl);
+    const hello = first.received.find((m) => m.type === "hello")!;
+    assert((hello.seq as number) >= 3, "hello carries the latest seq, kept or not");
+    first.send({ type: "subscribe", since: (hello.seq as number) - 1 });
+    await first.next((m) => m.type === "resync");
+    first.send({ type: "subscribe" });
+    const subscribed = await first.next((m) => m.type === "subscribed");
+    await first.close();
+
+    // Well past the ring's age after the last client left: these fresh events are not kept either.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const late = await svc.engine.submit({ type: "noop" });
+    await svc.engine.wait(late.id);
+    const second = await TestClient.connect(svc.wsUrl);
+    second.send({ type: "subscribe", since: subscribed.seq });
+    const resync = await second.next((m) => m.type === "resync");
+    assert((resync.seq as number) > (subscribed.seq as number));
+    await second.close();
+  } finally {
+    await svc.close();
+  }
+});
+
 Deno.test("ws: malformed frames get error answers until the budget, then close 1008", async () => {
   const svc = await startService({ app: { webSocket: { maxMalformed: 3 } } });
   const client = await TestClient.connect(svc.wsUrl);
