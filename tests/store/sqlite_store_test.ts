@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
@@ -253,6 +254,42 @@ Deno.test("sqlite store: one turn's calls share one commit, and resolve only aft
     } finally {
       reader.close();
     }
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite store: the engine's record of task changes commits with the next submit", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tf_sqlite_" });
+  const path = join(dir, "held.db");
+  const store = new SqliteStore(path);
+  try {
+    await store.open();
+    const [first, second, third] = [makeTask(), makeTask(), makeTask()];
+    await store.insert([first]);
+    let before = store.commits;
+    // Written in one turn (whose batch would go at its end), the submit in the next: one
+    // transaction for both.
+    const written = store.write([{ ...first, status: "running", attempts: 1 }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([written, store.insert([second])]);
+    assertEquals(store.commits - before, 1);
+    assertEquals((await store.get(first.id))?.status, "running");
+
+    // A read right after a write sees it: it does not wait behind the hold, nor miss it.
+    before = store.commits;
+    const ended = store.write([{ ...first, status: "succeeded", attempts: 1, finishedAt: 1 }]);
+    assertEquals((await store.get(first.id))?.status, "succeeded");
+    await ended;
+    assertEquals(store.commits - before, 1);
+
+    // With no submit after it, the write still commits on its own.
+    before = store.commits;
+    await store.insert([third]);
+    await store.write([{ ...third, status: "running", attempts: 1 }]);
+    assertEquals(store.commits - before, 2);
+    assertEquals((await store.get(third.id))?.status, "running");
   } finally {
     await store.close();
     await Deno.remove(dir, { recursive: true });

@@ -13,6 +13,13 @@ import { GroupCommit } from "../group_commit.ts";
 import type { WriteChannel, WriteListener } from "./_write_thread.ts";
 import type { WriteOutcome, WriteReport, WriteRequest } from "./_writes.ts";
 
+/**
+ * Longest the engine's record of task changes (a `write` call, which no
+ * caller waits for) is held for the next call a caller waits for, so that
+ * both commit in one transaction.
+ */
+export const HELD_WRITES_MS = 2;
+
 /** A write call waiting for its batch to be durable. */
 interface PendingWrite {
   request: WriteRequest;
@@ -50,6 +57,9 @@ export class WriteCalls implements WriteListener {
   #called = 0;
   #done = 0;
   #waitingReads: WaitingRead[] = [];
+  /** The engine's writes held for the next batch (see {@linkcode HELD_WRITES_MS}), in call order. */
+  #held: PendingWrite[] = [];
+  #heldTimer: ReturnType<typeof setTimeout> | undefined;
   #counts: StatusCounts;
   #committed = 0;
 
@@ -74,16 +84,25 @@ export class WriteCalls implements WriteListener {
     this.#channel = channel;
   }
 
-  /** Queues a write for the batch of this event-loop turn; it settles once durable. */
+  /**
+   * Queues a write for the batch of this event-loop turn; it settles once
+   * durable. When nothing else waits to be sent, the engine's record of task
+   * changes is held for the next call a caller waits for (a submit, at one
+   * connection the next one), at most {@linkcode HELD_WRITES_MS}: one
+   * transaction, one commit report and one sync for both instead of two.
+   */
   call<T>(request: WriteRequest): Promise<T> {
     if (this.#lost) return Promise.reject(this.#lost);
     return new Promise<T>((resolve, reject) => {
-      this.#commits.add({
+      const write: PendingWrite = {
         request,
         seq: ++this.#called,
         resolve: resolve as (value: unknown) => void,
         reject,
-      });
+      };
+      if (request.kind === "write" && this.#commits.size === 0) return this.#hold(write);
+      this.#release();
+      this.#commits.add(write);
     });
   }
 
@@ -93,6 +112,7 @@ export class WriteCalls implements WriteListener {
    * have.
    */
   afterWrites<T>(run: () => T): Promise<T> {
+    this.#release(); // the read waits for them: no reason to hold them longer
     if (this.#done >= this.#called) {
       try {
         return Promise.resolve(run());
@@ -116,6 +136,7 @@ export class WriteCalls implements WriteListener {
 
   /** Sends what waits, lets every batch settle, then closes the channel. */
   async close(): Promise<void> {
+    this.#release();
     this.#commits.close();
     await this.#commits.settled();
     await this.#channel?.close();
@@ -162,12 +183,28 @@ export class WriteCalls implements WriteListener {
   /** The write thread died: what it held fails, and so does every write from now on. */
   lost(error: StoreUnavailableError): void {
     this.#lost ??= error;
+    this.#release(); // they fail with the rest
     for (const sent of this.#sent.values()) {
       for (const write of sent.writes) write.reject(error);
     }
     this.#sent.clear();
     this.#ready?.resolve();
     this.#doneThrough(this.#called);
+  }
+
+  #hold(write: PendingWrite): void {
+    this.#held.push(write);
+    this.#heldTimer ??= setTimeout(() => this.#release(), HELD_WRITES_MS);
+  }
+
+  /** Queues the held writes (ahead of any call made after them). */
+  #release(): void {
+    if (this.#held.length === 0) return;
+    clearTimeout(this.#heldTimer);
+    this.#heldTimer = undefined;
+    const held = this.#held;
+    this.#held = [];
+    for (const write of held) this.#commits.add(write);
   }
 
   /** Sends a turn's writes as one batch; the next waits until the writes are ready for it. */
