@@ -63,3 +63,64 @@ export async function startService(
     },
   };
 }
+
+/** A server under test in a process of its own (`_service_process.ts`). */
+export interface ServiceProcess {
+  /** The service's base URL, or the floor's submit URL. */
+  url: string;
+  /** Its process id, for its CPU time (`processCpuUs` in `_load.ts`). */
+  pid: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `kind` (`memory`, `sqlite:PATH` or `floor`) with `workers` engine
+ * workers in a process of its own, and waits until it listens.
+ *
+ * @example
+ * ```ts ignore
+ * const sqlite = await startServiceProcess("sqlite:/tmp/bench.db", 2);
+ * await sqlite.close();
+ * ```
+ */
+export async function startServiceProcess(
+  kind: string,
+  workers: number,
+): Promise<ServiceProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      new URL("./_service_process.ts", import.meta.url).pathname,
+      kind,
+      String(workers),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdin = child.stdin.getWriter();
+  const close = async () => {
+    await stdin.close().catch(() => {});
+    const status = await child.status;
+    if (!status.success) throw new Error(`The ${kind} service process exited with ${status.code}.`);
+  };
+  let text = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`The ${kind} service process stopped before it listened.`);
+      text += value;
+    }
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  } finally {
+    await reader.cancel();
+  }
+  const { url } = JSON.parse(text.slice(0, text.indexOf("\n"))) as { url: string };
+  return { url, pid: child.pid, close };
+}

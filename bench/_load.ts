@@ -1,7 +1,7 @@
 /**
  * The HTTP benchmark's load runs: wrk from Debian at `/usr/bin/wrk`, or a
  * Deno client in another process (`_http_load.ts`) when wrk is missing, and
- * the CPU time this process (the server under test) spent per answer.
+ * the CPU time the server under test (its process, or this one) spent per answer.
  *
  * @module
  */
@@ -56,7 +56,7 @@ export interface LoadFigures {
   rps: number;
   requests: number;
   errors: number;
-  /** CPU time of this process (all threads: the server, its engine and workers) per answer. */
+  /** CPU time of the server's process (all threads: the server, its engine and workers) per answer. */
   cpuUsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
@@ -66,16 +66,34 @@ export interface LoadFigures {
 export const NOOP_BODY = JSON.stringify({ type: "noop", payload: { n: 1 } });
 
 /**
+ * CPU time (user and system, µs) of process `pid` so far, all its threads,
+ * from `/proc` (clock ticks of 10 ms).
+ */
+export function processCpuUs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // The fields after the command's name (which may hold spaces), from the state (field 3) on.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
  * Load on `url` (a no-op submit when `post`) from wrk, or from a Deno client
- * in another process, so that this process's CPU time is the server's alone.
+ * in another process, and the CPU time per answer of the server: process
+ * `pid` when given, else this one (so the load is never counted).
  */
 export async function load(
   url: string,
   seconds: number,
   connections: number,
   post: boolean,
+  pid?: number,
 ): Promise<LoadFigures> {
-  const cpuBefore = process.cpuUsage();
+  const cpuNow = () => {
+    if (pid !== undefined) return processCpuUs(pid);
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  };
+  const cpuBefore = cpuNow();
   let requests: number;
   let errors: number;
   let elapsed: number;
@@ -118,12 +136,12 @@ export async function load(
     p50Ms = percentile(result.latenciesMs, 50);
     p99Ms = percentile(result.latenciesMs, 99);
   }
-  const cpu = process.cpuUsage(cpuBefore);
+  const cpuUs = cpuNow() - cpuBefore;
   return {
     rps: requests / elapsed,
     requests,
     errors,
-    cpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, requests + errors),
+    cpuUsPerRequest: cpuUs / Math.max(1, requests + errors),
     p50Ms,
     p99Ms,
   };

@@ -2,7 +2,7 @@
  * HTTP and WebSocket benchmark of the service, in one run:
  * (a) `POST /api/tasks` of `noop` at 64 connections with the memory store
  *     and the default SQLite store, against a bare `Deno.serve` JSON echo:
- *     rate and server CPU per request (this process, all threads), and the
+ *     rate and server CPU per request (the server's process, all threads), and the
  *     floor of the same submit on this platform (`_floor_service.ts`); one
  *     connection's p50 on SQLite; `GET /health` and `GET /api/tasks/:id`
  *     against a bare JSON GET, and for reference a bare GET carrying the
@@ -42,9 +42,8 @@ import {
   printSection,
 } from "./_report.ts";
 import { measureSubscriber } from "./_dashboard_measure.ts";
-import { startFloor } from "./_floor_service.ts";
 import { measureTaskStatements, TASKS_PER_TRANSACTION } from "./_sqlite_statements.ts";
-import { ENGINE_WORKERS, startService } from "./_http_service.ts";
+import { ENGINE_WORKERS, startService, startServiceProcess } from "./_http_service.ts";
 import {
   CONNECTIONS,
   hasWrk,
@@ -116,21 +115,64 @@ async function syncFloorMs(dir: string): Promise<number> {
   }
 }
 
+/** A server the HTTP runs load: bare (in this process) or one in a process of its own. */
+interface Target {
+  post: boolean;
+  /** The path loaded; {@linkcode TASK_PATH} is a task of the server, ended. */
+  path: string;
+  /** `floor`, `memory` or `sqlite` (a fresh file); none: bare. */
+  server?: "floor" | "memory" | "sqlite";
+}
+
+/** The path of a `GET` of one ended task of the server under test. */
+const TASK_PATH = "/api/tasks/:id";
+
+/** Submits a no-op to the service at `url` and returns the task once it ended. */
+async function endedNoop(url: string): Promise<{ id: string }> {
+  const created = await fetch(`${url}/api/tasks`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: NOOP_BODY,
+  });
+  const { task } = await created.json();
+  const ended = await fetch(`${url}/api/tasks/${task.id}/wait?timeoutMs=10000`);
+  return (await ended.json()).task;
+}
+
 async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "tf_http_bench_" });
   let sampleTask: unknown = {};
   const bare = await startBare(() => ({ task: sampleTask }));
-  const floor = await startFloor(ENGINE_WORKERS);
-  const memory = await startService(ENGINE_WORKERS);
-  const sqlite = await startService(ENGINE_WORKERS, `sqlite:${dir}/bench.db`);
+  let files = 0;
+  /**
+   * One load run on `target`. Bare runs in this process; every other server
+   * starts afresh in a process of its own (a fresh file for SQLite), is
+   * warmed up for a second, measured and stopped: its CPU time and heap are
+   * its own, and no idle server's garbage collection takes the CPU from it.
+   */
+  const run = async (target: Target, seconds: number, connections: number) => {
+    if (target.server === undefined) {
+      return await load(`${bare.url}${target.path}`, seconds, connections, target.post);
+    }
+    const kind = target.server === "sqlite" ? `sqlite:${dir}/bench-${++files}.db` : target.server;
+    const service = await startServiceProcess(kind, ENGINE_WORKERS);
+    try {
+      let path = target.path;
+      if (path === TASK_PATH) path = `/api/tasks/${(await endedNoop(service.url)).id}`;
+      const url = `${service.url}${path}`;
+      await load(url, 1, connections, target.post, service.pid);
+      return await load(url, seconds, connections, target.post, service.pid);
+    } finally {
+      await service.close();
+    }
+  };
   try {
-    const created = await fetch(`${memory.url}/api/tasks`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: NOOP_BODY,
-    });
-    const task = (await created.json()).task;
-    sampleTask = await memory.engine.wait(task.id);
+    const sample = await startServiceProcess("memory", ENGINE_WORKERS);
+    try {
+      sampleTask = await endedNoop(sample.url);
+    } finally {
+      await sample.close();
+    }
     const runs = {
       barePost: [] as LoadFigures[],
       floorPost: [] as LoadFigures[],
@@ -141,25 +183,27 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
       health: [] as LoadFigures[],
       getTask: [] as LoadFigures[],
     };
-    const targets: [keyof typeof runs, string, boolean][] = [
-      ["barePost", bare.url, true],
-      ["floorPost", floor.url, true],
-      ["memoryPost", `${memory.url}/api/tasks`, true],
-      ["sqlitePost", `${sqlite.url}/api/tasks`, true],
-      ["bareGet", bare.url, false],
-      ["bareGetHeaders", `${bare.url}${WITH_HEADERS}`, false],
-      ["health", `${memory.url}/health`, false],
-      ["getTask", `${memory.url}/api/tasks/${task.id}`, false],
+    const targets: Array<Target & { name: keyof typeof runs }> = [
+      { name: "barePost", post: true, path: "" },
+      { name: "floorPost", post: true, path: "", server: "floor" },
+      { name: "memoryPost", post: true, path: "/api/tasks", server: "memory" },
+      { name: "sqlitePost", post: true, path: "/api/tasks", server: "sqlite" },
+      { name: "bareGet", post: false, path: "" },
+      { name: "bareGetHeaders", post: false, path: WITH_HEADERS },
+      { name: "health", post: false, path: "/health", server: "memory" },
+      { name: "getTask", post: false, path: TASK_PATH, server: "memory" },
     ];
-    for (const [, url, post] of targets) await load(url, 1, CONNECTIONS, post);
+    for (const target of targets) {
+      if (target.server === undefined) await run(target, 1, CONNECTIONS);
+    }
     for (let round = 0; round < HTTP_ROUNDS; round++) {
-      for (const [name, url, post] of targets) {
-        runs[name].push(await load(url, HTTP_SECONDS, CONNECTIONS, post));
+      for (const target of targets) {
+        runs[target.name].push(await run(target, HTTP_SECONDS, CONNECTIONS));
       }
     }
     // One connection, default store: each submit waits for its own commit.
-    const bareOne = await load(bare.url, HTTP_SECONDS, 1, true);
-    const sqliteOne = await load(`${sqlite.url}/api/tasks`, HTTP_SECONDS, 1, true);
+    const bareOne = await run(targets[0], HTTP_SECONDS, 1);
+    const sqliteOne = await run(targets[3], HTTP_SECONDS, 1);
     const syncMs = await syncFloorMs(dir);
     const statements = measureTaskStatements(dir, Math.max(2_000, Math.round(20_000 * SCALE)));
     const best = (name: keyof typeof runs) => Math.max(...runs[name].map((run) => run.rps));
@@ -284,9 +328,6 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
     }
   } finally {
     await bare.close();
-    await floor.close();
-    await memory.close();
-    await sqlite.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
