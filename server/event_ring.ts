@@ -54,7 +54,7 @@ export class EventRing {
     return this.#size;
   }
 
-  /** `seq` of the newest event held, or `0` when empty. */
+  /** `seq` of the newest event held or, when none is, of the last passed over (`0` before any). */
   get latestSeq(): number {
     if (this.#size === 0) return this.#skipped;
     return this.#slots[(this.#head + this.#size - 1) % this.capacity]!.seq;

@@ -1,8 +1,10 @@
 /**
  * Private to the SQLite store: its write calls on the way to the write side
  * and back. Each event-loop turn's calls go as one batch (group commit), one
- * batch at a time; a call settles once its batch is durable, with its own
- * outcome. Reads wait here for the writes called before them to commit.
+ * batch at a time, and the engine's record of task changes waits briefly for
+ * the next call a caller waits on; a call settles once its batch is durable,
+ * with its own outcome. Reads wait here for the writes called before them to
+ * commit.
  *
  * @module
  */
