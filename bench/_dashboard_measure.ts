@@ -17,6 +17,7 @@ import {
   load,
   type LoadFigures,
   median,
+  readUntil,
 } from "./_load.ts";
 import type { SubscriberCounts } from "./_subscriber.ts";
 
@@ -24,18 +25,15 @@ import type { SubscriberCounts } from "./_subscriber.ts";
 async function subscribe(url: string): Promise<() => Promise<SubscriberCounts>> {
   const child = benchScript("./_subscriber.ts", [url], "piped").spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("ready\n")) {
-    const { value, done } = await lines.read();
-    if (done) {
-      await child.stdin.close();
-      await child.status;
-      throw new Error(`The subscriber at ${url} stopped before it subscribed.`);
-    }
-    text += value;
+  const ready = await readUntil(lines, "ready\n");
+  if (ready === undefined) {
+    await child.stdin.close();
+    await child.status;
+    throw new Error(`The subscriber at ${url} stopped before it subscribed.`);
   }
   return async () => {
     await child.stdin.close();
+    let text = ready;
     for (let read = await lines.read(); !read.done; read = await lines.read()) text += read.value;
     await child.status;
     return JSON.parse(text.slice(text.indexOf("ready\n") + 6)) as SubscriberCounts;

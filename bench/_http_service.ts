@@ -10,6 +10,7 @@ import type { TaskStore } from "../engine/store/store.ts";
 import { createApp, type ThreadFlowApp } from "../server/app.ts";
 import { parseConfig } from "../server/config.ts";
 import { silentLogger } from "../server/logger.ts";
+import { benchScript, readUntil } from "./_load.ts";
 
 /** Engine workers: the service's default (one per CPU) unless `BENCH_ENGINE_WORKERS` says otherwise. */
 export const ENGINE_WORKERS: number = Number(
@@ -87,39 +88,19 @@ export async function startServiceProcess(
   kind: string,
   workers: number,
 ): Promise<ServiceProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      new URL("./_service_process.ts", import.meta.url).pathname,
-      kind,
-      String(workers),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = benchScript("./_service_process.ts", [kind, String(workers)], "piped", ["-A"])
+    .spawn();
   const stdin = child.stdin.getWriter();
   const close = async () => {
     await stdin.close().catch(() => {});
     const status = await child.status;
     if (!status.success) throw new Error(`The ${kind} service process exited with ${status.code}.`);
   };
-  let text = "";
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`The ${kind} service process stopped before it listened.`);
-      text += value;
-    }
-  } catch (error) {
+  const text = await readUntil(reader, "\n").finally(() => reader.cancel());
+  if (text === undefined) {
     await close().catch(() => {});
-    throw error;
-  } finally {
-    await reader.cancel();
+    throw new Error(`The ${kind} service process stopped before it listened.`);
   }
   const { url } = JSON.parse(text.slice(0, text.indexOf("\n"))) as { url: string };
   return { url, pid: child.pid, close };

@@ -7,6 +7,7 @@
  */
 
 import process from "node:process";
+import { processesUsage } from "../engine/pool/proc_stat.ts";
 import { benchScale, percentile } from "./_report.ts";
 import type { LoadRequest, LoadResult } from "./_http_load.ts";
 
@@ -26,20 +27,46 @@ export function median(values: number[]): number {
 
 /**
  * One of the benchmark's helper scripts (`_http_load.ts`, `_subscriber.ts`,
- * `_batch_client.ts`) in a process of its own, with network access only:
- * its CPU time is not the server's. Its output is piped, its errors shown.
+ * `_batch_client.ts`, `_service_process.ts`) in a process of its own, with
+ * `permissions` (network access only unless given): its CPU time is not this
+ * process's. Its output is piped, its errors shown.
  */
 export function benchScript(
   script: string,
   args: string[],
   stdin: "piped" | "null" = "null",
+  permissions: string[] = ["--allow-net"],
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", new URL(script, import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      ...permissions,
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      new URL(script, import.meta.url).pathname,
+      ...args,
+    ],
     stdin,
     stdout: "piped",
     stderr: "inherit",
   });
+}
+
+/**
+ * Reads a helper's output from `reader` until `marker` has come; answers all
+ * read so far, or `undefined` when the output ended first.
+ */
+export async function readUntil(
+  reader: ReadableStreamDefaultReader<string>,
+  marker: string,
+): Promise<string | undefined> {
+  let text = "";
+  while (!text.includes(marker)) {
+    const { value, done } = await reader.read();
+    if (done) return undefined;
+    text += value;
+  }
+  return text;
 }
 
 /** Whether wrk is installed. */
@@ -66,17 +93,6 @@ export interface LoadFigures {
 export const NOOP_BODY = JSON.stringify({ type: "noop", payload: { n: 1 } });
 
 /**
- * CPU time (user and system, µs) of process `pid` so far, all its threads,
- * from `/proc` (clock ticks of 10 ms).
- */
-export function processCpuUs(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  // The fields after the command's name (which may hold spaces), from the state (field 3) on.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-/**
  * Load on `url` (a no-op submit when `post`) from wrk, or from a Deno client
  * in another process, and the CPU time per answer of the server: process
  * `pid` when given, else this one (so the load is never counted).
@@ -88,12 +104,12 @@ export async function load(
   post: boolean,
   pid?: number,
 ): Promise<LoadFigures> {
-  const cpuNow = () => {
-    if (pid !== undefined) return processCpuUs(pid);
+  const cpuNow = async () => {
+    if (pid !== undefined) return ((await processesUsage([pid])).get(pid)?.cpuMs ?? NaN) * 1000;
     const { user, system } = process.cpuUsage();
     return user + system;
   };
-  const cpuBefore = cpuNow();
+  const cpuBefore = await cpuNow();
   let requests: number;
   let errors: number;
   let elapsed: number;
@@ -136,7 +152,7 @@ export async function load(
     p50Ms = percentile(result.latenciesMs, 50);
     p99Ms = percentile(result.latenciesMs, 99);
   }
-  const cpuUs = cpuNow() - cpuBefore;
+  const cpuUs = await cpuNow() - cpuBefore;
   return {
     rps: requests / elapsed,
     requests,

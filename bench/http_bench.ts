@@ -202,8 +202,9 @@ async function measureHttp(rows: BenchRow[], details: Record<string, unknown>): 
       }
     }
     // One connection, default store: each submit waits for its own commit.
-    const bareOne = await run(targets[0], HTTP_SECONDS, 1);
-    const sqliteOne = await run(targets[3], HTTP_SECONDS, 1);
+    const target = (name: keyof typeof runs) => targets.find((target) => target.name === name)!;
+    const bareOne = await run(target("barePost"), HTTP_SECONDS, 1);
+    const sqliteOne = await run(target("sqlitePost"), HTTP_SECONDS, 1);
     const syncMs = await syncFloorMs(dir);
     const statements = measureTaskStatements(dir, Math.max(2_000, Math.round(20_000 * SCALE)));
     const best = (name: keyof typeof runs) => Math.max(...runs[name].map((run) => run.rps));
