@@ -17,7 +17,11 @@ export const CONNECTIONS = 64;
 /** Seconds of each load run. */
 export const HTTP_SECONDS: number = Math.max(2, Math.round(5 * benchScale()));
 
-/** Rounds of bare then service load, alternating; the best rate and median CPU of each count. */
+/**
+ * Rounds of bare then service load, alternating. Each server's best rate and
+ * median CPU are shown; a ratio to bare is the median of the rounds' own
+ * ratios, each against the bare run of its round.
+ */
 export const HTTP_ROUNDS = 3;
 
 /** Median of a few samples. */
