@@ -69,7 +69,7 @@ export async function startService(
 export interface ServiceProcess {
   /** The service's base URL, or the floor's submit URL. */
   url: string;
-  /** Its process id, for its CPU time (`processCpuUs` in `_load.ts`). */
+  /** Its process id, for its CPU time (`load` in `_load.ts` reads it). */
   pid: number;
   close(): Promise<void>;
 }

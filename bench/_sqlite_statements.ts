@@ -13,7 +13,7 @@
 import { openDatabase } from "../engine/store/sqlite/_open.ts";
 import { SqliteWrites } from "../engine/store/sqlite/_writes.ts";
 import { makeTask } from "../tests/store/conformance.ts";
-import type { Task } from "../engine/model/task.ts";
+import { emptyCounts, type Task } from "../engine/model/task.ts";
 
 /** Tasks per transaction: about what the store gathers from 64 connections of submits. */
 export const TASKS_PER_TRANSACTION = 25;
@@ -40,7 +40,7 @@ export function measureTaskStatements(dir: string, tasks: number): TaskStatement
   // Opened, configured and migrated as the store opens its file (the WAL sync is left out).
   const { db, lock } = openDatabase(path, "full");
   try {
-    const writes = new SqliteWrites(db, path, undefined, () => {});
+    const writes = new SqliteWrites(db, path, undefined, emptyCounts(), () => {});
     let insertMs = 0;
     let endMs = 0;
     let batch = 0;

@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { StoreUnavailableError } from "../../engine/model/errors.ts";
+import { emptyCounts } from "../../engine/model/task.ts";
 import { openDatabase } from "../../engine/store/sqlite/_open.ts";
 import { startWriteThread, type WriteChannel } from "../../engine/store/sqlite/_write_thread.ts";
 import type { WriteReport } from "../../engine/store/sqlite/_writes.ts";
@@ -34,7 +35,7 @@ Deno.test("sqlite write thread: reports a batch committed, then durable", async 
   await withDatabase("writes.db", async (path, db) => {
     const reports: WriteReport[] = [];
     const durable = Promise.withResolvers<void>();
-    const thread = await startWriteThread(path, "full", {
+    const thread = await startWriteThread(path, "full", emptyCounts(), {
       report(report) {
         reports.push(report);
         if (report.kind === "durable") durable.resolve();
@@ -58,7 +59,7 @@ Deno.test("sqlite write thread: a thread that dies is reported lost, and later b
   await withDatabase("lost.db", async (path) => {
     const lost: StoreUnavailableError[] = [];
     const first = Promise.withResolvers<void>();
-    const thread = await startWriteThread(path, "full", {
+    const thread = await startWriteThread(path, "full", emptyCounts(), {
       report: () => {},
       lost(error) {
         lost.push(error);

@@ -10,12 +10,13 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { StoreUnavailableError } from "../../model/errors.ts";
+import type { StatusCounts } from "../../model/task.ts";
 import { walSync } from "./_open.ts";
 import { SqliteWrites, type WriteReport, type WriteRequest } from "./_writes.ts";
 
 /** Messages to the write thread. */
 export type ToWriteThread =
-  | { kind: "open"; path: string; synchronous: "full" | "normal" }
+  | { kind: "open"; path: string; synchronous: "full" | "normal"; counts: StatusCounts }
   | { kind: "batch"; batch: number; requests: WriteRequest[] }
   | { kind: "close" };
 
@@ -42,11 +43,13 @@ export interface WriteListener {
 
 /**
  * Starts the write thread on the database at `path` (open and migrated by
- * the store) and resolves once its connection is open.
+ * the store, whose tasks per status are `counts`) and resolves once its
+ * connection is open.
  */
 export async function startWriteThread(
   path: string,
   synchronous: "full" | "normal",
+  counts: StatusCounts,
   listener: WriteListener,
 ): Promise<WriteChannel> {
   const worker = new Worker(new URL("./_write_worker.ts", import.meta.url), {
@@ -96,7 +99,7 @@ export async function startWriteThread(
   };
   worker.onmessageerror = () => lose("a message could not be read");
   const post = (message: ToWriteThread) => worker.postMessage(message);
-  post({ kind: "open", path, synchronous });
+  post({ kind: "open", path, synchronous, counts });
   await opened.promise;
   return {
     send(batch, requests) {
@@ -116,15 +119,16 @@ export async function startWriteThread(
   };
 }
 
-/** Runs the writes in this thread, on the store's own connection `db`. */
+/** Runs the writes in this thread, on the store's own connection `db` (tasks per status `counts`). */
 export function inlineWrites(
   db: DatabaseSync,
   path: string,
   synchronous: "full" | "normal",
+  counts: StatusCounts,
   listener: WriteListener,
 ): WriteChannel {
   const wal = walSync(path, synchronous);
-  const writes = new SqliteWrites(db, path, wal, (report) => listener.report(report));
+  const writes = new SqliteWrites(db, path, wal, counts, (report) => listener.report(report));
   return {
     send(batch, requests) {
       writes.run(batch, requests);

@@ -32,7 +32,7 @@ self.onmessage = async (event: MessageEvent<ToWriteThread>) => {
         db = openWriteConnection(message.path, message.synchronous);
         const wal = walSync(message.path, message.synchronous);
         closeWal = () => wal?.close();
-        writes = new SqliteWrites(db, message.path, wal, post);
+        writes = new SqliteWrites(db, message.path, wal, message.counts, post);
         post({ kind: "opened" });
       } catch (error) {
         db?.close();

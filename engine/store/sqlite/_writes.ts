@@ -85,11 +85,16 @@ export class SqliteWrites {
    */
   #counts: StatusCounts;
 
-  /** Writes through `db` (the file at `path`), synced by `wal` when given, told to `report`. */
+  /**
+   * Writes through `db` (the file at `path`), synced by `wal` when given,
+   * told to `report`; `counts` are its tasks per status now (the store counts
+   * them once, at open).
+   */
   constructor(
     db: DatabaseSync,
     path: string,
     wal: WalSync | undefined,
+    counts: StatusCounts,
     report: (report: WriteReport) => void,
   ) {
     this.#db = db;
@@ -97,7 +102,7 @@ export class SqliteWrites {
     this.#wal = wal;
     this.#report = report;
     this.#prepare = cachedPrepare(db);
-    this.#counts = countByStatus(this.#prepare);
+    this.#counts = { ...counts };
   }
 
   /** Tasks per status as committed. */

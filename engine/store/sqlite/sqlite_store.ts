@@ -117,11 +117,13 @@ export class SqliteStore implements TaskStore {
     this.#prepare = cachedPrepare(db);
     let calls: WriteCalls | undefined;
     try {
-      calls = new WriteCalls(this.path, countByStatus(this.#prepare));
+      // Counted once (a scan): the write side keeps them in step from here.
+      const counts = countByStatus(this.#prepare);
+      calls = new WriteCalls(this.path, counts);
       calls.connect(
         this.#writeThread
-          ? await startWriteThread(this.path, this.#synchronous, calls)
-          : inlineWrites(db, this.path, this.#synchronous, calls),
+          ? await startWriteThread(this.path, this.#synchronous, counts, calls)
+          : inlineWrites(db, this.path, this.#synchronous, counts, calls),
       );
       this.#calls = calls;
       return unfinishedTasks(this.#prepare);
